@@ -1,0 +1,178 @@
+//! Rules across attributes and the shape of the input, checked before any code is generated.
+
+use syn::{GenericParam, Type};
+
+use crate::ast::{Data, Input};
+use crate::ctxt::Ctxt;
+
+pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
+    let layout = &input.attrs.layout;
+    let name = input.ident;
+
+    match &input.data {
+        Data::Union(token) => {
+            cx.error_spanned_by(
+                token,
+                format!(
+                    "AlignedModel does not support unions: `{name}`'s fields overlap, so there \
+                     is no field order or padding to check"
+                ),
+            );
+            return;
+        }
+        Data::Enum(_) => {
+            let struct_only = [
+                ("max_padding", layout.max_padding.map(|s| s.span)),
+                ("no_padding", layout.no_padding),
+                ("optimal", layout.optimal),
+                ("allow_waste", layout.allow_waste),
+                ("cache_line", layout.cache_line.map(|s| s.span)),
+                ("hot_first_line", layout.hot_first_line),
+                ("no_straddle", layout.no_straddle),
+            ];
+            for (key, span) in struct_only {
+                if let Some(span) = span {
+                    cx.error_at(
+                        span,
+                        format!(
+                            "`{key}` applies to structs; on enums, #[layout] takes max_size, \
+                             size, max_variant_size and check_with"
+                        ),
+                    );
+                }
+            }
+        }
+        Data::Struct(fields) => {
+            if let Some(max) = layout.max_variant_size {
+                cx.error_at(max.span, "`max_variant_size` applies to enums");
+            }
+            if let Some(last) = fields.last()
+                && is_unsized(last.ty)
+            {
+                cx.error_spanned_by(
+                    last.ty,
+                    "AlignedModel needs a sized struct: this unsized last field has no \
+                     compile-time size; store it behind a pointer (`Box<..>`, `&..`)",
+                );
+            }
+            if layout.hot_first_line.is_some() && !fields.iter().any(|f| f.attrs.hot.is_some()) {
+                cx.error_at(
+                    layout
+                        .hot_first_line
+                        .unwrap_or_else(proc_macro2::Span::call_site),
+                    "`hot_first_line` needs at least one field marked #[hot]",
+                );
+            }
+        }
+    }
+
+    if let (Some(size), Some(max)) = (layout.size, layout.max_size)
+        && size.value > max.value
+    {
+        cx.error_at(
+            size.span,
+            format!(
+                "`size = {}` contradicts `max_size = {}`: a type cannot be both",
+                size.value, max.value
+            ),
+        );
+    }
+    if let (Some(span), Some(_)) = (layout.no_padding, layout.max_padding) {
+        cx.error_at(
+            span,
+            "`no_padding` means `max_padding = 0`: keep one of the two",
+        );
+    }
+    if let (Some(span), Some(_)) = (layout.allow_waste, layout.optimal) {
+        cx.error_at(
+            span,
+            "`allow_waste` turns `optimal` off: keep one of the two",
+        );
+    }
+    if let Some(line) = layout.cache_line
+        && layout.hot_first_line.is_none()
+        && layout.no_straddle.is_none()
+    {
+        cx.error_at(
+            line.span,
+            "`cache_line` sets the line size for `hot_first_line` and `no_straddle`; \
+             add one of them, or remove it",
+        );
+    }
+
+    check_generics(cx, input);
+}
+
+/// `check_with` must cover exactly the struct's type and const parameters, and a generic
+/// struct's checks need it.
+fn check_generics(cx: &Ctxt, input: &Input<'_>) {
+    let layout = &input.attrs.layout;
+    let name = input.ident;
+    if !input.is_generic() {
+        for check in &layout.check_with {
+            cx.error_at(
+                check.span,
+                format!(
+                    "`check_with` is for generic types; `{name}` has no type or const parameters"
+                ),
+            );
+        }
+        return;
+    }
+    if layout.check_with.is_empty() {
+        if let Some((key, span)) = layout.checks().into_iter().next() {
+            let example = input
+                .generics
+                .params
+                .iter()
+                .find_map(|p| match p {
+                    GenericParam::Type(t) => Some(format!("{} = u64", t.ident)),
+                    GenericParam::Const(c) => Some(format!("{} = 4", c.ident)),
+                    GenericParam::Lifetime(_) => None,
+                })
+                .unwrap_or_default();
+            cx.error_at(
+                span,
+                format!(
+                    "`{name}` is generic, so `{key}` can only be checked on concrete types: \
+                     add `check_with({example})` (once per instantiation to check)"
+                ),
+            );
+        }
+        return;
+    }
+    for check in &layout.check_with {
+        let missing: Vec<String> = input
+            .generics
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                GenericParam::Type(t) if t.default.is_none() => Some(&t.ident),
+                GenericParam::Const(c) if c.default.is_none() => Some(&c.ident),
+                _ => None,
+            })
+            .filter(|ident| !check.args.iter().any(|(given, _)| given == *ident))
+            .map(|ident| format!("`{ident}`"))
+            .collect();
+        if !missing.is_empty() {
+            cx.error_at(
+                check.span,
+                format!(
+                    "`check_with` must give every generic parameter; missing {}",
+                    missing.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// `[T]`, `str` and `dyn Trait` have no size known at compile time.
+fn is_unsized(ty: &Type) -> bool {
+    match ty {
+        Type::Slice(_) | Type::TraitObject(_) => true,
+        Type::Path(path) => path.qself.is_none() && path.path.is_ident("str"),
+        Type::Paren(inner) => is_unsized(&inner.elem),
+        Type::Group(inner) => is_unsized(&inner.elem),
+        _ => false,
+    }
+}

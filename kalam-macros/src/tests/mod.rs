@@ -1,0 +1,4 @@
+//! Tests of the expansion functions, run outside a compiler invocation.
+
+mod never_panics;
+mod snapshots;

@@ -1,0 +1,198 @@
+//! The pahole-like table that `Display` prints for a layout.
+
+use core::fmt::{self, Display, Formatter, Write as _};
+
+use super::{FieldLayout, ModelKind, StructLayout};
+
+/// A run of padding bytes in a struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Hole {
+    /// Offset of the first padding byte.
+    pub offset: usize,
+    /// Number of padding bytes.
+    pub size: usize,
+    /// The field the padding follows; `None` for padding at the very start.
+    pub after: Option<&'static FieldLayout>,
+    /// Whether this is the padding at the end of the struct.
+    pub tail: bool,
+}
+
+impl StructLayout {
+    /// Every run of padding, in offset order, the tail last.
+    pub fn holes(&self) -> impl Iterator<Item = Hole> + '_ {
+        let fields = self.fields;
+        let inner = (0..fields.len()).filter_map(move |i| {
+            let size = self.padding_before(i);
+            (size > 0).then(|| Hole {
+                offset: fields[i].offset - size,
+                size,
+                after: i.checked_sub(1).map(|p| &fields[p]),
+                tail: false,
+            })
+        });
+        let tail = self.tail_padding();
+        let tail = (tail > 0).then(|| Hole {
+            offset: self.size - tail,
+            size: tail,
+            after: fields.last(),
+            tail: true,
+        });
+        inner.chain(tail)
+    }
+}
+
+/// Cache-line size the table marks boundaries at.
+const LINE: usize = 64;
+
+impl Display for StructLayout {
+    /// Prints the layout as a table: one row per field and per hole, cache-line boundaries
+    /// marked, totals and the best field order at the bottom.
+    ///
+    /// ```
+    /// use kalam_runtime::{FieldLayout, StructLayout};
+    ///
+    /// static FIELDS: [FieldLayout; 2] = [
+    ///     FieldLayout::new("flag", "bool", 0, 1, 1, false),
+    ///     FieldLayout::new("count", "i64", 8, 8, 8, true),
+    /// ];
+    /// let layout = StructLayout::new("Counter", "C", 16, 8, &FIELDS);
+    /// let table = layout.to_string();
+    /// assert!(table.contains("(padding)"));
+    /// assert!(table.contains("best order: 16 bytes"));
+    /// ```
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ModelKind::Enum => self.fmt_enum(f),
+            _ => self.fmt_struct(f),
+        }
+    }
+}
+
+impl StructLayout {
+    fn fmt_struct(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let name_w = self
+            .fields
+            .iter()
+            .map(|fl| fl.name.len())
+            .chain([5, 14])
+            .max()
+            .unwrap_or(5);
+        let ty_w = self
+            .fields
+            .iter()
+            .map(|fl| fl.ty.len())
+            .chain([4])
+            .max()
+            .unwrap_or(4);
+        writeln!(
+            f,
+            "{} (repr({}), {} bytes, align {})",
+            self.name, self.repr, self.size, self.align
+        )?;
+        writeln!(
+            f,
+            "offset  size  align  {:name_w$}  {:ty_w$}",
+            "field", "type"
+        )?;
+
+        let mut line = 1;
+        let mut mark_lines = |f: &mut Formatter<'_>, upto: usize| -> fmt::Result {
+            while line * LINE <= upto && line * LINE < self.size {
+                writeln!(
+                    f,
+                    "{:->6}  cache line {line} (byte {}) ---",
+                    "",
+                    line * LINE
+                )?;
+                line += 1;
+            }
+            Ok(())
+        };
+
+        let mut holes = self.holes().peekable();
+        for field in self.fields {
+            while let Some(hole) = holes.next_if(|h| !h.tail && h.offset < field.offset) {
+                mark_lines(f, hole.offset)?;
+                writeln!(
+                    f,
+                    "{:>6}  {:>4}         {:name_w$}",
+                    hole.offset, hole.size, "(padding)"
+                )?;
+            }
+            mark_lines(f, field.offset)?;
+            let hot = if field.hot { "  hot" } else { "" };
+            writeln!(
+                f,
+                "{:>6}  {:>4}  {:>5}  {:name_w$}  {:ty_w$}{hot}",
+                field.offset, field.size, field.align, field.name, field.ty
+            )?;
+        }
+        for hole in holes {
+            mark_lines(f, hole.offset)?;
+            let label = if hole.tail {
+                "(tail padding)"
+            } else {
+                "(padding)"
+            };
+            writeln!(
+                f,
+                "{:>6}  {:>4}         {:name_w$}",
+                hole.offset, hole.size, label
+            )?;
+        }
+
+        let padding = self.padding();
+        let percent = if self.size == 0 {
+            0
+        } else {
+            padding * 100 / self.size
+        };
+        write!(f, "padding: {padding} of {} bytes ({percent}%)", self.size)?;
+        let best = self.optimal_size();
+        if best < self.size {
+            let mut order = String::new();
+            for (i, field) in self.optimal_order().enumerate() {
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(order, "{sep}{}", field.name);
+            }
+            write!(
+                f,
+                "; best order: {best} bytes ({order}), saves {}",
+                self.size - best
+            )?;
+        } else {
+            write!(f, "; best order: {best} bytes (this one)")?;
+        }
+        Ok(())
+    }
+
+    fn fmt_enum(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        let name_w = self
+            .variants
+            .iter()
+            .map(|v| v.name.len())
+            .chain([7])
+            .max()
+            .unwrap_or(7);
+        writeln!(
+            f,
+            "enum {} (repr({}), {} bytes, align {})",
+            self.name, self.repr, self.size, self.align
+        )?;
+        write!(f, "{:name_w$}  payload", "variant")?;
+        let largest = self.variants.iter().map(|v| v.payload).max().unwrap_or(0);
+        for variant in self.variants {
+            let mark = if variant.payload == largest && largest > 0 {
+                "  largest"
+            } else {
+                ""
+            };
+            write!(
+                f,
+                "\n{:name_w$}  {:>7}{mark}",
+                variant.name, variant.payload
+            )?;
+        }
+        Ok(())
+    }
+}
