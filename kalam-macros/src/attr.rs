@@ -34,6 +34,8 @@ pub(crate) struct LayoutAttrs {
     pub(crate) no_straddle: Flag,
     pub(crate) max_variant_size: Option<Spanned<usize>>,
     pub(crate) check_with: Vec<CheckWith>,
+    /// Every key given, in source order, for errors that list them.
+    pub(crate) keys: Vec<(String, Span)>,
 }
 
 impl LayoutAttrs {
@@ -185,6 +187,7 @@ fn parse_layout_key(
         )));
     };
     let key_span = meta.path.span();
+    layout.keys.push((key.clone(), key_span));
     match key.as_str() {
         "max_size" => set_number(meta, &mut layout.max_size, &key),
         "size" => set_number(meta, &mut layout.size, &key),
@@ -193,12 +196,10 @@ fn parse_layout_key(
         "cache_line" => {
             set_number(meta, &mut layout.cache_line, &key)?;
             match layout.cache_line {
-                Some(line) if line.value == 0 || !line.value.is_power_of_two() => {
-                    Err(syn::Error::new(
-                        line.span,
-                        "cache_line must be a power of two, like 64 or 128",
-                    ))
-                }
+                Some(line) if !line.value.is_power_of_two() => Err(syn::Error::new(
+                    line.span,
+                    "`cache_line` must be a power of two, like 64 or 128",
+                )),
                 _ => Ok(()),
             }
         }
@@ -248,7 +249,7 @@ fn set_number(
         other => {
             return Err(syn::Error::new_spanned(
                 other,
-                format!("`{key}` takes an integer literal, in bytes: `{key} = 64`"),
+                format!("`{key}` takes a whole number of bytes: `{key} = 64`"),
             ));
         }
     };
@@ -296,7 +297,14 @@ fn parse_check_with(
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error("`check_with` lists generic arguments: `check_with(T = u64)`"));
     }
+    let has_params =
+        generics.type_params().next().is_some() || generics.const_params().next().is_some();
     meta.parse_nested_meta(|arg| {
+        if !has_params {
+            // `check.rs` reports the whole `check_with`; read past its arguments.
+            skip_value(&arg);
+            return Ok(());
+        }
         let Some(name) = arg.path.get_ident().cloned() else {
             return Err(arg.error("expected a generic parameter name, as in `T = u64`"));
         };
@@ -315,15 +323,13 @@ fn parse_check_with(
                     GenericParam::Lifetime(_) => None,
                 })
                 .collect();
-            let hint = if known.is_empty() {
-                "it has no type or const parameters".to_owned()
-            } else {
-                format!("its parameters are {}", known.join(", "))
-            };
             // Report, then skip the value so the other arguments are still read.
             cx.error_at(
                 name.span(),
-                format!("`{name}` is not a generic parameter here; {hint}"),
+                format!(
+                    "`{name}` is not a generic parameter here; they are {}",
+                    known.join(", ")
+                ),
             );
             skip_value(&arg);
             return Ok(());
@@ -398,10 +404,10 @@ impl FieldAttrs {
         let mut out = FieldAttrs::default();
         for attr in attrs {
             if attr.path().is_ident("hot") {
-                if let Err(err) = attr.meta.require_path_only() {
+                if attr.meta.require_path_only().is_err() {
                     cx.error_spanned_by(
                         &attr.meta,
-                        format!("{err}: on a field, write `#[hot]` alone"),
+                        "on a field, `#[hot]` takes no options: write `#[hot]`",
                     );
                     continue;
                 }

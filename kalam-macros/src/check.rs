@@ -21,19 +21,19 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
             return;
         }
         Data::Enum(_) => {
-            let struct_only = [
-                ("max_padding", layout.max_padding.map(|s| s.span)),
-                ("no_padding", layout.no_padding),
-                ("optimal", layout.optimal),
-                ("allow_waste", layout.allow_waste),
-                ("cache_line", layout.cache_line.map(|s| s.span)),
-                ("hot_first_line", layout.hot_first_line),
-                ("no_straddle", layout.no_straddle),
+            const STRUCT_ONLY: [&str; 7] = [
+                "max_padding",
+                "no_padding",
+                "optimal",
+                "allow_waste",
+                "cache_line",
+                "hot_first_line",
+                "no_straddle",
             ];
-            for (key, span) in struct_only {
-                if let Some(span) = span {
+            for (key, span) in &layout.keys {
+                if STRUCT_ONLY.contains(&key.as_str()) {
                     cx.error_at(
-                        span,
+                        *span,
                         format!(
                             "`{key}` applies to structs; on enums, #[layout] takes max_size, \
                              size, max_variant_size and check_with"

@@ -36,11 +36,6 @@ impl Ctxt {
         }
     }
 
-    /// Whether an error has been recorded so far.
-    pub(crate) fn has_errors(&self) -> bool {
-        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
-    }
-
     /// Consumes the context: `Err` with every recorded error combined into one.
     pub(crate) fn check(self) -> syn::Result<()> {
         let errors = self.errors.borrow_mut().take().unwrap_or_default();

@@ -20,9 +20,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     };
     let cx = Ctxt::new();
     let model = Input::from_syn(&cx, &input);
-    if !cx.has_errors() {
-        check::check(&cx, &model);
-    }
+    check::check(&cx, &model);
     let krate = crate_path(model.attrs.krate.as_ref());
     match cx.check() {
         Ok(()) => expand(&model, &krate),
