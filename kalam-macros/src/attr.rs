@@ -135,10 +135,16 @@ impl ModelAttrs {
             } else if attr.path().is_ident("kalam") {
                 let result = attr.parse_nested_meta(|meta| {
                     if meta.path.is_ident("crate") {
-                        let lit: LitStr = meta.value()?.parse()?;
-                        let path = lit.parse::<Path>().map_err(|_| {
-                            syn::Error::new(lit.span(), "expected a path, like \"::kalam\"")
-                        })?;
+                        let value = meta.value()?;
+                        // `crate = "path"`, as serde spells it, or a bare path.
+                        let path = if value.peek(LitStr) {
+                            let lit: LitStr = value.parse()?;
+                            lit.parse::<Path>().map_err(|_| {
+                                syn::Error::new(lit.span(), "expected a path, like \"::kalam\"")
+                            })?
+                        } else {
+                            value.parse::<Path>()?
+                        };
                         if out.krate.replace(path).is_some() {
                             return Err(meta.error("duplicate `crate` in #[kalam(..)]"));
                         }

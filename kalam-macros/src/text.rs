@@ -13,8 +13,12 @@ pub(crate) fn compact(tokens: &impl ToTokens) -> String {
 #[derive(Clone, Copy, PartialEq)]
 enum Last {
     Start,
-    /// An identifier, literal or lifetime: the next word needs a space.
+    /// An identifier or literal: the next word needs a space.
     Word,
+    /// A keyword after which a group or path needs a space: `mut [u8]`, `dyn ::T`.
+    Keyword,
+    /// A lifetime: `'a [u8]`, `'a ::path`.
+    Lifetime,
     /// An opening delimiter, `&`, `*`, `::`, `<`, `'`: nothing follows with a space.
     Open,
     /// A closing delimiter or `>`.
@@ -29,14 +33,29 @@ fn write_stream(out: &mut String, tokens: TokenStream) {
     for tree in tokens {
         match tree {
             TokenTree::Ident(ident) => {
-                if matches!(last, Last::Word | Last::Close) && !out.ends_with('\'') {
+                let lifetime = out.ends_with('\'');
+                if matches!(
+                    last,
+                    Last::Word | Last::Keyword | Last::Lifetime | Last::Close
+                ) && !lifetime
+                {
                     out.push(' ');
                 }
-                out.push_str(&ident.to_string());
-                last = Last::Word;
+                let text = ident.to_string();
+                out.push_str(&text);
+                last = if lifetime {
+                    Last::Lifetime
+                } else if KEYWORDS.contains(&text.as_str()) {
+                    Last::Keyword
+                } else {
+                    Last::Word
+                };
             }
             TokenTree::Literal(lit) => {
-                if matches!(last, Last::Word | Last::Close) {
+                if matches!(
+                    last,
+                    Last::Word | Last::Keyword | Last::Lifetime | Last::Close
+                ) {
                     out.push(' ');
                 }
                 out.push_str(&lit.to_string());
@@ -49,7 +68,11 @@ fn write_stream(out: &mut String, tokens: TokenStream) {
                     Delimiter::Brace => ("{ ", " }"),
                     Delimiter::None => ("", ""),
                 };
-                if group.delimiter() == Delimiter::Brace && last != Last::Start {
+                let spaced = match group.delimiter() {
+                    Delimiter::Brace => last != Last::Start,
+                    _ => matches!(last, Last::Keyword | Last::Lifetime),
+                };
+                if spaced {
                     out.push(' ');
                 }
                 out.push_str(open);
@@ -72,6 +95,9 @@ fn write_stream(out: &mut String, tokens: TokenStream) {
     }
 }
 
+/// Keywords that a following `(`, `[` or `::` is separated from by a space.
+const KEYWORDS: [&str; 7] = ["mut", "dyn", "impl", "const", "as", "unsafe", "extern"];
+
 fn write_punct(out: &mut String, op: &str, last: Last) -> Last {
     match op {
         "," | ";" => {
@@ -83,7 +109,7 @@ fn write_punct(out: &mut String, op: &str, last: Last) -> Last {
             out.push_str(": ");
             Last::Spaced
         }
-        "&" | "*" if matches!(last, Last::Word | Last::Close) => {
+        "&" | "*" if matches!(last, Last::Word | Last::Lifetime | Last::Close) => {
             // After an operand they are binary: `N * 2`.
             out.push(' ');
             out.push_str(op);
@@ -91,7 +117,11 @@ fn write_punct(out: &mut String, op: &str, last: Last) -> Last {
             Last::Spaced
         }
         "::" | "<" | "&" | "*" | "'" | "!" | "#" | "$" => {
-            // `Vec<`, `&` and `::` hug what follows.
+            // `Vec<`, `&` and `::` hug what follows; a leading `::` after a keyword or a
+            // lifetime does not hug what precedes it.
+            if op == "::" && matches!(last, Last::Keyword | Last::Lifetime) {
+                out.push(' ');
+            }
             out.push_str(op);
             Last::Open
         }
@@ -138,6 +168,13 @@ mod tests {
             "[u8; N * 2]",
             "Foo<'a, T, 4>",
             "Foo<Item = u8>",
+            "&'a [u8]",
+            "&'a ::core::primitive::str",
+            "&mut [u8]",
+            "&'a mut (u8, u16)",
+            "Box<dyn ::std::any::Any>",
+            "*const [u8]",
+            "unsafe extern \"C\" fn(u8)",
         ] {
             assert_eq!(ty(text), text);
         }

@@ -101,11 +101,11 @@ fn struct_layout(input: &Input<'_>, fields: &[Field<'_>], private: &TokenStream)
     let fields = if count == 0 {
         quote!(#private::FieldBuf::<0>::new())
     } else {
-        quote! {{
+        quote! {
             let mut __kalam_fields = #private::FieldBuf::<#count>::new();
             #(#pushes)*
             __kalam_fields.sorted()
-        }}
+        }
     };
     quote! {
         #private::StructLayout::new(
@@ -113,7 +113,7 @@ fn struct_layout(input: &Input<'_>, fields: &[Field<'_>], private: &TokenStream)
             #repr,
             ::core::mem::size_of::<Self>(),
             ::core::mem::align_of::<Self>(),
-            const #fields.as_slice(),
+            const { #fields }.as_slice(),
         )
     }
 }
@@ -139,11 +139,11 @@ fn enum_layout(input: &Input<'_>, variants: &[Variant<'_>], private: &TokenStrea
     let variants = if count == 0 {
         quote!(#private::VariantBuf::<0>::new())
     } else {
-        quote! {{
+        quote! {
             let mut __kalam_variants = #private::VariantBuf::<#count>::new();
             #(#pushes)*
             __kalam_variants
-        }}
+        }
     };
     quote! {
         #private::StructLayout::new_enum(
@@ -151,7 +151,7 @@ fn enum_layout(input: &Input<'_>, variants: &[Variant<'_>], private: &TokenStrea
             #repr,
             ::core::mem::size_of::<Self>(),
             ::core::mem::align_of::<Self>(),
-            const #variants.as_slice(),
+            const { #variants }.as_slice(),
         )
     }
 }
@@ -239,13 +239,12 @@ fn checks(input: &Input<'_>, subject: &Subject, private: &TokenStream) -> Vec<To
 
     let default_optimal =
         attrs.repr.c && attrs.repr.packed.is_none() && layout.allow_waste.is_none();
-    if let Data::Struct(_) = input.data {
-        if let Some(span) = layout
-            .optimal
-            .or(default_optimal.then(|| input.ident.span()))
-        {
-            item(span, &[], quote!(#private::check::optimal(#target, #name)));
-        }
+    // The default check points at the struct's name, an explicit one at the key.
+    let optimal = layout
+        .optimal
+        .or(default_optimal.then(|| input.ident.span()));
+    if let (Data::Struct(_), Some(span)) = (&input.data, optimal) {
+        item(span, &[], quote!(#private::check::optimal(#target, #name)));
     }
     if let Some(max) = layout.max_size {
         let value = max.value;

@@ -1,1 +1,173 @@
+//! The derive never panics, whatever it is given: generated struct and enum definitions,
+//! valid and broken, always come back as an expansion or as spanned errors.
 
+use proc_macro2::TokenStream;
+use proptest::prelude::*;
+
+use crate::expand::aligned_model::derive;
+
+const LAYOUT_KEYS: &[&str] = &[
+    "max_size = 16",
+    "max_size = 0",
+    "size = 24",
+    "max_padding = 3",
+    "no_padding",
+    "optimal",
+    "allow_waste",
+    "cache_line = 64",
+    "cache_line = 3",
+    "cache_line = 0",
+    "hot_first_line",
+    "no_straddle",
+    "max_variant_size = 8",
+    "check_with(T = u8)",
+    "check_with(T = u8, N = 2)",
+    "check_with(N = 1 + 1)",
+    "check_with(U = u8)",
+    "check_with()",
+    "check_with",
+    "check_with(T)",
+    "max_size",
+    "max_size = \"8\"",
+    "max_size = 8u8",
+    "max_size = -1",
+    "max_size = 99999999999999999999999999",
+    "optimal = true",
+    "kalam::optimal",
+    "unknown",
+    "max_size = 8, max_size = 8",
+    "= 8",
+    "",
+];
+
+const TYPES: &[&str] = &[
+    "u8",
+    "u64",
+    "bool",
+    "String",
+    "[u8; 3]",
+    "&'a str",
+    "T",
+    "[T; N]",
+    "Option<Box<u8>>",
+    "()",
+    "[u8]",
+    "str",
+    "dyn Send",
+    "(u8, u64)",
+    "fn() -> u8",
+];
+
+const FIELD_ATTRS: &[&str] = &[
+    "",
+    "",
+    "#[hot]",
+    "#[hot(always)]",
+    "#[hot = 1]",
+    "#[layout(max_size = 8)]",
+    "#[cfg(any())]",
+    "#[cfg(all())]",
+    "#[hot] #[hot]",
+    "#[kalam(crate = \"x\")]",
+];
+
+const HEADS: &[&str] = &[
+    "",
+    "#[repr(C)]",
+    "#[repr(C, packed)]",
+    "#[repr(C, align(64))]",
+    "#[repr(packed(2))]",
+    "#[repr(u8)]",
+    "#[repr(transparent)]",
+    "#[kalam(crate = \"::kalam\")]",
+    "#[kalam(crate = \"not a path\")]",
+    "#[kalam(crate = ::other)]",
+    "#[kalam(krate = \"x\")]",
+    "#[repr(align(x))]",
+];
+
+const GENERICS: &[&str] = &[
+    "",
+    "<'a>",
+    "<T>",
+    "<'a, T: Copy, const N: usize>",
+    "<T = u8>",
+];
+
+fn pick(list: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
+    prop::sample::select(list)
+}
+
+fn definition() -> impl Strategy<Value = String> {
+    let keys = prop::collection::vec(pick(LAYOUT_KEYS), 0..4);
+    let fields = prop::collection::vec((pick(FIELD_ATTRS), pick(TYPES)), 0..5);
+    (pick(HEADS), keys, pick(GENERICS), 0..5usize, fields).prop_map(
+        |(head, keys, generics, shape, fields)| {
+            let layout = if keys.is_empty() {
+                String::new()
+            } else {
+                format!("#[layout({})]", keys.join(", "))
+            };
+            let named = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (attr, ty))| format!("{attr} f{i}: {ty},"))
+                .collect::<String>();
+            let unnamed = fields
+                .iter()
+                .map(|(attr, ty)| format!("{attr} {ty},"))
+                .collect::<String>();
+            let body = match shape {
+                0 => format!("struct S{generics} {{ {named} }}"),
+                1 => format!("struct S{generics}({unnamed});"),
+                2 => "struct S;".to_owned(),
+                3 => format!("enum S{generics} {{ A, B({unnamed}), C {{ {named} }} }}"),
+                _ => format!("union S{generics} {{ {named} }}"),
+            };
+            format!("{head} {layout} {body}")
+        },
+    )
+}
+
+/// Runs the derive and checks that it returned tokens that parse as items.
+fn expands_without_panic(input: &TokenStream) -> Result<(), TestCaseError> {
+    let output = std::panic::catch_unwind(|| derive(input.clone()))
+        .map_err(|_| TestCaseError::fail(format!("derive panicked on: {input}")))?;
+    prop_assert!(!output.is_empty(), "empty expansion for: {}", input);
+    syn::parse2::<syn::File>(output.clone()).map_err(|e| {
+        TestCaseError::fail(format!("unparsable output ({e}) for: {input}\n{output}"))
+    })?;
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn generated_definitions(text in definition()) {
+        // Every text the strategy makes is tokenizable; whether it is a valid item is up
+        // to the derive to judge.
+        let tokens: TokenStream = text.parse().expect("strategy output tokenizes");
+        expands_without_panic(&tokens)?;
+    }
+
+    #[test]
+    fn definitions_with_a_token_removed_or_repeated(
+        text in definition(),
+        at in any::<prop::sample::Index>(),
+        repeat in any::<bool>(),
+    ) {
+        let tokens: Vec<proc_macro2::TokenTree> =
+            text.parse::<TokenStream>().expect("tokenizes").into_iter().collect();
+        let mut mutated = tokens.clone();
+        if !tokens.is_empty() {
+            let i = at.index(tokens.len());
+            if repeat {
+                mutated.insert(i, tokens[i].clone());
+            } else {
+                mutated.remove(i);
+            }
+        }
+        expands_without_panic(&mutated.into_iter().collect())?;
+    }
+}

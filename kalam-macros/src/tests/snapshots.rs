@@ -1,1 +1,82 @@
+//! Expansion snapshots of the main shapes, so that a change in generated code shows in
+//! review. Update with `INSTA_UPDATE=always cargo test -p kalam-macros` and read the diff.
 
+use crate::expand::aligned_model::derive;
+
+fn expand(source: &str) -> String {
+    let input: proc_macro2::TokenStream = source.parse().expect("test input tokenizes");
+    let output = derive(input);
+    let file = syn::parse2::<syn::File>(output).expect("expansion parses");
+    prettyplease::unparse(&file)
+}
+
+#[test]
+fn repr_c_struct_with_checks() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[repr(C)]
+        #[layout(max_size = 24, hot_first_line, no_straddle, cache_line = 32)]
+        struct Job {
+            #[hot]
+            count: i64,
+            timestamp: i64,
+            #[cfg(feature = "ids")]
+            id: u32,
+            flag: bool,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn tuple_struct_repr_rust() {
+    insta::assert_snapshot!(expand("struct Pair(u8, u64);"));
+}
+
+#[test]
+fn generic_struct_with_check_with() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[layout(max_size = 16, check_with(T = u64, N = 2))]
+        struct Slot<'a, T: Copy, const N: usize> where T: 'a {
+            items: [T; N],
+            name: &'a str,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn enum_with_variant_bound() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[layout(max_variant_size = 32)]
+        enum Message {
+            Ping,
+            Text(String),
+            Blob { bytes: [u8; 64], len: u8 },
+        }
+        "#
+    ));
+}
+
+#[test]
+fn renamed_crate_path() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[kalam(crate = "my_kalam")]
+        #[repr(C, packed)]
+        struct Packed { tag: u8, value: u64 }
+        "#
+    ));
+}
+
+#[test]
+fn misuse_emits_errors_and_a_stub() {
+    insta::assert_snapshot!(expand(
+        r#"
+        #[layout(max_sise = 8, optimal = 1)]
+        struct Broken<T> { #[hot(x)] value: T }
+        "#
+    ));
+}

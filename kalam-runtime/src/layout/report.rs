@@ -74,9 +74,9 @@ impl StructLayout {
             .fields
             .iter()
             .map(|fl| fl.name.len())
-            .chain([5, 14])
+            .chain([14])
             .max()
-            .unwrap_or(5);
+            .unwrap_or(14);
         let ty_w = self
             .fields
             .iter()
@@ -89,64 +89,42 @@ impl StructLayout {
             "{} (repr({}), {} bytes, align {})",
             self.name, self.repr, self.size, self.align
         )?;
-        writeln!(
-            f,
-            "offset  size  align  {:name_w$}  {:ty_w$}",
-            "field", "type"
-        )?;
+        writeln!(f, "offset  size  align  {:name_w$}  type", "field")?;
 
-        let mut line = 1;
-        let mut mark_lines = |f: &mut Formatter<'_>, upto: usize| -> fmt::Result {
-            while line * LINE <= upto && line * LINE < self.size {
-                writeln!(
-                    f,
-                    "{:->6}  cache line {line} (byte {}) ---",
-                    "",
-                    line * LINE
-                )?;
-                line += 1;
-            }
-            Ok(())
-        };
-
-        let mut holes = self.holes().peekable();
+        let mut rows: Vec<(usize, String)> = Vec::new();
         for field in self.fields {
-            while let Some(hole) = holes.next_if(|h| !h.tail && h.offset < field.offset) {
-                mark_lines(f, hole.offset)?;
-                writeln!(
-                    f,
-                    "{:>6}  {:>4}         {:name_w$}",
-                    hole.offset, hole.size, "(padding)"
-                )?;
-            }
-            mark_lines(f, field.offset)?;
             let hot = if field.hot { "  hot" } else { "" };
-            writeln!(
-                f,
+            let row = format!(
                 "{:>6}  {:>4}  {:>5}  {:name_w$}  {:ty_w$}{hot}",
                 field.offset, field.size, field.align, field.name, field.ty
-            )?;
+            );
+            rows.push((field.offset, row));
         }
-        for hole in holes {
-            mark_lines(f, hole.offset)?;
+        for hole in self.holes() {
             let label = if hole.tail {
                 "(tail padding)"
             } else {
                 "(padding)"
             };
-            writeln!(
-                f,
-                "{:>6}  {:>4}         {:name_w$}",
-                hole.offset, hole.size, label
-            )?;
+            rows.push((
+                hole.offset,
+                format!("{:>6}  {:>4}         {label}", hole.offset, hole.size),
+            ));
+        }
+        // Stable: a hole sorts before the field that follows it only by its lower offset.
+        rows.sort_by_key(|(offset, _)| *offset);
+
+        let mut line = 1;
+        for (offset, row) in rows {
+            while line * LINE <= offset {
+                writeln!(f, "{:>6}  --- cache line {line} ---", line * LINE)?;
+                line += 1;
+            }
+            writeln!(f, "{}", row.trim_end())?;
         }
 
         let padding = self.padding();
-        let percent = if self.size == 0 {
-            0
-        } else {
-            padding * 100 / self.size
-        };
+        let percent = (padding * 100).checked_div(self.size).unwrap_or(0);
         write!(f, "padding: {padding} of {} bytes ({percent}%)", self.size)?;
         let best = self.optimal_size();
         if best < self.size {

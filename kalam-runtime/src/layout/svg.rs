@@ -44,7 +44,7 @@ impl StructLayout {
             svg,
             r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">
 <defs><pattern id="pad" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>
-<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{} — {} bytes, align {}, repr({})</text>
+<text x="{LEFT}" y="16" font-size="14" font-weight="bold">{} — {} bytes, align {}, repr({})</text>
 "##,
             escape(self.name),
             self.size,
@@ -52,6 +52,15 @@ impl StructLayout {
             escape(self.repr)
         );
 
+        // Byte offsets within a line, every 8 bytes, above the first row.
+        for tick in (0..=line).step_by(8) {
+            let _ = writeln!(
+                svg,
+                r##"<text x="{}" y="{}" text-anchor="middle" fill="#888" font-size="9">{tick}</text>"##,
+                LEFT + tick * BYTE_W,
+                TOP - 4
+            );
+        }
         for row in 0..rows {
             let y = TOP + row * (ROW_H + ROW_GAP);
             let _ = writeln!(
