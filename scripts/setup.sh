@@ -24,7 +24,7 @@ for component in rustfmt clippy; do
 done
 
 # Debian packages: one per line, comments after '#'.
-mapfile -t wanted < <(sed 's/#.*//; /^[[:space:]]*$/d' scripts/debian-packages.txt)
+mapfile -t wanted < <(sed 's/#.*//; s/^[[:space:]]*//; s/[[:space:]]*$//; /^$/d' scripts/debian-packages.txt)
 missing=()
 for package in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "${package}" 2>/dev/null | grep -q 'install ok installed' ||
