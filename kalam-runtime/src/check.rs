@@ -357,19 +357,10 @@ const fn shrink_struct_hint(m: &mut Message, layout: &StructLayout, bound: usize
     } else {
         m.push("rustc already orders repr(Rust) fields, so no order is smaller");
     }
-    let mut largest = 0;
-    let mut i = 1;
-    while i < layout.fields.len() {
-        if layout.fields[i].size > layout.fields[largest].size {
-            largest = i;
-        }
-        i += 1;
-    }
-    if layout.fields.is_empty() {
+    let Some(f) = layout.largest_field() else {
         m.push(": raise ").push(key).push(".");
         return;
-    }
-    let f = &layout.fields[largest];
+    };
     m.push(": shrink a field (the largest is ")
         .push_code(f.name)
         .push(": ")
@@ -382,19 +373,10 @@ const fn shrink_struct_hint(m: &mut Message, layout: &StructLayout, bound: usize
 }
 
 const fn shrink_enum_hint(m: &mut Message, layout: &StructLayout, key: &str) {
-    let mut largest = 0;
-    let mut i = 1;
-    while i < layout.variants.len() {
-        if layout.variants[i].payload > layout.variants[largest].payload {
-            largest = i;
-        }
-        i += 1;
-    }
-    if layout.variants.is_empty() {
+    let Some(v) = layout.largest_variant() else {
         m.push("Raise ").push(key).push(".");
         return;
-    }
-    let v = &layout.variants[largest];
+    };
     m.push("Its largest variant is ")
         .push_code(v.name)
         .push(" (");

@@ -273,6 +273,39 @@ impl StructLayout {
         None
     }
 
+    /// The largest field (the first of equals), if any: the one to shrink or box when a
+    /// size bound fails.
+    #[must_use]
+    pub const fn largest_field(&self) -> Option<&FieldLayout> {
+        let mut largest: Option<&FieldLayout> = None;
+        let mut i = 0;
+        while i < self.fields.len() {
+            let field = &self.fields[i];
+            largest = match largest {
+                Some(best) if best.size >= field.size => Some(best),
+                _ => Some(field),
+            };
+            i += 1;
+        }
+        largest
+    }
+
+    /// The variant with the largest payload (the first of equals), if any.
+    #[must_use]
+    pub const fn largest_variant(&self) -> Option<&VariantLayout> {
+        let mut largest: Option<&VariantLayout> = None;
+        let mut i = 0;
+        while i < self.variants.len() {
+            let variant = &self.variants[i];
+            largest = match largest {
+                Some(best) if best.payload >= variant.payload => Some(best),
+                _ => Some(variant),
+            };
+            i += 1;
+        }
+        largest
+    }
+
     /// The variant named `name`, if any.
     #[must_use]
     pub const fn variant(&self, name: &str) -> Option<&VariantLayout> {

@@ -158,7 +158,7 @@ impl StructLayout {
             self.name, self.repr, self.size, self.align
         )?;
         write!(f, "{:name_w$}  payload", "variant")?;
-        let largest = self.variants.iter().map(|v| v.payload).max().unwrap_or(0);
+        let largest = self.largest_variant().map_or(0, |v| v.payload);
         for variant in self.variants {
             let mark = if variant.payload == largest && largest > 0 {
                 "  largest"
