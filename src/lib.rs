@@ -126,7 +126,9 @@
 #![forbid(unsafe_code)]
 
 pub use kalam_runtime::{
-    AlignedModel, FieldLayout, FieldOrder, Hole, ModelKind, StructLayout, VariantLayout,
+    AlignedModel, FieldLayout, FieldOrder, GATES_ENV, GateState, Hole, Level, ModelKind,
+    StructLayout, VariantLayout, gate_is_on, gated_debug, gated_error, gated_info, gated_log,
+    gated_trace, gated_warn, gates, hot, opt_in_feature, set_gate,
 };
 
 /// What generated code uses. Not a public API.

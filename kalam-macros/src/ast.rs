@@ -7,6 +7,7 @@ use crate::ctxt::Ctxt;
 
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
+    pub(crate) vis: &'a syn::Visibility,
     pub(crate) generics: &'a Generics,
     pub(crate) attrs: ModelAttrs,
     pub(crate) data: Data<'a>,
@@ -61,6 +62,7 @@ impl<'a> Input<'a> {
         };
         Input {
             ident: &input.ident,
+            vis: &input.vis,
             generics: &input.generics,
             attrs,
             data,

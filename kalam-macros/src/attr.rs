@@ -399,10 +399,92 @@ fn parse_repr(attr: &Attribute, repr: &mut Repr) {
     });
 }
 
+/// `#[hot(..)]` on a field: generate an accessor.
+pub(crate) struct HotField {
+    /// `always`: `#[inline(always)]` instead of `#[inline]`.
+    pub(crate) always: bool,
+    /// `copy`: return by value, checked with a `T: Copy` assertion.
+    pub(crate) copy: Option<Span>,
+    /// `name = ident`: the getter's name (required on tuple fields).
+    pub(crate) name: Option<Ident>,
+    /// `vis = pub(crate)`: the accessors' visibility (default: the struct's).
+    pub(crate) vis: Option<syn::Visibility>,
+    /// `set` or `set = ident`: also generate a setter.
+    pub(crate) set: Option<Option<Ident>>,
+}
+
+const HOT_FIELD_KEYS: &str = "always, copy, name = .., vis = .., set, set = ..";
+
+impl HotField {
+    fn parse(cx: &Ctxt, attr: &Attribute) -> Option<Self> {
+        let mut hot = HotField {
+            always: false,
+            copy: None,
+            name: None,
+            vis: None,
+            set: None,
+        };
+        if let syn::Meta::NameValue(meta) = &attr.meta {
+            cx.error_spanned_by(
+                meta,
+                format!("write `#[hot]` or `#[hot({HOT_FIELD_KEYS})]`"),
+            );
+            return None;
+        }
+        if matches!(attr.meta, syn::Meta::Path(_)) {
+            return Some(hot);
+        }
+        let result = attr.parse_nested_meta(|meta| {
+            let duplicate = || meta.error("duplicate #[hot] option");
+            if meta.path.is_ident("always") {
+                if std::mem::replace(&mut hot.always, true) {
+                    return Err(duplicate());
+                }
+            } else if meta.path.is_ident("copy") {
+                if hot.copy.replace(meta.path.span()).is_some() {
+                    return Err(duplicate());
+                }
+            } else if meta.path.is_ident("name") {
+                let ident: Ident = meta.value()?.parse()?;
+                if hot.name.replace(ident).is_some() {
+                    return Err(duplicate());
+                }
+            } else if meta.path.is_ident("vis") {
+                let vis: syn::Visibility = meta.value()?.parse()?;
+                if hot.vis.replace(vis).is_some() {
+                    return Err(duplicate());
+                }
+            } else if meta.path.is_ident("set") {
+                let name = if meta.input.peek(Token![=]) {
+                    Some(meta.value()?.parse::<Ident>()?)
+                } else {
+                    None
+                };
+                if hot.set.replace(name).is_some() {
+                    return Err(duplicate());
+                }
+            } else {
+                return Err(meta.error(format!(
+                    "unknown #[hot] option `{}`; on a field the options are: {HOT_FIELD_KEYS}",
+                    path_text(&meta.path)
+                )));
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => Some(hot),
+            Err(err) => {
+                cx.syn_error(err);
+                None
+            }
+        }
+    }
+}
+
 /// Field-level attributes.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
-    pub(crate) hot: Flag,
+    pub(crate) hot: Option<HotField>,
 }
 
 impl FieldAttrs {
@@ -410,22 +492,18 @@ impl FieldAttrs {
         let mut out = FieldAttrs::default();
         for attr in attrs {
             if attr.path().is_ident("hot") {
-                if attr.meta.require_path_only().is_err() {
-                    cx.error_spanned_by(
-                        &attr.meta,
-                        "on a field, `#[hot]` takes no options: write `#[hot]`",
-                    );
+                let Some(hot) = HotField::parse(cx, attr) else {
                     continue;
-                }
-                if !named {
+                };
+                if !named && hot.name.is_none() {
                     cx.error_spanned_by(
                         attr,
-                        "#[hot] is supported on named fields only: a tuple field has no name \
-                         to generate an accessor from",
+                        "a tuple field has no name to call its accessor by: \
+                         write `#[hot(name = ..)]`",
                     );
                     continue;
                 }
-                if out.hot.replace(attr.span()).is_some() {
+                if out.hot.replace(hot).is_some() {
                     cx.error_spanned_by(attr, "duplicate #[hot] on this field");
                 }
             } else if attr.path().is_ident("layout") || attr.path().is_ident("kalam") {

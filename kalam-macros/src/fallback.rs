@@ -29,3 +29,11 @@ pub(crate) fn aligned_model(
         };
     }
 }
+
+/// For attribute macros: the errors, then the item exactly as the user wrote it, so that
+/// the rest of the crate (and the IDE) keeps seeing it.
+pub(crate) fn with_original(error: &syn::Error, item: TokenStream) -> TokenStream {
+    let mut tokens = error.to_compile_error();
+    tokens.extend(item);
+    tokens
+}

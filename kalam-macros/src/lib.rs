@@ -22,3 +22,18 @@ use proc_macro::TokenStream;
 pub fn derive_aligned_model(input: TokenStream) -> TokenStream {
     expand::aligned_model::derive(input.into()).into()
 }
+
+/// Marks a hot path: adds `#[inline]` (or with `#[hot(always)]`, `#[inline(always)]`) to a
+/// fn, or to every method with a body in an impl block or a trait, unless the method has
+/// an `inline` or `cold` attribute of its own.
+#[proc_macro_attribute]
+pub fn hot(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::hot::attribute(args.into(), item.into()).into()
+}
+
+/// Gates a function behind a named runtime switch that costs one load and a branch when
+/// off. See the `kalam` crate for the options.
+#[proc_macro_attribute]
+pub fn opt_in_feature(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::opt_in::attribute(args.into(), item.into()).into()
+}

@@ -146,7 +146,7 @@ pub const fn hot_first_line(
     let Some(f) = layout.field(field) else {
         return missing_field(subject, field);
     };
-    if f.end() <= line || f.size == 0 && f.offset <= line {
+    if f.size == 0 || f.end() <= line {
         return m;
     }
     m.push("hot field ").push_code(f.name).push(" of ");

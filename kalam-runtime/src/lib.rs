@@ -1,21 +1,26 @@
 //! Runtime support for the `kalam` macros.
 //!
 //! Use it through the `kalam` crate. It holds the types the derives describe a layout with
-//! ([`StructLayout`], [`FieldLayout`], [`VariantLayout`]), the [`AlignedModel`] trait, and the
-//! `const fn` checks behind `#[layout(..)]`.
+//! ([`StructLayout`], [`FieldLayout`], [`VariantLayout`]), the [`AlignedModel`] trait, the
+//! `const fn` checks behind `#[layout(..)]`, and the gate registry behind
+//! `#[opt_in_feature]` ([`gates`], [`set_gate`]).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod check;
+mod gate;
 mod layout;
+mod log;
 mod message;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use kalam_macros::AlignedModel;
+pub use gate::{GATES_ENV, GateState, gate_is_on, gates, set_gate};
+pub use kalam_macros::{AlignedModel, hot, opt_in_feature};
 pub use layout::{
     AlignedModel, FieldLayout, FieldOrder, Hole, ModelKind, StructLayout, VariantLayout,
 };
+pub use log::Level;

@@ -110,3 +110,18 @@ pub const fn packed_align(align: usize, pack: usize) -> usize {
 pub const fn stub(name: &'static str) -> StructLayout {
     StructLayout::new(name, "Rust", 0, 1, &[])
 }
+
+pub use crate::gate::Gate;
+pub use crate::log::emit;
+
+/// Runs an enabled opt-in feature's body out of line: each body is its own instance of
+/// this function, never inlined, so the gated function that calls it stays a load, a
+/// compare and a jump.
+#[inline(never)]
+pub fn outlined<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// Fails to compile unless `T: Copy`; used by `#[hot(copy)]` accessors.
+#[inline(always)]
+pub const fn assert_copy<T: Copy>() {}

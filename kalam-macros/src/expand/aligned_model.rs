@@ -8,6 +8,7 @@ use syn::{DeriveInput, GenericParam, Path};
 use crate::ast::{Data, Field, Input, Variant, unraw};
 use crate::attr::CheckArg;
 use crate::ctxt::Ctxt;
+use crate::expand::hot;
 use crate::{check, fallback, text};
 
 /// Cache-line size used when `cache_line` is not given.
@@ -51,6 +52,7 @@ fn expand(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
         .iter()
         .flat_map(|subject| checks(input, subject, &private))
         .collect();
+    let accessors = hot::accessors(input, &private);
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -58,6 +60,7 @@ fn expand(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
             impl #impl_generics #private::AlignedModel for #ident #ty_generics #where_clause {
                 const LAYOUT: #private::StructLayout = #layout;
             }
+            #accessors
             #(#checks)*
         };
     }

@@ -1,3 +1,5 @@
 //! Code generation, one module per macro. Input reaching here has been validated.
 
 pub(crate) mod aligned_model;
+pub(crate) mod hot;
+pub(crate) mod opt_in;
