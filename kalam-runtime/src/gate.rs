@@ -15,8 +15,10 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 pub const GATES_ENV: &str = "KALAM_GATES";
 
 const UNREGISTERED: u8 = 0;
-const OFF: u8 = 1;
-const ON: u8 = 2;
+/// [`Gate::state`] of a gate that is off.
+pub const OFF: u8 = 1;
+/// [`Gate::state`] of a gate that is on.
+pub const ON: u8 = 2;
 
 /// One call site's view of a named gate. Created by the macros as a `static`.
 #[derive(Debug)]
@@ -54,15 +56,24 @@ impl Gate {
         state == ON || self.register()
     }
 
+    /// The raw state, for generated code that branches on it: [`OFF`], [`ON`], or
+    /// neither before the site has registered.
+    #[doc(hidden)]
+    #[inline(always)]
+    pub fn state(&self) -> u8 {
+        self.state.load(Ordering::Relaxed)
+    }
+
     /// Counts one pass through the gate while it is on.
     #[inline]
     pub fn record_hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Registers this site (once) and returns whether its gate is on.
     #[cold]
     #[inline(never)]
-    fn register(&'static self) -> bool {
+    pub(crate) fn register(&'static self) -> bool {
         let mut registry = registry();
         // Another thread may have registered this site while we waited for the lock.
         match self.state.load(Ordering::Relaxed) {

@@ -111,7 +111,7 @@ pub const fn stub(name: &'static str) -> StructLayout {
     StructLayout::new(name, "Rust", 0, 1, &[])
 }
 
-pub use crate::gate::Gate;
+pub use crate::gate::{Gate, OFF as GATE_OFF, ON as GATE_ON};
 pub use crate::log::emit;
 
 /// Runs an enabled opt-in feature's body out of line: each body is its own instance of
@@ -120,6 +120,26 @@ pub use crate::log::emit;
 #[inline(never)]
 pub fn outlined<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+/// Fixes a closure's kind to `FnOnce` where it is created.
+#[inline(always)]
+pub fn once<R, F: FnOnce() -> R>(body: F) -> F {
+    body
+}
+
+/// The first call through a gate site: registers it, then runs the body if the gate is
+/// on. Kept out of the gated function so that nothing there must survive a call, and the
+/// off path needs no stack frame.
+#[cold]
+#[inline(never)]
+pub fn first_call<R>(gate: &'static Gate, body: impl FnOnce() -> R, off: impl FnOnce() -> R) -> R {
+    if gate.register() {
+        gate.record_hit();
+        outlined(body)
+    } else {
+        off()
+    }
 }
 
 /// Fails to compile unless `T: Copy`; used by `#[hot(copy)]` accessors.

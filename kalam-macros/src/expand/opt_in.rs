@@ -8,7 +8,7 @@
 //! type-checked, but nothing of it is compiled in.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::{ItemFn, LitStr, ReturnType, Token, Type};
@@ -116,7 +116,12 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
 /// What the function returns while its gate is off.
 fn off_value(sig: &syn::Signature, default: bool) -> syn::Result<TokenStream> {
     if default {
-        return Ok(quote!(::core::default::Default::default()));
+        // Spanned at the return type: "`Result<..>: Default` is not satisfied" lands there.
+        let span = match &sig.output {
+            ReturnType::Default => sig.ident.span(),
+            ReturnType::Type(_, ty) => ty.span(),
+        };
+        return Ok(quote_spanned!(span=> ::core::default::Default::default()));
     }
     let ty = match &sig.output {
         ReturnType::Default => return Ok(quote!(())),
@@ -183,15 +188,37 @@ fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> {
         removed.push(quote!(not(feature = #feature)));
     }
 
-    let (run, dead) = if sig.asyncness.is_some() {
+    let block = &block;
+    let (dead, enabled) = if sig.asyncness.is_some() {
         // A future's state machine is its own frame: run the body in place.
-        (
-            quote!((async move #block).await),
-            quote!((async move #block).await),
-        )
+        let run = quote!((async move #block).await);
+        let enabled = quote! {
+            if !__KALAM_GATE.is_on() {
+                return #off;
+            }
+            __KALAM_GATE.record_hit();
+            return #run;
+        };
+        (run, enabled)
     } else {
-        let outlined = quote!(#private::outlined(move || #block));
-        (outlined.clone(), outlined)
+        // Off: one load, one compare, return. On: a tail call to the outlined body. The
+        // first call registers the site, out of line too, so that the arguments never have
+        // to be saved across a call in this function.
+        let enabled = quote! {
+            let __kalam_state = __KALAM_GATE.state();
+            if __kalam_state == #private::GATE_OFF {
+                return #off;
+            }
+            // Through `once`, so that the closure is inferred `FnOnce` and may hand out
+            // borrows of what it captured (`&mut self` returning `&mut T`).
+            let __kalam_body = #private::once(move || #block);
+            if __kalam_state == #private::GATE_ON {
+                __KALAM_GATE.record_hit();
+                return #private::outlined(__kalam_body);
+            }
+            return #private::first_call(&__KALAM_GATE, __kalam_body, || #off);
+        };
+        (quote!(#private::outlined(move || #block)), enabled)
     };
     let has_inline = attrs
         .iter()
@@ -215,11 +242,7 @@ fn expand(args: &Args, function: ItemFn) -> syn::Result<TokenStream> {
         #[cfg(not(any(#(#removed),*)))]
         {
             static __KALAM_GATE: #private::Gate = #private::Gate::new(#name);
-            if !__KALAM_GATE.is_on() {
-                return #off;
-            }
-            __KALAM_GATE.record_hit();
-            return #run;
+            #enabled
         }
     }};
     Ok(quote! {

@@ -140,8 +140,53 @@ fn expands_without_panic(input: &TokenStream) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+const ATTRIBUTE_ARGS: &[&str] = &[
+    "",
+    "always",
+    "always, always",
+    "fast",
+    "\"audit\"",
+    "\"audit\", default",
+    "\"audit\", feature = \"x\"",
+    "\"a b\"",
+    "\"\"",
+    "audit",
+    "\"audit\",",
+    "= 1",
+    "\"audit\", crate = \"::kalam\"",
+    "\"audit\", crate = \"not a path\"",
+];
+
+const ITEMS: &[&str] = &[
+    "fn f() {}",
+    "pub fn f(&self, x: u8) -> Option<&str> { None }",
+    "async fn f(&self) -> u8 { 1 }",
+    "const fn f() {}",
+    "fn f() -> impl Iterator<Item = u8> { [].into_iter() }",
+    "fn f() -> Result<u8, ()> { Ok(1) }",
+    "fn f(&self);",
+    "impl S { fn a(&self) {} #[hot(always)] fn b() {} #[hot(x)] fn c() {} const C: u8 = 1; }",
+    "impl T for S { fn a(&self) {} }",
+    "trait T { fn a(&self); fn b(&self) {} }",
+    "struct S;",
+    "const C: u8 = 1;",
+    "mod m {}",
+    "",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
+
+    #[test]
+    fn attribute_macros(args in pick(ATTRIBUTE_ARGS), item in pick(ITEMS), which in any::<bool>()) {
+        let args: TokenStream = args.parse().expect("tokenizes");
+        let item: TokenStream = item.parse().expect("tokenizes");
+        let expand = if which { crate::expand::hot::attribute } else { crate::expand::opt_in::attribute };
+        let output = std::panic::catch_unwind(|| expand(args.clone(), item.clone()))
+            .map_err(|_| TestCaseError::fail(format!("panicked on {args} / {item}")))?;
+        syn::parse2::<syn::File>(output.clone())
+            .map_err(|e| TestCaseError::fail(format!("unparsable ({e}): {output}")))?;
+    }
 
     #[test]
     fn generated_definitions(text in definition()) {

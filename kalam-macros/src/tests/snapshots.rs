@@ -80,3 +80,81 @@ fn misuse_emits_errors_and_a_stub() {
         "#
     ));
 }
+
+fn expand_attribute(
+    macro_fn: fn(proc_macro2::TokenStream, proc_macro2::TokenStream) -> proc_macro2::TokenStream,
+    args: &str,
+    item: &str,
+) -> String {
+    let output = macro_fn(
+        args.parse().expect("args tokenize"),
+        item.parse().expect("item tokenizes"),
+    );
+    prettyplease::unparse(&syn::parse2::<syn::File>(output).expect("expansion parses"))
+}
+
+#[test]
+fn hot_field_accessors() {
+    insta::assert_snapshot!(expand(
+        r#"
+        pub struct Job<'a> {
+            /// The job's id.
+            #[hot(set)]
+            id: u64,
+            #[hot(vis = pub(crate), name = title)]
+            name: String,
+            #[hot]
+            tags: Vec<u16>,
+            #[hot]
+            note: Option<String>,
+            #[hot(copy, always)]
+            status: Status,
+            #[hot]
+            label: &'a str,
+            #[hot]
+            blob: Box<[u8]>,
+        }
+        "#
+    ));
+}
+
+#[test]
+fn hot_on_an_impl_block() {
+    insta::assert_snapshot!(expand_attribute(
+        crate::expand::hot::attribute,
+        "",
+        r#"
+        impl Cursor {
+            fn next(&mut self) -> Option<u64> { self.pos += 1; Some(self.pos) }
+            #[hot(always)]
+            fn peek(&self) -> u64 { self.pos }
+            #[inline(never)]
+            fn rewind(&mut self) { self.pos = 0 }
+            const START: u64 = 0;
+        }
+        "#
+    ));
+}
+
+#[test]
+fn opt_in_on_a_method() {
+    insta::assert_snapshot!(expand_attribute(
+        crate::expand::opt_in::attribute,
+        r#""audit", feature = "audit-log""#,
+        r#"
+        pub fn record(&self, entry: &Entry) -> Option<u64> {
+            self.log.push(entry.clone());
+            Some(self.log.len() as u64)
+        }
+        "#
+    ));
+}
+
+#[test]
+fn opt_in_on_an_async_fn_with_default() {
+    insta::assert_snapshot!(expand_attribute(
+        crate::expand::opt_in::attribute,
+        r#""metrics", default"#,
+        "async fn flush(&self) -> Stats { self.sink.flush().await }",
+    ));
+}
