@@ -45,7 +45,10 @@ fn compiled_out(entry: &Entry) {
 /// The per-item work every variant shares.
 #[inline(always)]
 fn work(i: u64) -> Entry {
-    Entry { id: black_box(i).wrapping_mul(31), table: "jobs" }
+    Entry {
+        id: black_box(i).wrapping_mul(31),
+        table: "jobs",
+    }
 }
 
 fn loop_with(hook: impl Fn(&Entry)) -> u64 {

@@ -15,7 +15,12 @@ use kalam_bench_models::{HotRow, InlineRow, PlainRow};
 const ROWS: u64 = 1_000;
 
 fn fields(i: u64) -> (u64, f64, String, Vec<u32>) {
-    (i, i as f64 * 0.5, format!("row-{i}"), vec![i as u32; (i % 4) as usize])
+    (
+        i,
+        i as f64 * 0.5,
+        format!("row-{i}"),
+        vec![i as u32; (i % 4) as usize],
+    )
 }
 
 /// Reads every field of every row; the same loop for each row type.
@@ -34,11 +39,18 @@ macro_rules! scan {
 }
 
 fn accessors(c: &mut Criterion) {
-    let hot: Vec<HotRow> = (0..ROWS).map(fields).map(|(a, b, c, d)| HotRow::new(a, b, c, d)).collect();
-    let plain: Vec<PlainRow> =
-        (0..ROWS).map(fields).map(|(a, b, c, d)| PlainRow::new(a, b, c, d)).collect();
-    let inline: Vec<InlineRow> =
-        (0..ROWS).map(fields).map(|(a, b, c, d)| InlineRow::new(a, b, c, d)).collect();
+    let hot: Vec<HotRow> = (0..ROWS)
+        .map(fields)
+        .map(|(a, b, c, d)| HotRow::new(a, b, c, d))
+        .collect();
+    let plain: Vec<PlainRow> = (0..ROWS)
+        .map(fields)
+        .map(|(a, b, c, d)| PlainRow::new(a, b, c, d))
+        .collect();
+    let inline: Vec<InlineRow> = (0..ROWS)
+        .map(fields)
+        .map(|(a, b, c, d)| InlineRow::new(a, b, c, d))
+        .collect();
 
     let mut group = c.benchmark_group("accessors");
     group.bench_function("hot", |b| b.iter(|| scan!(black_box(&hot))));

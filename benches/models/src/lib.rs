@@ -42,7 +42,12 @@ macro_rules! constructor {
             /// A row with these values.
             #[must_use]
             pub fn new(id: u64, score: f64, name: String, tags: Vec<u32>) -> Self {
-                $row { id, score, name, tags }
+                $row {
+                    id,
+                    score,
+                    name,
+                    tags,
+                }
             }
         }
     };
