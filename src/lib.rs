@@ -2,7 +2,8 @@
 //!
 //! - [`AlignedModel`]: a `const` layout report of a struct or enum, and compile-time checks
 //!   on it (size budgets, padding, field order, cache lines) whose errors carry the numbers
-//!   and the fix.
+//!   and the fix; [`#[kalam::aligned_model]`](macro@aligned_model) also declares the fields
+//!   of a `repr(C)` struct in an order with no avoidable padding.
 //! - [`#[hot]`](macro@hot): inlined hot methods, and inline accessors for hot fields.
 //! - [`#[opt_in_feature]`](macro@opt_in_feature): observability gated so that it costs one
 //!   load and a branch when off, and nothing when compiled out.
@@ -119,6 +120,52 @@
 //!     Blob([u8; 1024]), // error: variant `Message::Blob` carries 1024 bytes, ...
 //! }
 //! ```
+//!
+//! ## `#[kalam::aligned_model]`: the order written for you
+//!
+//! For `repr(C)` structs (FFI, on-disk and wire formats, deliberate cache-line placement)
+//! the declared order is the layout. The attribute form runs every check of the derive
+//! (write the same `#[layout(..)]`, `#[hot]` and `#[kalam(..)]` attributes) after
+//! rewriting the field order: largest alignment first, ties in declared order, zero-sized
+//! fields last; with `hot_first_line`, the `#[hot]` fields first (then by alignment; this
+//! may cost padding, so the default `optimal` check is off then, and an explicit `optimal`
+//! still applies).
+//!
+//! ```
+//! #[kalam::aligned_model]
+//! #[repr(C)]
+//! #[derive(Debug)]
+//! struct Job {
+//!     flag: bool,
+//!     count: i64,
+//!     timestamp: i64,
+//!     id: u32,
+//! }
+//!
+//! use kalam::AlignedModel;
+//! let names: Vec<&str> = Job::LAYOUT.fields.iter().map(|f| f.name).collect();
+//! assert_eq!(names, ["count", "timestamp", "id", "flag"]);
+//! assert_eq!(Job::LAYOUT.size, 24);
+//! assert_eq!(Job::LAYOUT.declared.unwrap().size, 32); // as written
+//! let job = Job { flag: true, count: 1, timestamp: 2, id: 3 }; // literals still work
+//! # let _ = job;
+//! ```
+//!
+//! - The macro knows the alignment of primitives, atomics, `NonZero*`, pointers,
+//!   references, `fn` pointers, `Box`, `Arc`, `Rc`, `Vec`, `String`, `PhantomData`,
+//!   `Option`, `Cell` and the like of those, arrays and tuples of known types, on 64-bit and
+//!   32-bit targets. Any other type needs `#[layout(align = N)]` on its field. Every
+//!   alignment it assumed is checked by a `const` assertion that names the field, the
+//!   assumption and the truth. (On 32-bit x86, `u64`, `i64` and `f64` align to 4, not 8:
+//!   the assertion reports it, and `#[layout(align = 4)]` settles it there.)
+//! - `#[cfg]` on a field stays on that field. [`StructLayout::declared`] is the layout of
+//!   the fields in their declared order, and `Display` shows what moved.
+//! - What reordering changes: the drop order of the fields (declaration order, now the
+//!   new one), and the order that derives placed after the attribute see (`Debug` prints
+//!   the new order, `serde` serializes in it). Put the attribute first, above the derives.
+//! - Named fields only: a tuple struct's order is its API, and is an error. On a
+//!   `repr(Rust)` struct it is an error too: rustc already orders those fields, so use the
+//!   derive for its checks. `repr(packed)` and `repr(transparent)` have nothing to reorder.
 //!
 //! ## Paths
 //!
@@ -245,8 +292,8 @@
 
 pub use kalam_runtime::{
     AlignedModel, FieldLayout, FieldOrder, GATES_ENV, GateState, Hole, Level, ModelKind,
-    StructLayout, VariantLayout, gate_is_on, gated_debug, gated_error, gated_info, gated_log,
-    gated_trace, gated_warn, gates, hot, opt_in_feature, set_gate,
+    StructLayout, VariantLayout, aligned_model, gate_is_on, gated_debug, gated_error, gated_info,
+    gated_log, gated_trace, gated_warn, gates, hot, opt_in_feature, set_gate,
 };
 
 /// What generated code uses. Not a public API.

@@ -7,10 +7,15 @@ use crate::ctxt::Ctxt;
 
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
+    /// The name reported in layouts and messages (`r#type` as `type`).
+    pub(crate) name: String,
     pub(crate) vis: &'a syn::Visibility,
     pub(crate) generics: &'a Generics,
     pub(crate) attrs: ModelAttrs,
     pub(crate) data: Data<'a>,
+    /// `#[kalam::aligned_model]` put the `#[hot]` fields first for `hot_first_line`, which
+    /// may cost padding: the default `optimal` check is then off (an explicit one stays).
+    pub(crate) hot_first_reordered: bool,
 }
 
 pub(crate) enum Data<'a> {
@@ -29,6 +34,18 @@ pub(crate) struct Field<'a> {
     pub(crate) ty: &'a Type,
     pub(crate) attrs: FieldAttrs,
     pub(crate) cfgs: Vec<&'a Attribute>,
+    /// An alignment to assert at compile time: from `#[layout(align = N)]`, or what
+    /// `#[kalam::aligned_model]` assumed when it ordered the fields.
+    pub(crate) assumed: Option<Assumed>,
+}
+
+/// An alignment the expansion relies on, checked by a `const` assertion.
+#[derive(Clone, Copy)]
+pub(crate) struct Assumed {
+    pub(crate) on_64: usize,
+    pub(crate) on_32: usize,
+    /// Given by the user with `#[layout(align = N)]`, rather than known from the type.
+    pub(crate) from_attr: bool,
 }
 
 pub(crate) struct Variant<'a> {
@@ -62,10 +79,12 @@ impl<'a> Input<'a> {
         };
         Input {
             ident: &input.ident,
+            name: unraw(&input.ident),
             vis: &input.vis,
             generics: &input.generics,
             attrs,
             data,
+            hot_first_reordered: false,
         }
     }
 
@@ -100,13 +119,20 @@ fn fields_from_syn<'a>(cx: &Ctxt, fields: &'a syn::Fields) -> Vec<Field<'a>> {
                 Some(ident) => unraw(ident),
                 None => i.to_string(),
             };
+            let attrs = FieldAttrs::from_attrs(cx, &field.attrs, field.ident.is_some());
+            let assumed = attrs.align.map(|align| Assumed {
+                on_64: align.value,
+                on_32: align.value,
+                from_attr: true,
+            });
             Field {
                 original: field,
                 member,
                 name,
                 ty: &field.ty,
-                attrs: FieldAttrs::from_attrs(cx, &field.attrs, field.ident.is_some()),
+                attrs,
                 cfgs: attr::cfgs(&field.attrs),
+                assumed,
             }
         })
         .collect()

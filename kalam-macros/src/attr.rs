@@ -485,6 +485,9 @@ impl HotField {
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
     pub(crate) hot: Option<HotField>,
+    /// `#[layout(align = N)]`: the field's alignment, asserted at compile time (and used by
+    /// `#[kalam::aligned_model]` to order fields of types it does not know).
+    pub(crate) align: Option<Spanned<usize>>,
 }
 
 impl FieldAttrs {
@@ -506,17 +509,46 @@ impl FieldAttrs {
                 if out.hot.replace(hot).is_some() {
                     cx.error_spanned_by(attr, "duplicate #[hot] on this field");
                 }
-            } else if attr.path().is_ident("layout") || attr.path().is_ident("kalam") {
+            } else if attr.path().is_ident("layout") {
+                parse_field_layout(cx, attr, &mut out);
+            } else if attr.path().is_ident("kalam") {
                 cx.error_spanned_by(
                     attr,
-                    format!(
-                        "#[{}(..)] goes on the struct or enum, not on a field",
-                        path_text(attr.path())
-                    ),
+                    "#[kalam(..)] goes on the struct or enum, not on a field",
                 );
             }
         }
         out
+    }
+}
+
+/// `#[layout(align = N)]` on a field; any other key belongs on the struct.
+fn parse_field_layout(cx: &Ctxt, attr: &Attribute, out: &mut FieldAttrs) {
+    if !matches!(attr.meta, syn::Meta::List(_)) {
+        cx.error_spanned_by(attr, "on a field, write #[layout(align = N)]");
+        return;
+    }
+    let result = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("align") {
+            set_number(&meta, &mut out.align, "align")?;
+            if let Some(align) = out.align
+                && !align.value.is_power_of_two()
+            {
+                return Err(syn::Error::new(
+                    align.span,
+                    "`align` must be a power of two",
+                ));
+            }
+            Ok(())
+        } else {
+            Err(meta.error(format!(
+                "on a field, #[layout] takes only `align = N`; `{}` goes on the struct",
+                path_text(&meta.path)
+            )))
+        }
+    });
+    if let Err(err) = result {
+        cx.syn_error(err);
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod align;
 mod ast;
 mod attr;
 mod check;
@@ -36,4 +37,11 @@ pub fn hot(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn opt_in_feature(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::opt_in::attribute(args.into(), item.into()).into()
+}
+
+/// Declares the fields of a `#[repr(C)]` struct in an order with no avoidable padding, then
+/// does everything `#[derive(AlignedModel)]` does. See the `kalam` crate.
+#[proc_macro_attribute]
+pub fn aligned_model(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::reorder::attribute(args.into(), item.into()).into()
 }

@@ -249,6 +249,52 @@ pub const fn max_variant_size(
     m
 }
 
+/// What `#[kalam::aligned_model]` assumed about a field's alignment (`assumed_64` on 64-bit
+/// targets, `assumed_32` on others) holds. `from_attr` says whether the user gave it with
+/// `#[layout(align = N)]` or the macro knew it from the type.
+#[must_use]
+pub const fn assumed_align(
+    layout: &StructLayout,
+    subject: &str,
+    field: &str,
+    assumed_64: usize,
+    assumed_32: usize,
+    from_attr: bool,
+) -> Message {
+    let mut m = Message::new();
+    let Some(f) = layout.field(field) else {
+        return missing_field(subject, field);
+    };
+    let assumed = if core::mem::size_of::<usize>() == 8 {
+        assumed_64
+    } else {
+        assumed_32
+    };
+    if f.align == assumed {
+        return m;
+    }
+    m.push("#[kalam::aligned_model] ordered the fields of ")
+        .push_code(subject);
+    m.push(" assuming that field ")
+        .push_code(f.name)
+        .push(" (")
+        .push(f.ty);
+    m.push(") aligns to ")
+        .push_usize(assumed)
+        .push(", but it aligns to ")
+        .push_usize(f.align);
+    if from_attr {
+        m.push(": correct it to #[layout(align = ")
+            .push_usize(f.align)
+            .push(")].");
+    } else {
+        m.push(" on this target: give it #[layout(align = ")
+            .push_usize(f.align)
+            .push(")].");
+    }
+    m
+}
+
 /// `` `Job` (repr(C)) ``.
 const fn describe(m: &mut Message, layout: &StructLayout, subject: &str) {
     m.push_code(subject)

@@ -19,7 +19,7 @@ mod message;
 pub mod __private;
 
 pub use gate::{GATES_ENV, GateState, gate_is_on, gates, set_gate};
-pub use kalam_macros::{AlignedModel, hot, opt_in_feature};
+pub use kalam_macros::{AlignedModel, aligned_model, hot, opt_in_feature};
 pub use layout::{
     AlignedModel, FieldLayout, FieldOrder, Hole, ModelKind, StructLayout, VariantLayout,
 };

@@ -24,7 +24,7 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     check::check(&cx, &model);
     let krate = crate_path(model.attrs.krate.as_ref());
     match cx.check() {
-        Ok(()) => expand(&model, &krate),
+        Ok(()) => expand(&model, &krate, None),
         Err(err) => fallback::aligned_model(&input, &krate, &err),
     }
 }
@@ -38,16 +38,34 @@ pub(crate) fn crate_path(krate: Option<&Path>) -> TokenStream {
     }
 }
 
-fn expand(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
+/// The layout of the declared field order, when `#[kalam::aligned_model]` reordered them:
+/// items that define it (a shadow struct and its impl), and an expression of type
+/// `&'static StructLayout` that reads it.
+pub(crate) struct Declared {
+    pub(crate) items: TokenStream,
+    pub(crate) layout: TokenStream,
+}
+
+pub(crate) fn expand(
+    input: &Input<'_>,
+    krate: &TokenStream,
+    declared: Option<&Declared>,
+) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let layout = match &input.data {
+    let mut layout = match &input.data {
         Data::Struct(fields) => struct_layout(input, fields, &private),
         Data::Enum(variants) => enum_layout(input, variants, &private),
         // Rejected by `check`.
         Data::Union(_) => return TokenStream::new(),
     };
+    let mut items = TokenStream::new();
+    if let Some(declared) = declared {
+        let declared_layout = &declared.layout;
+        layout = quote!(#layout.with_declared(#declared_layout));
+        items.extend(declared.items.clone());
+    }
     let checks: Vec<TokenStream> = subjects(input)
         .iter()
         .flat_map(|subject| checks(input, subject, &private))
@@ -56,6 +74,7 @@ fn expand(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
     quote! {
         #[doc(hidden)]
         const _: () = {
+            #items
             #[automatically_derived]
             impl #impl_generics #private::AlignedModel for #ident #ty_generics #where_clause {
                 const LAYOUT: #private::StructLayout = #layout;
@@ -67,7 +86,7 @@ fn expand(input: &Input<'_>, krate: &TokenStream) -> TokenStream {
 }
 
 fn struct_layout(input: &Input<'_>, fields: &[Field<'_>], private: &TokenStream) -> TokenStream {
-    let name = unraw(input.ident);
+    let name = &input.name;
     let repr = input.attrs.repr.describe();
     let pack = input.attrs.repr.packed;
     let count = fields.len();
@@ -122,7 +141,7 @@ fn struct_layout(input: &Input<'_>, fields: &[Field<'_>], private: &TokenStream)
 }
 
 fn enum_layout(input: &Input<'_>, variants: &[Variant<'_>], private: &TokenStream) -> TokenStream {
-    let name = unraw(input.ident);
+    let name = &input.name;
     let repr = input.attrs.repr.describe();
     let count = variants.len();
     let pushes = variants.iter().map(|variant| {
@@ -168,7 +187,7 @@ struct Subject {
 /// The type itself (lifetimes set to `'static`), or one type per `check_with`.
 fn subjects(input: &Input<'_>) -> Vec<Subject> {
     let ident = input.ident;
-    let name = unraw(ident);
+    let name = input.name.clone();
     if !input.is_generic() {
         let lifetimes: Vec<TokenStream> = input
             .generics
@@ -240,8 +259,10 @@ fn checks(input: &Input<'_>, subject: &Subject, private: &TokenStream) -> Vec<To
         items.push(check_item(span, cfgs, &call));
     };
 
-    let default_optimal =
-        attrs.repr.c && attrs.repr.packed.is_none() && layout.allow_waste.is_none();
+    let default_optimal = attrs.repr.c
+        && attrs.repr.packed.is_none()
+        && layout.allow_waste.is_none()
+        && !input.hot_first_reordered;
     // The default check points at the struct's name, an explicit one at the key.
     let optimal = layout
         .optimal
@@ -292,6 +313,20 @@ fn checks(input: &Input<'_>, subject: &Subject, private: &TokenStream) -> Vec<To
         }
         if layout.no_straddle.is_some() {
             let call = quote!(#private::check::no_straddle(#target, #name, #line, #field_name));
+            item(span, &field.cfgs, call);
+        }
+    }
+    for field in input.fields() {
+        if let Some(assumed) = field.assumed {
+            let (field_name, on_64, on_32) = (&field.name, assumed.on_64, assumed.on_32);
+            let from_attr = assumed.from_attr;
+            let call = quote!(#private::check::assumed_align(
+                #target, #name, #field_name, #on_64, #on_32, #from_attr
+            ));
+            let span = field
+                .attrs
+                .align
+                .map_or_else(|| field.ty.span(), |align| align.span);
             item(span, &field.cfgs, call);
         }
     }

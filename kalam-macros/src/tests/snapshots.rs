@@ -158,3 +158,22 @@ fn opt_in_on_an_async_fn_with_default() {
         "async fn flush(&self) -> Stats { self.sink.flush().await }",
     ));
 }
+
+#[test]
+fn aligned_model_reorders_and_keeps_the_declared_layout() {
+    insta::assert_snapshot!(expand_attribute(
+        crate::expand::reorder::attribute,
+        "",
+        r#"
+        #[repr(C)]
+        #[derive(Debug)]
+        pub struct Job {
+            pub flag: bool,
+            /// Count.
+            pub count: i64,
+            #[layout(align = 4)]
+            pub id: Id,
+        }
+        "#
+    ));
+}

@@ -112,6 +112,9 @@ pub struct StructLayout {
     pub fields: &'static [FieldLayout],
     /// The variants in declaration order (empty for structs).
     pub variants: &'static [VariantLayout],
+    /// For a struct whose fields `#[kalam::aligned_model]` reordered: the same fields laid
+    /// out in the order they were declared in, for comparison.
+    pub declared: Option<&'static StructLayout>,
 }
 
 impl StructLayout {
@@ -132,6 +135,7 @@ impl StructLayout {
             align,
             fields,
             variants: &[],
+            declared: None,
         }
     }
 
@@ -152,7 +156,16 @@ impl StructLayout {
             align,
             fields: &[],
             variants,
+            declared: None,
         }
+    }
+
+    /// Records the layout the fields had in their declared order, before
+    /// `#[kalam::aligned_model]` reordered them.
+    #[must_use]
+    pub const fn with_declared(mut self, declared: &'static StructLayout) -> Self {
+        self.declared = Some(declared);
+        self
     }
 
     /// Whether `repr(C)` fixes the field order (so that reordering the declaration moves

@@ -141,6 +141,17 @@ impl StructLayout {
         } else {
             write!(f, "; best order: {best} bytes (this one)")?;
         }
+        if let Some(declared) = self.declared {
+            let order: Vec<&str> = declared.fields.iter().map(|fl| fl.name).collect();
+            write!(
+                f,
+                "\nreordered by #[kalam::aligned_model]: declared as {} ({} bytes, {} of padding), now {} bytes",
+                order.join(", "),
+                declared.size,
+                declared.padding(),
+                self.size
+            )?;
+        }
         Ok(())
     }
 
