@@ -73,7 +73,8 @@
 //! | `check_with(T = u64, N = 4)` | (generic types) run the checks on this instantiation; repeat for more |
 //!
 //! A field marked `#[hot]` is read on the hot path: [`FieldLayout::hot`] reports it and
-//! `hot_first_line` checks where it lands.
+//! `hot_first_line` checks where it lands. A field marked `#[layout(align = N)]` has its
+//! alignment asserted.
 //!
 //! ## Field order: what reordering can and cannot buy
 //!

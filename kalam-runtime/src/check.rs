@@ -273,24 +273,35 @@ pub const fn assumed_align(
     if f.align == assumed {
         return m;
     }
-    m.push("#[kalam::aligned_model] ordered the fields of ")
-        .push_code(subject);
-    m.push(" assuming that field ")
-        .push_code(f.name)
-        .push(" (")
-        .push(f.ty);
-    m.push(") aligns to ")
-        .push_usize(assumed)
-        .push(", but it aligns to ")
-        .push_usize(f.align);
     if from_attr {
-        m.push(": correct it to #[layout(align = ")
+        m.push("field ")
+            .push_code(f.name)
+            .push(" of ")
+            .push_code(subject)
+            .push(" (");
+        m.push(f.ty)
+            .push(") aligns to ")
             .push_usize(f.align)
-            .push(")].");
+            .push(", not ")
+            .push_usize(assumed);
+        m.push(" as #[layout(align = ")
+            .push_usize(assumed)
+            .push(")] says: correct it to ");
+        m.push("#[layout(align = ").push_usize(f.align).push(")].");
     } else {
-        m.push(" on this target: give it #[layout(align = ")
-            .push_usize(f.align)
-            .push(")].");
+        m.push("#[kalam::aligned_model] ordered the fields of ")
+            .push_code(subject);
+        m.push(" assuming that field ")
+            .push_code(f.name)
+            .push(" (")
+            .push(f.ty);
+        m.push(") aligns to ")
+            .push_usize(assumed)
+            .push(", but on this target it aligns to ");
+        m.push_usize(f.align)
+            .push(": give it #[layout(align = ")
+            .push_usize(f.align);
+        m.push(")].");
     }
     m
 }
@@ -506,6 +517,24 @@ mod tests {
              no_padding allows none. Declare `count`, `timestamp`, `id`, `flag` to cut it to 3. \
              The other 3 bytes are tail padding up to the alignment of 8: fill them with a \
              field, or allow them with max_padding = 3."
+        );
+    }
+
+    #[test]
+    fn assumed_alignments() {
+        assert!(assumed_align(&JOB, "Job", "count", 8, 8, false).is_empty());
+        let assumed = assumed_align(&JOB, "Job", "count", 4, 4, false);
+        assert_eq!(
+            assumed.as_str(),
+            "#[kalam::aligned_model] ordered the fields of `Job` assuming that field `count` \
+             (i64) aligns to 4, but on this target it aligns to 8: give it \
+             #[layout(align = 8)]."
+        );
+        let given = assumed_align(&JOB, "Job", "id", 8, 8, true);
+        assert!(
+            given
+                .as_str()
+                .starts_with("field `id` of `Job` (u32) aligns to 4, not 8")
         );
     }
 

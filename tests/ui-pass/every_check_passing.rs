@@ -16,6 +16,7 @@ struct Counter {
 #[repr(C)]
 #[layout(no_padding)]
 struct Dense {
+    #[layout(align = 8)]
     a: u64,
     b: u32,
     c: u16,
