@@ -13,6 +13,7 @@ mod gate;
 mod layout;
 mod log;
 mod message;
+mod table;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -24,3 +25,6 @@ pub use layout::{
     AlignedModel, FieldLayout, FieldOrder, Hole, ModelKind, StructLayout, VariantLayout,
 };
 pub use log::Level;
+#[cfg(feature = "arrow")]
+pub use table::arrow::{ArrowColumn, ArrowTable, BatchError};
+pub use table::{ColumnInfo, DecodeError, KeyPart, RowValue, Table};

@@ -145,3 +145,32 @@ pub fn first_call<R>(gate: &'static Gate, body: impl FnOnce() -> R, off: impl Fn
 /// Fails to compile unless `T: Copy`; used by `#[hot(copy)]` accessors.
 #[inline(always)]
 pub const fn assert_copy<T: Copy>() {}
+
+pub use crate::table::{ColumnInfo, KeyPart, RowValue, Table, finish, read_version};
+pub use core::default::Default;
+pub use std::vec::Vec;
+
+#[cfg(feature = "arrow")]
+pub use crate::table::arrow::{ArrowColumn, ArrowTable, BatchError, column, read};
+#[cfg(feature = "arrow")]
+pub use {arrow_array, arrow_schema};
+
+/// Expands to its input when this crate has the `arrow` feature, and to nothing otherwise:
+/// the derive emits Arrow code through it, so a user crate gets Arrow impls exactly when
+/// the runtime was built with Arrow.
+#[cfg(feature = "arrow")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __kalam_if_arrow {
+    ($($tokens:tt)*) => { $($tokens)* };
+}
+
+/// See the `arrow` version above.
+#[cfg(not(feature = "arrow"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __kalam_if_arrow {
+    ($($tokens:tt)*) => {};
+}
+
+pub use crate::__kalam_if_arrow as if_arrow;

@@ -1,0 +1,343 @@
+//! Arrow for tables (feature `arrow`): the column types' Arrow builders and arrays, and the
+//! trait that `#[derive(KalamTable)]` implements for schemas and record batches.
+//!
+//! The Arrow version is the one DataFusion uses, so that batches pass to it as they are.
+
+use core::fmt;
+
+use arrow_array::builder::{
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, PrimitiveBuilder, StringBuilder,
+};
+use arrow_array::types::{
+    Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
+    UInt32Type, UInt64Type,
+};
+use arrow_array::{Array, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_schema::{ArrowError, DataType, SchemaRef};
+
+/// A column type with an Arrow representation.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no Arrow column type",
+    note = "Arrow columns are integers, bool, floats, String, Vec<u8>, Option of those, or types \
+            that implement kalam::ArrowColumn"
+)]
+pub trait ArrowColumn: Sized {
+    /// The builder that collects a column of these values.
+    type Builder: ArrayBuilder;
+    /// The array a column of these values is read from.
+    type Array: Array + 'static;
+    /// Whether values have a variable size (strings, bytes): builders then reserve
+    /// [`data_len`](Self::data_len) bytes up front.
+    const VARIABLE: bool = false;
+    /// Whether the column may hold nulls.
+    const NULLABLE: bool = false;
+
+    /// The Arrow type of the column.
+    fn data_type() -> DataType;
+    /// A builder for `rows` values of `data` bytes in all.
+    fn builder(rows: usize, data: usize) -> Self::Builder;
+    /// Bytes this value adds to a variable-size column.
+    fn data_len(&self) -> usize {
+        0
+    }
+    /// Appends the value.
+    fn append(&self, builder: &mut Self::Builder);
+    /// Appends a null.
+    fn append_null(builder: &mut Self::Builder);
+    /// Reads row `row`, which is not null.
+    ///
+    /// # Errors
+    ///
+    /// If the value is not valid for the type.
+    fn read(array: &Self::Array, row: usize) -> Result<Self, String>;
+}
+
+macro_rules! primitive {
+    ($($t:ty => $arrow:ty, $data_type:expr;)*) => {$(
+        impl ArrowColumn for $t {
+            type Builder = PrimitiveBuilder<$arrow>;
+            type Array = PrimitiveArray<$arrow>;
+            #[inline]
+            fn data_type() -> DataType {
+                $data_type
+            }
+            #[inline]
+            fn builder(rows: usize, _data: usize) -> Self::Builder {
+                PrimitiveBuilder::with_capacity(rows)
+            }
+            #[inline]
+            fn append(&self, builder: &mut Self::Builder) {
+                builder.append_value(*self);
+            }
+            #[inline]
+            fn append_null(builder: &mut Self::Builder) {
+                builder.append_null();
+            }
+            #[inline]
+            fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+                Ok(array.value(row))
+            }
+        }
+    )*};
+}
+
+primitive! {
+    i8 => Int8Type, DataType::Int8;
+    i16 => Int16Type, DataType::Int16;
+    i32 => Int32Type, DataType::Int32;
+    i64 => Int64Type, DataType::Int64;
+    u8 => UInt8Type, DataType::UInt8;
+    u16 => UInt16Type, DataType::UInt16;
+    u32 => UInt32Type, DataType::UInt32;
+    u64 => UInt64Type, DataType::UInt64;
+    f32 => Float32Type, DataType::Float32;
+    f64 => Float64Type, DataType::Float64;
+}
+
+impl ArrowColumn for bool {
+    type Builder = BooleanBuilder;
+    type Array = BooleanArray;
+    fn data_type() -> DataType {
+        DataType::Boolean
+    }
+    fn builder(rows: usize, _data: usize) -> Self::Builder {
+        BooleanBuilder::with_capacity(rows)
+    }
+    fn append(&self, builder: &mut Self::Builder) {
+        builder.append_value(*self);
+    }
+    fn append_null(builder: &mut Self::Builder) {
+        builder.append_null();
+    }
+    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+        Ok(array.value(row))
+    }
+}
+
+impl ArrowColumn for String {
+    type Builder = StringBuilder;
+    type Array = StringArray;
+    const VARIABLE: bool = true;
+    fn data_type() -> DataType {
+        DataType::Utf8
+    }
+    fn builder(rows: usize, data: usize) -> Self::Builder {
+        StringBuilder::with_capacity(rows, data)
+    }
+    #[inline]
+    fn data_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn append(&self, builder: &mut Self::Builder) {
+        builder.append_value(self);
+    }
+    fn append_null(builder: &mut Self::Builder) {
+        builder.append_null();
+    }
+    #[inline]
+    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+        Ok(array.value(row).to_owned())
+    }
+}
+
+impl ArrowColumn for Vec<u8> {
+    type Builder = BinaryBuilder;
+    type Array = BinaryArray;
+    const VARIABLE: bool = true;
+    fn data_type() -> DataType {
+        DataType::Binary
+    }
+    fn builder(rows: usize, data: usize) -> Self::Builder {
+        BinaryBuilder::with_capacity(rows, data)
+    }
+    #[inline]
+    fn data_len(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn append(&self, builder: &mut Self::Builder) {
+        builder.append_value(self);
+    }
+    fn append_null(builder: &mut Self::Builder) {
+        builder.append_null();
+    }
+    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+        Ok(array.value(row).to_vec())
+    }
+}
+
+impl<T: ArrowColumn> ArrowColumn for Option<T> {
+    type Builder = T::Builder;
+    type Array = T::Array;
+    const VARIABLE: bool = T::VARIABLE;
+    const NULLABLE: bool = true;
+    fn data_type() -> DataType {
+        T::data_type()
+    }
+    fn builder(rows: usize, data: usize) -> Self::Builder {
+        T::builder(rows, data)
+    }
+    #[inline]
+    fn data_len(&self) -> usize {
+        self.as_ref().map_or(0, T::data_len)
+    }
+    #[inline]
+    fn append(&self, builder: &mut Self::Builder) {
+        match self {
+            Some(value) => value.append(builder),
+            None => T::append_null(builder),
+        }
+    }
+    fn append_null(builder: &mut Self::Builder) {
+        T::append_null(builder);
+    }
+    #[inline]
+    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+        if array.is_null(row) {
+            Ok(None)
+        } else {
+            T::read(array, row).map(Some)
+        }
+    }
+}
+
+/// Why a record batch could not be read into rows.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The batch has no column of this name.
+    MissingColumn(&'static str),
+    /// The column has another Arrow type.
+    WrongType {
+        /// The column.
+        column: &'static str,
+        /// The type the table declares.
+        expected: DataType,
+        /// The type in the batch.
+        found: DataType,
+    },
+    /// A non-nullable column holds a null.
+    Null {
+        /// The column.
+        column: &'static str,
+        /// The row.
+        row: usize,
+    },
+    /// A column's value was refused by its type.
+    Invalid {
+        /// The column.
+        column: &'static str,
+        /// The row.
+        row: usize,
+        /// Why.
+        message: String,
+    },
+    /// Arrow refused to build the batch.
+    Arrow(ArrowError),
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::MissingColumn(column) => write!(f, "the batch has no column `{column}`"),
+            BatchError::WrongType {
+                column,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "column `{column}` is {found} in the batch, but the table declares {expected}"
+                )
+            }
+            BatchError::Null { column, row } => {
+                write!(
+                    f,
+                    "column `{column}` is null at row {row}, but it is not nullable"
+                )
+            }
+            BatchError::Invalid {
+                column,
+                row,
+                message,
+            } => {
+                write!(f, "column `{column}` at row {row}: {message}")
+            }
+            BatchError::Arrow(err) => write!(f, "arrow: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BatchError::Arrow(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+impl From<ArrowError> for BatchError {
+    fn from(err: ArrowError) -> Self {
+        BatchError::Arrow(err)
+    }
+}
+
+/// A table whose rows convert to and from Arrow record batches. Implemented by
+/// `#[derive(KalamTable)]` when the `arrow` feature is on.
+pub trait ArrowTable: Sized {
+    /// The Arrow schema, built once; its metadata holds the table's `name` and `namespace`.
+    fn schema() -> SchemaRef;
+
+    /// One record batch of `rows`, column by column, with builders sized up front.
+    ///
+    /// # Errors
+    ///
+    /// If Arrow refuses the columns (it does not for batches built here).
+    fn to_record_batch(rows: &[Self]) -> Result<RecordBatch, BatchError>;
+
+    /// The rows of `batch`, whose columns are found by name.
+    ///
+    /// # Errors
+    ///
+    /// On a missing column, a column of another type, or a null in a non-nullable column.
+    fn from_record_batch(batch: &RecordBatch) -> Result<Vec<Self>, BatchError>;
+}
+
+/// The column `name` of `batch` as `T`'s array; used by generated code.
+#[doc(hidden)]
+pub fn column<'a, T: ArrowColumn>(
+    batch: &'a RecordBatch,
+    name: &'static str,
+) -> Result<&'a T::Array, BatchError> {
+    let array = batch
+        .column_by_name(name)
+        .ok_or(BatchError::MissingColumn(name))?;
+    array
+        .as_any()
+        .downcast_ref::<T::Array>()
+        .ok_or_else(|| BatchError::WrongType {
+            column: name,
+            expected: T::data_type(),
+            found: array.data_type().clone(),
+        })
+}
+
+/// Reads one value, turning a null in a non-nullable column into an error.
+#[doc(hidden)]
+#[inline]
+pub fn read<T: ArrowColumn>(
+    array: &T::Array,
+    column: &'static str,
+    row: usize,
+) -> Result<T, BatchError> {
+    if !T::NULLABLE && array.is_null(row) {
+        return Err(BatchError::Null { column, row });
+    }
+    T::read(array, row).map_err(|message| BatchError::Invalid {
+        column,
+        row,
+        message,
+    })
+}
