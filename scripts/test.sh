@@ -5,4 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cargo test --workspace --locked "$@"
+# Everything, with Arrow for #[derive(KalamTable)].
+cargo test --workspace --locked --features kalam/arrow "$@"
+# The table derive again without Arrow, as a user without the feature builds it.
+cargo test --locked -p kalam --test table "$@"

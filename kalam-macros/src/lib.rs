@@ -24,6 +24,13 @@ pub fn derive_aligned_model(input: TokenStream) -> TokenStream {
     expand::aligned_model::derive(input.into()).into()
 }
 
+/// Derives `kalam::Table` (storage key, row codec) and, when kalam's `arrow` feature is on,
+/// `kalam::ArrowTable` (schema, record batches). See the `kalam` crate.
+#[proc_macro_derive(KalamTable, attributes(table, column, kalam))]
+pub fn derive_kalam_table(input: TokenStream) -> TokenStream {
+    expand::table::derive(input.into()).into()
+}
+
 /// Marks a hot path: adds `#[inline]` (or with `#[hot(always)]`, `#[inline(always)]`) to a
 /// fn, or to every method with a body in an impl block or a trait, unless the method has
 /// an `inline` or `cold` attribute of its own.

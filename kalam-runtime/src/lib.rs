@@ -20,7 +20,7 @@ mod table;
 pub mod __private;
 
 pub use gate::{GATES_ENV, GateState, gate_is_on, gates, set_gate};
-pub use kalam_macros::{AlignedModel, aligned_model, hot, opt_in_feature};
+pub use kalam_macros::{AlignedModel, KalamTable, aligned_model, hot, opt_in_feature};
 pub use layout::{
     AlignedModel, FieldLayout, FieldOrder, Hole, ModelKind, StructLayout, VariantLayout,
 };

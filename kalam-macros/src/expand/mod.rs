@@ -4,3 +4,4 @@ pub(crate) mod aligned_model;
 pub(crate) mod hot;
 pub(crate) mod opt_in;
 pub(crate) mod reorder;
+pub(crate) mod table;

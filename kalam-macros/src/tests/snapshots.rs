@@ -177,3 +177,26 @@ fn aligned_model_reorders_and_keeps_the_declared_layout() {
         "#
     ));
 }
+
+#[test]
+fn kalam_table() {
+    let input: proc_macro2::TokenStream = r#"
+        #[table(name = "jobs", namespace = "system")]
+        pub struct Job {
+            #[column(primary_key)]
+            namespace: String,
+            #[column(primary_key)]
+            job_id: i64,
+            #[column(name = "kind")]
+            job_type: u8,
+            note: Option<String>,
+            #[column(skip)]
+            cached: Vec<String>,
+        }
+    "#
+    .parse()
+    .unwrap();
+    let output = crate::expand::table::derive(input);
+    let file = syn::parse2::<syn::File>(output).expect("expansion parses");
+    insta::assert_snapshot!(prettyplease::unparse(&file));
+}

@@ -10,6 +10,8 @@ use syn::{Attribute, Expr, GenericParam, Generics, Ident, LitInt, LitStr, Path, 
 
 use crate::ctxt::Ctxt;
 
+pub(crate) mod table;
+
 /// A value and the span of the `key = value` that gave it.
 #[derive(Clone, Copy)]
 pub(crate) struct Spanned<T> {
@@ -133,38 +135,50 @@ impl ModelAttrs {
                     cx.syn_error(err);
                 }
             } else if attr.path().is_ident("kalam") {
-                let result = attr.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("crate") {
-                        let value = meta.value()?;
-                        // `crate = "path"`, as serde spells it, or a bare path.
-                        let path = if value.peek(LitStr) {
-                            let lit: LitStr = value.parse()?;
-                            lit.parse::<Path>().map_err(|_| {
-                                syn::Error::new(lit.span(), "expected a path, like \"::kalam\"")
-                            })?
-                        } else {
-                            value.parse::<Path>()?
-                        };
-                        if out.krate.replace(path).is_some() {
-                            return Err(meta.error("duplicate `crate` in #[kalam(..)]"));
-                        }
-                        Ok(())
-                    } else {
-                        Err(meta.error(format!(
-                            "unknown #[kalam] key `{}`; the only key is `crate = \"path\"`",
-                            path_text(&meta.path)
-                        )))
-                    }
-                });
-                if let Err(err) = result {
-                    cx.syn_error(err);
-                }
+                parse_kalam(cx, attr, &mut out.krate);
             } else if attr.path().is_ident("repr") {
                 parse_repr(attr, &mut out.repr);
             }
         }
         out
     }
+}
+
+/// `#[kalam(crate = "path")]`: where generated code finds the facade.
+fn parse_kalam(cx: &Ctxt, attr: &Attribute, krate: &mut Option<Path>) {
+    let result = attr.parse_nested_meta(|meta| {
+        if !meta.path.is_ident("crate") {
+            return Err(meta.error(format!(
+                "unknown #[kalam] key `{}`; the only key is `crate = \"path\"`",
+                path_text(&meta.path)
+            )));
+        }
+        let value = meta.value()?;
+        // `crate = "path"`, as serde spells it, or a bare path.
+        let path = if value.peek(LitStr) {
+            let lit: LitStr = value.parse()?;
+            lit.parse::<Path>()
+                .map_err(|_| syn::Error::new(lit.span(), "expected a path, like \"::kalam\""))?
+        } else {
+            value.parse::<Path>()?
+        };
+        if krate.replace(path).is_some() {
+            return Err(meta.error("duplicate `crate` in #[kalam(..)]"));
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        cx.syn_error(err);
+    }
+}
+
+/// The `#[kalam(crate = ..)]` of an item, for derives that read no other kalam attribute.
+pub(crate) fn crate_attr(cx: &Ctxt, attrs: &[Attribute]) -> Option<Path> {
+    let mut krate = None;
+    for attr in attrs.iter().filter(|a| a.path().is_ident("kalam")) {
+        parse_kalam(cx, attr, &mut krate);
+    }
+    krate
 }
 
 /// After a bad key, consume its value (if any) so parsing can go on with the next key.

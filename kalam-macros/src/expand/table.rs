@@ -1,0 +1,457 @@
+//! `#[derive(KalamTable)]`: the storage key, the row codec and (through the runtime's
+//! `arrow` feature) the Arrow schema and record batches of a struct.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Data, DeriveInput, Fields, Ident, Type};
+
+use crate::ast::unraw;
+use crate::attr;
+use crate::attr::table::{ColumnAttrs, TableAttrs};
+use crate::ctxt::Ctxt;
+use crate::expand::aligned_model::crate_path;
+use crate::text;
+
+struct Column<'a> {
+    ident: &'a Ident,
+    ty: &'a Type,
+    /// The column's name in keys, schemas and SQL.
+    name: String,
+    attrs: ColumnAttrs,
+}
+
+impl Column<'_> {
+    fn nullable(&self) -> bool {
+        self.attrs.nullable.is_some() || is_option(self.ty)
+    }
+}
+
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(input) {
+        Ok(input) => input,
+        Err(err) => return err.to_compile_error(),
+    };
+    let cx = Ctxt::new();
+    let table = TableAttrs::from_attrs(&cx, &input.attrs);
+    let krate = crate_path(attr::crate_attr(&cx, &input.attrs).as_ref());
+    let columns = columns(&cx, &input);
+    validate(&cx, &input, &columns);
+    match cx.check() {
+        Ok(()) => expand(&input, &table, &columns, &krate),
+        Err(err) => err.to_compile_error(),
+    }
+}
+
+fn columns<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Vec<Column<'a>> {
+    let fields = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => &fields.named,
+            other => {
+                cx.error_spanned_by(
+                    other,
+                    "KalamTable needs named fields: each one is a column, and its name the column's",
+                );
+                return Vec::new();
+            }
+        },
+        Data::Enum(data) => {
+            cx.error_spanned_by(
+                data.enum_token,
+                "KalamTable is for structs: a table row has columns",
+            );
+            return Vec::new();
+        }
+        Data::Union(data) => {
+            cx.error_spanned_by(
+                data.union_token,
+                "KalamTable is for structs: a table row has columns",
+            );
+            return Vec::new();
+        }
+    };
+    fields
+        .iter()
+        .filter_map(|field| {
+            let ident = field.ident.as_ref()?;
+            let attrs = ColumnAttrs::from_attrs(cx, &field.attrs);
+            let name = attrs
+                .name
+                .as_ref()
+                .map_or_else(|| unraw(ident), syn::LitStr::value);
+            Some(Column {
+                ident,
+                ty: &field.ty,
+                name,
+                attrs,
+            })
+        })
+        .collect()
+}
+
+fn validate(cx: &Ctxt, input: &DeriveInput, columns: &[Column<'_>]) {
+    if let Some(param) = input.generics.params.first() {
+        cx.error_spanned_by(
+            param,
+            "KalamTable needs a concrete row type: a table's columns have fixed types",
+        );
+    }
+    if !matches!(&input.data, Data::Struct(data) if matches!(data.fields, Fields::Named(_))) {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for column in columns {
+        if column.attrs.skip.is_some() {
+            for (key, span) in [
+                ("primary_key", column.attrs.primary_key),
+                ("nullable", column.attrs.nullable),
+                ("name", column.attrs.name.as_ref().map(syn::LitStr::span)),
+            ] {
+                if let Some(span) = span {
+                    cx.error_at(
+                        span,
+                        format!("`{key}` describes a column, and `skip` makes this field none"),
+                    );
+                }
+            }
+            continue;
+        }
+        if let Some(span) = column.attrs.primary_key
+            && is_option(column.ty)
+        {
+            cx.error_at(
+                span,
+                format!(
+                    "`{}` is optional, but a primary-key column cannot be null; use the inner type",
+                    column.name
+                ),
+            );
+        }
+        if seen.contains(&column.name.as_str()) {
+            let span = column
+                .attrs
+                .name
+                .as_ref()
+                .map_or_else(|| column.ident.span(), syn::LitStr::span);
+            cx.error_at(span, format!("two columns are named `{}`", column.name));
+        } else {
+            seen.push(&column.name);
+        }
+    }
+    if !columns
+        .iter()
+        .any(|c| c.attrs.primary_key.is_some() && c.attrs.skip.is_none())
+    {
+        cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "`{}` needs a primary key for its storage key: mark one or more fields \
+                 #[column(primary_key)], in key order",
+                input.ident
+            ),
+        );
+    }
+}
+
+/// `JobRun` -> `job_run`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn expand(
+    input: &DeriveInput,
+    table: &TableAttrs,
+    all: &[Column<'_>],
+    krate: &TokenStream,
+) -> TokenStream {
+    let private = quote!(#krate::__private);
+    let ident = &input.ident;
+    let name = table
+        .name
+        .as_ref()
+        .map_or_else(|| snake_case(&unraw(ident)), syn::LitStr::value);
+    let namespace = table
+        .namespace
+        .as_ref()
+        .map_or_else(|| "default".to_owned(), syn::LitStr::value);
+    let version = table.version.map_or(1, |(v, _)| v);
+
+    let stored: Vec<&Column<'_>> = all.iter().filter(|c| c.attrs.skip.is_none()).collect();
+    let keys: Vec<&Column<'_>> = stored
+        .iter()
+        .copied()
+        .filter(|c| c.attrs.primary_key.is_some())
+        .collect();
+    let skipped: Vec<&Ident> = all
+        .iter()
+        .filter(|c| c.attrs.skip.is_some())
+        .map(|c| c.ident)
+        .collect();
+
+    // Trait calls are spanned at the field's type, so that "`X` cannot be a KalamTable
+    // column" lands on it.
+    let key_part = |c: &Column<'_>| {
+        let ty = c.ty;
+        quote_spanned!(ty.span()=> <#ty as #private::KeyPart>)
+    };
+    let row_value = |c: &Column<'_>| {
+        let ty = c.ty;
+        quote_spanned!(ty.span()=> <#ty as #private::RowValue>)
+    };
+
+    let column_infos = stored.iter().map(|c| {
+        let (column, ty, nullable) = (&c.name, text::compact(c.ty), c.nullable());
+        let position = match keys.iter().position(|k| k.ident == c.ident) {
+            Some(p) => quote!(::core::option::Option::Some(#p)),
+            None => quote!(::core::option::Option::None),
+        };
+        quote!(#private::ColumnInfo::new(#column, #ty, #nullable, #position))
+    });
+
+    let key_len = keys.iter().map(|c| {
+        let (part, field) = (key_part(c), c.ident);
+        quote!(#part::key_len(&self.#field))
+    });
+    let write_key = keys.iter().map(|c| {
+        let (part, field) = (key_part(c), c.ident);
+        quote!(#part::encode_key(&self.#field, out);)
+    });
+    let row_len = stored.iter().map(|c| {
+        let (value, field) = (row_value(c), c.ident);
+        quote!(#value::row_len(&self.#field))
+    });
+    let encode = stored.iter().map(|c| {
+        let (value, field) = (row_value(c), c.ident);
+        quote!(#value::encode_row(&self.#field, out);)
+    });
+    let decode = stored.iter().map(|c| {
+        let (value, field) = (row_value(c), c.ident);
+        quote!(let #field = #value::decode_row(&mut input)?;)
+    });
+    let stored_idents: Vec<&Ident> = stored.iter().map(|c| c.ident).collect();
+
+    // `key_for(a, b)`, and `key_prefix_a(a)` for every leading subset of a composite key.
+    let key_fns = (1..=keys.len()).map(|count| {
+        let prefix = &keys[..count];
+        let fn_name = if count == keys.len() {
+            format_ident!("key_for")
+        } else {
+            let names: Vec<String> = prefix.iter().map(|c| unraw(c.ident)).collect();
+            format_ident!("key_prefix_{}", names.join("_"))
+        };
+        let args = prefix.iter().map(|c| {
+            let (field, ty) = (c.ident, c.ty);
+            quote!(#field: &#ty)
+        });
+        let lens = prefix.iter().map(|c| {
+            let (part, field) = (key_part(c), c.ident);
+            quote!(#part::key_len(#field))
+        });
+        let writes = prefix.iter().map(|c| {
+            let (part, field) = (key_part(c), c.ident);
+            quote!(#part::encode_key(#field, &mut __kalam_key);)
+        });
+        let columns: Vec<&str> = prefix.iter().map(|c| c.name.as_str()).collect();
+        let doc = if count == keys.len() {
+            format!(
+                "The storage key of the row whose primary key is ({}).",
+                columns.join(", ")
+            )
+        } else {
+            format!(
+                "The key prefix shared by every row whose key starts with ({}): seek to it to \
+                 scan them in key order.",
+                columns.join(", ")
+            )
+        };
+        let vis = &input.vis;
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            #vis fn #fn_name(#(#args),*) -> #private::Vec<u8> {
+                let mut __kalam_key = #private::Vec::with_capacity(0 #(+ #lens)*);
+                #(#writes)*
+                __kalam_key
+            }
+        }
+    });
+
+    let arrow = arrow_impl(ident, &name, &namespace, &stored, &skipped, &private);
+
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #private::Table for #ident {
+                const NAME: &'static str = #name;
+                const NAMESPACE: &'static str = #namespace;
+                const ROW_VERSION: u8 = #version;
+                const COLUMNS: &'static [#private::ColumnInfo] = &[#(#column_infos),*];
+
+                #[inline]
+                fn key_len(&self) -> usize {
+                    0 #(+ #key_len)*
+                }
+
+                #[inline]
+                fn write_key(&self, out: &mut #private::Vec<u8>) {
+                    #(#write_key)*
+                }
+
+                #[inline]
+                fn encoded_len(&self) -> usize {
+                    1 #(+ #row_len)*
+                }
+
+                #[inline]
+                fn encode(&self, out: &mut #private::Vec<u8>) {
+                    out.reserve(<Self as #private::Table>::encoded_len(self));
+                    out.push(#version);
+                    #(#encode)*
+                }
+
+                fn decode(bytes: &[u8]) -> ::core::result::Result<Self, #private::DecodeError> {
+                    let mut input = bytes;
+                    #private::read_version(&mut input, #version)?;
+                    #(#decode)*
+                    #private::finish(input)?;
+                    ::core::result::Result::Ok(#ident {
+                        #(#stored_idents,)*
+                        #(#skipped: #private::Default::default(),)*
+                    })
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#key_fns)*
+            }
+
+            #arrow
+        };
+    }
+}
+
+fn arrow_impl(
+    ident: &Ident,
+    name: &str,
+    namespace: &str,
+    stored: &[&Column<'_>],
+    skipped: &[&Ident],
+    private: &TokenStream,
+) -> TokenStream {
+    let column = |c: &Column<'_>| {
+        let ty = c.ty;
+        quote_spanned!(ty.span()=> <#ty as #private::ArrowColumn>)
+    };
+    let fields = stored.iter().map(|c| {
+        let (col, column_name, nullable) = (column(c), &c.name, c.attrs.nullable.is_some());
+        quote! {
+            #private::arrow_schema::Field::new(
+                #column_name,
+                #col::data_type(),
+                #col::NULLABLE || #nullable,
+            )
+        }
+    });
+    let builders: Vec<Ident> = (0..stored.len())
+        .map(|i| format_ident!("__kalam_builder_{}", i))
+        .collect();
+    let arrays: Vec<Ident> = (0..stored.len())
+        .map(|i| format_ident!("__kalam_array_{}", i))
+        .collect();
+    let make_builders = stored.iter().zip(&builders).map(|(c, builder)| {
+        let (col, field) = (column(c), c.ident);
+        quote! {
+            let mut #builder = #col::builder(
+                __kalam_rows.len(),
+                if #col::VARIABLE {
+                    __kalam_rows.iter().map(|row| #col::data_len(&row.#field)).sum()
+                } else {
+                    0
+                },
+            );
+        }
+    });
+    let appends = stored.iter().zip(&builders).map(|(c, builder)| {
+        let (col, field) = (column(c), c.ident);
+        quote!(#col::append(&row.#field, &mut #builder);)
+    });
+    let get_arrays = stored.iter().zip(&arrays).map(|(c, array)| {
+        let (ty, column_name) = (c.ty, &c.name);
+        let get = quote_spanned!(ty.span()=> #private::column::<#ty>);
+        quote!(let #array = #get(batch, #column_name)?;)
+    });
+    let reads = stored.iter().zip(&arrays).map(|(c, array)| {
+        let (ty, field, column_name) = (c.ty, c.ident, &c.name);
+        let read = quote_spanned!(ty.span()=> #private::read::<#ty>);
+        quote!(#field: #read(#array, #column_name, row)?,)
+    });
+    quote! {
+        #private::if_arrow! {
+            #[automatically_derived]
+            impl #private::ArrowTable for #ident {
+                fn schema() -> #private::arrow_schema::SchemaRef {
+                    static SCHEMA: ::std::sync::OnceLock<#private::arrow_schema::SchemaRef> =
+                        ::std::sync::OnceLock::new();
+                    ::core::clone::Clone::clone(SCHEMA.get_or_init(|| {
+                        let metadata = ::std::collections::HashMap::from([
+                            (::std::string::String::from("kalam.table"), ::std::string::String::from(#name)),
+                            (::std::string::String::from("kalam.namespace"), ::std::string::String::from(#namespace)),
+                        ]);
+                        ::std::sync::Arc::new(#private::arrow_schema::Schema::new_with_metadata(
+                            ::std::vec![#(#fields),*],
+                            metadata,
+                        ))
+                    }))
+                }
+
+                fn to_record_batch(
+                    __kalam_rows: &[Self],
+                ) -> ::core::result::Result<#private::arrow_array::RecordBatch, #private::BatchError> {
+                    #(#make_builders)*
+                    for row in __kalam_rows {
+                        #(#appends)*
+                    }
+                    let columns: ::std::vec::Vec<#private::arrow_array::ArrayRef> = ::std::vec![
+                        #(#private::arrow_array::builder::ArrayBuilder::finish(&mut #builders)),*
+                    ];
+                    ::core::result::Result::Ok(#private::arrow_array::RecordBatch::try_new(
+                        <Self as #private::ArrowTable>::schema(),
+                        columns,
+                    )?)
+                }
+
+                fn from_record_batch(
+                    batch: &#private::arrow_array::RecordBatch,
+                ) -> ::core::result::Result<::std::vec::Vec<Self>, #private::BatchError> {
+                    #(#get_arrays)*
+                    let mut rows = ::std::vec::Vec::with_capacity(batch.num_rows());
+                    for row in 0..batch.num_rows() {
+                        rows.push(#ident {
+                            #(#reads)*
+                            #(#skipped: #private::Default::default(),)*
+                        });
+                    }
+                    ::core::result::Result::Ok(rows)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `#[derive(KalamTable)]`: storage keys, rows and (with the `arrow` feature) record
+//! batches, round-tripped for every supported type, and key order checked against value
+//! order.
+
+use kalam::{DecodeError, KalamTable, Table};
+use proptest::prelude::*;
+
+#[derive(KalamTable, Clone, Debug, PartialEq)]
+#[table(name = "jobs", namespace = "system", version = 3)]
+struct Job {
+    #[column(primary_key)]
+    namespace: String,
+    #[column(primary_key)]
+    job_id: i64,
+    #[column(name = "kind")]
+    job_type: u8,
+    active: bool,
+    progress: f64,
+    ratio: f32,
+    small: i16,
+    medium: u32,
+    payload: Vec<u8>,
+    note: Option<String>,
+    retries: Option<u16>,
+    #[column(skip)]
+    cached: Vec<String>,
+}
+
+fn job() -> impl Strategy<Value = Job> {
+    (
+        "(\\PC|\\x00){0,8}",
+        any::<i64>(),
+        any::<u8>(),
+        any::<bool>(),
+        any::<f64>(),
+        any::<f32>(),
+        (any::<i16>(), any::<u32>()),
+        prop::collection::vec(any::<u8>(), 0..16),
+        prop::option::of("\\PC{0,6}"),
+        any::<Option<u16>>(),
+    )
+        .prop_map(
+            |(
+                namespace,
+                job_id,
+                job_type,
+                active,
+                progress,
+                ratio,
+                (small, medium),
+                payload,
+                note,
+                retries,
+            )| Job {
+                namespace,
+                job_id,
+                job_type,
+                active,
+                progress,
+                ratio,
+                small,
+                medium,
+                payload,
+                note,
+                retries,
+                cached: Vec::new(),
+            },
+        )
+}
+
+/// Equality that treats NaN as equal to itself, bit for bit.
+fn same(a: &Job, b: &Job) -> bool {
+    let floats =
+        a.progress.to_bits() == b.progress.to_bits() && a.ratio.to_bits() == b.ratio.to_bits();
+    let mut a = a.clone();
+    let mut b = b.clone();
+    (a.progress, a.ratio, b.progress, b.ratio) = (0.0, 0.0, 0.0, 0.0);
+    floats && a == b
+}
+
+#[test]
+fn metadata() {
+    assert_eq!(
+        (Job::NAME, Job::NAMESPACE, Job::ROW_VERSION),
+        ("jobs", "system", 3)
+    );
+    let names: Vec<&str> = Job::COLUMNS.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "namespace",
+            "job_id",
+            "kind",
+            "active",
+            "progress",
+            "ratio",
+            "small",
+            "medium",
+            "payload",
+            "note",
+            "retries"
+        ]
+    );
+    let keys: Vec<(&str, Option<usize>)> = Job::COLUMNS
+        .iter()
+        .filter(|c| c.key_position.is_some())
+        .map(|c| (c.name, c.key_position))
+        .collect();
+    assert_eq!(keys, [("namespace", Some(0)), ("job_id", Some(1))]);
+    assert!(
+        Job::COLUMNS
+            .iter()
+            .find(|c| c.name == "note")
+            .unwrap()
+            .nullable
+    );
+}
+
+proptest! {
+    #[test]
+    fn rows_round_trip(job in job()) {
+        let row = job.to_row();
+        prop_assert_eq!(row.len(), job.encoded_len());
+        prop_assert_eq!(row[0], 3, "version byte first");
+        let back = Job::decode(&row).unwrap();
+        prop_assert!(same(&back, &job), "{:?} != {:?}", back, job);
+        prop_assert!(back.cached.is_empty(), "skipped fields come back as Default");
+    }
+
+    #[test]
+    fn truncated_and_corrupt_rows_are_errors(job in job(), cut in any::<prop::sample::Index>(), flip in any::<(prop::sample::Index, u8)>()) {
+        let row = job.to_row();
+        let cut = cut.index(row.len());
+        prop_assert!(Job::decode(&row[..cut]).is_err());
+        let mut corrupt = row.clone();
+        let at = flip.0.index(corrupt.len());
+        corrupt[at] ^= flip.1 | 1;
+        // Either an error or some row: never a panic.
+        let _ = Job::decode(&corrupt);
+        let mut longer = row;
+        longer.push(0);
+        prop_assert_eq!(Job::decode(&longer).unwrap_err(), DecodeError::TrailingBytes(1));
+    }
+
+    #[test]
+    fn keys_sort_like_primary_keys(a in job(), b in job()) {
+        let by_value = (&a.namespace, a.job_id).cmp(&(&b.namespace, b.job_id));
+        prop_assert_eq!(by_value, a.key().cmp(&b.key()));
+        prop_assert_eq!(a.key(), Job::key_for(&a.namespace, &a.job_id));
+        prop_assert_eq!(a.key().len(), a.key_len());
+        prop_assert!(a.key().starts_with(&Job::key_prefix_namespace(&a.namespace)));
+        // Keys decode back to their values.
+        let key = a.key();
+        let mut input = &key[..];
+        prop_assert_eq!(<String as kalam::KeyPart>::decode_key(&mut input).unwrap(), a.namespace.clone());
+        prop_assert_eq!(<i64 as kalam::KeyPart>::decode_key(&mut input).unwrap(), a.job_id);
+        prop_assert!(input.is_empty());
+    }
+}
+
+#[test]
+fn wrong_version_is_reported() {
+    let mut row = job_example().to_row();
+    row[0] = 2;
+    assert_eq!(
+        Job::decode(&row).unwrap_err(),
+        DecodeError::WrongVersion {
+            expected: 3,
+            found: 2
+        }
+    );
+    assert!(Job::decode(&[]).is_err());
+}
+
+#[test]
+fn a_prefix_key_bounds_a_range_scan() {
+    let mut keys: Vec<Vec<u8>> = ["a", "ab", "a\0", "b"]
+        .iter()
+        .flat_map(|ns| [-1i64, 0, 7].map(|id| Job::key_for(&(*ns).to_owned(), &id)))
+        .collect();
+    keys.sort();
+    let prefix = Job::key_prefix_namespace(&"a".to_owned());
+    let in_a: Vec<&Vec<u8>> = keys.iter().filter(|k| k.starts_with(&prefix)).collect();
+    assert_eq!(
+        in_a.len(),
+        3,
+        "only namespace \"a\", not \"ab\" or \"a\\0\""
+    );
+    // Contiguous in key order.
+    let first = keys.iter().position(|k| k.starts_with(&prefix)).unwrap();
+    assert!(
+        keys[first..first + 3]
+            .iter()
+            .all(|k| k.starts_with(&prefix))
+    );
+}
+
+fn job_example() -> Job {
+    Job {
+        namespace: "system".into(),
+        job_id: -5,
+        job_type: 2,
+        active: true,
+        progress: 0.5,
+        ratio: f32::NAN,
+        small: i16::MIN,
+        medium: u32::MAX,
+        payload: vec![0, 255, 0],
+        note: Some("日本\0".into()),
+        retries: None,
+        cached: vec!["x".into()],
+    }
+}
+
+#[cfg(feature = "arrow")]
+mod arrow {
+    use super::*;
+    use kalam::{ArrowTable, BatchError};
+
+    proptest! {
+        #[test]
+        fn batches_round_trip(jobs in prop::collection::vec(job(), 0..20)) {
+            let batch = Job::to_record_batch(&jobs).unwrap();
+            prop_assert_eq!(batch.num_rows(), jobs.len());
+            let back = Job::from_record_batch(&batch).unwrap();
+            prop_assert_eq!(back.len(), jobs.len());
+            for (a, b) in back.iter().zip(&jobs) {
+                prop_assert!(same(a, b), "{:?} != {:?}", a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn schema_types_nullability_and_metadata() {
+        let schema = Job::schema();
+        assert!(
+            std::sync::Arc::ptr_eq(&schema, &Job::schema()),
+            "built once"
+        );
+        assert_eq!(schema.metadata()["kalam.table"], "jobs");
+        assert_eq!(schema.metadata()["kalam.namespace"], "system");
+        let field = |name: &str| schema.field_with_name(name).unwrap().clone();
+        assert_eq!(field("job_id").data_type().to_string(), "Int64");
+        assert_eq!(field("namespace").data_type().to_string(), "Utf8");
+        assert_eq!(field("payload").data_type().to_string(), "Binary");
+        assert_eq!(field("kind").data_type().to_string(), "UInt8");
+        assert!(field("note").is_nullable() && !field("job_id").is_nullable());
+        assert!(schema.field_with_name("cached").is_err(), "skipped");
+    }
+
+    #[test]
+    fn a_mismatched_batch_is_an_error() {
+        let batch = Job::to_record_batch(&[job_example()]).unwrap();
+        let without = batch.project(&[0, 1]).unwrap();
+        assert!(matches!(
+            Job::from_record_batch(&without),
+            Err(BatchError::MissingColumn("kind"))
+        ));
+
+        #[derive(KalamTable, Debug)]
+        struct Narrow {
+            #[column(primary_key)]
+            namespace: String,
+            #[column(primary_key)]
+            job_id: i32,
+        }
+        let err = Narrow::from_record_batch(&batch).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `job_id` is Int64 in the batch, but the table declares Int32"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+use kalam::KalamTable;
+
+struct Money(u64);
+
+// A type the table does not know: the error is on the field, and says what to do.
+#[derive(KalamTable)]
+struct Account {
+    #[column(primary_key)]
+    id: u64,
+    balance: Money,
+}
+
+fn main() {}
