@@ -292,10 +292,10 @@
 #![forbid(unsafe_code)]
 
 pub use kalam_runtime::{
-    AlignedModel, ColumnInfo, DecodeError, FieldLayout, FieldOrder, GATES_ENV, GateState, Hole,
-    KalamTable, KeyPart, Level, ModelKind, RowValue, StructLayout, Table, VariantLayout,
-    aligned_model, gate_is_on, gated_debug, gated_error, gated_info, gated_log, gated_trace,
-    gated_warn, gates, hot, opt_in_feature, set_gate,
+    AlignedModel, ColumnInfo, ColumnVia, DecodeError, FieldLayout, FieldOrder, GATES_ENV,
+    GateState, Hole, KalamTable, KeyPart, Level, ModelKind, RowValue, StructLayout, Table,
+    VariantLayout, aligned_model, gate_is_on, gated_debug, gated_error, gated_info, gated_log,
+    gated_trace, gated_warn, gates, hot, opt_in_feature, set_gate,
 };
 #[cfg(feature = "arrow")]
 pub use kalam_runtime::{ArrowColumn, ArrowTable, BatchError};

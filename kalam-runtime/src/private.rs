@@ -146,7 +146,9 @@ pub fn first_call<R>(gate: &'static Gate, body: impl FnOnce() -> R, off: impl Fn
 #[inline(always)]
 pub const fn assert_copy<T: Copy>() {}
 
-pub use crate::table::{ColumnInfo, DecodeError, KeyPart, RowValue, Table, finish, read_version};
+pub use crate::table::{
+    ColumnInfo, ColumnVia, DecodeError, KeyPart, RowValue, Table, finish, read_version,
+};
 pub use core::default::Default;
 pub use std::vec::Vec;
 

@@ -22,6 +22,8 @@ pub(crate) struct ColumnAttrs {
     pub(crate) name: Option<LitStr>,
     pub(crate) skip: Option<Span>,
     pub(crate) nullable: Option<Span>,
+    /// `via = Repr`: stored as `Repr`, converted through `kalam::ColumnVia<Repr>`.
+    pub(crate) via: Option<syn::Type>,
 }
 
 /// A name usable as an SQL identifier without quoting.
@@ -113,8 +115,16 @@ impl ColumnAttrs {
                         }
                         Ok(())
                     }
+                    "via" => {
+                        let repr: syn::Type = meta.value()?.parse()?;
+                        if out.via.replace(repr).is_some() {
+                            return Err(duplicate());
+                        }
+                        Ok(())
+                    }
                     _ => Err(meta.error(format!(
-                        "unknown #[column] key `{key}`; expected primary_key, name = \"..\", skip or nullable"
+                        "unknown #[column] key `{key}`; expected primary_key, name = \"..\", skip, \
+                         nullable or via = Type"
                     ))),
                 }
             });

@@ -23,7 +23,48 @@ struct Column<'a> {
 
 impl Column<'_> {
     fn nullable(&self) -> bool {
-        self.attrs.nullable.is_some() || is_option(self.ty)
+        self.attrs.nullable.is_some() || is_option(self.repr())
+    }
+
+    /// The type the column is stored as: the field's, or its `via` type.
+    fn repr(&self) -> &Type {
+        self.attrs.via.as_ref().unwrap_or(self.ty)
+    }
+
+    /// `&T` for a field reached by `place` (`self.id`, `row.id`, or `id` of type `&T`
+    /// when `by_ref`): the stored representation, converted through `ColumnVia` if asked.
+    fn value(&self, place: &TokenStream, by_ref: bool, private: &TokenStream) -> TokenStream {
+        let borrowed = if by_ref {
+            quote!(#place)
+        } else {
+            quote!(&#place)
+        };
+        match &self.attrs.via {
+            Some(repr) => {
+                let ty = self.ty;
+                quote_spanned!(ty.span()=> &<#ty as #private::ColumnVia<#repr>>::to_repr(#borrowed))
+            }
+            None => borrowed,
+        }
+    }
+
+    /// Turns `repr` (an expression of the stored type) into the field's type; `error` maps
+    /// the conversion's message to the caller's error.
+    fn from_repr(
+        &self,
+        repr: &TokenStream,
+        error: &TokenStream,
+        private: &TokenStream,
+    ) -> TokenStream {
+        match &self.attrs.via {
+            Some(via) => {
+                let ty = self.ty;
+                quote_spanned!(ty.span()=>
+                    <#ty as #private::ColumnVia<#via>>::from_repr(#repr).map_err(#error)?
+                )
+            }
+            None => quote!(#repr),
+        }
     }
 }
 
@@ -207,13 +248,18 @@ fn expand(
     // Trait calls are spanned at the field's type, so that "`X` cannot be a KalamTable
     // column" lands on it.
     let key_part = |c: &Column<'_>| {
-        let ty = c.ty;
+        let ty = c.repr();
         quote_spanned!(ty.span()=> <#ty as #private::KeyPart>)
     };
     let row_value = |c: &Column<'_>| {
-        let ty = c.ty;
+        let ty = c.repr();
         quote_spanned!(ty.span()=> <#ty as #private::RowValue>)
     };
+    let this = |c: &Column<'_>| {
+        let field = c.ident;
+        c.value(&quote!(self.#field), false, &private)
+    };
+    let invalid = quote!(#private::DecodeError::Invalid);
 
     let column_infos = stored.iter().map(|c| {
         let (column, ty, nullable) = (&c.name, text::compact(c.ty), c.nullable());
@@ -225,24 +271,25 @@ fn expand(
     });
 
     let key_len = keys.iter().map(|c| {
-        let (part, field) = (key_part(c), c.ident);
-        quote!(#part::key_len(&self.#field))
+        let (part, value) = (key_part(c), this(c));
+        quote!(#part::key_len(#value))
     });
     let write_key = keys.iter().map(|c| {
-        let (part, field) = (key_part(c), c.ident);
-        quote!(#part::encode_key(&self.#field, out);)
+        let (part, value) = (key_part(c), this(c));
+        quote!(#part::encode_key(#value, out);)
     });
     let row_len = stored.iter().map(|c| {
-        let (value, field) = (row_value(c), c.ident);
-        quote!(#value::row_len(&self.#field))
+        let (codec, value) = (row_value(c), this(c));
+        quote!(#codec::row_len(#value))
     });
     let encode = stored.iter().map(|c| {
-        let (value, field) = (row_value(c), c.ident);
-        quote!(#value::encode_row(&self.#field, out);)
+        let (codec, value) = (row_value(c), this(c));
+        quote!(#codec::encode_row(#value, out);)
     });
     let decode = stored.iter().map(|c| {
-        let (value, field) = (row_value(c), c.ident);
-        quote!(let #field = #value::decode_row(&mut input)?;)
+        let (codec, field) = (row_value(c), c.ident);
+        let value = c.from_repr(&quote!(#codec::decode_row(&mut input)?), &invalid, &private);
+        quote!(let #field = #value;)
     });
     let stored_idents: Vec<&Ident> = stored.iter().map(|c| c.ident).collect();
 
@@ -261,11 +308,13 @@ fn expand(
         });
         let lens = prefix.iter().map(|c| {
             let (part, field) = (key_part(c), c.ident);
-            quote!(#part::key_len(#field))
+            let value = c.value(&quote!(#field), true, &private);
+            quote!(#part::key_len(#value))
         });
         let writes = prefix.iter().map(|c| {
             let (part, field) = (key_part(c), c.ident);
-            quote!(#part::encode_key(#field, &mut __kalam_key);)
+            let value = c.value(&quote!(#field), true, &private);
+            quote!(#part::encode_key(#value, &mut __kalam_key);)
         });
         let columns: Vec<&str> = prefix.iter().map(|c| c.name.as_str()).collect();
         let doc = if count == keys.len() {
@@ -357,7 +406,7 @@ fn arrow_impl(
     private: &TokenStream,
 ) -> TokenStream {
     let column = |c: &Column<'_>| {
-        let ty = c.ty;
+        let ty = c.repr();
         quote_spanned!(ty.span()=> <#ty as #private::ArrowColumn>)
     };
     let fields = stored.iter().map(|c| {
@@ -378,30 +427,42 @@ fn arrow_impl(
         .collect();
     let make_builders = stored.iter().zip(&builders).map(|(c, builder)| {
         let (col, field) = (column(c), c.ident);
-        quote! {
-            let mut #builder = #col::builder(
-                __kalam_rows.len(),
+        // A `via` column is converted once per row, on append; it is not sized up front.
+        let data = if c.attrs.via.is_some() {
+            quote!(0)
+        } else {
+            quote! {
                 if #col::VARIABLE {
                     __kalam_rows.iter().map(|row| #col::data_len(&row.#field)).sum()
                 } else {
                     0
-                },
-            );
-        }
+                }
+            }
+        };
+        quote!(let mut #builder = #col::builder(__kalam_rows.len(), #data);)
     });
     let appends = stored.iter().zip(&builders).map(|(c, builder)| {
         let (col, field) = (column(c), c.ident);
-        quote!(#col::append(&row.#field, &mut #builder);)
+        let value = c.value(&quote!(row.#field), false, private);
+        quote!(#col::append(#value, &mut #builder);)
     });
     let get_arrays = stored.iter().zip(&arrays).map(|(c, array)| {
-        let (ty, column_name) = (c.ty, &c.name);
+        let (ty, column_name) = (c.repr(), &c.name);
         let get = quote_spanned!(ty.span()=> #private::column::<#ty>);
         quote!(let #array = #get(batch, #column_name)?;)
     });
     let reads = stored.iter().zip(&arrays).map(|(c, array)| {
-        let (ty, field, column_name) = (c.ty, c.ident, &c.name);
+        let (ty, field, column_name) = (c.repr(), c.ident, &c.name);
         let read = quote_spanned!(ty.span()=> #private::read::<#ty>);
-        quote!(#field: #read(#array, #column_name, row)?,)
+        let invalid = quote! {
+            |message| #private::BatchError::Invalid { column: #column_name, row, message }
+        };
+        let value = c.from_repr(
+            &quote!(#read(#array, #column_name, row)?),
+            &invalid,
+            private,
+        );
+        quote!(#field: #value,)
     });
     quote! {
         #private::if_arrow! {

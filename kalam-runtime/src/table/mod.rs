@@ -169,3 +169,19 @@ pub fn finish(input: &[u8]) -> Result<(), DecodeError> {
         Err(DecodeError::TrailingBytes(input.len()))
     }
 }
+
+/// Stores a field as another column type: `#[column(via = Repr)]` on a field of type
+/// `Self`. Implement it for newtypes and enums that are not columns themselves; the `kalam`
+/// crate's docs show an enum stored as text.
+pub trait ColumnVia<Repr>: Sized {
+    /// The stored value.
+    fn to_repr(&self) -> Repr;
+
+    /// The value back from what was stored.
+    ///
+    /// # Errors
+    ///
+    /// A message saying why `repr` is not a valid value; decoding reports it with the
+    /// column's name.
+    fn from_repr(repr: Repr) -> Result<Self, String>;
+}
