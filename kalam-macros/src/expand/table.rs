@@ -50,7 +50,7 @@ impl Column<'_> {
 
     /// Turns `repr` (an expression of the stored type) into the field's type; `error` maps
     /// the conversion's message to the caller's error.
-    fn from_repr(
+    fn converted(
         &self,
         repr: &TokenStream,
         error: &TokenStream,
@@ -288,7 +288,7 @@ fn expand(
     });
     let decode = stored.iter().map(|c| {
         let (codec, field) = (row_value(c), c.ident);
-        let value = c.from_repr(&quote!(#codec::decode_row(&mut input)?), &invalid, &private);
+        let value = c.converted(&quote!(#codec::decode_row(&mut input)?), &invalid, &private);
         quote!(let #field = #value;)
     });
     let stored_idents: Vec<&Ident> = stored.iter().map(|c| c.ident).collect();
@@ -457,7 +457,7 @@ fn arrow_impl(
         let invalid = quote! {
             |message| #private::BatchError::Invalid { column: #column_name, row, message }
         };
-        let value = c.from_repr(
+        let value = c.converted(
             &quote!(#read(#array, #column_name, row)?),
             &invalid,
             private,
