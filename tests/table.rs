@@ -353,6 +353,38 @@ mod arrow {
     }
 
     #[test]
+    fn a_null_in_a_non_nullable_column_is_an_error() {
+        #[derive(KalamTable, Debug)]
+        struct MaybeIds {
+            #[column(primary_key)]
+            namespace: String,
+            job_id: Option<i64>,
+        }
+        #[derive(KalamTable, Debug)]
+        struct StrictIds {
+            #[column(primary_key)]
+            namespace: String,
+            job_id: i64,
+        }
+        let rows = [
+            MaybeIds {
+                namespace: "a".into(),
+                job_id: Some(1),
+            },
+            MaybeIds {
+                namespace: "b".into(),
+                job_id: None,
+            },
+        ];
+        let batch = MaybeIds::to_record_batch(&rows).unwrap();
+        let err = StrictIds::from_record_batch(&batch).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column `job_id` is null at row 1, but it is not nullable"
+        );
+    }
+
+    #[test]
     fn a_mismatched_batch_is_an_error() {
         let batch = Job::to_record_batch(&[job_example()]).unwrap();
         let without = batch.project(&[0, 1]).unwrap();

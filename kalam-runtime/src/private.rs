@@ -153,7 +153,7 @@ pub use core::default::Default;
 pub use std::vec::Vec;
 
 #[cfg(feature = "arrow")]
-pub use crate::table::arrow::{ArrowColumn, ArrowTable, BatchError, column, read};
+pub use crate::table::arrow::{ArrowColumn, ArrowTable, BatchError, column};
 #[cfg(feature = "arrow")]
 pub use {arrow_array, arrow_schema};
 

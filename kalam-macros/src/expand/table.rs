@@ -452,18 +452,34 @@ fn arrow_impl(
         quote!(let #array = #get(batch, #column_name)?;)
     });
     let reads = stored.iter().zip(&arrays).map(|(c, array)| {
-        let (ty, field, column_name) = (c.repr(), c.ident, &c.name);
-        let read = quote_spanned!(ty.span()=> #private::read::<#ty>);
+        let (field, column_name) = (c.ident, &c.name);
+        let col = column(c);
+        let read = quote!(#col::read(#array, row));
         let invalid = quote! {
             |message| #private::BatchError::Invalid { column: #column_name, row, message }
         };
-        let value = c.converted(
-            &quote!(#read(#array, #column_name, row)?),
-            &invalid,
-            private,
-        );
+        let value = c.converted(&read, &invalid, private);
         quote!(#field: #value,)
     });
+    // Without `via` columns no read can fail: collecting from the range then writes the
+    // rows in place, with no capacity check per row.
+    let row = quote! {
+        #ident {
+            #(#reads)*
+            #(#skipped: #private::Default::default(),)*
+        }
+    };
+    let collect = if stored.iter().any(|c| c.attrs.via.is_some()) {
+        quote! {
+            let mut rows = ::std::vec::Vec::with_capacity(batch.num_rows());
+            for row in 0..batch.num_rows() {
+                rows.push(#row);
+            }
+            ::core::result::Result::Ok(rows)
+        }
+    } else {
+        quote!(::core::result::Result::Ok((0..batch.num_rows()).map(|row| #row).collect()))
+    };
     quote! {
         #private::if_arrow! {
             #[automatically_derived]
@@ -503,14 +519,7 @@ fn arrow_impl(
                     batch: &#private::arrow_array::RecordBatch,
                 ) -> ::core::result::Result<::std::vec::Vec<Self>, #private::BatchError> {
                     #(#get_arrays)*
-                    let mut rows = ::std::vec::Vec::with_capacity(batch.num_rows());
-                    for row in 0..batch.num_rows() {
-                        rows.push(#ident {
-                            #(#reads)*
-                            #(#skipped: #private::Default::default(),)*
-                        });
-                    }
-                    ::core::result::Result::Ok(rows)
+                    #collect
                 }
             }
         }

@@ -44,12 +44,10 @@ pub trait ArrowColumn: Sized {
     fn append(&self, builder: &mut Self::Builder);
     /// Appends a null.
     fn append_null(builder: &mut Self::Builder);
-    /// Reads row `row`, which is not null.
-    ///
-    /// # Errors
-    ///
-    /// If the value is not valid for the type.
-    fn read(array: &Self::Array, row: usize) -> Result<Self, String>;
+    /// Reads row `row`, which is not null (for a non-nullable type; `Option` checks). A
+    /// type that can refuse a stored value is stored `#[column(via = ..)]` instead, whose
+    /// conversion may fail.
+    fn read(array: &Self::Array, row: usize) -> Self;
 }
 
 macro_rules! primitive {
@@ -74,8 +72,8 @@ macro_rules! primitive {
                 builder.append_null();
             }
             #[inline]
-            fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
-                Ok(array.value(row))
+            fn read(array: &Self::Array, row: usize) -> Self {
+                array.value(row)
             }
         }
     )*};
@@ -109,8 +107,8 @@ impl ArrowColumn for bool {
     fn append_null(builder: &mut Self::Builder) {
         builder.append_null();
     }
-    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
-        Ok(array.value(row))
+    fn read(array: &Self::Array, row: usize) -> Self {
+        array.value(row)
     }
 }
 
@@ -136,8 +134,8 @@ impl ArrowColumn for String {
         builder.append_null();
     }
     #[inline]
-    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
-        Ok(array.value(row).to_owned())
+    fn read(array: &Self::Array, row: usize) -> Self {
+        array.value(row).to_owned()
     }
 }
 
@@ -162,8 +160,8 @@ impl ArrowColumn for Vec<u8> {
     fn append_null(builder: &mut Self::Builder) {
         builder.append_null();
     }
-    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
-        Ok(array.value(row).to_vec())
+    fn read(array: &Self::Array, row: usize) -> Self {
+        array.value(row).to_vec()
     }
 }
 
@@ -193,11 +191,11 @@ impl<T: ArrowColumn> ArrowColumn for Option<T> {
         T::append_null(builder);
     }
     #[inline]
-    fn read(array: &Self::Array, row: usize) -> Result<Self, String> {
+    fn read(array: &Self::Array, row: usize) -> Self {
         if array.is_null(row) {
-            Ok(None)
+            None
         } else {
-            T::read(array, row).map(Some)
+            Some(T::read(array, row))
         }
     }
 }
@@ -314,30 +312,20 @@ pub fn column<'a, T: ArrowColumn>(
     let array = batch
         .column_by_name(name)
         .ok_or(BatchError::MissingColumn(name))?;
-    array
+    let typed = array
         .as_any()
         .downcast_ref::<T::Array>()
         .ok_or_else(|| BatchError::WrongType {
             column: name,
             expected: T::data_type(),
             found: array.data_type().clone(),
-        })
-}
-
-/// Reads one value, turning a null in a non-nullable column into an error.
-#[doc(hidden)]
-#[inline]
-pub fn read<T: ArrowColumn>(
-    array: &T::Array,
-    column: &'static str,
-    row: usize,
-) -> Result<T, BatchError> {
-    if !T::NULLABLE && array.is_null(row) {
-        return Err(BatchError::Null { column, row });
+        })?;
+    // Checked once per column, so that reading a non-nullable column tests no row for null.
+    if !T::NULLABLE && typed.null_count() > 0 {
+        let row = (0..typed.len())
+            .find(|&row| typed.is_null(row))
+            .unwrap_or(0);
+        return Err(BatchError::Null { column: name, row });
     }
-    T::read(array, row).map_err(|message| BatchError::Invalid {
-        column,
-        row,
-        message,
-    })
+    Ok(typed)
 }

@@ -146,6 +146,7 @@ pub trait Table: Sized {
 
 /// Reads the version byte; used by generated code.
 #[doc(hidden)]
+#[inline]
 pub fn read_version(input: &mut &[u8], expected: u8) -> Result<(), DecodeError> {
     let Some((&found, rest)) = input.split_first() else {
         return Err(DecodeError::Truncated {
@@ -162,6 +163,7 @@ pub fn read_version(input: &mut &[u8], expected: u8) -> Result<(), DecodeError> 
 
 /// Fails when bytes are left after the last column; used by generated code.
 #[doc(hidden)]
+#[inline]
 pub fn finish(input: &[u8]) -> Result<(), DecodeError> {
     if input.is_empty() {
         Ok(())
