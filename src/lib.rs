@@ -7,6 +7,8 @@
 //! - [`#[hot]`](macro@hot): inlined hot methods, and inline accessors for hot fields.
 //! - [`#[opt_in_feature]`](macro@opt_in_feature): observability gated so that it costs one
 //!   load and a branch when off, and nothing when compiled out.
+//! - [`#[derive(KalamTable)]`](derive@KalamTable): a table's storage key, row codec and (with
+//!   the `arrow` feature) Arrow schema and record batches, generated.
 //!
 //! # `#[derive(AlignedModel)]`
 //!
@@ -287,6 +289,70 @@
 //!
 //! kalam::gated_debug!("planner", "chose {:?}", Plan); // off: `Plan`'s Debug is not called
 //! ```
+
+//!
+//! # `#[derive(KalamTable)]`
+//!
+//! A model struct derives its storage and query paths:
+//!
+//! ```
+//! use kalam::{KalamTable, Table};
+//!
+//! #[derive(KalamTable, Debug, PartialEq)]
+//! #[table(name = "jobs", namespace = "system")]
+//! struct Job {
+//!     #[column(primary_key)]
+//!     user_id: String,
+//!     #[column(primary_key)]
+//!     seq: i64,
+//!     #[column(name = "kind")]
+//!     job_type: u8,
+//!     note: Option<String>, // nullable
+//!     #[column(skip)]
+//!     cached: Vec<u64>, // not stored; Default::default() when read
+//! }
+//!
+//! let job = Job { user_id: "u1".into(), seq: -3, job_type: 2, note: None, cached: vec![] };
+//!
+//! // The storage key: the primary-key columns, order-preserving, in one sized buffer.
+//! let key = job.key();
+//! assert_eq!(key, Job::key_for(&"u1".to_owned(), &-3));
+//! assert!(key.starts_with(&Job::key_prefix_user_id(&"u1".to_owned()))); // range scans
+//!
+//! // The row: a version byte, then every column.
+//! let row = job.to_row();
+//! assert_eq!(Job::decode(&row).unwrap(), job);
+//! assert!(Job::decode(&row[..row.len() - 1]).is_err()); // never a panic
+//! ```
+//!
+//! | attribute | meaning |
+//! | --- | --- |
+//! | `#[table(name = "..", namespace = "..", version = N)]` | table name (default: the struct's, snake_case), namespace (default `default`), row format version byte (default 1) |
+//! | `#[column(primary_key)]` | part of the primary key, in declaration order; at least one |
+//! | `#[column(name = "..")]` | the column's name (default: the field's) |
+//! | `#[column(skip)]` | not a column: not stored, `Default::default()` when read |
+//! | `#[column(nullable)]` | nullable in the schema (implied by `Option<T>`) |
+//! | `#[column(via = Repr)]` | stored as `Repr` through [`ColumnVia`], for newtypes and enums |
+//!
+//! **Keys** sort byte-wise as their values do: integers big-endian (signed ones with the
+//! sign bit flipped), floats by IEEE total order (NaN last), strings and bytes with NUL
+//! escaped and a terminator (so `"ab"` sorts before `"ab\0"` and `"abc"`), `None` first;
+//! composite keys concatenated. [`Table::write_key`] appends to a buffer of yours.
+//!
+//! **Rows** are compact: numbers at their width, strings and bytes with a LEB128 length,
+//! `Option` with a tag byte, after a version byte. [`Table::decode`] checks everything and
+//! returns a [`DecodeError`] on a wrong version, truncated or corrupt input or trailing
+//! bytes; there is exactly one encoding per row.
+//!
+//! **Arrow** (feature `arrow`, the Arrow of DataFusion): `ArrowTable` gives the
+//! schema (built once, with `kalam.table` and `kalam.namespace` metadata),
+//! `to_record_batch(&[Self])` with typed builders sized up front, and
+//! `from_record_batch(&RecordBatch)`, which finds columns by name and reports a missing
+//! column, another type or a null where none may be as a `BatchError`.
+//!
+//! Column types: `bool`, integers, `f32`, `f64`, `String`, `Vec<u8>`, `Option` of those;
+//! anything else through `via`, or by implementing [`KeyPart`], [`RowValue`] (and
+//! `ArrowColumn`) for it. An unsupported field type is an error on the field that says so.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

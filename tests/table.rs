@@ -143,6 +143,18 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_bytes_decode_to_an_error_or_to_exactly_themselves(
+        bytes in prop::collection::vec(any::<u8>(), 0..80),
+        prefix_of in job(),
+    ) {
+        for input in [bytes.clone(), [prefix_of.to_row(), bytes].concat()] {
+            if let Ok(job) = Job::decode(&input) {
+                prop_assert_eq!(job.to_row(), input, "one encoding per row");
+            }
+        }
+    }
+
+    #[test]
     fn keys_sort_like_primary_keys(a in job(), b in job()) {
         let by_value = (&a.namespace, a.job_id).cmp(&(&b.namespace, b.job_id));
         prop_assert_eq!(by_value, a.key().cmp(&b.key()));

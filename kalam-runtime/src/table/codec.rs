@@ -304,6 +304,10 @@ fn decode_varint(input: &mut &[u8]) -> Result<u64, DecodeError> {
         let [byte] = take::<1>(input)?;
         value |= u64::from(byte & 0x7F) << shift;
         if byte & 0x80 == 0 {
+            // One encoding per length: a zero last byte after the first is overlong.
+            if byte == 0 && shift > 0 {
+                return Err(DecodeError::InvalidLength);
+            }
             return Ok(value);
         }
     }
@@ -542,6 +546,16 @@ mod tests {
         // A prefix sorts first, even against a NUL continuation.
         assert!(key(&"ab".to_owned()) < key(&"ab\0".to_owned()));
         assert!(key(&"ab\0".to_owned()) < key(&"abc".to_owned()));
+    }
+
+    #[test]
+    fn overlong_lengths_are_refused() {
+        // 0 written in two bytes: one encoding per value, so that decode(encode(x)) is the
+        // identity on the bytes too.
+        assert_eq!(
+            String::decode_row(&mut &[0x80, 0x00][..]),
+            Err(DecodeError::InvalidLength)
+        );
     }
 
     #[test]
