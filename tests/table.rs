@@ -22,6 +22,10 @@ struct Job {
     payload: Vec<u8>,
     note: Option<String>,
     retries: Option<u16>,
+    tiny: i8,
+    count: i32,
+    big: u64,
+    word: u16,
     #[column(skip)]
     cached: Vec<String>,
 }
@@ -38,6 +42,7 @@ fn job() -> impl Strategy<Value = Job> {
         prop::collection::vec(any::<u8>(), 0..16),
         prop::option::of("\\PC{0,6}"),
         any::<Option<u16>>(),
+        any::<(i8, i32, u64, u16)>(),
     )
         .prop_map(
             |(
@@ -51,6 +56,7 @@ fn job() -> impl Strategy<Value = Job> {
                 payload,
                 note,
                 retries,
+                (tiny, count, big, word),
             )| Job {
                 namespace,
                 job_id,
@@ -63,6 +69,10 @@ fn job() -> impl Strategy<Value = Job> {
                 payload,
                 note,
                 retries,
+                tiny,
+                count,
+                big,
+                word,
                 cached: Vec::new(),
             },
         )
@@ -98,7 +108,11 @@ fn metadata() {
             "medium",
             "payload",
             "note",
-            "retries"
+            "retries",
+            "tiny",
+            "count",
+            "big",
+            "word"
         ]
     );
     let keys: Vec<(&str, Option<usize>)> = Job::COLUMNS
@@ -300,6 +314,10 @@ fn job_example() -> Job {
         payload: vec![0, 255, 0],
         note: Some("日本\0".into()),
         retries: None,
+        tiny: i8::MIN,
+        count: i32::MAX,
+        big: u64::MAX,
+        word: 0,
         cached: vec!["x".into()],
     }
 }
