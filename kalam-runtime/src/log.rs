@@ -66,9 +66,13 @@ pub fn emit(level: Level, gate: &'static str, args: fmt::Arguments<'_>) {
 #[macro_export]
 macro_rules! gated_log {
     ($gate:literal, $level:expr, $($arg:tt)+) => {{
+        // A const, so that the lint about the user crate's unknown `kalam_disable` cfg can be
+        // allowed on an item (rustc ignores `allow` on a statement for it); a false
+        // condition is removed at compile time.
         #[allow(unexpected_cfgs)]
-        #[cfg(not(any(kalam_disable = $gate, kalam_disable = "all")))]
-        {
+        const __KALAM_COMPILED_IN: bool =
+            !cfg!(any(kalam_disable = $gate, kalam_disable = "all"));
+        if __KALAM_COMPILED_IN {
             static __KALAM_GATE: $crate::__private::Gate = $crate::__private::Gate::new($gate);
             if __KALAM_GATE.is_on() {
                 __KALAM_GATE.record_hit();

@@ -285,12 +285,20 @@ fn field_accessors(
         // Rejected while parsing: tuple fields need a name.
         (None, None) => format_ident!("field_{}", field.name),
     };
-    let docs: Vec<&Attribute> = field
+    // The field's docs, or a line of our own: a public accessor must not trip
+    // `missing_docs` in the user's crate.
+    let field_docs: Vec<&Attribute> = field
         .original
         .attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))
         .collect();
+    let docs = if field_docs.is_empty() {
+        let line = format!(" Reads the `{}` field.", field.name);
+        quote!(#[doc = #line])
+    } else {
+        quote!(#(#field_docs)*)
+    };
     let cfgs = &field.cfgs;
     let inline = if hot.always {
         quote!(#[inline(always)])
@@ -324,7 +332,7 @@ fn field_accessors(
     };
     let getter_fn = quote! {
         #(#cfgs)*
-        #(#docs)*
+        #docs
         #inline
         #[must_use]
         #vis #constness fn #getter(&self) -> #ret {
