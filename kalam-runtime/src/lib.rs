@@ -27,4 +27,6 @@ pub use layout::{
 pub use log::Level;
 #[cfg(feature = "arrow")]
 pub use table::arrow::{ArrowColumn, ArrowTable, BatchError};
-pub use table::{ColumnInfo, ColumnVia, DecodeError, KeyPart, RowValue, Table};
+pub use table::{
+    ColumnInfo, ColumnVia, DecodeError, KeyPart, RowValue, Table, str_key_len, write_str_key,
+};

@@ -327,6 +327,17 @@ fn decode_len(input: &mut &[u8]) -> Result<usize, DecodeError> {
     Ok(len)
 }
 
+/// The key length of `text`, as [`KeyPart`] encodes a `String`, without owning it.
+#[must_use]
+pub fn str_key_len(text: &str) -> usize {
+    escaped_len(text.as_bytes())
+}
+
+/// Appends `text` as [`KeyPart`] encodes a `String`, without owning it.
+pub fn write_str_key(text: &str, out: &mut Vec<u8>) {
+    encode_escaped(text.as_bytes(), out);
+}
+
 impl KeyPart for String {
     #[inline]
     fn key_len(&self) -> usize {

@@ -1,0 +1,102 @@
+//! A set of writes committed atomically.
+
+use super::keyspace::{self, Scope, TableId};
+use super::{Storage, TAG_DELETED, TAG_ROW};
+use crate::error::StorageError;
+
+enum Op {
+    Row {
+        key: Vec<u8>,
+        row: Option<Vec<u8>>,
+    },
+    Index {
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
+}
+
+/// Row versions and index entries to commit together: all or none of them.
+#[derive(Default)]
+pub struct WriteSet {
+    ops: Vec<Op>,
+}
+
+impl std::fmt::Debug for WriteSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteSet")
+            .field("ops", &self.ops.len())
+            .finish()
+    }
+}
+
+impl WriteSet {
+    /// An empty set.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes a new version of row `pk`.
+    pub fn put_row(&mut self, table: TableId, scope: Scope<'_>, pk: &[u8], row: Vec<u8>) {
+        let key = keyspace::row_prefix(table, scope, pk);
+        self.ops.push(Op::Row {
+            key,
+            row: Some(row),
+        });
+    }
+
+    /// Deletes row `pk`: a new version that hides the older ones.
+    pub fn delete_row(&mut self, table: TableId, scope: Scope<'_>, pk: &[u8]) {
+        let key = keyspace::row_prefix(table, scope, pk);
+        self.ops.push(Op::Row { key, row: None });
+    }
+
+    /// Sets a secondary-index entry.
+    pub fn put_index(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(Op::Index {
+            key,
+            value: Some(value),
+        });
+    }
+
+    /// Removes a secondary-index entry.
+    pub fn delete_index(&mut self, key: Vec<u8>) {
+        self.ops.push(Op::Index { key, value: None });
+    }
+
+    /// Whether there is nothing to write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub(super) fn fill(
+        &self,
+        batch: &mut rocksdb::WriteBatch,
+        seq: u64,
+        storage: &Storage,
+    ) -> Result<(), StorageError> {
+        let (rows, index) = (storage.rows()?, storage.index()?);
+        for op in &self.ops {
+            match op {
+                Op::Row { key, row } => {
+                    let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
+                    match row {
+                        Some(row) => {
+                            value.push(TAG_ROW);
+                            value.extend_from_slice(row);
+                        }
+                        None => value.push(TAG_DELETED),
+                    }
+                    batch.put_cf(rows, keyspace::version_key(key, seq), value);
+                }
+                Op::Index {
+                    key,
+                    value: Some(value),
+                } => batch.put_cf(index, key, value),
+                Op::Index { key, value: None } => batch.delete_cf(index, key),
+            }
+        }
+        Ok(())
+    }
+}

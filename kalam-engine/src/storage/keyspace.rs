@@ -1,0 +1,124 @@
+//! How logical tables share one RocksDB keyspace.
+//!
+//! A row version's key is
+//!
+//! ```text
+//! table id (u32, big-endian) | scope | primary key | !seq (u64, big-endian)
+//! ```
+//!
+//! - `scope` is `0x00` for shared rows, and `0x01` then the owner's id (an escaped,
+//!   terminated string) for a user's rows, so that one user's rows are one contiguous range
+//!   that neither another user's keys nor shared keys can fall into;
+//! - the primary key is the table's order-preserving key (`kalam::Table::write_key`), whose
+//!   parts are self-delimiting, so that `pk | seq` never mixes two keys up;
+//! - `!seq`, the version's sequence number inverted, sorts the newest version of a row first.
+
+use kalam::{str_key_len, write_str_key};
+
+/// A table's number in the keyspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableId(pub u32);
+
+/// Whose rows: everyone's (a SHARED table) or one user's (a USER table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope<'a> {
+    /// One set of rows for everybody.
+    Shared,
+    /// The rows of this user only.
+    User(&'a str),
+}
+
+/// Length of the version suffix.
+pub(crate) const SEQ_LEN: usize = 8;
+
+/// The scope tag of shared rows.
+const SHARED: u8 = 0x00;
+/// The scope tag of a user's rows.
+const USER: u8 = 0x01;
+
+/// The prefix of every key of `table` in `scope`.
+#[must_use]
+pub fn scope_prefix(table: TableId, scope: Scope<'_>) -> Vec<u8> {
+    let user_len = match scope {
+        Scope::Shared => 0,
+        Scope::User(user) => str_key_len(user),
+    };
+    let mut key = Vec::with_capacity(4 + 1 + user_len);
+    key.extend_from_slice(&table.0.to_be_bytes());
+    match scope {
+        Scope::Shared => key.push(SHARED),
+        Scope::User(user) => {
+            key.push(USER);
+            write_str_key(user, &mut key);
+        }
+    }
+    key
+}
+
+/// The prefix of every version of one row: the scope prefix and the primary key.
+#[must_use]
+pub fn row_prefix(table: TableId, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
+    let mut key = scope_prefix(table, scope);
+    key.reserve(pk.len() + SEQ_LEN);
+    key.extend_from_slice(pk);
+    key
+}
+
+/// The key of one version of a row.
+#[must_use]
+pub fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(row_prefix.len() + SEQ_LEN);
+    key.extend_from_slice(row_prefix);
+    key.extend_from_slice(&(!seq).to_be_bytes());
+    key
+}
+
+/// Splits a version key into its row prefix and sequence number.
+#[must_use]
+pub fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
+    let at = key.len().checked_sub(SEQ_LEN)?;
+    let (prefix, seq) = key.split_at(at);
+    Some((prefix, !u64::from_be_bytes(seq.try_into().ok()?)))
+}
+
+/// The smallest key greater than every key that starts with `prefix`, if there is one.
+#[must_use]
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_versions_sort_first_and_users_never_overlap() {
+        let row = row_prefix(TableId(7), Scope::User("alice"), &[1, 2]);
+        assert!(version_key(&row, 9) < version_key(&row, 3));
+        assert_eq!(split_version(&version_key(&row, 9)), Some((&row[..], 9)));
+        // "al" is a prefix of "alice" as text, but not as a scope.
+        let al = scope_prefix(TableId(7), Scope::User("al"));
+        assert!(!row.starts_with(&al));
+        assert!(scope_prefix(TableId(7), Scope::Shared) < scope_prefix(TableId(8), Scope::Shared));
+        // Shared keys and user keys of one table never share a prefix.
+        let shared = scope_prefix(TableId(7), Scope::Shared);
+        assert!(
+            !row.starts_with(&shared)
+                && !shared.starts_with(&scope_prefix(TableId(7), Scope::User("")))
+        );
+    }
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_end(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xFF, 0xFF]), None);
+    }
+}

@@ -1,0 +1,286 @@
+//! Rows on RocksDB: logical tables as key ranges, versions by sequence number, atomic
+//! write sets.
+//!
+//! Column families:
+//!
+//! | family | holds |
+//! | --- | --- |
+//! | `rows` | every version of every row of user and shared tables (see [`keyspace`]) |
+//! | `index` | secondary-index entries, written in the same batch as their rows |
+//! | `catalog` | the system tables' rows |
+//! | `meta` | the last sequence number |
+//!
+//! A version's value is a tag byte (`0` a row, `1` a deletion) and the row's bytes. Reads
+//! see the newest version of each row; a deletion hides the row.
+
+mod batch;
+pub mod keyspace;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rocksdb::{ColumnFamily, DB, DBRawIterator, Options, ReadOptions, WriteOptions};
+
+pub use batch::WriteSet;
+pub use keyspace::{Scope, TableId};
+
+use crate::error::StorageError;
+
+const CF_ROWS: &str = "rows";
+const CF_INDEX: &str = "index";
+const CF_CATALOG: &str = "catalog";
+const CF_META: &str = "meta";
+const FAMILIES: [&str; 4] = [CF_ROWS, CF_INDEX, CF_CATALOG, CF_META];
+
+const SEQ_KEY: &[u8] = b"seq";
+const TAG_ROW: u8 = 0;
+const TAG_DELETED: u8 = 1;
+
+/// How far an acknowledged write is guaranteed to survive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every write goes to RocksDB's write-ahead log before it is acknowledged, without an
+    /// fsync: it survives the process being killed (the log is in the OS page cache), not
+    /// a power loss or kernel crash.
+    #[default]
+    Process,
+    /// Every write is also fsynced before it is acknowledged: it survives a power loss, at
+    /// the cost of a disk flush per write.
+    Machine,
+}
+
+/// The engine's RocksDB database.
+#[derive(Debug)]
+pub struct Storage {
+    db: DB,
+    durability: Durability,
+    /// The last sequence number handed out.
+    seq: AtomicU64,
+}
+
+impl Storage {
+    /// Opens (or creates) the database in `path`, with [`Durability::Process`].
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB cannot open the directory (missing permissions, held by another process,
+    /// corrupt), or the stored sequence number is unreadable.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::open_with(path, Durability::default())
+    }
+
+    /// Opens (or creates) the database in `path`.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StorageError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let db = DB::open_cf(&options, path, FAMILIES)?;
+        let seq = match db.get_cf(family(&db, CF_META)?, SEQ_KEY)? {
+            None => 0,
+            Some(bytes) => {
+                let bytes: [u8; 8] =
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| StorageError::Corrupt {
+                            what: "sequence number",
+                            source: kalam::DecodeError::Truncated {
+                                needed: 8,
+                                remaining: bytes.len(),
+                            },
+                        })?;
+                u64::from_be_bytes(bytes)
+            }
+        };
+        Ok(Storage {
+            db,
+            durability,
+            seq: AtomicU64::new(seq),
+        })
+    }
+
+    /// The durability of writes.
+    #[must_use]
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// The sequence number of the last committed write set.
+    #[must_use]
+    pub fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Commits `set` atomically, every row version with one new sequence number, which it
+    /// returns.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to write; then nothing of the set is written.
+    pub fn write(&self, set: &WriteSet) -> Result<u64, StorageError> {
+        let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut batch = rocksdb::WriteBatch::default();
+        set.fill(&mut batch, seq, self)?;
+        batch.put_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
+        let mut options = WriteOptions::default();
+        options.set_sync(self.durability == Durability::Machine);
+        self.db.write_opt(batch, &options)?;
+        Ok(seq)
+    }
+
+    /// The newest version of the row `pk` of `table` in `scope`, unless it was deleted.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn get(
+        &self,
+        table: TableId,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let prefix = keyspace::row_prefix(table, scope, pk);
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
+        iter.seek(&prefix);
+        if let (Some(key), Some(value)) = (iter.key(), iter.value())
+            && key.len() == prefix.len() + keyspace::SEQ_LEN
+            && key.starts_with(&prefix)
+        {
+            return Ok(live(value)?.map(<[u8]>::to_vec));
+        }
+        iter.status()?;
+        Ok(None)
+    }
+
+    /// The newest live version of every row of `table` in `scope` whose primary key starts
+    /// with `pk_prefix` (all of them for an empty prefix), in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read; the iterator reports it as its last item.
+    pub fn scan(
+        &self,
+        table: TableId,
+        scope: Scope<'_>,
+        pk_prefix: &[u8],
+    ) -> Result<RowIter<'_>, StorageError> {
+        let scope_len = keyspace::scope_prefix(table, scope).len();
+        let prefix = keyspace::row_prefix(table, scope, pk_prefix);
+        let mut options = ReadOptions::default();
+        if let Some(end) = keyspace::prefix_end(&prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
+        iter.seek(&prefix);
+        Ok(RowIter {
+            iter,
+            prefix,
+            scope_len,
+            last_row: Vec::new(),
+            done: false,
+        })
+    }
+
+    pub(crate) fn rows(&self) -> Result<&ColumnFamily, StorageError> {
+        family(&self.db, CF_ROWS)
+    }
+
+    pub(crate) fn index(&self) -> Result<&ColumnFamily, StorageError> {
+        family(&self.db, CF_INDEX)
+    }
+}
+
+fn family<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StorageError> {
+    db.cf_handle(name)
+        .ok_or(StorageError::MissingColumnFamily(name))
+}
+
+/// The row bytes of a version, or `None` for a deletion.
+fn live(value: &[u8]) -> Result<Option<&[u8]>, StorageError> {
+    match value.split_first() {
+        Some((&TAG_ROW, row)) => Ok(Some(row)),
+        Some((&TAG_DELETED, _)) => Ok(None),
+        Some((&tag, _)) => Err(StorageError::Corrupt {
+            what: "row version",
+            source: kalam::DecodeError::InvalidTag(tag),
+        }),
+        None => Err(StorageError::Corrupt {
+            what: "row version",
+            source: kalam::DecodeError::Truncated {
+                needed: 1,
+                remaining: 0,
+            },
+        }),
+    }
+}
+
+/// The rows of a [`Storage::scan`]: `(primary key, row)` pairs, newest versions only.
+pub struct RowIter<'a> {
+    iter: DBRawIterator<'a>,
+    prefix: Vec<u8>,
+    scope_len: usize,
+    /// The row prefix of the last version seen, to skip its older versions.
+    last_row: Vec<u8>,
+    done: bool,
+}
+
+impl std::fmt::Debug for RowIter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowIter")
+            .field("prefix", &self.prefix)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for RowIter<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>), StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let (Some(key), Some(value)) = (self.iter.key(), self.iter.value()) else {
+                self.done = true;
+                return self.iter.status().err().map(|e| Err(e.into()));
+            };
+            if !key.starts_with(&self.prefix) {
+                self.done = true;
+                return None;
+            }
+            let Some((row, _seq)) = keyspace::split_version(key) else {
+                self.done = true;
+                return Some(Err(StorageError::Corrupt {
+                    what: "row key",
+                    source: kalam::DecodeError::Truncated {
+                        needed: keyspace::SEQ_LEN,
+                        remaining: key.len(),
+                    },
+                }));
+            };
+            let newest = row != self.last_row.as_slice();
+            let item = if newest {
+                self.last_row.clear();
+                self.last_row.extend_from_slice(row);
+                match live(value) {
+                    Ok(Some(bytes)) => Some(Ok((row[self.scope_len..].to_vec(), bytes.to_vec()))),
+                    Ok(None) => None,
+                    Err(err) => Some(Err(err)),
+                }
+            } else {
+                None
+            };
+            self.iter.next();
+            if item.is_some() {
+                return item;
+            }
+        }
+        None
+    }
+}
