@@ -94,20 +94,6 @@ macro_rules! unsigned {
                 Ok(<$t>::from_be_bytes(take(input)?))
             }
         }
-        impl RowValue for $t {
-            #[inline]
-            fn row_len(&self) -> usize {
-                size_of::<$t>()
-            }
-            #[inline]
-            fn encode_row(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            #[inline]
-            fn decode_row(input: &mut &[u8]) -> Result<Self, DecodeError> {
-                Ok(<$t>::from_le_bytes(take(input)?))
-            }
-        }
     )*};
 }
 unsigned!(u8, u16, u32, u64, u128);
@@ -129,20 +115,6 @@ macro_rules! signed {
             fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
                 let flipped = <$u>::from_be_bytes(take(input)?);
                 Ok((flipped ^ (1 << (<$u>::BITS - 1))) as $t)
-            }
-        }
-        impl RowValue for $t {
-            #[inline]
-            fn row_len(&self) -> usize {
-                size_of::<$t>()
-            }
-            #[inline]
-            fn encode_row(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            #[inline]
-            fn decode_row(input: &mut &[u8]) -> Result<Self, DecodeError> {
-                Ok(<$t>::from_le_bytes(take(input)?))
             }
         }
     )*};
@@ -173,6 +145,13 @@ macro_rules! float {
                 Ok(<$t>::from_bits(bits))
             }
         }
+    )*};
+}
+float!(f32 => u32, f64 => u64);
+
+/// Numbers in rows: little-endian at their natural width.
+macro_rules! fixed_row {
+    ($($t:ty),*) => {$(
         impl RowValue for $t {
             #[inline]
             fn row_len(&self) -> usize {
@@ -189,7 +168,7 @@ macro_rules! float {
         }
     )*};
 }
-float!(f32 => u32, f64 => u64);
+fixed_row!(u8, u16, u32, u64, u128, i8, i16, i32, i64, i128, f32, f64);
 
 impl KeyPart for bool {
     #[inline]
@@ -314,17 +293,23 @@ fn decode_varint(input: &mut &[u8]) -> Result<u64, DecodeError> {
     Err(DecodeError::InvalidLength)
 }
 
-fn decode_len(input: &mut &[u8]) -> Result<usize, DecodeError> {
+/// Bytes in a row: a LEB128 length, then the bytes.
+#[inline]
+fn bytes_row_len(bytes: &[u8]) -> usize {
+    varint_len(bytes.len() as u64) + bytes.len()
+}
+
+#[inline]
+fn encode_bytes_row(bytes: &[u8], out: &mut Vec<u8>) {
+    encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+fn decode_bytes_row<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
     let len = decode_varint(input)?;
     // A length longer than what is left is corrupt: fail before allocating for it.
     let len = usize::try_from(len).map_err(|_| DecodeError::InvalidLength)?;
-    if len > input.len() {
-        return Err(DecodeError::Truncated {
-            needed: len,
-            remaining: input.len(),
-        });
-    }
-    Ok(len)
+    take_slice(input, len)
 }
 
 /// The key length of `text`, as [`KeyPart`] encodes a `String`, without owning it.
@@ -355,16 +340,14 @@ impl KeyPart for String {
 impl RowValue for String {
     #[inline]
     fn row_len(&self) -> usize {
-        varint_len(self.len() as u64) + self.len()
+        bytes_row_len(self.as_bytes())
     }
     #[inline]
     fn encode_row(&self, out: &mut Vec<u8>) {
-        encode_varint(self.len() as u64, out);
-        out.extend_from_slice(self.as_bytes());
+        encode_bytes_row(self.as_bytes(), out);
     }
     fn decode_row(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        let len = decode_len(input)?;
-        let bytes = take_slice(input, len)?;
+        let bytes = decode_bytes_row(input)?;
         std::str::from_utf8(bytes)
             .map(str::to_owned)
             .map_err(|_| DecodeError::InvalidUtf8)
@@ -388,16 +371,38 @@ impl KeyPart for Vec<u8> {
 impl RowValue for Vec<u8> {
     #[inline]
     fn row_len(&self) -> usize {
-        varint_len(self.len() as u64) + self.len()
+        bytes_row_len(self)
     }
     #[inline]
     fn encode_row(&self, out: &mut Vec<u8>) {
-        encode_varint(self.len() as u64, out);
-        out.extend_from_slice(self);
+        encode_bytes_row(self, out);
     }
     fn decode_row(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        let len = decode_len(input)?;
-        Ok(take_slice(input, len)?.to_vec())
+        decode_bytes_row(input).map(<[u8]>::to_vec)
+    }
+}
+
+/// `Option` in keys and rows alike: a tag byte (`0` none, `1` some), then the value. In a
+/// key, `None` therefore sorts before every `Some`.
+#[inline]
+fn encode_option<T>(value: Option<&T>, out: &mut Vec<u8>, encode: impl FnOnce(&T, &mut Vec<u8>)) {
+    match value {
+        None => out.push(0),
+        Some(value) => {
+            out.push(1);
+            encode(value, out);
+        }
+    }
+}
+
+fn decode_option<T>(
+    input: &mut &[u8],
+    decode: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match take::<1>(input)? {
+        [0] => Ok(None),
+        [1] => decode(input).map(Some),
+        [other] => Err(DecodeError::InvalidTag(other)),
     }
 }
 
@@ -408,20 +413,10 @@ impl<T: KeyPart> KeyPart for Option<T> {
     }
     #[inline]
     fn encode_key(&self, out: &mut Vec<u8>) {
-        match self {
-            None => out.push(0),
-            Some(value) => {
-                out.push(1);
-                value.encode_key(out);
-            }
-        }
+        encode_option(self.as_ref(), out, T::encode_key);
     }
     fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        match take::<1>(input)? {
-            [0] => Ok(None),
-            [1] => T::decode_key(input).map(Some),
-            [other] => Err(DecodeError::InvalidTag(other)),
-        }
+        decode_option(input, T::decode_key)
     }
 }
 
@@ -432,20 +427,10 @@ impl<T: RowValue> RowValue for Option<T> {
     }
     #[inline]
     fn encode_row(&self, out: &mut Vec<u8>) {
-        match self {
-            None => out.push(0),
-            Some(value) => {
-                out.push(1);
-                value.encode_row(out);
-            }
-        }
+        encode_option(self.as_ref(), out, T::encode_row);
     }
     fn decode_row(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        match take::<1>(input)? {
-            [0] => Ok(None),
-            [1] => T::decode_row(input).map(Some),
-            [other] => Err(DecodeError::InvalidTag(other)),
-        }
+        decode_option(input, T::decode_row)
     }
 }
 
