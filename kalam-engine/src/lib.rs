@@ -1,7 +1,8 @@
 //! A small real database built with the kalam macros: RocksDB storage, SQL through
 //! DataFusion.
 //!
-//! This first layer is the storage: logical tables as key ranges of one RocksDB keyspace,
+//! So far: validated identifiers ([`NamespaceId`], [`TableName`], [`TableId`], [`UserId`]),
+//! and the storage: logical tables as key ranges of one RocksDB keyspace,
 //! USER tables keyed by their owner so that each user's rows are one range, row versions
 //! ordered by sequence number (the newest wins; a deletion hides the row), and write sets
 //! committed atomically (a row and its index entries, or none).
@@ -10,7 +11,9 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod ids;
 pub mod storage;
 
 pub use error::StorageError;
-pub use storage::{Durability, Scope, Storage, TableId, WriteSet};
+pub use ids::{IdError, NamespaceId, TableId, TableName, UserId};
+pub use storage::{Durability, Scope, Storage, TableNumber, WriteSet};

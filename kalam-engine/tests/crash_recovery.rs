@@ -5,11 +5,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use kalam_engine::{Scope, Storage, TableId, WriteSet};
+use kalam_engine::{Scope, Storage, TableNumber, WriteSet};
 
 const DIR_ENV: &str = "KALAM_CRASH_TEST_DIR";
-const ROWS: TableId = TableId(1);
-const PAIRS: TableId = TableId(2);
+const ROWS: TableNumber = TableNumber(1);
+const PAIRS: TableNumber = TableNumber(2);
 
 /// Each write set puts a row into two tables; the other half of a torn set would be missing.
 fn write_set(n: u64) -> WriteSet {

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use kalam::Table;
-use kalam_engine::{Durability, Scope, Storage, TableId, WriteSet};
+use kalam_engine::{Durability, Scope, Storage, TableNumber, WriteSet};
 use proptest::prelude::*;
 
 fn rows(
     storage: &Storage,
-    table: TableId,
+    table: TableNumber,
     scope: Scope<'_>,
     prefix: &[u8],
 ) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -24,7 +24,7 @@ fn rows(
 fn newest_version_wins_and_deletes_hide() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path()).unwrap();
-    let t = TableId(1);
+    let t = TableNumber(1);
     let mut set = WriteSet::new();
     set.put_row(t, Scope::Shared, b"\x01", b"one".to_vec());
     set.put_row(t, Scope::Shared, b"\x02", b"two".to_vec());
@@ -45,7 +45,7 @@ fn newest_version_wins_and_deletes_hide() {
         [(b"\x01".to_vec(), b"uno".to_vec())]
     );
     assert_eq!(
-        storage.get(TableId(2), Scope::Shared, b"\x01").unwrap(),
+        storage.get(TableNumber(2), Scope::Shared, b"\x01").unwrap(),
         None,
         "other table"
     );
@@ -55,7 +55,7 @@ fn newest_version_wins_and_deletes_hide() {
 fn each_user_sees_only_their_rows() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path()).unwrap();
-    let t = TableId(9);
+    let t = TableNumber(9);
     let mut set = WriteSet::new();
     for user in ["al", "alice", "bob", "al\0"] {
         set.put_row(t, Scope::User(user), b"k", user.as_bytes().to_vec());
@@ -82,7 +82,7 @@ fn rows_and_sequence_survive_a_reopen() {
     {
         let storage = Storage::open_with(dir.path(), Durability::Machine).unwrap();
         let mut set = WriteSet::new();
-        set.put_row(TableId(3), Scope::Shared, b"a", b"1".to_vec());
+        set.put_row(TableNumber(3), Scope::Shared, b"a", b"1".to_vec());
         storage.write(&set).unwrap();
         storage.write(&set).unwrap();
     }
@@ -90,7 +90,7 @@ fn rows_and_sequence_survive_a_reopen() {
     assert_eq!(storage.last_seq(), 2);
     assert_eq!(
         storage
-            .get(TableId(3), Scope::Shared, b"a")
+            .get(TableNumber(3), Scope::Shared, b"a")
             .unwrap()
             .as_deref(),
         Some(&b"1"[..])
@@ -111,7 +111,7 @@ struct Event {
 fn a_key_prefix_scans_one_range_in_key_order() {
     let dir = tempfile::tempdir().unwrap();
     let storage = Storage::open(dir.path()).unwrap();
-    let t = TableId(4);
+    let t = TableNumber(4);
     let events: Vec<Event> = ["a", "ab", "b"]
         .iter()
         .flat_map(|stream| {
@@ -196,13 +196,13 @@ proptest! {
                     Op::Put { table, user, pk, value } => {
                         let user = user_name(*user);
                         let scope = user.as_deref().map_or(Scope::Shared, Scope::User);
-                        set.put_row(TableId(*table), scope, &[*pk], vec![*value]);
+                        set.put_row(TableNumber(*table), scope, &[*pk], vec![*value]);
                         staged.insert((*table, user, vec![*pk]), vec![*value]);
                     }
                     Op::Delete { table, user, pk } => {
                         let user = user_name(*user);
                         let scope = user.as_deref().map_or(Scope::Shared, Scope::User);
-                        set.delete_row(TableId(*table), scope, &[*pk]);
+                        set.delete_row(TableNumber(*table), scope, &[*pk]);
                         staged.remove(&(*table, user, vec![*pk]));
                     }
                 }
@@ -219,10 +219,10 @@ proptest! {
                     .filter(|((t, u, _), _)| *t == table && *u == user)
                     .map(|((_, _, pk), v)| (pk.clone(), v.clone()))
                     .collect();
-                prop_assert_eq!(rows(&storage, TableId(table), scope, b""), expected.clone());
+                prop_assert_eq!(rows(&storage, TableNumber(table), scope, b""), expected.clone());
                 for pk in 0..6u8 {
                     let want = expected.iter().find(|(k, _)| k == &[pk]).map(|(_, v)| v.clone());
-                    prop_assert_eq!(storage.get(TableId(table), scope, &[pk]).unwrap(), want);
+                    prop_assert_eq!(storage.get(TableNumber(table), scope, &[pk]).unwrap(), want);
                 }
             }
         }

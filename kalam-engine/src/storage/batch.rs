@@ -1,6 +1,6 @@
 //! A set of writes committed atomically.
 
-use super::keyspace::{self, Scope, TableId};
+use super::keyspace::{self, Scope, TableNumber};
 use super::{Storage, TAG_DELETED, TAG_ROW};
 use crate::error::StorageError;
 
@@ -37,7 +37,7 @@ impl WriteSet {
     }
 
     /// Writes a new version of row `pk`.
-    pub fn put_row(&mut self, table: TableId, scope: Scope<'_>, pk: &[u8], row: Vec<u8>) {
+    pub fn put_row(&mut self, table: TableNumber, scope: Scope<'_>, pk: &[u8], row: Vec<u8>) {
         let key = keyspace::row_prefix(table, scope, pk);
         self.ops.push(Op::Row {
             key,
@@ -46,7 +46,7 @@ impl WriteSet {
     }
 
     /// Deletes row `pk`: a new version that hides the older ones.
-    pub fn delete_row(&mut self, table: TableId, scope: Scope<'_>, pk: &[u8]) {
+    pub fn delete_row(&mut self, table: TableNumber, scope: Scope<'_>, pk: &[u8]) {
         let key = keyspace::row_prefix(table, scope, pk);
         self.ops.push(Op::Row { key, row: None });
     }

@@ -17,7 +17,7 @@ use kalam::{str_key_len, write_str_key};
 
 /// A table's number in the keyspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TableId(pub u32);
+pub struct TableNumber(pub u32);
 
 /// Whose rows: everyone's (a SHARED table) or one user's (a USER table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -38,7 +38,7 @@ const USER: u8 = 0x01;
 
 /// The prefix of every key of `table` in `scope`.
 #[must_use]
-pub fn scope_prefix(table: TableId, scope: Scope<'_>) -> Vec<u8> {
+pub fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
     let user_len = match scope {
         Scope::Shared => 0,
         Scope::User(user) => str_key_len(user),
@@ -57,7 +57,7 @@ pub fn scope_prefix(table: TableId, scope: Scope<'_>) -> Vec<u8> {
 
 /// The prefix of every version of one row: the scope prefix and the primary key.
 #[must_use]
-pub fn row_prefix(table: TableId, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
+pub fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
     let mut key = scope_prefix(table, scope);
     key.reserve(pk.len() + SEQ_LEN);
     key.extend_from_slice(pk);
@@ -100,18 +100,21 @@ mod tests {
 
     #[test]
     fn newer_versions_sort_first_and_users_never_overlap() {
-        let row = row_prefix(TableId(7), Scope::User("alice"), &[1, 2]);
+        let row = row_prefix(TableNumber(7), Scope::User("alice"), &[1, 2]);
         assert!(version_key(&row, 9) < version_key(&row, 3));
         assert_eq!(split_version(&version_key(&row, 9)), Some((&row[..], 9)));
         // "al" is a prefix of "alice" as text, but not as a scope.
-        let al = scope_prefix(TableId(7), Scope::User("al"));
+        let al = scope_prefix(TableNumber(7), Scope::User("al"));
         assert!(!row.starts_with(&al));
-        assert!(scope_prefix(TableId(7), Scope::Shared) < scope_prefix(TableId(8), Scope::Shared));
+        assert!(
+            scope_prefix(TableNumber(7), Scope::Shared)
+                < scope_prefix(TableNumber(8), Scope::Shared)
+        );
         // Shared keys and user keys of one table never share a prefix.
-        let shared = scope_prefix(TableId(7), Scope::Shared);
+        let shared = scope_prefix(TableNumber(7), Scope::Shared);
         assert!(
             !row.starts_with(&shared)
-                && !shared.starts_with(&scope_prefix(TableId(7), Scope::User("")))
+                && !shared.starts_with(&scope_prefix(TableNumber(7), Scope::User("")))
         );
     }
 

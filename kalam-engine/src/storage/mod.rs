@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rocksdb::{ColumnFamily, DB, DBRawIterator, Options, ReadOptions, WriteOptions};
 
 pub use batch::WriteSet;
-pub use keyspace::{Scope, TableId};
+pub use keyspace::{Scope, TableNumber};
 
 use crate::error::StorageError;
 
@@ -141,7 +141,7 @@ impl Storage {
     /// If RocksDB fails to read.
     pub fn get(
         &self,
-        table: TableId,
+        table: TableNumber,
         scope: Scope<'_>,
         pk: &[u8],
     ) -> Result<Option<Vec<u8>>, StorageError> {
@@ -166,7 +166,7 @@ impl Storage {
     /// If RocksDB fails to read; the iterator reports it as its last item.
     pub fn scan(
         &self,
-        table: TableId,
+        table: TableNumber,
         scope: Scope<'_>,
         pk_prefix: &[u8],
     ) -> Result<RowIter<'_>, StorageError> {
