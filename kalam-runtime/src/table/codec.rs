@@ -78,8 +78,10 @@ fn take_slice<'a>(input: &mut &'a [u8], len: usize) -> Result<&'a [u8], DecodeEr
     Ok(head)
 }
 
-macro_rules! unsigned {
-    ($($t:ty),*) => {$(
+/// A fixed-width key part: `$to` maps the value onto an unsigned integer whose big-endian
+/// bytes sort as the values do, `$from` maps it back.
+macro_rules! ordered_key {
+    ($t:ty => $u:ty, |$v:ident| $to:expr, |$w:ident| $from:expr) => {
         impl KeyPart for $t {
             #[inline]
             fn key_len(&self) -> usize {
@@ -87,64 +89,51 @@ macro_rules! unsigned {
             }
             #[inline]
             fn encode_key(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_be_bytes());
-            }
-            #[inline]
-            fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
-                Ok(<$t>::from_be_bytes(take(input)?))
-            }
-        }
-    )*};
-}
-unsigned!(u8, u16, u32, u64, u128);
-
-macro_rules! signed {
-    ($($t:ty => $u:ty),*) => {$(
-        impl KeyPart for $t {
-            #[inline]
-            fn key_len(&self) -> usize {
-                size_of::<$t>()
-            }
-            #[inline]
-            fn encode_key(&self, out: &mut Vec<u8>) {
-                // Flipping the sign bit maps MIN..=MAX onto 0..=MAX of the unsigned type.
-                let flipped = (*self as $u) ^ (1 << (<$u>::BITS - 1));
-                out.extend_from_slice(&flipped.to_be_bytes());
-            }
-            #[inline]
-            fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
-                let flipped = <$u>::from_be_bytes(take(input)?);
-                Ok((flipped ^ (1 << (<$u>::BITS - 1))) as $t)
-            }
-        }
-    )*};
-}
-signed!(i8 => u8, i16 => u16, i32 => u32, i64 => u64, i128 => u128);
-
-macro_rules! float {
-    ($($t:ty => $u:ty),*) => {$(
-        impl KeyPart for $t {
-            #[inline]
-            fn key_len(&self) -> usize {
-                size_of::<$t>()
-            }
-            #[inline]
-            fn encode_key(&self, out: &mut Vec<u8>) {
-                // IEEE 754 total order: negative values have every bit flipped (so that
-                // larger magnitudes sort first), positive ones only the sign bit.
-                let bits = self.to_bits();
-                let sign = 1 << (<$u>::BITS - 1);
-                let ordered = if bits & sign != 0 { !bits } else { bits | sign };
+                let $v = *self;
+                let ordered: $u = $to;
                 out.extend_from_slice(&ordered.to_be_bytes());
             }
             #[inline]
             fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
-                let ordered = <$u>::from_be_bytes(take(input)?);
-                let sign = 1 << (<$u>::BITS - 1);
-                let bits = if ordered & sign != 0 { ordered & !sign } else { !ordered };
-                Ok(<$t>::from_bits(bits))
+                let $w = <$u>::from_be_bytes(take(input)?);
+                Ok($from)
             }
         }
+    };
+}
+
+macro_rules! unsigned {
+    ($($t:ty),*) => {$( ordered_key!($t => $t, |v| v, |u| u); )*};
+}
+unsigned!(u8, u16, u32, u64, u128);
+
+// Flipping the sign bit maps MIN..=MAX onto 0..=MAX of the unsigned type.
+macro_rules! signed {
+    ($($t:ty => $u:ty),*) => {$(
+        ordered_key!(
+            $t => $u,
+            |v| (v as $u) ^ (1 << (<$u>::BITS - 1)),
+            |u| (u ^ (1 << (<$u>::BITS - 1))) as $t
+        );
+    )*};
+}
+signed!(i8 => u8, i16 => u16, i32 => u32, i64 => u64, i128 => u128);
+
+// IEEE 754 total order: negative values have every bit flipped (so that larger magnitudes
+// sort first), positive ones only the sign bit.
+macro_rules! float {
+    ($($t:ty => $u:ty),*) => {$(
+        ordered_key!(
+            $t => $u,
+            |v| {
+                let (bits, sign) = (v.to_bits(), 1 << (<$u>::BITS - 1));
+                if bits & sign != 0 { !bits } else { bits | sign }
+            },
+            |u| {
+                let sign = 1 << (<$u>::BITS - 1);
+                <$t>::from_bits(if u & sign != 0 { u & !sign } else { !u })
+            }
+        );
     )*};
 }
 float!(f32 => u32, f64 => u64);
