@@ -112,57 +112,41 @@ impl ArrowColumn for bool {
     }
 }
 
-impl ArrowColumn for String {
-    type Builder = StringBuilder;
-    type Array = StringArray;
-    const VARIABLE: bool = true;
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn builder(rows: usize, data: usize) -> Self::Builder {
-        StringBuilder::with_capacity(rows, data)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn append(&self, builder: &mut Self::Builder) {
-        builder.append_value(self);
-    }
-    fn append_null(builder: &mut Self::Builder) {
-        builder.append_null();
-    }
-    #[inline]
-    fn read(array: &Self::Array, row: usize) -> Self {
-        array.value(row).to_owned()
-    }
+/// Variable-size columns: builders reserve the total data length up front.
+macro_rules! variable {
+    ($($t:ty => $builder:ty, $array:ty, $data_type:expr, $owned:expr;)*) => {$(
+        impl ArrowColumn for $t {
+            type Builder = $builder;
+            type Array = $array;
+            const VARIABLE: bool = true;
+            fn data_type() -> DataType {
+                $data_type
+            }
+            fn builder(rows: usize, data: usize) -> Self::Builder {
+                <$builder>::with_capacity(rows, data)
+            }
+            #[inline]
+            fn data_len(&self) -> usize {
+                self.len()
+            }
+            #[inline]
+            fn append(&self, builder: &mut Self::Builder) {
+                builder.append_value(self);
+            }
+            fn append_null(builder: &mut Self::Builder) {
+                builder.append_null();
+            }
+            #[inline]
+            fn read(array: &Self::Array, row: usize) -> Self {
+                ($owned)(array.value(row))
+            }
+        }
+    )*};
 }
 
-impl ArrowColumn for Vec<u8> {
-    type Builder = BinaryBuilder;
-    type Array = BinaryArray;
-    const VARIABLE: bool = true;
-    fn data_type() -> DataType {
-        DataType::Binary
-    }
-    fn builder(rows: usize, data: usize) -> Self::Builder {
-        BinaryBuilder::with_capacity(rows, data)
-    }
-    #[inline]
-    fn data_len(&self) -> usize {
-        self.len()
-    }
-    #[inline]
-    fn append(&self, builder: &mut Self::Builder) {
-        builder.append_value(self);
-    }
-    fn append_null(builder: &mut Self::Builder) {
-        builder.append_null();
-    }
-    fn read(array: &Self::Array, row: usize) -> Self {
-        array.value(row).to_vec()
-    }
+variable! {
+    String => StringBuilder, StringArray, DataType::Utf8, str::to_owned;
+    Vec<u8> => BinaryBuilder, BinaryArray, DataType::Binary, <[u8]>::to_vec;
 }
 
 impl<T: ArrowColumn> ArrowColumn for Option<T> {
