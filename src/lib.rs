@@ -361,7 +361,8 @@ pub use kalam_runtime::{
     AlignedModel, ColumnInfo, ColumnVia, DecodeError, FieldLayout, FieldOrder, GATES_ENV,
     GateState, Hole, KalamTable, KeyPart, Level, ModelKind, RowValue, StructLayout, Table,
     VariantLayout, aligned_model, gate_is_on, gated_debug, gated_error, gated_info, gated_log,
-    gated_trace, gated_warn, gates, hot, opt_in_feature, set_gate, str_key_len, write_str_key,
+    gated_trace, gated_warn, gates, hot, opt_in_feature, read_row_bytes, set_gate, str_key_len,
+    write_row_bytes, write_str_key,
 };
 #[cfg(feature = "arrow")]
 pub use kalam_runtime::{ArrowColumn, ArrowTable, BatchError};

@@ -13,6 +13,11 @@ enum Op {
         key: Vec<u8>,
         value: Option<Vec<u8>>,
     },
+    Catalog {
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
+    DropTable(TableNumber),
 }
 
 /// Row versions and index entries to commit together: all or none of them.
@@ -64,6 +69,24 @@ impl WriteSet {
         self.ops.push(Op::Index { key, value: None });
     }
 
+    /// Sets a system-table row (catalog family).
+    pub fn put_catalog(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push(Op::Catalog {
+            key,
+            value: Some(value),
+        });
+    }
+
+    /// Removes a system-table row.
+    pub fn delete_catalog(&mut self, key: Vec<u8>) {
+        self.ops.push(Op::Catalog { key, value: None });
+    }
+
+    /// Deletes every row version and index entry of `table`.
+    pub fn delete_table_data(&mut self, table: TableNumber) {
+        self.ops.push(Op::DropTable(table));
+    }
+
     /// Whether there is nothing to write.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -76,7 +99,7 @@ impl WriteSet {
         seq: u64,
         storage: &Storage,
     ) -> Result<(), StorageError> {
-        let (rows, index) = (storage.rows()?, storage.index()?);
+        let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         for op in &self.ops {
             match op {
                 Op::Row { key, row } => {
@@ -95,6 +118,17 @@ impl WriteSet {
                     value: Some(value),
                 } => batch.put_cf(index, key, value),
                 Op::Index { key, value: None } => batch.delete_cf(index, key),
+                Op::Catalog {
+                    key,
+                    value: Some(value),
+                } => batch.put_cf(catalog, key, value),
+                Op::Catalog { key, value: None } => batch.delete_cf(catalog, key),
+                Op::DropTable(table) => {
+                    let from = table.0.to_be_bytes();
+                    let to = keyspace::prefix_end(&from).unwrap_or_else(|| vec![0xFF; 5]);
+                    batch.delete_range_cf(rows, &from[..], &to[..]);
+                    batch.delete_range_cf(index, &from[..], &to[..]);
+                }
             }
         }
         Ok(())

@@ -55,6 +55,19 @@ pub fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
     key
 }
 
+/// The prefix of the entries of secondary index `index` of `table` in `scope`, in the
+/// `index` family: `table | index (u32, big-endian) | scope`, then each entry's indexed
+/// value (as a key part) and the row's primary key.
+#[must_use]
+pub fn index_prefix(table: TableNumber, index: u32, scope: Scope<'_>) -> Vec<u8> {
+    let scoped = scope_prefix(table, scope);
+    let mut key = Vec::with_capacity(scoped.len() + 4);
+    key.extend_from_slice(&scoped[..4]);
+    key.extend_from_slice(&index.to_be_bytes());
+    key.extend_from_slice(&scoped[4..]);
+    key
+}
+
 /// The prefix of every version of one row: the scope prefix and the primary key.
 #[must_use]
 pub fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {

@@ -16,6 +16,7 @@
 mod batch;
 pub mod keyspace;
 
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -189,12 +190,140 @@ impl Storage {
         })
     }
 
+    /// The newest live version of every row of `table` in `scope` whose primary key lies
+    /// between `lower` and `upper`, in key order, at most `max` of them. Bounds are key
+    /// prefixes: `Included(p)` takes every key that starts with `p`, `Excluded(p)` none of
+    /// them, so a bound on the first columns of a composite key works as one would expect.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn scan_range(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        max: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let scope_prefix = keyspace::scope_prefix(table, scope);
+        let start = match lower {
+            Bound::Unbounded => scope_prefix.clone(),
+            Bound::Included(pk) => keyspace::row_prefix(table, scope, pk),
+            Bound::Excluded(pk) => {
+                match keyspace::prefix_end(&keyspace::row_prefix(table, scope, pk)) {
+                    Some(end) => end,
+                    None => return Ok(Vec::new()),
+                }
+            }
+        };
+        let end = match upper {
+            Bound::Unbounded => keyspace::prefix_end(&scope_prefix),
+            Bound::Included(pk) => keyspace::prefix_end(&keyspace::row_prefix(table, scope, pk)),
+            Bound::Excluded(pk) => Some(keyspace::row_prefix(table, scope, pk)),
+        };
+        if end.as_ref().is_some_and(|end| *end <= start) {
+            return Ok(Vec::new());
+        }
+        let mut options = ReadOptions::default();
+        if let Some(end) = end {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
+        iter.seek(&start);
+        let rows = RowIter {
+            iter,
+            scope_len: scope_prefix.len(),
+            prefix: scope_prefix,
+            last_row: Vec::new(),
+            done: false,
+        };
+        rows.take(max).collect()
+    }
+
+    /// The keys of the secondary-index entries from `lower` (inclusive) to `upper`
+    /// (exclusive, or to the end of the family).
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn index_keys(
+        &self,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        self.range_of(CF_INDEX, lower, upper)
+            .map(|entries| entries.into_iter().map(|(key, _)| key).collect())
+    }
+
+    /// The system-table rows whose keys start with `prefix`, in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn catalog_rows(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let end = keyspace::prefix_end(prefix);
+        self.range_of(CF_CATALOG, prefix, end.as_deref())
+    }
+
+    /// The largest catalog key that starts with `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn last_catalog_key(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_CATALOG)?);
+        match keyspace::prefix_end(prefix) {
+            Some(end) => iter.seek_for_prev(end),
+            None => iter.seek_to_last(),
+        }
+        // seek_for_prev lands on `end` itself when it exists: step back past it.
+        while let Some(key) = iter.key() {
+            if key.starts_with(prefix) {
+                return Ok(Some(key.to_vec()));
+            }
+            if key < prefix {
+                break;
+            }
+            iter.prev();
+        }
+        iter.status()?;
+        Ok(None)
+    }
+
+    fn range_of(
+        &self,
+        cf: &'static str,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let mut options = ReadOptions::default();
+        if let Some(upper) = upper {
+            options.set_iterate_upper_bound(upper.to_vec());
+        }
+        let mut iter = self.db.raw_iterator_cf_opt(family(&self.db, cf)?, options);
+        iter.seek(lower);
+        let mut out = Vec::new();
+        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            out.push((key.to_vec(), value.to_vec()));
+            iter.next();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+
     pub(crate) fn rows(&self) -> Result<&ColumnFamily, StorageError> {
         family(&self.db, CF_ROWS)
     }
 
     pub(crate) fn index(&self) -> Result<&ColumnFamily, StorageError> {
         family(&self.db, CF_INDEX)
+    }
+
+    pub(crate) fn catalog(&self) -> Result<&ColumnFamily, StorageError> {
+        family(&self.db, CF_CATALOG)
     }
 }
 

@@ -301,6 +301,21 @@ fn decode_bytes_row<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
     take_slice(input, len)
 }
 
+/// Appends `bytes` as [`RowValue`] encodes a `String` or `Vec<u8>` (a LEB128 length, then
+/// the bytes), without owning them: for rows whose columns are only known at run time.
+pub fn write_row_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    encode_bytes_row(bytes, out);
+}
+
+/// Reads what [`write_row_bytes`] wrote, borrowing it from `input`, and advances `input`.
+///
+/// # Errors
+///
+/// If the length prefix is corrupt or longer than what is left.
+pub fn read_row_bytes<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
+    decode_bytes_row(input)
+}
+
 /// The key length of `text`, as [`KeyPart`] encodes a `String`, without owning it.
 #[must_use]
 pub fn str_key_len(text: &str) -> usize {

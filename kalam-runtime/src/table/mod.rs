@@ -7,7 +7,7 @@ mod codec;
 
 use core::fmt;
 
-pub use codec::{KeyPart, RowValue, str_key_len, write_str_key};
+pub use codec::{KeyPart, RowValue, read_row_bytes, str_key_len, write_row_bytes, write_str_key};
 
 /// Why a row (or key) could not be decoded. Decoding never panics and never returns a
 /// value built from bytes it did not fully check.

@@ -1,0 +1,526 @@
+//! Namespaces, tables, indexes and users: kept in memory, stored as system-table rows in
+//! the `catalog` column family, and changed in the same atomic write as their records.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use kalam::Table;
+
+use crate::error::{Error, StorageError};
+use crate::ids::{NamespaceId, TableId, TableName, UserId};
+use crate::models::{
+    AuditLogEntry, ColumnDefinition, IndexDefinition, Job, Namespace, Role, TableDefinition,
+    TableType, User,
+};
+use crate::storage::{Storage, TableNumber, WriteSet};
+use crate::value::ColumnType;
+
+/// Where each system table's rows live in the catalog family: a tag byte, then the row's
+/// key.
+#[derive(Clone, Copy, Debug)]
+#[repr(u8)]
+pub(crate) enum Tag {
+    Namespace = 1,
+    Table = 2,
+    Column = 3,
+    Index = 4,
+    User = 5,
+    Job = 6,
+    Audit = 7,
+    Counter = 8,
+}
+
+/// The catalog key of a system-table row.
+pub(crate) fn key<T: Table>(tag: Tag, row: &T) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + row.key_len());
+    key.push(tag as u8);
+    row.write_key(&mut key);
+    key
+}
+
+const TABLE_COUNTER: &[u8] = &[Tag::Counter as u8, b't'];
+/// User tables are numbered from here; lower numbers are left for the engine.
+const FIRST_TABLE_NUMBER: u32 = 1024;
+
+/// A column of a user or shared table.
+#[derive(Clone, Debug)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    pub(crate) ty: ColumnType,
+    pub(crate) nullable: bool,
+}
+
+/// A secondary index.
+#[derive(Clone, Debug)]
+pub(crate) struct Index {
+    pub(crate) name: String,
+    pub(crate) column: usize,
+    pub(crate) number: u32,
+}
+
+/// Everything the engine knows about a user or shared table.
+#[derive(Debug)]
+pub(crate) struct TableMeta {
+    pub(crate) id: TableId,
+    pub(crate) kind: TableType,
+    pub(crate) number: TableNumber,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) types: Arc<[ColumnType]>,
+    /// Primary-key columns, in key order.
+    pub(crate) pk: Vec<usize>,
+    pub(crate) indexes: Vec<Index>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) definition: TableDefinition,
+    /// Serializes the table's writes (checks for duplicate keys and index upkeep read what
+    /// they then change). Shared by every version of the table's metadata.
+    pub(crate) write_lock: Arc<Mutex<()>>,
+}
+
+impl TableMeta {
+    fn new(
+        definition: TableDefinition,
+        columns: Vec<Column>,
+        pk: Vec<usize>,
+        indexes: Vec<Index>,
+        write_lock: Arc<Mutex<()>>,
+    ) -> Self {
+        let id = TableId {
+            namespace: definition.namespace.clone(),
+            name: definition.table_name.clone(),
+        };
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|c| Field::new(&c.name, c.ty.arrow(), c.nullable))
+            .collect();
+        let metadata = [
+            ("kalam.table".to_owned(), id.to_string()),
+            (
+                "kalam.table_type".to_owned(),
+                definition.table_type.to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        TableMeta {
+            kind: definition.table_type,
+            number: TableNumber(definition.number),
+            types: columns.iter().map(|c| c.ty).collect(),
+            schema: Arc::new(Schema::new_with_metadata(fields, metadata)),
+            id,
+            columns,
+            pk,
+            indexes,
+            definition,
+            write_lock,
+        }
+    }
+
+    /// The column named `name`.
+    pub(crate) fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// The index on column `column`, if there is one.
+    pub(crate) fn index_on(&self, column: usize) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.column == column)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    namespaces: BTreeMap<NamespaceId, Namespace>,
+    tables: BTreeMap<TableId, Arc<TableMeta>>,
+    users: BTreeMap<UserId, User>,
+    next_table: u32,
+}
+
+/// The catalog.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    state: RwLock<State>,
+}
+
+/// The built-in administrator.
+pub(crate) const ROOT: &str = "root";
+
+fn decode<T: Table>(what: &'static str, bytes: &[u8]) -> Result<T, StorageError> {
+    T::decode(bytes).map_err(|source| StorageError::Corrupt { what, source })
+}
+
+impl Catalog {
+    /// Loads the catalog from `storage`.
+    pub(crate) fn load(storage: &Storage) -> Result<Self, StorageError> {
+        let mut state = State {
+            next_table: FIRST_TABLE_NUMBER,
+            ..State::default()
+        };
+        for (_, row) in storage.catalog_rows(&[Tag::Namespace as u8])? {
+            let ns: Namespace = decode("namespace", &row)?;
+            state.namespaces.insert(ns.name.clone(), ns);
+        }
+        for (_, row) in storage.catalog_rows(&[Tag::User as u8])? {
+            let user: User = decode("user", &row)?;
+            state.users.insert(user.user_id.clone(), user);
+        }
+        let mut columns: BTreeMap<(NamespaceId, TableName), Vec<ColumnDefinition>> =
+            BTreeMap::new();
+        for (_, row) in storage.catalog_rows(&[Tag::Column as u8])? {
+            let column: ColumnDefinition = decode("column", &row)?;
+            columns
+                .entry((column.namespace.clone(), column.table_name.clone()))
+                .or_default()
+                .push(column);
+        }
+        let mut indexes: BTreeMap<(NamespaceId, TableName), Vec<IndexDefinition>> = BTreeMap::new();
+        for (_, row) in storage.catalog_rows(&[Tag::Index as u8])? {
+            let index: IndexDefinition = decode("index", &row)?;
+            indexes
+                .entry((index.namespace.clone(), index.table_name.clone()))
+                .or_default()
+                .push(index);
+        }
+        for (_, row) in storage.catalog_rows(&[Tag::Table as u8])? {
+            let table: TableDefinition = decode("table", &row)?;
+            let name = (table.namespace.clone(), table.table_name.clone());
+            let defs = columns.remove(&name).unwrap_or_default();
+            let meta = table_meta(
+                table,
+                &defs,
+                indexes.remove(&name).unwrap_or_default(),
+                None,
+            )?;
+            state.tables.insert(meta.id.clone(), Arc::new(meta));
+        }
+        if let Some((_, value)) = storage
+            .catalog_rows(TABLE_COUNTER)?
+            .into_iter()
+            .find(|(key, _)| key == TABLE_COUNTER)
+        {
+            let bytes: [u8; 4] =
+                value
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt {
+                        what: "table counter",
+                        source: kalam::DecodeError::InvalidLength,
+                    })?;
+            state.next_table = u32::from_be_bytes(bytes);
+        }
+        Ok(Catalog {
+            state: RwLock::new(state),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn namespaces(&self) -> Vec<Namespace> {
+        self.read().namespaces.values().cloned().collect()
+    }
+
+    pub(crate) fn has_namespace(&self, ns: &str) -> bool {
+        self.read().namespaces.keys().any(|n| n.as_str() == ns)
+    }
+
+    pub(crate) fn tables(&self) -> Vec<Arc<TableMeta>> {
+        self.read().tables.values().cloned().collect()
+    }
+
+    pub(crate) fn table_names(&self, ns: &str) -> Vec<String> {
+        self.read()
+            .tables
+            .keys()
+            .filter(|id| id.namespace.as_str() == ns)
+            .map(|id| id.name.to_string())
+            .collect()
+    }
+
+    pub(crate) fn table(&self, id: &TableId) -> Option<Arc<TableMeta>> {
+        self.read().tables.get(id).cloned()
+    }
+
+    /// The table `ns.name`, as DataFusion asks for it (names already normalized).
+    pub(crate) fn table_by_name(&self, ns: &str, name: &str) -> Option<Arc<TableMeta>> {
+        let id = TableId {
+            namespace: NamespaceId::new(ns).ok()?,
+            name: TableName::new(name).ok()?,
+        };
+        self.table(&id)
+    }
+
+    pub(crate) fn users(&self) -> Vec<User> {
+        self.read().users.values().cloned().collect()
+    }
+
+    /// The role of `user`: `root` is always there; others must have been created.
+    pub(crate) fn role(&self, user: &UserId) -> Option<Role> {
+        if user.as_str() == ROOT {
+            return Some(Role::System);
+        }
+        self.read().users.get(user).map(|u| u.role)
+    }
+
+    /// Adds a namespace; the caller writes `set` and then [`publish`](Self::commit_namespace)es.
+    pub(crate) fn create_namespace(
+        &self,
+        ns: Namespace,
+        set: &mut WriteSet,
+    ) -> Result<Namespace, Error> {
+        if self.read().namespaces.contains_key(&ns.name) {
+            return Err(Error::AlreadyExists {
+                kind: "namespace",
+                name: ns.name.to_string(),
+            });
+        }
+        set.put_catalog(key(Tag::Namespace, &ns), ns.to_row());
+        Ok(ns)
+    }
+
+    pub(crate) fn commit_namespace(&self, ns: Namespace) {
+        self.write().namespaces.insert(ns.name.clone(), ns);
+    }
+
+    pub(crate) fn drop_namespace(&self, ns: &NamespaceId, set: &mut WriteSet) -> Result<(), Error> {
+        let state = self.read();
+        let Some(namespace) = state.namespaces.get(ns) else {
+            return Err(Error::UnknownNamespace(ns.to_string()));
+        };
+        if let Some(id) = state.tables.keys().find(|id| &id.namespace == ns) {
+            return Err(Error::Unsupported(format!(
+                "namespace `{ns}` still holds table `{id}`; drop its tables first"
+            )));
+        }
+        set.delete_catalog(key(Tag::Namespace, namespace));
+        Ok(())
+    }
+
+    pub(crate) fn commit_drop_namespace(&self, ns: &NamespaceId) {
+        self.write().namespaces.remove(ns);
+    }
+
+    /// Plans a new table: checks it, numbers it, and adds its rows to `set`.
+    pub(crate) fn create_table(
+        &self,
+        definition: TableDefinition,
+        columns: Vec<ColumnDefinition>,
+        set: &mut WriteSet,
+    ) -> Result<Arc<TableMeta>, Error> {
+        let mut state = self.write();
+        if !state.namespaces.contains_key(&definition.namespace) {
+            return Err(Error::UnknownNamespace(definition.namespace.to_string()));
+        }
+        let id = TableId {
+            namespace: definition.namespace.clone(),
+            name: definition.table_name.clone(),
+        };
+        if state.tables.contains_key(&id) {
+            return Err(Error::AlreadyExists {
+                kind: "table",
+                name: id.to_string(),
+            });
+        }
+        let mut definition = definition;
+        definition.number = state.next_table;
+        let meta = table_meta(definition, &columns, Vec::new(), None)?;
+        // Numbers are never reused: a dropped table's number stays taken.
+        state.next_table += 1;
+        set.put_catalog(
+            TABLE_COUNTER.to_vec(),
+            state.next_table.to_be_bytes().to_vec(),
+        );
+        set.put_catalog(key(Tag::Table, &meta.definition), meta.definition.to_row());
+        for column in &columns {
+            set.put_catalog(key(Tag::Column, column), column.to_row());
+        }
+        Ok(Arc::new(meta))
+    }
+
+    /// Makes a table (new, or with a new index) visible.
+    pub(crate) fn publish(&self, meta: Arc<TableMeta>) {
+        self.write().tables.insert(meta.id.clone(), meta);
+    }
+
+    /// Plans dropping a table: its catalog rows, and all its rows and index entries.
+    pub(crate) fn drop_table(&self, meta: &TableMeta, set: &mut WriteSet) {
+        set.delete_catalog(key(Tag::Table, &meta.definition));
+        for (ordinal, column) in meta.columns.iter().enumerate() {
+            set.delete_catalog(key(Tag::Column, &column_definition(meta, ordinal, column)));
+        }
+        for index in &meta.indexes {
+            set.delete_catalog(key(Tag::Index, &index_definition(meta, index)));
+        }
+        set.delete_table_data(meta.number);
+    }
+
+    pub(crate) fn commit_drop_table(&self, id: &TableId) {
+        self.write().tables.remove(id);
+    }
+
+    /// The table with one more index, and that index's catalog row in `set`.
+    pub(crate) fn with_index(
+        meta: &TableMeta,
+        name: String,
+        column: usize,
+        set: &mut WriteSet,
+    ) -> Result<Arc<TableMeta>, Error> {
+        if meta.indexes.iter().any(|i| i.name == name) {
+            return Err(Error::AlreadyExists {
+                kind: "index",
+                name,
+            });
+        }
+        let number = meta.indexes.iter().map(|i| i.number).max().unwrap_or(0) + 1;
+        let index = Index {
+            name,
+            column,
+            number,
+        };
+        set.put_catalog(
+            key(Tag::Index, &index_definition(meta, &index)),
+            index_definition(meta, &index).to_row(),
+        );
+        let mut indexes = meta.indexes.clone();
+        indexes.push(index);
+        Ok(Arc::new(TableMeta::new(
+            meta.definition.clone(),
+            meta.columns.clone(),
+            meta.pk.clone(),
+            indexes,
+            Arc::clone(&meta.write_lock),
+        )))
+    }
+
+    pub(crate) fn create_user(&self, user: User, set: &mut WriteSet) -> Result<User, Error> {
+        if user.user_id.as_str() == ROOT || self.read().users.contains_key(&user.user_id) {
+            return Err(Error::AlreadyExists {
+                kind: "user",
+                name: user.user_id.to_string(),
+            });
+        }
+        set.put_catalog(key(Tag::User, &user), user.to_row());
+        Ok(user)
+    }
+
+    pub(crate) fn commit_user(&self, user: User) {
+        self.write().users.insert(user.user_id.clone(), user);
+    }
+
+    pub(crate) fn jobs(storage: &Storage) -> Result<Vec<Job>, StorageError> {
+        storage
+            .catalog_rows(&[Tag::Job as u8])?
+            .iter()
+            .map(|(_, row)| decode("job", row))
+            .collect()
+    }
+
+    pub(crate) fn audit_log(storage: &Storage) -> Result<Vec<AuditLogEntry>, StorageError> {
+        storage
+            .catalog_rows(&[Tag::Audit as u8])?
+            .iter()
+            .map(|(_, row)| decode("audit log entry", row))
+            .collect()
+    }
+
+    /// The largest id stored under `tag` (jobs, audit entries), to continue from.
+    pub(crate) fn last_id(storage: &Storage, tag: Tag) -> Result<u64, StorageError> {
+        Ok(storage
+            .last_catalog_key(&[tag as u8])?
+            .and_then(|key| {
+                key.get(1..9)
+                    .map(|id| u64::from_be_bytes(id.try_into().unwrap_or_default()))
+            })
+            .unwrap_or(0))
+    }
+}
+
+fn table_meta(
+    definition: TableDefinition,
+    defs: &[ColumnDefinition],
+    index_defs: Vec<IndexDefinition>,
+    write_lock: Option<Arc<Mutex<()>>>,
+) -> Result<TableMeta, StorageError> {
+    let mut defs: Vec<&ColumnDefinition> = defs.iter().collect();
+    defs.sort_by_key(|c| c.ordinal);
+    let columns: Vec<Column> = defs
+        .iter()
+        .map(|c| Column {
+            name: c.column_name.clone(),
+            ty: c.data_type,
+            nullable: c.nullable,
+        })
+        .collect();
+    let mut pk: Vec<(u32, usize)> = defs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.primary_key_position.map(|p| (p, i)))
+        .collect();
+    pk.sort_unstable();
+    let corrupt = |what| StorageError::Corrupt {
+        what,
+        source: kalam::DecodeError::InvalidLength,
+    };
+    if pk.is_empty() || columns.len() != definition.column_count as usize {
+        return Err(corrupt("table definition"));
+    }
+    let indexes = index_defs
+        .into_iter()
+        .map(|i| {
+            let column = columns
+                .iter()
+                .position(|c| c.name == i.column_name)
+                .ok_or_else(|| corrupt("index definition"))?;
+            Ok(Index {
+                name: i.index_name,
+                column,
+                number: i.number,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(TableMeta::new(
+        definition,
+        columns,
+        pk.into_iter().map(|(_, i)| i).collect(),
+        indexes,
+        write_lock.unwrap_or_default(),
+    ))
+}
+
+pub(crate) fn column_definition(
+    meta: &TableMeta,
+    ordinal: usize,
+    column: &Column,
+) -> ColumnDefinition {
+    ColumnDefinition {
+        namespace: meta.id.namespace.clone(),
+        table_name: meta.id.name.clone(),
+        ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
+        column_name: column.name.clone(),
+        data_type: column.ty,
+        nullable: column.nullable,
+        primary_key_position: meta
+            .pk
+            .iter()
+            .position(|&p| p == ordinal)
+            .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+    }
+}
+
+fn index_definition(meta: &TableMeta, index: &Index) -> IndexDefinition {
+    IndexDefinition {
+        namespace: meta.id.namespace.clone(),
+        table_name: meta.id.name.clone(),
+        index_name: index.name.clone(),
+        column_name: meta.columns[index.column].name.clone(),
+        number: index.number,
+    }
+}

@@ -1,0 +1,1232 @@
+//! The engine: opening a data directory, running SQL as a user, prepared statements.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{SchemaRef, UInt64Type};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
+use datafusion::common::ParamValues;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{
+    self, ColumnOption, Expr as SqlExpr, GroupByExpr, ObjectName, ObjectType, SelectItem, SetExpr,
+    Statement, TableConstraint, TableFactor,
+};
+use kalam::Table;
+
+use crate::catalog::{Catalog, Column, Tag, key};
+use crate::error::Error;
+use crate::features::{
+    self, LiveRegistry, Metrics, QueryMetrics, SlowLog, SlowQuery, Subscription,
+};
+use crate::ids::{NamespaceId, TableId, TableName, UserId};
+use crate::models::{
+    ColumnDefinition, Job, Namespace, TableDefinition, TableType, User, now_micros,
+};
+use crate::provider::{self, KalamTableProvider, QueryUser, scope_of, system::SystemTable};
+use crate::sql::{self, Stmt};
+use crate::storage::{Durability, Storage, WriteSet};
+use crate::value::{ColumnType, Value};
+
+/// The catalog DataFusion resolves names in.
+const CATALOG: &str = "kalam";
+/// The system namespace.
+const SYSTEM: &str = "system";
+
+/// What every part of the engine shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) storage: Storage,
+    pub(crate) catalog: Catalog,
+    pub(crate) live: Arc<LiveRegistry>,
+    pub(crate) next_audit_id: AtomicU64,
+    pub(crate) next_job_id: AtomicU64,
+    pub(crate) slow_threshold: Duration,
+    pub(crate) slow_queries: SlowLog,
+    pub(crate) metrics: Metrics,
+}
+
+/// How to open an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// How far an acknowledged write survives; [`Durability::Process`] by default.
+    pub durability: Durability,
+    /// Statements slower than this are kept while the `slow_query_log` gate is on.
+    pub slow_query_threshold: Duration,
+    /// Worker threads of the engine's runtime, for the blocking API.
+    pub threads: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            durability: Durability::default(),
+            slow_query_threshold: Duration::from_millis(100),
+            threads: 2,
+        }
+    }
+}
+
+/// A database: RocksDB storage in a directory, SQL through DataFusion.
+///
+/// ```
+/// use kalam_engine::{Engine, UserId};
+///
+/// let dir = tempfile::tempdir()?;
+/// let engine = Engine::open(dir.path())?;
+/// let root = UserId::new("root")?;
+/// engine.sql_blocking(&root, "CREATE NAMESPACE app")?;
+/// engine.sql_blocking(&root, "CREATE SHARED TABLE app.items (id INT PRIMARY KEY, name TEXT)")?;
+/// engine.sql_blocking(&root, "INSERT INTO app.items VALUES (1, 'one'), (2, 'two')")?;
+/// let result = engine.sql_blocking(&root, "SELECT name FROM app.items WHERE id = 2")?;
+/// assert_eq!(result.to_string(), "+------+\n| name |\n+------+\n| two  |\n+------+");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Engine {
+    shared: Arc<Shared>,
+    state: SessionState,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of a statement: Arrow batches (for writes, one `count` row; for DDL, none).
+#[derive(Clone, Debug)]
+pub struct QueryResult {
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+}
+
+impl QueryResult {
+    fn empty() -> Self {
+        QueryResult {
+            schema: Arc::new(datafusion::arrow::datatypes::Schema::empty()),
+            batches: Vec::new(),
+        }
+    }
+
+    /// The schema of the rows.
+    #[must_use]
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The rows.
+    #[must_use]
+    pub fn batches(&self) -> &[RecordBatch] {
+        &self.batches
+    }
+
+    /// How many rows there are.
+    #[must_use]
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    /// The rows a write changed, when this is a write's result.
+    #[must_use]
+    pub fn rows_affected(&self) -> Option<u64> {
+        let [batch] = self.batches.as_slice() else {
+            return None;
+        };
+        if batch.num_columns() != 1
+            || batch.schema().field(0).name() != "count"
+            || batch.num_rows() != 1
+        {
+            return None;
+        }
+        batch
+            .column(0)
+            .as_primitive_opt::<UInt64Type>()
+            .map(|c| c.value(0))
+    }
+}
+
+impl fmt::Display for QueryResult {
+    /// The rows as a table, the way DataFusion's CLI prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.schema.fields().is_empty() {
+            return Ok(());
+        }
+        match pretty_format_batches(&self.batches) {
+            Ok(table) if !self.batches.is_empty() => write!(f, "{table}"),
+            _ => {
+                // No batches: still show the header.
+                let empty = RecordBatch::new_empty(Arc::clone(&self.schema));
+                match pretty_format_batches(&[empty]) {
+                    Ok(table) => write!(f, "{table}"),
+                    Err(_) => Err(fmt::Error),
+                }
+            }
+        }
+    }
+}
+
+/// A statement parsed and planned once, run many times with different parameters
+/// (`$1`, `$2`, ...). See [`Engine::prepare`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    user: Arc<QueryUser>,
+    sql: String,
+    kind: PreparedKind,
+    /// Parameter types, `$1` first.
+    params: Vec<Option<datafusion::arrow::datatypes::DataType>>,
+}
+
+#[derive(Debug, Clone)]
+enum PreparedKind {
+    /// `SELECT cols FROM t WHERE pk = $n [AND ...]`: a RocksDB get, no planning.
+    PointGet {
+        table: TableId,
+        projection: Vec<usize>,
+        schema: SchemaRef,
+        /// For each primary-key column, the index of its parameter.
+        params: Vec<usize>,
+    },
+    /// Anything else: the logical plan, its parameters bound at each run.
+    Plan(Box<LogicalPlan>),
+}
+
+impl Prepared {
+    /// Whether runs skip DataFusion (a primary-key point select).
+    #[must_use]
+    pub fn is_point_get(&self) -> bool {
+        matches!(self.kind, PreparedKind::PointGet { .. })
+    }
+
+    /// The statement's text.
+    #[must_use]
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+impl Engine {
+    /// Opens (or creates) the database in `dir` with the default options.
+    ///
+    /// # Errors
+    ///
+    /// If the storage cannot be opened (see [`Storage::open`]) or its catalog is corrupt.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::open_with(dir, EngineOptions::default())
+    }
+
+    /// Opens (or creates) the database in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_with(dir: impl AsRef<Path>, options: EngineOptions) -> Result<Self, Error> {
+        let storage = Storage::open_with(dir, options.durability)?;
+        let catalog = Catalog::load(&storage)?;
+        let next_audit_id = AtomicU64::new(Catalog::last_id(&storage, Tag::Audit)?);
+        let next_job_id = AtomicU64::new(Catalog::last_id(&storage, Tag::Job)?);
+        let shared = Arc::new(Shared {
+            storage,
+            catalog,
+            live: Arc::default(),
+            next_audit_id,
+            next_job_id,
+            slow_threshold: options.slow_query_threshold,
+            slow_queries: Mutex::default(),
+            metrics: Metrics::default(),
+        });
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(CATALOG, "public")
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(false)
+            .with_target_partitions(1);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build();
+        state.catalog_list().register_catalog(
+            CATALOG.to_owned(),
+            Arc::new(KalamCatalog {
+                shared: Arc::clone(&shared),
+            }),
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.threads.max(1))
+            .thread_name("kalam-engine")
+            .build()
+            .map_err(|e| Error::Execution(format!("cannot start the runtime: {e}")))?;
+        Ok(Engine {
+            shared,
+            state,
+            runtime,
+        })
+    }
+
+    /// The storage under the engine.
+    #[must_use]
+    pub fn storage(&self) -> &Storage {
+        &self.shared.storage
+    }
+
+    fn user(&self, user: &UserId) -> Result<Arc<QueryUser>, Error> {
+        let role = self
+            .shared
+            .catalog
+            .role(user)
+            .ok_or_else(|| Error::UnknownUser(user.to_string()))?;
+        Ok(Arc::new(QueryUser {
+            id: user.clone(),
+            role,
+        }))
+    }
+
+    fn session(&self, user: &Arc<QueryUser>) -> SessionState {
+        let mut state = self.state.clone();
+        state.config_mut().set_extension(Arc::clone(user));
+        state
+    }
+
+    /// Runs `sql` (one statement or several separated by `;`) as `user`, and returns the
+    /// last statement's result.
+    ///
+    /// # Errors
+    ///
+    /// A typed [`Error`] for bad SQL, unknown names, type mismatches, duplicate keys,
+    /// missing permissions or storage failures. A failed statement writes nothing; the
+    /// statements before it in `sql` stay done.
+    pub async fn sql_as(&self, user: &UserId, sql: &str) -> Result<QueryResult, Error> {
+        let user = self.user(user)?;
+        let mut last = QueryResult::empty();
+        for statement in sql::parse(sql)? {
+            let started = Instant::now();
+            last = self.run(&user, statement).await?;
+            let elapsed = started.elapsed();
+            features::note_duration(&self.shared, &user.id, sql, elapsed);
+            features::count_query(&self.shared, last.num_rows() as u64, elapsed);
+        }
+        Ok(last)
+    }
+
+    /// [`sql_as`](Self::sql_as), blocking on the engine's runtime. Not for use inside an
+    /// async runtime.
+    ///
+    /// # Errors
+    ///
+    /// As [`sql_as`](Self::sql_as).
+    pub fn sql_blocking(&self, user: &UserId, sql: &str) -> Result<QueryResult, Error> {
+        self.runtime.block_on(self.sql_as(user, sql))
+    }
+
+    async fn run(&self, user: &Arc<QueryUser>, statement: Stmt) -> Result<QueryResult, Error> {
+        match statement {
+            Stmt::CreateNamespace {
+                name,
+                if_not_exists,
+            } => {
+                self.require_admin(user, "create a namespace")?;
+                self.create_namespace(user, &name, if_not_exists)
+            }
+            Stmt::DropNamespace { name, if_exists } => {
+                self.require_admin(user, "drop a namespace")?;
+                self.drop_namespace(user, &name, if_exists)
+            }
+            Stmt::CreateTable { kind, statement } => {
+                self.require_admin(user, "create a table")?;
+                self.create_table(user, kind, &statement)
+            }
+            Stmt::CreateUser { id, role } => {
+                self.require_admin(user, "create a user")?;
+                let mut set = WriteSet::new();
+                let created = self.shared.catalog.create_user(
+                    User {
+                        user_id: UserId::new(&id)?,
+                        role,
+                        created_at: now_micros(),
+                    },
+                    &mut set,
+                )?;
+                features::audit(&self.shared, &mut set, &user.id, "CREATE USER", &id, 0);
+                self.shared.storage.write(&set)?;
+                self.shared.catalog.commit_user(created);
+                Ok(QueryResult::empty())
+            }
+            Stmt::SetGate { name, on } => {
+                self.require_admin(user, "set a gate")?;
+                kalam::set_gate(&name, on);
+                Ok(QueryResult::empty())
+            }
+            Stmt::Sql(Statement::CreateIndex(index)) => {
+                self.require_admin(user, "create an index")?;
+                self.create_index(user, &index)
+            }
+            Stmt::Sql(Statement::Drop {
+                object_type: ObjectType::Table,
+                if_exists,
+                names,
+                ..
+            }) => {
+                self.require_admin(user, "drop a table")?;
+                for name in &names {
+                    self.drop_table(user, name, if_exists)?;
+                }
+                Ok(QueryResult::empty())
+            }
+            Stmt::Sql(Statement::Drop {
+                object_type: ObjectType::Schema,
+                if_exists,
+                names,
+                ..
+            }) => {
+                self.require_admin(user, "drop a namespace")?;
+                for name in &names {
+                    self.drop_namespace(user, &object_name(name)?, if_exists)?;
+                }
+                Ok(QueryResult::empty())
+            }
+            Stmt::Sql(statement) => self.query(user, statement).await,
+        }
+    }
+
+    fn require_admin(&self, user: &QueryUser, action: &str) -> Result<(), Error> {
+        if user.role.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied {
+                user: user.id.to_string(),
+                action: action.to_owned(),
+            })
+        }
+    }
+
+    async fn plan(
+        &self,
+        user: &Arc<QueryUser>,
+        statement: Statement,
+    ) -> Result<(SessionState, LogicalPlan), Error> {
+        let state = self.session(user);
+        let statement = DfStatement::Statement(Box::new(statement));
+        for reference in state
+            .resolve_table_references(&statement)
+            .map_err(Error::from_datafusion)?
+        {
+            let namespace = reference.schema().unwrap_or("public");
+            let table = reference.table();
+            if namespace == SYSTEM {
+                if SystemTable::new(Arc::clone(&self.shared), table).is_none() {
+                    return Err(Error::UnknownTable(format!("{SYSTEM}.{table}")));
+                }
+            } else if !self.shared.catalog.has_namespace(namespace) {
+                return Err(if reference.schema().is_none() {
+                    Error::UnknownTable(format!("{table}` (write `namespace.{table}`"))
+                } else {
+                    Error::UnknownNamespace(namespace.to_owned())
+                });
+            } else if self
+                .shared
+                .catalog
+                .table_by_name(namespace, table)
+                .is_none()
+            {
+                return Err(Error::UnknownTable(format!("{namespace}.{table}")));
+            }
+        }
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(Error::from_datafusion)?;
+        match &plan {
+            LogicalPlan::Dml(dml) if dml.table_name.schema() == Some(SYSTEM) => {
+                return Err(Error::ReadOnly(dml.table_name.to_string()));
+            }
+            LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => {
+                return Err(Error::Unsupported(format!(
+                    "`{}`: the engine runs SELECT, INSERT, UPDATE, DELETE, EXPLAIN and its own DDL \
+                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, DROP, CREATE USER, SET GATE)",
+                    plan.display()
+                )));
+            }
+            _ => {}
+        }
+        Ok((state, plan))
+    }
+
+    async fn query(
+        &self,
+        user: &Arc<QueryUser>,
+        statement: Statement,
+    ) -> Result<QueryResult, Error> {
+        let (state, plan) = self.plan(user, statement).await?;
+        collect(state, plan).await
+    }
+
+    fn create_namespace(
+        &self,
+        user: &QueryUser,
+        name: &str,
+        if_not_exists: bool,
+    ) -> Result<QueryResult, Error> {
+        let name = NamespaceId::new(name)?;
+        if name.as_str() == SYSTEM
+            || (if_not_exists && self.shared.catalog.has_namespace(name.as_str()))
+        {
+            return if if_not_exists {
+                Ok(QueryResult::empty())
+            } else {
+                Err(Error::AlreadyExists {
+                    kind: "namespace",
+                    name: name.to_string(),
+                })
+            };
+        }
+        let mut set = WriteSet::new();
+        let ns = self.shared.catalog.create_namespace(
+            Namespace {
+                name,
+                created_at: now_micros(),
+                created_by: user.id.clone(),
+            },
+            &mut set,
+        )?;
+        features::audit(
+            &self.shared,
+            &mut set,
+            &user.id,
+            "CREATE NAMESPACE",
+            ns.name.as_str(),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_namespace(ns);
+        Ok(QueryResult::empty())
+    }
+
+    fn drop_namespace(
+        &self,
+        user: &QueryUser,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<QueryResult, Error> {
+        let name = NamespaceId::new(name)?;
+        if if_exists && !self.shared.catalog.has_namespace(name.as_str()) {
+            return Ok(QueryResult::empty());
+        }
+        let mut set = WriteSet::new();
+        self.shared.catalog.drop_namespace(&name, &mut set)?;
+        features::audit(
+            &self.shared,
+            &mut set,
+            &user.id,
+            "DROP NAMESPACE",
+            name.as_str(),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_drop_namespace(&name);
+        Ok(QueryResult::empty())
+    }
+
+    fn create_table(
+        &self,
+        user: &QueryUser,
+        kind: TableType,
+        statement: &Statement,
+    ) -> Result<QueryResult, Error> {
+        let Statement::CreateTable(create) = statement else {
+            return Err(Error::Parse("expected CREATE TABLE".into()));
+        };
+        if create.query.is_some() || create.external || create.temporary {
+            return Err(Error::Unsupported(
+                "CREATE TABLE AS, EXTERNAL or TEMPORARY tables".into(),
+            ));
+        }
+        let id = table_id(&create.name)?;
+        if id.namespace.as_str() == SYSTEM {
+            return Err(Error::ReadOnly(id.to_string()));
+        }
+        if create.if_not_exists && self.shared.catalog.table(&id).is_some() {
+            return Ok(QueryResult::empty());
+        }
+        let mut columns = Vec::new();
+        let mut pk: Vec<String> = Vec::new();
+        for def in &create.columns {
+            let name = ident_name(&def.name);
+            if columns.iter().any(|c: &Column| c.name == name) {
+                return Err(Error::AlreadyExists {
+                    kind: "column",
+                    name,
+                });
+            }
+            let ty = ColumnType::from_sql(&def.data_type.to_string()).ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "column `{name}` has type {}; supported: BOOLEAN, INT, BIGINT, DOUBLE, TEXT \
+                     (VARCHAR, CHAR), BYTEA, TIMESTAMP",
+                    def.data_type
+                ))
+            })?;
+            let mut nullable = true;
+            for option in &def.options {
+                match &option.option {
+                    ColumnOption::NotNull => nullable = false,
+                    ColumnOption::Null => nullable = true,
+                    ColumnOption::PrimaryKey(_) => pk.push(name.clone()),
+                    other => {
+                        return Err(Error::Unsupported(format!(
+                            "column option `{other}` on `{name}`"
+                        )));
+                    }
+                }
+            }
+            columns.push(Column { name, ty, nullable });
+        }
+        for constraint in &create.constraints {
+            match constraint {
+                TableConstraint::PrimaryKey(key) => {
+                    if !pk.is_empty() {
+                        return Err(Error::Plan(format!("`{id}` has two primary keys")));
+                    }
+                    for column in &key.columns {
+                        pk.push(match &column.column.expr {
+                            SqlExpr::Identifier(ident) => ident_name(ident),
+                            other => {
+                                return Err(Error::Unsupported(format!(
+                                    "primary key part `{other}`: name columns"
+                                )));
+                            }
+                        });
+                    }
+                }
+                other => return Err(Error::Unsupported(format!("table constraint `{other}`"))),
+            }
+        }
+        if pk.is_empty() {
+            return Err(Error::Plan(format!(
+                "`{id}` needs a primary key: add PRIMARY KEY to a column, or PRIMARY KEY (a, b)"
+            )));
+        }
+        let mut pk_positions = Vec::new();
+        for name in &pk {
+            let column = columns
+                .iter()
+                .position(|c| c.name == *name)
+                .ok_or_else(|| Error::UnknownColumn {
+                    table: id.to_string(),
+                    column: name.clone(),
+                })?;
+            columns[column].nullable = false;
+            pk_positions.push(column);
+        }
+        let definition = TableDefinition {
+            namespace: id.namespace.clone(),
+            table_name: id.name.clone(),
+            table_type: kind,
+            number: 0,
+            primary_key: pk.join(","),
+            column_count: u32::try_from(columns.len()).unwrap_or(u32::MAX),
+            created_at: now_micros(),
+            created_by: user.id.clone(),
+        };
+        let defs: Vec<ColumnDefinition> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ColumnDefinition {
+                namespace: id.namespace.clone(),
+                table_name: id.name.clone(),
+                ordinal: u32::try_from(i).unwrap_or(u32::MAX),
+                column_name: c.name.clone(),
+                data_type: c.ty,
+                nullable: c.nullable,
+                primary_key_position: pk_positions
+                    .iter()
+                    .position(|&p| p == i)
+                    .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+            })
+            .collect();
+        let mut set = WriteSet::new();
+        let meta = self
+            .shared
+            .catalog
+            .create_table(definition, defs, &mut set)?;
+        features::audit(
+            &self.shared,
+            &mut set,
+            &user.id,
+            "CREATE TABLE",
+            &id.to_string(),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.publish(meta);
+        Ok(QueryResult::empty())
+    }
+
+    fn drop_table(
+        &self,
+        user: &QueryUser,
+        name: &ObjectName,
+        if_exists: bool,
+    ) -> Result<(), Error> {
+        let id = table_id(name)?;
+        let Some(meta) = self.shared.catalog.table(&id) else {
+            return if if_exists {
+                Ok(())
+            } else {
+                Err(Error::UnknownTable(id.to_string()))
+            };
+        };
+        let _guard = meta
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut set = WriteSet::new();
+        self.shared.catalog.drop_table(&meta, &mut set);
+        features::audit(
+            &self.shared,
+            &mut set,
+            &user.id,
+            "DROP TABLE",
+            &id.to_string(),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_drop_table(&id);
+        Ok(())
+    }
+
+    fn create_index(
+        &self,
+        user: &QueryUser,
+        index: &ast::CreateIndex,
+    ) -> Result<QueryResult, Error> {
+        let id = table_id(&index.table_name)?;
+        let meta = self
+            .shared
+            .catalog
+            .table(&id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let [column] = index.columns.as_slice() else {
+            return Err(Error::Unsupported("an index on several columns".into()));
+        };
+        let SqlExpr::Identifier(column_name) = &column.column.expr else {
+            return Err(Error::Unsupported(format!(
+                "an index on `{}`",
+                column.column.expr
+            )));
+        };
+        let column_name = ident_name(column_name);
+        let column = meta
+            .column(&column_name)
+            .ok_or_else(|| Error::UnknownColumn {
+                table: id.to_string(),
+                column: column_name.clone(),
+            })?;
+        let name = match &index.name {
+            Some(name) => object_name(name)?,
+            None => format!("{}_{column_name}_idx", id.name),
+        };
+        if index.if_not_exists && meta.indexes.iter().any(|i| i.name == name) {
+            return Ok(QueryResult::empty());
+        }
+        let lock = Arc::clone(&meta.write_lock);
+        let _guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let meta = self
+            .shared
+            .catalog
+            .table(&id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let started_at = now_micros();
+        let mut set = WriteSet::new();
+        let indexed = Catalog::with_index(&meta, name, column, &mut set)?;
+        let number = indexed.indexes.last().map_or(0, |i| i.number);
+        let rows = provider::backfill_index(&self.shared, &indexed, number, column, &mut set)?;
+        let job = Job {
+            job_id: self
+                .shared
+                .next_job_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1,
+            kind: "build_index".to_owned(),
+            target: format!("{id}({column_name})"),
+            status: "completed".to_owned(),
+            rows,
+            started_at,
+            finished_at: now_micros(),
+            created_by: user.id.clone(),
+        };
+        set.put_catalog(key(Tag::Job, &job), job.to_row());
+        features::audit(
+            &self.shared,
+            &mut set,
+            &user.id,
+            "CREATE INDEX",
+            &id.to_string(),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.publish(indexed);
+        Ok(QueryResult::empty())
+    }
+
+    /// Parses and plans `sql` once for `user`; run it with [`execute`](Self::execute).
+    /// Parameters are `$1`, `$2`, ... A primary-key point select
+    /// (`SELECT a, b FROM ns.t WHERE id = $1`) runs as a RocksDB get without DataFusion.
+    ///
+    /// # Errors
+    ///
+    /// As [`sql_as`](Self::sql_as), for a statement that does not plan; several
+    /// statements, or the engine's own DDL, are refused.
+    pub async fn prepare(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
+        let user = self.user(user)?;
+        let mut statements = sql::parse(sql)?;
+        let (Some(Stmt::Sql(statement)), None) = (statements.pop(), statements.pop()) else {
+            return Err(Error::Unsupported(
+                "preparing anything but one SELECT, INSERT, UPDATE or DELETE".into(),
+            ));
+        };
+        let point = self.point_get_shape(&statement);
+        let (_, plan) = self.plan(&user, statement).await?;
+        let types = plan.get_parameter_types().map_err(Error::from_datafusion)?;
+        let mut params = vec![None; types.len()];
+        for (name, ty) in types {
+            let index = name
+                .trim_start_matches('$')
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .filter(|&n| n < params.len())
+                .ok_or_else(|| {
+                    Error::Parameters(format!("parameters are $1, $2, ...; found {name}"))
+                })?;
+            params[index] = ty;
+        }
+        let kind = match point {
+            Some((table, projection, pk_params)) => {
+                let schema = Arc::new(plan.schema().as_arrow().clone());
+                PreparedKind::PointGet {
+                    table,
+                    projection,
+                    schema,
+                    params: pk_params,
+                }
+            }
+            None => PreparedKind::Plan(Box::new(plan)),
+        };
+        Ok(Prepared {
+            user,
+            sql: sql.to_owned(),
+            kind,
+            params,
+        })
+    }
+
+    /// [`prepare`](Self::prepare), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`prepare`](Self::prepare).
+    pub fn prepare_blocking(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
+        self.runtime.block_on(self.prepare(user, sql))
+    }
+
+    /// Runs a prepared statement with `params` (`$1` first).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parameters`] for a wrong number of parameters or one of the wrong type; then
+    /// as [`sql_as`](Self::sql_as).
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        if params.len() != prepared.params.len() {
+            return Err(Error::Parameters(format!(
+                "the statement has {} parameters, {} given",
+                prepared.params.len(),
+                params.len()
+            )));
+        }
+        match &prepared.kind {
+            PreparedKind::PointGet {
+                table,
+                projection,
+                schema,
+                params: pk_params,
+            } => self.point_get(prepared, table, projection, schema, pk_params, params),
+            PreparedKind::Plan(plan) => {
+                let mut scalars = Vec::with_capacity(params.len());
+                for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
+                    let scalar = value.to_scalar();
+                    scalars.push(match ty {
+                        Some(ty) if scalar.data_type() != *ty => {
+                            scalar.cast_to(ty).map_err(|_| {
+                                Error::Parameters(format!("${}: {value} is not a {ty}", i + 1))
+                            })?
+                        }
+                        _ => scalar,
+                    });
+                }
+                let plan = plan
+                    .as_ref()
+                    .clone()
+                    .with_param_values(ParamValues::from(scalars))
+                    .map_err(|e| Error::Parameters(Error::from_datafusion(e).to_string()))?;
+                collect(self.session(&prepared.user), plan).await
+            }
+        }
+    }
+
+    /// [`execute`](Self::execute), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`execute`](Self::execute).
+    pub fn execute_blocking(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        match prepared.kind {
+            // No await inside: skip the runtime.
+            PreparedKind::PointGet {
+                ref table,
+                ref projection,
+                ref schema,
+                params: ref pk_params,
+            } => {
+                if params.len() != prepared.params.len() {
+                    return self.runtime.block_on(self.execute(prepared, params));
+                }
+                self.point_get(prepared, table, projection, schema, pk_params, params)
+            }
+            PreparedKind::Plan(_) => self.runtime.block_on(self.execute(prepared, params)),
+        }
+    }
+
+    fn point_get(
+        &self,
+        prepared: &Prepared,
+        table: &TableId,
+        projection: &[usize],
+        schema: &SchemaRef,
+        pk_params: &[usize],
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        let meta = self
+            .shared
+            .catalog
+            .table(table)
+            .ok_or_else(|| Error::UnknownTable(table.to_string()))?;
+        let mut pk = Vec::new();
+        for (&column, &param) in meta.pk.iter().zip(pk_params) {
+            let ty = meta.columns[column].ty;
+            match params[param].coerce(ty) {
+                Some(Value::Null) => return Ok(empty_result(schema)),
+                Some(value) => value.write_key(&mut pk),
+                None => {
+                    return Err(Error::Parameters(format!(
+                        "${}: {} is not a {ty}",
+                        param + 1,
+                        params[param]
+                    )));
+                }
+            }
+        }
+        let scope = scope_of(&meta, &prepared.user.id);
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
+            .shared
+            .storage
+            .get(meta.number, scope, &pk)?
+            .map(|row| (pk, row))
+            .into_iter()
+            .collect();
+        let batch = provider::decode_batch(&meta, projection, Arc::clone(schema), &rows)
+            .map_err(Error::from_datafusion)?;
+        Ok(QueryResult {
+            schema: Arc::clone(schema),
+            batches: vec![batch],
+        })
+    }
+
+    /// `(table, projection, parameter of each primary-key column)` when `statement` is
+    /// `SELECT <columns or *> FROM ns.t WHERE pk1 = $i AND pk2 = $j` and nothing more.
+    fn point_get_shape(&self, statement: &Statement) -> Option<(TableId, Vec<usize>, Vec<usize>)> {
+        let Statement::Query(query) = statement else {
+            return None;
+        };
+        if query.with.is_some()
+            || query.order_by.is_some()
+            || query.limit_clause.is_some()
+            || query.fetch.is_some()
+        {
+            return None;
+        }
+        let SetExpr::Select(select) = query.body.as_ref() else {
+            return None;
+        };
+        let [from] = select.from.as_slice() else {
+            return None;
+        };
+        let TableFactor::Table {
+            name,
+            alias: None,
+            args: None,
+            ..
+        } = &from.relation
+        else {
+            return None;
+        };
+        if !from.joins.is_empty()
+            || select.distinct.is_some()
+            || select.having.is_some()
+            || !matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+        {
+            return None;
+        }
+        let id = table_id(name).ok()?;
+        let meta = self.shared.catalog.table(&id)?;
+        let mut projection = Vec::new();
+        for item in &select.projection {
+            match item {
+                SelectItem::Wildcard(options) if options.to_string().is_empty() => {
+                    projection.extend(0..meta.columns.len());
+                }
+                SelectItem::UnnamedExpr(SqlExpr::Identifier(ident)) => {
+                    projection.push(meta.column(&ident_name(ident))?);
+                }
+                _ => return None,
+            }
+        }
+        let mut equalities = Vec::new();
+        conjuncts(select.selection.as_ref()?, &mut equalities)?;
+        let mut params: Vec<Option<usize>> = vec![None; meta.pk.len()];
+        for (column, param) in equalities {
+            let position = meta
+                .pk
+                .iter()
+                .position(|&p| Some(p) == meta.column(&column))?;
+            if params[position].replace(param).is_some() {
+                return None;
+            }
+        }
+        let params = params.into_iter().collect::<Option<Vec<_>>>()?;
+        Some((id, projection, params))
+    }
+
+    /// Subscribes to the changes of `table` that `user` can see (needs the `live_queries`
+    /// gate on to deliver anything).
+    ///
+    /// # Errors
+    ///
+    /// For an unknown user or table.
+    pub fn subscribe(&self, user: &UserId, table: &str) -> Result<Subscription, Error> {
+        let user = self.user(user)?;
+        let id = TableId::parse(table)?;
+        let meta = self
+            .shared
+            .catalog
+            .table(&id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        Ok(self.shared.live.subscribe(user.id.clone(), &meta))
+    }
+
+    /// The slow statements kept while the `slow_query_log` gate was on, oldest first.
+    #[must_use]
+    pub fn slow_queries(&self) -> Vec<SlowQuery> {
+        self.shared
+            .slow_queries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The statement counters kept while the `query_metrics` gate was on.
+    #[must_use]
+    pub fn metrics(&self) -> QueryMetrics {
+        self.shared.metrics.snapshot()
+    }
+}
+
+fn empty_result(schema: &SchemaRef) -> QueryResult {
+    QueryResult {
+        schema: Arc::clone(schema),
+        batches: vec![RecordBatch::new_empty(Arc::clone(schema))],
+    }
+}
+
+async fn collect(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
+    let frame = DataFrame::new(state, plan);
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(Error::from_datafusion)?;
+    Ok(QueryResult { schema, batches })
+}
+
+/// `column = $n` conjuncts of a WHERE clause; `None` if it holds anything else.
+fn conjuncts(expr: &SqlExpr, out: &mut Vec<(String, usize)>) -> Option<()> {
+    match expr {
+        SqlExpr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::And,
+            right,
+        } => {
+            conjuncts(left, out)?;
+            conjuncts(right, out)
+        }
+        SqlExpr::Nested(inner) => conjuncts(inner, out),
+        SqlExpr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Eq,
+            right,
+        } => {
+            let ((SqlExpr::Identifier(column), SqlExpr::Value(value))
+            | (SqlExpr::Value(value), SqlExpr::Identifier(column))) =
+                (left.as_ref(), right.as_ref())
+            else {
+                return None;
+            };
+            let ast::Value::Placeholder(name) = &value.value else {
+                return None;
+            };
+            let index = name
+                .strip_prefix('$')?
+                .parse::<usize>()
+                .ok()?
+                .checked_sub(1)?;
+            out.push((ident_name(column), index));
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+/// An identifier as DataFusion normalizes it: lowercased unless quoted.
+fn ident_name(ident: &ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_ascii_lowercase()
+    }
+}
+
+fn object_name(name: &ObjectName) -> Result<String, Error> {
+    match name.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .map(ident_name)
+            .ok_or_else(|| Error::Parse(format!("`{name}` is not a name"))),
+        _ => Err(Error::Parse(format!("`{name}`: expected one name"))),
+    }
+}
+
+/// `namespace.table` from a name in SQL.
+fn table_id(name: &ObjectName) -> Result<TableId, Error> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| p.as_ident().map(ident_name))
+        .collect::<Option<_>>()
+        .ok_or_else(|| Error::Parse(format!("`{name}` is not a table name")))?;
+    match parts.as_slice() {
+        [namespace, table] => Ok(TableId {
+            namespace: NamespaceId::new(namespace)?,
+            name: TableName::new(table)?,
+        }),
+        [table] => Err(Error::UnknownTable(format!(
+            "{table}` (tables are named `namespace.{table}`"
+        ))),
+        _ => Err(Error::Parse(format!("`{name}`: write `namespace.table`"))),
+    }
+}
+
+/// The `kalam` catalog: one schema per namespace, and `system`.
+#[derive(Debug)]
+struct KalamCatalog {
+    shared: Arc<Shared>,
+}
+
+impl CatalogProvider for KalamCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .shared
+            .catalog
+            .namespaces()
+            .into_iter()
+            .map(|n| n.name.to_string())
+            .collect();
+        names.push(SYSTEM.to_owned());
+        names
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        (name == SYSTEM || self.shared.catalog.has_namespace(name)).then(|| {
+            Arc::new(NamespaceSchema {
+                shared: Arc::clone(&self.shared),
+                namespace: name.to_owned(),
+            }) as Arc<dyn SchemaProvider>
+        })
+    }
+}
+
+#[derive(Debug)]
+struct NamespaceSchema {
+    shared: Arc<Shared>,
+    namespace: String,
+}
+
+#[async_trait]
+impl SchemaProvider for NamespaceSchema {
+    fn table_names(&self) -> Vec<String> {
+        if self.namespace == SYSTEM {
+            return provider::system::NAMES
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect();
+        }
+        self.shared.catalog.table_names(&self.namespace)
+    }
+
+    async fn table(
+        &self,
+        name: &str,
+    ) -> datafusion::common::Result<Option<Arc<dyn TableProvider>>> {
+        if self.namespace == SYSTEM {
+            return Ok(SystemTable::new(Arc::clone(&self.shared), name)
+                .map(|t| Arc::new(t) as Arc<dyn TableProvider>));
+        }
+        Ok(self
+            .shared
+            .catalog
+            .table_by_name(&self.namespace, name)
+            .map(|meta| {
+                Arc::new(KalamTableProvider {
+                    shared: Arc::clone(&self.shared),
+                    meta,
+                }) as Arc<dyn TableProvider>
+            }))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        if self.namespace == SYSTEM {
+            return provider::system::NAMES.contains(&name);
+        }
+        self.shared
+            .catalog
+            .table_by_name(&self.namespace, name)
+            .is_some()
+    }
+}

@@ -1,0 +1,244 @@
+//! Observability the engine only pays for when asked: each is an `#[opt_in_feature]`, off
+//! by default, switched with `SET GATE name = on|off` (or `KALAM_GATES`), costing one load
+//! and a branch while off, and nothing when compiled out with
+//! `--cfg kalam_disable="name"`. Gates belong to the process: every engine in it shares
+//! them.
+//!
+//! | gate | what it does |
+//! | --- | --- |
+//! | `audit_log` | every DDL and DML statement adds a row to `system.audit_log`, in the same atomic write as its change |
+//! | `live_queries` | each write notifies the subscriptions ([`Engine::subscribe`](crate::Engine::subscribe)) on its table |
+//! | `slow_query_log` | statements slower than the engine's threshold are kept, see [`Engine::slow_queries`](crate::Engine::slow_queries) |
+//! | `query_metrics` | counts statements, rows and time, see [`Engine::metrics`](crate::Engine::metrics) |
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kalam::{Table, opt_in_feature};
+
+use crate::Shared;
+use crate::catalog::{TableMeta, Tag, key};
+use crate::ids::{TableId, UserId};
+use crate::models::{AuditLogEntry, LiveQuery, TableType, now_micros};
+use crate::storage::WriteSet;
+
+/// Adds the audit entry of a statement to its write set.
+#[opt_in_feature("audit_log")]
+pub(crate) fn audit(
+    shared: &Shared,
+    set: &mut WriteSet,
+    user: &UserId,
+    action: &str,
+    target: &str,
+    rows: u64,
+) {
+    let entry = AuditLogEntry {
+        entry_id: shared.next_audit_id.fetch_add(1, Ordering::Relaxed) + 1,
+        at: now_micros(),
+        user_id: user.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        rows,
+    };
+    set.put_catalog(key(Tag::Audit, &entry), entry.to_row());
+}
+
+/// Tells the subscriptions on `meta` that `user` changed it.
+#[opt_in_feature("live_queries")]
+pub(crate) fn track_changes(shared: &Shared, meta: &TableMeta, user: &UserId) {
+    shared.live.notify(meta, user);
+}
+
+/// Keeps `sql` when it took longer than the threshold.
+#[opt_in_feature("slow_query_log")]
+pub(crate) fn note_duration(shared: &Shared, user: &UserId, sql: &str, elapsed: Duration) {
+    if elapsed < shared.slow_threshold {
+        return;
+    }
+    let mut log = shared
+        .slow_queries
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if log.len() == SLOW_LOG_CAPACITY {
+        log.pop_front();
+    }
+    log.push_back(SlowQuery {
+        user: user.clone(),
+        sql: sql.to_owned(),
+        elapsed,
+    });
+}
+
+/// Counts a statement.
+#[opt_in_feature("query_metrics")]
+pub(crate) fn count_query(shared: &Shared, rows: u64, elapsed: Duration) {
+    let m = &shared.metrics;
+    m.statements.fetch_add(1, Ordering::Relaxed);
+    m.rows.fetch_add(rows, Ordering::Relaxed);
+    m.micros.fetch_add(
+        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        Ordering::Relaxed,
+    );
+}
+
+/// Slow statements kept at most.
+const SLOW_LOG_CAPACITY: usize = 256;
+
+/// A statement that took longer than the slow-query threshold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlowQuery {
+    /// Who ran it.
+    pub user: UserId,
+    /// Its text.
+    pub sql: String,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+pub(crate) type SlowLog = Mutex<VecDeque<SlowQuery>>;
+
+/// Statement counters, while the `query_metrics` gate is on.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    statements: AtomicU64,
+    rows: AtomicU64,
+    micros: AtomicU64,
+}
+
+/// A snapshot of the statement counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryMetrics {
+    /// Statements run.
+    pub statements: u64,
+    /// Rows they returned or changed.
+    pub rows: u64,
+    /// Time spent in them, in microseconds.
+    pub micros: u64,
+}
+
+impl Metrics {
+    pub(crate) fn snapshot(&self) -> QueryMetrics {
+        QueryMetrics {
+            statements: self.statements.load(Ordering::Relaxed),
+            rows: self.rows.load(Ordering::Relaxed),
+            micros: self.micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A change notification: the table that changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The subscription's id.
+    pub live_id: u64,
+    /// The table.
+    pub table: TableId,
+}
+
+struct Entry {
+    row: LiveQuery,
+    table: TableId,
+    shared_table: bool,
+    sender: Sender<Change>,
+}
+
+/// The live subscriptions.
+#[derive(Default)]
+pub(crate) struct LiveRegistry {
+    next: AtomicU64,
+    entries: Mutex<Vec<Entry>>,
+}
+
+impl std::fmt::Debug for LiveRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveRegistry").finish_non_exhaustive()
+    }
+}
+
+impl LiveRegistry {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn subscribe(self: &Arc<Self>, user: UserId, meta: &TableMeta) -> Subscription {
+        let live_id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let (sender, receiver) = channel();
+        self.entries().push(Entry {
+            row: LiveQuery {
+                live_id,
+                user_id: user,
+                table_id: meta.id.to_string(),
+                created_at: now_micros(),
+                changes: 0,
+            },
+            table: meta.id.clone(),
+            shared_table: meta.kind != TableType::User,
+            sender,
+        });
+        Subscription {
+            live_id,
+            receiver,
+            registry: Arc::clone(self),
+        }
+    }
+
+    fn notify(&self, meta: &TableMeta, user: &UserId) {
+        for entry in self.entries().iter_mut() {
+            if entry.table == meta.id && (entry.shared_table || entry.row.user_id == *user) {
+                entry.row.changes += 1;
+                // A dropped receiver unsubscribes on its own drop; nothing to do here.
+                let _ = entry.sender.send(Change {
+                    live_id: entry.row.live_id,
+                    table: meta.id.clone(),
+                });
+            }
+        }
+    }
+
+    pub(crate) fn rows(&self) -> Vec<LiveQuery> {
+        self.entries().iter().map(|e| e.row.clone()).collect()
+    }
+}
+
+/// A subscription to a table's changes (see the `live_queries` gate): a notification per
+/// write statement that changed rows the subscriber can see. Dropping it unsubscribes.
+pub struct Subscription {
+    live_id: u64,
+    receiver: Receiver<Change>,
+    registry: Arc<LiveRegistry>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("live_id", &self.live_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The id shown in `system.live_queries`.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        self.live_id
+    }
+
+    /// The next change, waiting at most `timeout`.
+    #[must_use]
+    pub fn next_change(&self, timeout: Duration) -> Option<Change> {
+        self.receiver.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.registry
+            .entries()
+            .retain(|e| e.row.live_id != self.live_id);
+    }
+}

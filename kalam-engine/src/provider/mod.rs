@@ -1,0 +1,522 @@
+//! DataFusion's view of the engine's tables: scans with pushed-down access paths, and
+//! INSERT, UPDATE and DELETE as plans that write through the storage.
+
+pub(crate) mod access;
+mod read;
+pub(crate) mod system;
+mod write;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{RecordBatch, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DFSchema, Result};
+use datafusion::datasource::TableType as DfTableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
+
+pub(crate) use read::{Cursor, read_chunk};
+pub(crate) use write::{apply_delete, apply_insert, apply_update, backfill_index};
+
+use crate::Shared;
+use crate::catalog::TableMeta;
+use crate::error::Error;
+use crate::ids::UserId;
+use crate::models::{Role, TableType};
+use crate::row::RowDecoder;
+use crate::storage::Scope;
+
+/// Who runs the statement: set on the session of every query, read by every scan and write.
+#[derive(Debug)]
+pub(crate) struct QueryUser {
+    pub(crate) id: UserId,
+    pub(crate) role: Role,
+}
+
+/// The scope of `meta`'s rows that `user` works on.
+pub(crate) fn scope_of<'a>(meta: &TableMeta, user: &'a UserId) -> Scope<'a> {
+    match meta.kind {
+        TableType::User => Scope::User(user.as_str()),
+        TableType::Shared | TableType::System => Scope::Shared,
+    }
+}
+
+pub(crate) fn query_user(state: &dyn Session) -> Result<Arc<QueryUser>> {
+    state.config().get_extension::<QueryUser>().ok_or_else(|| {
+        datafusion::error::DataFusionError::Internal("no user on the session".into())
+    })
+}
+
+/// A user or shared table.
+#[derive(Debug)]
+pub(crate) struct KalamTableProvider {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) meta: Arc<TableMeta>,
+}
+
+#[async_trait]
+impl TableProvider for KalamTableProvider {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.meta.schema)
+    }
+
+    fn table_type(&self) -> DfTableType {
+        DfTableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|filter| {
+                if access::is_usable(&self.meta, filter) {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let plan = access::plan(&self.meta, filters);
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
+        Ok(Arc::new(ScanExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user.id.clone(),
+            plan,
+            projection,
+            limit,
+        )?))
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return Err(Error::Unsupported(format!("INSERT {insert_op}")).into_datafusion());
+        }
+        let user = query_user(state)?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Insert(input),
+        )))
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let (plan, predicates) = self.selection(state, &filters)?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Delete { plan, predicates },
+        )))
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let (plan, predicates) = self.selection(state, &filters)?;
+        let schema = DFSchema::try_from(self.meta.schema.as_ref().clone())?;
+        let assignments = assignments
+            .into_iter()
+            .map(|(name, expr)| {
+                let column = self.meta.column(&name).ok_or_else(|| {
+                    Error::UnknownColumn {
+                        table: self.meta.id.to_string(),
+                        column: name.clone(),
+                    }
+                    .into_datafusion()
+                })?;
+                Ok((column, state.create_physical_expr(expr, &schema)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Update {
+                plan,
+                predicates,
+                assignments,
+            },
+        )))
+    }
+}
+
+impl KalamTableProvider {
+    /// The access path of a DELETE or UPDATE, and its predicates to check on each row.
+    fn selection(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+    ) -> Result<(access::Plan, Vec<Arc<dyn PhysicalExpr>>)> {
+        let schema = DFSchema::try_from(self.meta.schema.as_ref().clone())?;
+        let predicates = filters
+            .iter()
+            .map(|f| state.create_physical_expr(f.clone(), &schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((access::plan(&self.meta, filters), predicates))
+    }
+}
+
+fn properties(schema: SchemaRef) -> Arc<PlanProperties> {
+    Arc::new(PlanProperties::new(
+        EquivalenceProperties::new(schema),
+        Partitioning::UnknownPartitioning(1),
+        EmissionType::Incremental,
+        Boundedness::Bounded,
+    ))
+}
+
+/// Reads a table through its access path, a chunk of rows per batch.
+#[derive(Debug)]
+pub(crate) struct ScanExec {
+    shared: Arc<Shared>,
+    meta: Arc<TableMeta>,
+    user: UserId,
+    plan: access::Plan,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    limit: Option<usize>,
+    properties: Arc<PlanProperties>,
+}
+
+impl ScanExec {
+    fn new(
+        shared: Arc<Shared>,
+        meta: Arc<TableMeta>,
+        user: UserId,
+        plan: access::Plan,
+        projection: Vec<usize>,
+        limit: Option<usize>,
+    ) -> Result<Self> {
+        let schema = Arc::new(meta.schema.project(&projection)?);
+        Ok(ScanExec {
+            properties: properties(Arc::clone(&schema)),
+            shared,
+            meta,
+            user,
+            plan,
+            projection,
+            schema,
+            limit,
+        })
+    }
+}
+
+impl DisplayAs for ScanExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns: Vec<&str> = self
+            .projection
+            .iter()
+            .map(|&c| self.meta.columns[c].name.as_str())
+            .collect();
+        write!(
+            f,
+            "KalamScanExec: table={} ({}), access={}, projection=[{}]",
+            self.meta.id,
+            self.meta.kind,
+            self.plan,
+            columns.join(", ")
+        )?;
+        if let Some(limit) = self.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for ScanExec {
+    fn name(&self) -> &str {
+        "KalamScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let batch_size = context.session_config().batch_size();
+        let state = ScanState {
+            shared: Arc::clone(&self.shared),
+            meta: Arc::clone(&self.meta),
+            user: self.user.clone(),
+            access: self.plan.access.clone(),
+            projection: self.projection.clone(),
+            schema: Arc::clone(&self.schema),
+            remaining: self.limit.unwrap_or(usize::MAX),
+            cursor: Cursor::Start,
+            batch_size,
+        };
+        let stream = futures::stream::unfold(state, |mut state| async move {
+            let batch = state.next_batch().transpose()?;
+            Some((batch, state))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream,
+        )))
+    }
+}
+
+struct ScanState {
+    shared: Arc<Shared>,
+    meta: Arc<TableMeta>,
+    user: UserId,
+    access: access::Access,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    remaining: usize,
+    cursor: Cursor,
+    batch_size: usize,
+}
+
+impl ScanState {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.remaining == 0 || matches!(self.cursor, Cursor::Done) {
+            return Ok(None);
+        }
+        let scope = scope_of(&self.meta, &self.user);
+        let cursor = std::mem::replace(&mut self.cursor, Cursor::Done);
+        let (rows, next) = read_chunk(
+            &self.shared.storage,
+            &self.meta,
+            scope,
+            &self.access,
+            cursor,
+            self.batch_size.min(self.remaining),
+        )
+        .map_err(|e| Error::from(e).into_datafusion())?;
+        self.cursor = next;
+        let rows = &rows[..rows.len().min(self.remaining)];
+        self.remaining -= rows.len();
+        let batch = decode_batch(&self.meta, &self.projection, Arc::clone(&self.schema), rows)?;
+        Ok(Some(batch))
+    }
+}
+
+/// Decodes stored rows into a batch of the `projection` columns.
+pub(crate) fn decode_batch(
+    meta: &TableMeta,
+    projection: &[usize],
+    schema: SchemaRef,
+    rows: &[(Vec<u8>, Vec<u8>)],
+) -> Result<RecordBatch> {
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, rows.len());
+    for (_, row) in rows {
+        decoder.push(row).map_err(|source| {
+            Error::from(crate::error::StorageError::Corrupt {
+                what: "row",
+                source,
+            })
+            .into_datafusion()
+        })?;
+    }
+    Ok(decoder.finish(schema)?)
+}
+
+/// The write statements.
+#[derive(Debug)]
+pub(crate) enum Dml {
+    Insert(Arc<dyn ExecutionPlan>),
+    Delete {
+        plan: access::Plan,
+        predicates: Vec<Arc<dyn PhysicalExpr>>,
+    },
+    Update {
+        plan: access::Plan,
+        predicates: Vec<Arc<dyn PhysicalExpr>>,
+        assignments: Vec<(usize, Arc<dyn PhysicalExpr>)>,
+    },
+}
+
+/// Runs a write when executed (never while planning, so `EXPLAIN` changes nothing) and
+/// returns the `count` of rows written.
+#[derive(Debug)]
+pub(crate) struct DmlExec {
+    shared: Arc<Shared>,
+    meta: Arc<TableMeta>,
+    user: Arc<QueryUser>,
+    dml: Arc<Dml>,
+    properties: Arc<PlanProperties>,
+}
+
+pub(crate) fn count_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(
+        "count",
+        DataType::UInt64,
+        false,
+    )]))
+}
+
+impl DmlExec {
+    fn new(shared: Arc<Shared>, meta: Arc<TableMeta>, user: Arc<QueryUser>, dml: Dml) -> Self {
+        DmlExec {
+            shared,
+            meta,
+            user,
+            dml: Arc::new(dml),
+            properties: properties(count_schema()),
+        }
+    }
+}
+
+impl DisplayAs for DmlExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.dml.as_ref() {
+            Dml::Insert(_) => write!(f, "KalamInsertExec: table={}", self.meta.id),
+            Dml::Delete { plan, .. } => {
+                write!(f, "KalamDeleteExec: table={}, access={plan}", self.meta.id)
+            }
+            Dml::Update { plan, .. } => {
+                write!(f, "KalamUpdateExec: table={}, access={plan}", self.meta.id)
+            }
+        }
+    }
+}
+
+impl ExecutionPlan for DmlExec {
+    fn name(&self) -> &str {
+        "KalamDmlExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        match self.dml.as_ref() {
+            Dml::Insert(input) => vec![input],
+            _ => Vec::new(),
+        }
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        match (self.dml.as_ref(), children.as_slice()) {
+            (Dml::Insert(_), [input]) => Ok(Arc::new(DmlExec {
+                shared: Arc::clone(&self.shared),
+                meta: Arc::clone(&self.meta),
+                user: Arc::clone(&self.user),
+                dml: Arc::new(Dml::Insert(Arc::clone(input))),
+                properties: Arc::clone(&self.properties),
+            })),
+            _ => Ok(self),
+        }
+    }
+
+    fn execute(
+        &self,
+        _partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let (shared, meta, user, dml) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            Arc::clone(&self.user),
+            Arc::clone(&self.dml),
+        );
+        let run = async move {
+            let count = match dml.as_ref() {
+                Dml::Insert(input) => {
+                    let batches =
+                        datafusion::physical_plan::collect(Arc::clone(input), context).await?;
+                    apply_insert(&shared, &meta.id, &user, &batches)
+                }
+                Dml::Delete { plan, predicates } => {
+                    apply_delete(&shared, &meta.id, &user, &plan.access, predicates)
+                }
+                Dml::Update {
+                    plan,
+                    predicates,
+                    assignments,
+                } => apply_update(
+                    &shared,
+                    &meta.id,
+                    &user,
+                    &plan.access,
+                    predicates,
+                    assignments,
+                ),
+            }
+            .map_err(Error::into_datafusion)?;
+            Ok(RecordBatch::try_new(
+                count_schema(),
+                vec![Arc::new(UInt64Array::from(vec![count]))],
+            )?)
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            count_schema(),
+            futures::stream::once(run),
+        )))
+    }
+}

@@ -1,0 +1,196 @@
+//! Reading the rows an access path selects, in chunks.
+
+use std::ops::Bound;
+
+use crate::catalog::TableMeta;
+use crate::error::StorageError;
+use crate::storage::{Scope, Storage, keyspace};
+
+use super::access::Access;
+
+/// Where a chunked read continues.
+#[derive(Clone, Debug)]
+pub(crate) enum Cursor {
+    /// Not started.
+    Start,
+    /// After this primary key (range reads) or this many keys (point reads).
+    After(Vec<u8>),
+    At(usize),
+    /// Finished.
+    Done,
+}
+
+/// Reads up to `max` rows of `access` from `cursor` on: `(primary key, row)` pairs, and
+/// where to continue.
+pub(crate) fn read_chunk(
+    storage: &Storage,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    access: &Access,
+    cursor: Cursor,
+    max: usize,
+) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Cursor), StorageError> {
+    let max = max.max(1);
+    match (access, cursor) {
+        (_, Cursor::Done) | (Access::Nothing, _) => Ok((Vec::new(), Cursor::Done)),
+        (Access::Keys(keys), cursor) => {
+            let start = match cursor {
+                Cursor::At(n) => n,
+                _ => 0,
+            };
+            let end = (start + max).min(keys.len());
+            let mut rows = Vec::new();
+            for key in &keys[start..end] {
+                if let Some(row) = storage.get(meta.number, scope, key)? {
+                    rows.push((key.clone(), row));
+                }
+            }
+            let next = if end == keys.len() {
+                Cursor::Done
+            } else {
+                Cursor::At(end)
+            };
+            Ok((rows, next))
+        }
+        (Access::Full, cursor) => range(
+            storage,
+            meta,
+            scope,
+            Bound::Unbounded,
+            Bound::Unbounded,
+            cursor,
+            max,
+        ),
+        (Access::Range { lower, upper }, cursor) => range(
+            storage,
+            meta,
+            scope,
+            as_ref(lower),
+            as_ref(upper),
+            cursor,
+            max,
+        ),
+        (Access::IndexKeys { index, values }, Cursor::Start) => {
+            let prefix = keyspace::index_prefix(meta.number, *index, scope);
+            let mut pks = Vec::new();
+            for value in values {
+                let lower = [prefix.as_slice(), value].concat();
+                let upper = keyspace::prefix_end(&lower);
+                pks.extend(index_pks(storage, &lower, upper.as_deref(), lower.len())?);
+            }
+            pks.sort_unstable();
+            pks.dedup();
+            read_chunk(
+                storage,
+                meta,
+                scope,
+                &Access::Keys(pks),
+                Cursor::Start,
+                usize::MAX,
+            )
+        }
+        (
+            Access::IndexRange {
+                index,
+                lower,
+                upper,
+            },
+            Cursor::Start,
+        ) => {
+            let prefix = keyspace::index_prefix(meta.number, *index, scope);
+            let with = |k: &Vec<u8>| [prefix.as_slice(), k].concat();
+            let start = match lower {
+                Bound::Unbounded => Some(prefix.clone()),
+                Bound::Included(k) => Some(with(k)),
+                Bound::Excluded(k) => keyspace::prefix_end(&with(k)),
+            };
+            let end = match upper {
+                Bound::Unbounded => keyspace::prefix_end(&prefix),
+                Bound::Included(k) => keyspace::prefix_end(&with(k)),
+                Bound::Excluded(k) => Some(with(k)),
+            };
+            let Some(start) = start else {
+                return Ok((Vec::new(), Cursor::Done));
+            };
+            let mut pks = Vec::new();
+            for key in storage.index_keys(&start, end.as_deref())? {
+                // Entry: prefix | value key | pk; the value's key part is self-delimiting.
+                let mut rest = &key[prefix.len()..];
+                let len = index_value_len(meta, *index, &mut rest)?;
+                pks.push(key[prefix.len() + len..].to_vec());
+            }
+            pks.sort_unstable();
+            pks.dedup();
+            read_chunk(
+                storage,
+                meta,
+                scope,
+                &Access::Keys(pks),
+                Cursor::Start,
+                usize::MAX,
+            )
+        }
+        (Access::IndexKeys { .. } | Access::IndexRange { .. }, _) => Ok((Vec::new(), Cursor::Done)),
+    }
+}
+
+fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(k) => Bound::Included(k),
+        Bound::Excluded(k) => Bound::Excluded(k),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn range(
+    storage: &Storage,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    lower: Bound<&[u8]>,
+    upper: Bound<&[u8]>,
+    cursor: Cursor,
+    max: usize,
+) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Cursor), StorageError> {
+    let rows = match &cursor {
+        Cursor::After(last) => {
+            storage.scan_range(meta.number, scope, Bound::Excluded(last), upper, max)?
+        }
+        _ => storage.scan_range(meta.number, scope, lower, upper, max)?,
+    };
+    let next = match rows.last() {
+        Some((pk, _)) if rows.len() == max => Cursor::After(pk.clone()),
+        _ => Cursor::Done,
+    };
+    Ok((rows, next))
+}
+
+fn index_pks(
+    storage: &Storage,
+    lower: &[u8],
+    upper: Option<&[u8]>,
+    skip: usize,
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    Ok(storage
+        .index_keys(lower, upper)?
+        .into_iter()
+        .map(|key| key[skip..].to_vec())
+        .collect())
+}
+
+/// The length of the indexed value's key part at the front of `rest`.
+fn index_value_len(meta: &TableMeta, index: u32, rest: &mut &[u8]) -> Result<usize, StorageError> {
+    let column = meta
+        .indexes
+        .iter()
+        .find(|i| i.number == index)
+        .map(|i| i.column)
+        .unwrap_or_default();
+    let before = rest.len();
+    crate::value::Value::decode_key(meta.columns[column].ty, rest).map_err(|source| {
+        StorageError::Corrupt {
+            what: "index entry",
+            source,
+        }
+    })?;
+    Ok(before - rest.len())
+}

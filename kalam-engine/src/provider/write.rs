@@ -1,0 +1,390 @@
+//! INSERT, UPDATE and DELETE: each statement is checked whole, then committed as one
+//! atomic write set (rows, index entries, and the audit entry when that gate is on).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::physical_expr::PhysicalExpr;
+
+use crate::Shared;
+use crate::catalog::TableMeta;
+use crate::error::Error;
+use crate::features;
+use crate::ids::TableId;
+use crate::row::{encode_values, value_at};
+use crate::storage::{Scope, WriteSet, keyspace};
+use crate::value::Value;
+
+use super::access::Access;
+use super::{Cursor, QueryUser, decode_batch, read_chunk, scope_of};
+
+/// Runs `f` holding the table's write lock, on the table's current definition.
+fn locked<T>(
+    shared: &Shared,
+    id: &TableId,
+    f: impl FnOnce(&TableMeta) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let meta = shared
+        .catalog
+        .table(id)
+        .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+    let lock = Arc::clone(&meta.write_lock);
+    let _guard = lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Re-read under the lock: an index created meanwhile must be maintained.
+    let meta = shared
+        .catalog
+        .table(id)
+        .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+    f(&meta)
+}
+
+/// The primary key of a row.
+pub(crate) fn primary_key(meta: &TableMeta, values: &[Value]) -> Result<Vec<u8>, Error> {
+    let mut key = Vec::new();
+    for &column in &meta.pk {
+        if values[column] == Value::Null {
+            return Err(Error::NullViolation {
+                table: meta.id.to_string(),
+                column: meta.columns[column].name.clone(),
+            });
+        }
+        values[column].write_key(&mut key);
+    }
+    Ok(key)
+}
+
+fn show_key(meta: &TableMeta, values: &[Value]) -> String {
+    meta.pk
+        .iter()
+        .map(|&c| format!("{} = {}", meta.columns[c].name, values[c]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn check_nulls(meta: &TableMeta, values: &[Value]) -> Result<(), Error> {
+    for (column, value) in meta.columns.iter().zip(values) {
+        if !column.nullable && *value == Value::Null {
+            return Err(Error::NullViolation {
+                table: meta.id.to_string(),
+                column: column.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The key of the entry of `index` for a row.
+fn index_key(meta: &TableMeta, scope: Scope<'_>, index: u32, value: &Value, pk: &[u8]) -> Vec<u8> {
+    let mut key = keyspace::index_prefix(meta.number, index, scope);
+    value.write_key(&mut key);
+    key.extend_from_slice(pk);
+    key
+}
+
+fn put_indexes(
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    values: &[Value],
+    pk: &[u8],
+    set: &mut WriteSet,
+) {
+    for index in &meta.indexes {
+        let value = &values[index.column];
+        if *value != Value::Null {
+            set.put_index(index_key(meta, scope, index.number, value, pk), Vec::new());
+        }
+    }
+}
+
+fn delete_indexes(
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    values: &[Value],
+    pk: &[u8],
+    set: &mut WriteSet,
+) {
+    for index in &meta.indexes {
+        let value = &values[index.column];
+        if *value != Value::Null {
+            set.delete_index(index_key(meta, scope, index.number, value, pk));
+        }
+    }
+}
+
+/// The columns of `batch` cast to the table's types.
+fn cast_columns(meta: &TableMeta, columns: &[ArrayRef]) -> Result<Vec<ArrayRef>, Error> {
+    if columns.len() != meta.columns.len() {
+        return Err(Error::Plan(format!(
+            "`{}` has {} columns, the rows have {}",
+            meta.id,
+            meta.columns.len(),
+            columns.len()
+        )));
+    }
+    columns
+        .iter()
+        .zip(&meta.columns)
+        .map(|(array, column)| {
+            cast(array, &column.ty.arrow()).map_err(|err| {
+                Error::TypeMismatch(format!("column `{}` ({}): {err}", column.name, column.ty))
+            })
+        })
+        .collect()
+}
+
+fn commit(
+    shared: &Shared,
+    meta: &TableMeta,
+    user: &QueryUser,
+    action: &'static str,
+    rows: u64,
+    mut set: WriteSet,
+) -> Result<u64, Error> {
+    if rows == 0 {
+        return Ok(0);
+    }
+    features::audit(
+        shared,
+        &mut set,
+        &user.id,
+        action,
+        &meta.id.to_string(),
+        rows,
+    );
+    shared.storage.write(&set)?;
+    features::track_changes(shared, meta, &user.id);
+    Ok(rows)
+}
+
+/// INSERT: every row checked (types, NULLs, duplicate keys) before anything is written.
+pub(crate) fn apply_insert(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    batches: &[RecordBatch],
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let mut set = WriteSet::new();
+        let mut seen = HashSet::new();
+        let mut rows = 0;
+        for batch in batches {
+            let columns = cast_columns(meta, batch.columns())?;
+            for row in 0..batch.num_rows() {
+                let values: Vec<Value> = columns
+                    .iter()
+                    .zip(meta.columns.iter())
+                    .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
+                    .collect();
+                check_nulls(meta, &values)?;
+                let pk = primary_key(meta, &values)?;
+                if !seen.insert(pk.clone())
+                    || shared.storage.get(meta.number, scope, &pk)?.is_some()
+                {
+                    return Err(Error::DuplicateKey {
+                        table: meta.id.to_string(),
+                        key: show_key(meta, &values),
+                    });
+                }
+                put_indexes(meta, scope, &values, &pk, &mut set);
+                let mut bytes = Vec::new();
+                encode_values(&values, &mut bytes);
+                set.put_row(meta.number, scope, &pk, bytes);
+                rows += 1;
+            }
+        }
+        commit(shared, meta, user, "INSERT", rows, set)
+    })
+}
+
+/// The rows an access path and predicates select: their keys and a batch of all columns.
+fn select(
+    shared: &Shared,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    access: &Access,
+    predicates: &[Arc<dyn PhysicalExpr>],
+) -> Result<(Vec<Vec<u8>>, RecordBatch), Error> {
+    let all: Vec<usize> = (0..meta.columns.len()).collect();
+    let mut rows = Vec::new();
+    let mut cursor = Cursor::Start;
+    while !matches!(cursor, Cursor::Done) {
+        let (chunk, next) = read_chunk(&shared.storage, meta, scope, access, cursor, 8192)?;
+        rows.extend(chunk);
+        cursor = next;
+    }
+    let batch = decode_batch(meta, &all, Arc::clone(&meta.schema), &rows)
+        .map_err(Error::from_datafusion)?;
+    let mut keep = vec![true; batch.num_rows()];
+    for predicate in predicates {
+        let result = predicate
+            .evaluate(&batch)
+            .and_then(|v| v.into_array(batch.num_rows()))
+            .map_err(Error::from_datafusion)?;
+        let Some(mask) = result.as_boolean_opt() else {
+            return Err(Error::TypeMismatch(format!(
+                "WHERE needs a boolean, got {}",
+                result.data_type()
+            )));
+        };
+        for (row, keep) in keep.iter_mut().enumerate() {
+            *keep &= mask.is_valid(row) && mask.value(row);
+        }
+    }
+    let mask = datafusion::arrow::array::BooleanArray::from(keep);
+    let batch = datafusion::arrow::compute::filter_record_batch(&batch, &mask)
+        .map_err(|e| Error::Execution(e.to_string()))?;
+    let keys = rows
+        .into_iter()
+        .zip(mask.values().iter())
+        .filter_map(|((pk, _), keep)| keep.then_some(pk))
+        .collect();
+    Ok((keys, batch))
+}
+
+fn row_values(meta: &TableMeta, batch: &RecordBatch, row: usize) -> Vec<Value> {
+    batch
+        .columns()
+        .iter()
+        .zip(&meta.columns)
+        .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
+        .collect()
+}
+
+/// DELETE: a deletion version for every selected row, and its index entries removed.
+pub(crate) fn apply_delete(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    access: &Access,
+    predicates: &[Arc<dyn PhysicalExpr>],
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let (keys, batch) = select(shared, meta, scope, access, predicates)?;
+        let mut set = WriteSet::new();
+        for (row, pk) in keys.iter().enumerate() {
+            delete_indexes(meta, scope, &row_values(meta, &batch, row), pk, &mut set);
+            set.delete_row(meta.number, scope, pk);
+        }
+        commit(shared, meta, user, "DELETE", keys.len() as u64, set)
+    })
+}
+
+/// UPDATE: a new version of every selected row; index entries follow changed values and
+/// keys; a changed primary key must stay unique.
+pub(crate) fn apply_update(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    access: &Access,
+    predicates: &[Arc<dyn PhysicalExpr>],
+    assignments: &[(usize, Arc<dyn PhysicalExpr>)],
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let (keys, batch) = select(shared, meta, scope, access, predicates)?;
+        let mut new_columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for (column, expr) in assignments {
+            let value = expr
+                .evaluate(&batch)
+                .and_then(|v| v.into_array(batch.num_rows()))
+                .map_err(Error::from_datafusion)?;
+            new_columns[*column] = value;
+        }
+        let new_columns = cast_columns(meta, &new_columns)?;
+        let vacated: HashSet<&Vec<u8>> = keys.iter().collect();
+        let mut taken = HashSet::new();
+        let mut set = WriteSet::new();
+        for (row, old_pk) in keys.iter().enumerate() {
+            let old = row_values(meta, &batch, row);
+            let new: Vec<Value> = new_columns
+                .iter()
+                .zip(&meta.columns)
+                .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
+                .collect();
+            check_nulls(meta, &new)?;
+            let new_pk = primary_key(meta, &new)?;
+            let duplicate = !taken.insert(new_pk.clone())
+                || (new_pk != *old_pk
+                    && !vacated.contains(&new_pk)
+                    && shared.storage.get(meta.number, scope, &new_pk)?.is_some());
+            if duplicate {
+                return Err(Error::DuplicateKey {
+                    table: meta.id.to_string(),
+                    key: show_key(meta, &new),
+                });
+            }
+            if new_pk != *old_pk {
+                set.delete_row(meta.number, scope, old_pk);
+            }
+            for index in &meta.indexes {
+                let (before, after) = (&old[index.column], &new[index.column]);
+                if before != after || new_pk != *old_pk {
+                    if *before != Value::Null {
+                        set.delete_index(index_key(meta, scope, index.number, before, old_pk));
+                    }
+                    if *after != Value::Null {
+                        set.put_index(
+                            index_key(meta, scope, index.number, after, &new_pk),
+                            Vec::new(),
+                        );
+                    }
+                }
+            }
+            let mut bytes = Vec::new();
+            encode_values(&new, &mut bytes);
+            set.put_row(meta.number, scope, &new_pk, bytes);
+        }
+        commit(shared, meta, user, "UPDATE", keys.len() as u64, set)
+    })
+}
+
+/// Index entries for every existing row of `meta` in every scope, for `CREATE INDEX`.
+pub(crate) fn backfill_index(
+    shared: &Shared,
+    meta: &TableMeta,
+    index: u32,
+    column: usize,
+    set: &mut WriteSet,
+) -> Result<u64, Error> {
+    // All scopes of the table: shared rows, and each user's.
+    let mut users: Vec<String> = shared
+        .catalog
+        .users()
+        .into_iter()
+        .map(|u| u.user_id.to_string())
+        .collect();
+    users.push(crate::catalog::ROOT.to_owned());
+    let scopes: Vec<Scope<'_>> = match meta.kind {
+        crate::models::TableType::User => users.iter().map(|u| Scope::User(u)).collect(),
+        _ => vec![Scope::Shared],
+    };
+    let mut rows = 0;
+    for scope in scopes {
+        let mut cursor = Cursor::Start;
+        while !matches!(cursor, Cursor::Done) {
+            let (chunk, next) =
+                read_chunk(&shared.storage, meta, scope, &Access::Full, cursor, 8192)?;
+            for (pk, row) in &chunk {
+                let values = crate::row::decode_values(&meta.types, row).map_err(|source| {
+                    crate::error::StorageError::Corrupt {
+                        what: "row",
+                        source,
+                    }
+                })?;
+                let value = &values[column];
+                if *value != Value::Null {
+                    set.put_index(index_key(meta, scope, index, value, pk), Vec::new());
+                }
+                rows += 1;
+            }
+            cursor = next;
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,237 @@
+//! Splitting SQL text into statements, and the statements that are the engine's own
+//! (`CREATE NAMESPACE`, `CREATE USER|SHARED TABLE`, `CREATE USER`, `SET GATE`). Everything
+//! else is standard SQL for DataFusion.
+
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+use crate::error::Error;
+use crate::models::{Role, TableType};
+
+/// Nesting deeper than this is refused with an error (instead of overflowing the stack).
+const RECURSION_LIMIT: usize = 64;
+
+/// One parsed statement.
+#[derive(Debug)]
+pub(crate) enum Stmt {
+    CreateNamespace {
+        name: String,
+        if_not_exists: bool,
+    },
+    DropNamespace {
+        name: String,
+        if_exists: bool,
+    },
+    CreateTable {
+        kind: TableType,
+        statement: Statement,
+    },
+    CreateUser {
+        id: String,
+        role: Role,
+    },
+    SetGate {
+        name: String,
+        on: bool,
+    },
+    Sql(Statement),
+}
+
+fn word(token: &TokenWithSpan) -> Option<String> {
+    match &token.token {
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn ident(token: Option<&TokenWithSpan>) -> Result<String, Error> {
+    match token.map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_some() => Ok(w.value.clone()),
+        Some(Token::Word(w)) => Ok(w.value.to_ascii_lowercase()),
+        Some(Token::SingleQuotedString(s)) => Ok(s.clone()),
+        Some(other) => Err(Error::Parse(format!("expected a name, found `{other}`"))),
+        None => Err(Error::Parse(
+            "expected a name, found the end of the statement".into(),
+        )),
+    }
+}
+
+fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<(), Error> {
+    match tokens.get(at) {
+        None => Ok(()),
+        Some(t) => Err(Error::Parse(format!(
+            "unexpected `{}` at line {}, column {}",
+            t.token, t.span.start.line, t.span.start.column
+        ))),
+    }
+}
+
+/// Parses `sql` into statements.
+pub(crate) fn parse(sql: &str) -> Result<Vec<Stmt>, Error> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::Parse(e.to_string()))?;
+    let mut statements = Vec::new();
+    for piece in tokens.split(|t| t.token == Token::SemiColon) {
+        let piece: Vec<TokenWithSpan> = piece
+            .iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+            .cloned()
+            .collect();
+        if piece.is_empty() {
+            continue;
+        }
+        statements.push(parse_one(piece)?);
+    }
+    if statements.is_empty() {
+        return Err(Error::Parse("no statement".into()));
+    }
+    Ok(statements)
+}
+
+fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
+    let words: Vec<Option<String>> = tokens.iter().take(6).map(word).collect();
+    let w = |i: usize| words.get(i).cloned().flatten().unwrap_or_default();
+    match (w(0).as_str(), w(1).as_str(), w(2).as_str()) {
+        ("CREATE", "NAMESPACE", _) => {
+            let if_not_exists = w(2) == "IF" && w(3) == "NOT" && w(4) == "EXISTS";
+            let at = if if_not_exists { 5 } else { 2 };
+            let name = ident(tokens.get(at))?;
+            expect_end(&tokens, at + 1)?;
+            Ok(Stmt::CreateNamespace {
+                name,
+                if_not_exists,
+            })
+        }
+        ("DROP", "NAMESPACE", _) => {
+            let if_exists = w(2) == "IF" && w(3) == "EXISTS";
+            let at = if if_exists { 4 } else { 2 };
+            let name = ident(tokens.get(at))?;
+            expect_end(&tokens, at + 1)?;
+            Ok(Stmt::DropNamespace { name, if_exists })
+        }
+        ("CREATE", kind @ ("USER" | "SHARED"), "TABLE") => {
+            let kind = if kind == "USER" {
+                TableType::User
+            } else {
+                TableType::Shared
+            };
+            tokens.remove(1);
+            Ok(Stmt::CreateTable {
+                kind,
+                statement: parse_standard(tokens)?,
+            })
+        }
+        ("CREATE", "TABLE", _) => Ok(Stmt::CreateTable {
+            kind: TableType::User,
+            statement: parse_standard(tokens)?,
+        }),
+        ("CREATE", "USER", _) => {
+            let id = ident(tokens.get(2))?;
+            let mut at = 3;
+            if w(at) == "WITH" {
+                at += 1;
+            }
+            let role = if w(at) == "ROLE" {
+                let role = match ident(tokens.get(at + 1))?.to_ascii_lowercase().as_str() {
+                    "user" => Role::User,
+                    "dba" => Role::Dba,
+                    other => {
+                        return Err(Error::Parse(format!(
+                            "unknown role `{other}`; roles are `user` and `dba`"
+                        )));
+                    }
+                };
+                at += 2;
+                role
+            } else {
+                Role::User
+            };
+            expect_end(&tokens, at)?;
+            Ok(Stmt::CreateUser { id, role })
+        }
+        ("SET", "GATE", _) => {
+            let name = ident(tokens.get(2))?;
+            let mut at = 3;
+            if matches!(tokens.get(at).map(|t| &t.token), Some(Token::Eq)) || w(at) == "TO" {
+                at += 1;
+            }
+            let on = match tokens.get(at).and_then(word).as_deref() {
+                Some("ON" | "TRUE") => true,
+                Some("OFF" | "FALSE") => false,
+                _ => {
+                    return Err(Error::Parse(
+                        "expected `SET GATE name = on` or `SET GATE name = off`".into(),
+                    ));
+                }
+            };
+            expect_end(&tokens, at + 1)?;
+            Ok(Stmt::SetGate { name, on })
+        }
+        _ => Ok(Stmt::Sql(parse_standard(tokens)?)),
+    }
+}
+
+fn parse_standard(tokens: Vec<TokenWithSpan>) -> Result<Statement, Error> {
+    let dialect = GenericDialect {};
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(RECURSION_LIMIT)
+        .with_tokens_with_locations(tokens);
+    let statement = parser
+        .parse_statement()
+        .map_err(|e| Error::Parse(e.to_string()))?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(Error::Parse(format!(
+            "unexpected `{}` after the statement",
+            parser.peek_token().token
+        )));
+    }
+    Ok(statement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_statements_are_recognized() {
+        let stmts = parse(
+            "CREATE NAMESPACE IF NOT EXISTS App; create shared table app.t (id INT PRIMARY KEY); \
+             CREATE USER alice WITH ROLE dba; SET GATE audit_log = on; SELECT 1",
+        )
+        .unwrap();
+        assert!(
+            matches!(&stmts[0], Stmt::CreateNamespace { name, if_not_exists: true } if name == "app")
+        );
+        assert!(matches!(
+            &stmts[1],
+            Stmt::CreateTable {
+                kind: TableType::Shared,
+                ..
+            }
+        ));
+        assert!(matches!(&stmts[2], Stmt::CreateUser { id, role: Role::Dba } if id == "alice"));
+        assert!(matches!(&stmts[3], Stmt::SetGate { name, on: true } if name == "audit_log"));
+        assert!(matches!(&stmts[4], Stmt::Sql(_)));
+    }
+
+    #[test]
+    fn bad_text_is_an_error() {
+        for bad in [
+            "",
+            ";;",
+            "SELEC 1",
+            "CREATE NAMESPACE",
+            "CREATE NAMESPACE a b",
+            "SET GATE x = maybe",
+            "CREATE USER bob ROLE king",
+            "SELECT 'unterminated",
+            &format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500)),
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Prepared statements: the primary-key fast path returns exactly what the DataFusion path
+//! returns, for every key, present or not; other statements bind parameters into a plan.
+
+use kalam_engine::{Engine, Error, UserId, Value};
+use proptest::prelude::*;
+
+fn setup() -> (tempfile::TempDir, Engine, UserId) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let root = UserId::new("root").unwrap();
+    engine
+        .sql_blocking(
+            &root,
+            "CREATE NAMESPACE sb;
+             CREATE SHARED TABLE sb.sbtest1 (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
+             CREATE USER TABLE sb.pairs (a TEXT, b BIGINT, note TEXT, PRIMARY KEY (a, b))",
+        )
+        .unwrap();
+    let values: Vec<String> = (1..=200)
+        .map(|i| {
+            format!(
+                "({i}, {}, 'c-{i}-{}', 'pad{i}')",
+                i * 7 % 50,
+                "x".repeat(i % 13)
+            )
+        })
+        .collect();
+    engine
+        .sql_blocking(
+            &root,
+            &format!("INSERT INTO sb.sbtest1 VALUES {}", values.join(", ")),
+        )
+        .unwrap();
+    engine
+        .sql_blocking(
+            &root,
+            "INSERT INTO sb.pairs VALUES ('x', 1, 'one'), ('x', 2, NULL), ('y', 1, 'why')",
+        )
+        .unwrap();
+    (dir, engine, root)
+}
+
+#[test]
+fn point_selects_take_the_fast_path_and_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let shapes = [
+        (
+            "SELECT c FROM sb.sbtest1 WHERE id = $1",
+            "SELECT c FROM sb.sbtest1 WHERE id = {}",
+        ),
+        (
+            "SELECT * FROM sb.sbtest1 WHERE id = $1",
+            "SELECT * FROM sb.sbtest1 WHERE id = {}",
+        ),
+        (
+            "SELECT pad, id, k FROM sb.sbtest1 WHERE $1 = id",
+            "SELECT pad, id, k FROM sb.sbtest1 WHERE {} = id",
+        ),
+    ];
+    for (prepared, literal) in shapes {
+        let statement = engine.prepare_blocking(&root, prepared).unwrap();
+        assert!(statement.is_point_get(), "{prepared}");
+        proptest!(|(id in -5..210i32)| {
+            let fast = engine.execute_blocking(&statement, &[Value::Int32(id)]).unwrap();
+            let slow = engine.sql_blocking(&root, &literal.replace("{}", &id.to_string())).unwrap();
+            prop_assert_eq!(fast.to_string(), slow.to_string());
+            prop_assert_eq!(fast.num_rows(), slow.num_rows());
+            // Same schema too, field by field.
+            prop_assert_eq!(fast.schema().fields(), slow.schema().fields());
+            // A BIGINT parameter that fits works the same.
+            let wide = engine.execute_blocking(&statement, &[Value::Int64(id.into())]).unwrap();
+            prop_assert_eq!(wide.to_string(), slow.to_string());
+        });
+    }
+    // Composite keys on a USER table: the fast path uses the user's scope.
+    let statement = engine
+        .prepare_blocking(&root, "SELECT note FROM sb.pairs WHERE b = $2 AND a = $1")
+        .unwrap();
+    assert!(statement.is_point_get());
+    for (a, b) in [("x", 1), ("x", 2), ("y", 1), ("y", 2), ("z", 0)] {
+        let fast = engine
+            .execute_blocking(&statement, &[Value::from(a), Value::Int64(b)])
+            .unwrap();
+        let slow = engine
+            .sql_blocking(
+                &root,
+                &format!("SELECT note FROM sb.pairs WHERE b = {b} AND a = '{a}'"),
+            )
+            .unwrap();
+        assert_eq!(fast.to_string(), slow.to_string(), "{a} {b}");
+    }
+    // A NULL key matches nothing, like `id = NULL`.
+    let statement = engine
+        .prepare_blocking(&root, "SELECT c FROM sb.sbtest1 WHERE id = $1")
+        .unwrap();
+    assert_eq!(
+        engine
+            .execute_blocking(&statement, &[Value::Null])
+            .unwrap()
+            .num_rows(),
+        0
+    );
+}
+
+#[test]
+fn other_statements_bind_parameters_into_a_plan() {
+    let (_dir, engine, root) = setup();
+    let range = engine
+        .prepare_blocking(
+            &root,
+            "SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2 ORDER BY c",
+        )
+        .unwrap();
+    assert!(!range.is_point_get());
+    let fast = engine
+        .execute_blocking(&range, &[Value::Int32(10), Value::Int32(20)])
+        .unwrap();
+    let slow = engine
+        .sql_blocking(
+            &root,
+            "SELECT c FROM sb.sbtest1 WHERE id BETWEEN 10 AND 20 ORDER BY c",
+        )
+        .unwrap();
+    assert_eq!(fast.to_string(), slow.to_string());
+    assert_eq!(fast.num_rows(), 11);
+
+    let update = engine
+        .prepare_blocking(&root, "UPDATE sb.sbtest1 SET k = k + 1 WHERE id = $1")
+        .unwrap();
+    assert_eq!(
+        engine
+            .execute_blocking(&update, &[Value::Int32(5)])
+            .unwrap()
+            .rows_affected(),
+        Some(1)
+    );
+    let insert = engine
+        .prepare_blocking(
+            &root,
+            "INSERT INTO sb.sbtest1 (id, k, c, pad) VALUES ($1, $2, $3, $4)",
+        )
+        .unwrap();
+    engine
+        .execute_blocking(
+            &insert,
+            &[
+                Value::Int32(1000),
+                Value::Int32(1),
+                Value::from("c"),
+                Value::from("p"),
+            ],
+        )
+        .unwrap();
+    let get = engine
+        .prepare_blocking(&root, "SELECT k, c FROM sb.sbtest1 WHERE id = $1")
+        .unwrap();
+    assert_eq!(
+        engine
+            .execute_blocking(&get, &[Value::Int32(5)])
+            .unwrap()
+            .to_string(),
+        engine
+            .sql_blocking(&root, "SELECT k, c FROM sb.sbtest1 WHERE id = 5")
+            .unwrap()
+            .to_string()
+    );
+    assert_eq!(
+        engine
+            .execute_blocking(&get, &[Value::Int32(1000)])
+            .unwrap()
+            .num_rows(),
+        1
+    );
+
+    // Wrong parameters are typed errors.
+    assert!(matches!(
+        engine.execute_blocking(&get, &[]),
+        Err(Error::Parameters(_))
+    ));
+    assert!(matches!(
+        engine.execute_blocking(&get, &[Value::from("five")]),
+        Err(Error::Parameters(_))
+    ));
+    assert!(matches!(
+        engine.execute_blocking(&get, &[Value::Int64(1 << 40)]),
+        Err(Error::Parameters(_))
+    ));
+    assert!(matches!(
+        engine.prepare_blocking(&root, "SELECT 1; SELECT 2"),
+        Err(Error::Unsupported(_))
+    ));
+}

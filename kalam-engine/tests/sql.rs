@@ -1,0 +1,381 @@
+//! SQL end to end: DDL, writes, reads with pushdown, EXPLAIN, MVCC, reopening, and typed
+//! errors for bad input (with nothing half-written).
+
+use kalam_engine::{Engine, Error, QueryResult, UserId};
+
+fn root() -> UserId {
+    UserId::new("root").unwrap()
+}
+
+/// The result as lines of its pretty table.
+fn table(result: &QueryResult) -> Vec<String> {
+    result.to_string().lines().map(str::to_owned).collect()
+}
+
+fn run(engine: &Engine, sql: &str) -> QueryResult {
+    engine
+        .sql_blocking(&root(), sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn setup() -> (tempfile::TempDir, Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    run(
+        &engine,
+        "CREATE NAMESPACE shop;
+         CREATE SHARED TABLE shop.items (id INT PRIMARY KEY, name TEXT NOT NULL, price DOUBLE, qty BIGINT);
+         INSERT INTO shop.items VALUES (1, 'apple', 0.5, 10), (2, 'pear', 0.75, 0), (3, 'fig', 2.0, 7),
+                                       (4, 'kiwi', NULL, 3), (5, 'plum', 1.25, 12)",
+    );
+    (dir, engine)
+}
+
+#[test]
+fn select_with_filters_aggregates_order_and_limit() {
+    let (_dir, engine) = setup();
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT name, price FROM shop.items WHERE id IN (1, 3, 9) ORDER BY id"
+        )),
+        [
+            "+-------+-------+",
+            "| name  | price |",
+            "+-------+-------+",
+            "| apple | 0.5   |",
+            "| fig   | 2.0   |",
+            "+-------+-------+",
+        ]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT count(*) AS n, sum(qty) AS q FROM shop.items WHERE id BETWEEN 2 AND 4"
+        )),
+        [
+            "+---+----+",
+            "| n | q  |",
+            "+---+----+",
+            "| 3 | 10 |",
+            "+---+----+",
+        ]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id FROM shop.items WHERE price IS NULL OR qty > 11 ORDER BY qty DESC LIMIT 5"
+        )),
+        ["+----+", "| id |", "+----+", "| 5  |", "| 4  |", "+----+"]
+    );
+}
+
+#[test]
+fn explain_shows_the_access_path() {
+    let (_dir, engine) = setup();
+    let plan = run(&engine, "EXPLAIN SELECT name FROM shop.items WHERE id = 3").to_string();
+    assert!(
+        plan.contains(
+            "KalamScanExec: table=shop.items (SHARED), access=primary key get of 1 key: id = 3"
+        ),
+        "{plan}"
+    );
+    let plan = run(
+        &engine,
+        "EXPLAIN SELECT name FROM shop.items WHERE id > 1 AND id <= 3",
+    )
+    .to_string();
+    assert!(
+        plan.contains("access=primary key range: id > 1 AND id <= 3"),
+        "{plan}"
+    );
+    let plan = run(&engine, "EXPLAIN SELECT name FROM shop.items WHERE qty = 3").to_string();
+    assert!(plan.contains("access=full scan"), "{plan}");
+    run(&engine, "CREATE INDEX items_qty ON shop.items (qty)");
+    let plan = run(&engine, "EXPLAIN SELECT name FROM shop.items WHERE qty = 3").to_string();
+    assert!(
+        plan.contains("access=index items_qty get: qty IN (3)"),
+        "{plan}"
+    );
+    // EXPLAIN of a write changes nothing.
+    run(&engine, "EXPLAIN DELETE FROM shop.items WHERE id = 1");
+    assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 5);
+}
+
+#[test]
+fn index_and_primary_key_paths_agree_with_full_scans() {
+    let (_dir, engine) = setup();
+    run(&engine, "CREATE INDEX ON shop.items (qty)");
+    let queries = [
+        ("qty = 10", "qty + 0 = 10"),
+        ("qty IN (0, 7, 99)", "qty + 0 IN (0, 7, 99)"),
+        ("qty >= 3 AND qty < 12", "qty + 0 >= 3 AND qty + 0 < 12"),
+        ("id > 2", "id + 0 > 2"),
+        ("id = 2 OR id = 4", "id + 0 = 2 OR id + 0 = 4"),
+    ];
+    for (pushed, scanned) in queries {
+        let a = run(
+            &engine,
+            &format!("SELECT * FROM shop.items WHERE {pushed} ORDER BY id"),
+        );
+        let b = run(
+            &engine,
+            &format!("SELECT * FROM shop.items WHERE {scanned} ORDER BY id"),
+        );
+        assert_eq!(table(&a), table(&b), "{pushed}");
+    }
+    // The index follows updates and deletes.
+    run(&engine, "UPDATE shop.items SET qty = 10 WHERE id = 2");
+    run(&engine, "DELETE FROM shop.items WHERE id = 1");
+    assert_eq!(
+        table(&run(&engine, "SELECT id FROM shop.items WHERE qty = 10")),
+        ["+----+", "| id |", "+----+", "| 2  |", "+----+"]
+    );
+    let jobs = run(
+        &engine,
+        "SELECT kind, target, rows, status FROM system.jobs",
+    );
+    assert_eq!(
+        table(&jobs),
+        [
+            "+-------------+-----------------+------+-----------+",
+            "| kind        | target          | rows | status    |",
+            "+-------------+-----------------+------+-----------+",
+            "| build_index | shop.items(qty) | 5    | completed |",
+            "+-------------+-----------------+------+-----------+",
+        ]
+    );
+}
+
+#[test]
+fn updates_and_deletes_leave_no_stale_versions() {
+    let (dir, engine) = setup();
+    let updated = run(
+        &engine,
+        "UPDATE shop.items SET price = price * 2, qty = qty - 1 WHERE qty > 5",
+    );
+    assert_eq!(updated.rows_affected(), Some(3));
+    let deleted = run(
+        &engine,
+        "DELETE FROM shop.items WHERE name = 'pear' OR id = 4",
+    );
+    assert_eq!(deleted.rows_affected(), Some(2));
+    let expected = [
+        "+----+-------+-------+-----+",
+        "| id | name  | price | qty |",
+        "+----+-------+-------+-----+",
+        "| 1  | apple | 1.0   | 9   |",
+        "| 3  | fig   | 4.0   | 6   |",
+        "| 5  | plum  | 2.5   | 11  |",
+        "+----+-------+-------+-----+",
+    ];
+    assert_eq!(
+        table(&run(&engine, "SELECT * FROM shop.items ORDER BY id")),
+        expected
+    );
+    // Point reads see the newest version too.
+    assert_eq!(
+        run(&engine, "SELECT * FROM shop.items WHERE id = 2").num_rows(),
+        0
+    );
+    // A key can be reused after a delete, and the primary key itself can change.
+    run(
+        &engine,
+        "INSERT INTO shop.items VALUES (2, 'quince', 3.0, 1)",
+    );
+    run(&engine, "UPDATE shop.items SET id = 20 WHERE id = 2");
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, name FROM shop.items WHERE id >= 2 AND id < 30 ORDER BY id"
+        )),
+        [
+            "+----+--------+",
+            "| id | name   |",
+            "+----+--------+",
+            "| 3  | fig    |",
+            "| 5  | plum   |",
+            "| 20 | quince |",
+            "+----+--------+",
+        ]
+    );
+    // Everything survives a reopen, the catalog included.
+    drop(engine);
+    let engine = Engine::open(dir.path()).unwrap();
+    assert_eq!(
+        run(
+            &engine,
+            "SELECT * FROM shop.items WHERE id < 20 ORDER BY id"
+        )
+        .to_string()
+        .lines()
+        .count(),
+        7
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT table_name, table_type, primary_key FROM system.tables"
+        )),
+        [
+            "+------------+------------+-------------+",
+            "| table_name | table_type | primary_key |",
+            "+------------+------------+-------------+",
+            "| items      | SHARED     | id          |",
+            "+------------+------------+-------------+",
+        ]
+    );
+}
+
+#[test]
+fn composite_keys_joins_and_drop() {
+    let (_dir, engine) = setup();
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.stock (store TEXT, item INT, count INT NOT NULL, PRIMARY KEY (store, item));
+         INSERT INTO shop.stock VALUES ('north', 1, 4), ('north', 3, 1), ('south', 1, 9)",
+    );
+    let plan = run(
+        &engine,
+        "EXPLAIN SELECT * FROM shop.stock WHERE store = 'north'",
+    )
+    .to_string();
+    assert!(
+        plan.contains("access=primary key prefix: store = 'north'"),
+        "{plan}"
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT s.store, i.name, s.count FROM shop.stock s JOIN shop.items i ON i.id = s.item \
+             WHERE s.store = 'north' ORDER BY i.name"
+        )),
+        [
+            "+-------+-------+-------+",
+            "| store | name  | count |",
+            "+-------+-------+-------+",
+            "| north | apple | 4     |",
+            "| north | fig   | 1     |",
+            "+-------+-------+-------+",
+        ]
+    );
+    run(&engine, "DROP TABLE shop.stock");
+    assert!(matches!(
+        engine.sql_blocking(&root(), "SELECT * FROM shop.stock"),
+        Err(Error::UnknownTable(_))
+    ));
+    // A new table never sees a dropped table's rows.
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.stock (store TEXT, item INT, count INT, PRIMARY KEY (store, item))",
+    );
+    assert_eq!(run(&engine, "SELECT * FROM shop.stock").num_rows(), 0);
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_writes_nothing() {
+    let (_dir, engine) = setup();
+    let err = |sql: &str| engine.sql_blocking(&root(), sql).unwrap_err();
+    assert!(matches!(err("SELEC * FROM shop.items"), Error::Parse(_)));
+    assert!(matches!(err("SELECT * FROM shop.nope"), Error::UnknownTable(t) if t == "shop.nope"));
+    assert!(
+        matches!(err("SELECT * FROM nowhere.items"), Error::UnknownNamespace(n) if n == "nowhere")
+    );
+    assert!(matches!(err("SELECT nope FROM shop.items"), Error::Plan(_)));
+    assert!(matches!(
+        err("CREATE NAMESPACE shop"),
+        Error::AlreadyExists {
+            kind: "namespace",
+            ..
+        }
+    ));
+    assert!(matches!(
+        err("CREATE NAMESPACE \"../etc\""),
+        Error::InvalidId(_)
+    ));
+    assert!(
+        matches!(err("CREATE SHARED TABLE shop.t (a INT)"), Error::Plan(m) if m.contains("primary key"))
+    );
+    assert!(matches!(
+        err("CREATE SHARED TABLE shop.t (a INT PRIMARY KEY, b JSON)"),
+        Error::Unsupported(_)
+    ));
+    assert!(matches!(
+        err("INSERT INTO system.users VALUES ('x', 'dba', 0)"),
+        Error::ReadOnly(_)
+    ));
+    assert!(matches!(
+        err("CREATE TEMPORARY VIEW v AS SELECT 1"),
+        Error::Unsupported(_)
+    ));
+
+    // A duplicate key anywhere in a multi-row insert rejects the whole statement.
+    let e = err("INSERT INTO shop.items VALUES (6, 'lime', 1.0, 1), (1, 'again', 1.0, 1)");
+    assert_eq!(
+        e.to_string(),
+        "duplicate primary key (id = 1) in `shop.items`"
+    );
+    let e = err("INSERT INTO shop.items VALUES (7, 'a', 1.0, 1), (7, 'b', 1.0, 1)");
+    assert!(matches!(e, Error::DuplicateKey { .. }), "{e}");
+    let e = err("INSERT INTO shop.items VALUES (8, NULL, 1.0, 1)");
+    assert_eq!(
+        e.to_string(),
+        "column `name` of `shop.items` may not be NULL"
+    );
+    let e = err("INSERT INTO shop.items VALUES ('eight', 'x', 1.0, 1)");
+    assert!(
+        matches!(e, Error::TypeMismatch(_) | Error::Plan(_)),
+        "{e:?}"
+    );
+    let e = err("UPDATE shop.items SET id = 1 WHERE id = 2");
+    assert!(matches!(e, Error::DuplicateKey { .. }), "{e}");
+    assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 5);
+    assert_eq!(
+        run(&engine, "SELECT * FROM shop.items WHERE id IN (6, 7, 8)").num_rows(),
+        0
+    );
+
+    // Deep nesting is refused, not a stack overflow.
+    let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+    assert!(matches!(err(&deep), Error::Parse(_)));
+}
+
+#[test]
+fn roles_and_users() {
+    let (_dir, engine) = setup();
+    run(&engine, "CREATE USER bob; CREATE USER ada WITH ROLE dba");
+    let bob = UserId::new("bob").unwrap();
+    let e = engine
+        .sql_blocking(&bob, "CREATE NAMESPACE mine")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "user `bob` may not create a namespace; that needs the dba role"
+    );
+    assert!(matches!(
+        engine.sql_blocking(&bob, "SET GATE audit_log = on"),
+        Err(Error::PermissionDenied { .. })
+    ));
+    let ada = UserId::new("ada").unwrap();
+    engine.sql_blocking(&ada, "CREATE NAMESPACE hers").unwrap();
+    let nobody = UserId::new("nobody").unwrap();
+    assert!(matches!(
+        engine.sql_blocking(&nobody, "SELECT 1"),
+        Err(Error::UnknownUser(u)) if u == "nobody"
+    ));
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT user_id, role FROM system.users ORDER BY user_id"
+        )),
+        [
+            "+---------+--------+",
+            "| user_id | role   |",
+            "+---------+--------+",
+            "| ada     | dba    |",
+            "| bob     | user   |",
+            "| root    | system |",
+            "+---------+--------+",
+        ]
+    );
+}
