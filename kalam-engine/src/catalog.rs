@@ -91,7 +91,9 @@ impl TableMeta {
         };
         let fields: Vec<Field> = columns
             .iter()
-            .map(|c| Field::new(&c.name, c.ty.arrow(), c.nullable))
+            // Nullable for DataFusion: NOT NULL is the engine's to check, so that a NULL
+            // gets the engine's typed error naming the table's column.
+            .map(|c| Field::new(&c.name, c.ty.arrow(), true))
             .collect();
         let metadata = [
             ("kalam.table".to_owned(), id.to_string()),

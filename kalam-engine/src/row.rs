@@ -149,11 +149,6 @@ impl RowDecoder {
         }
     }
 
-    /// Rows pushed so far.
-    pub(crate) fn len(&self) -> usize {
-        self.rows
-    }
-
     /// Decodes one stored row into the builders.
     pub(crate) fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
         let mut input = row;
