@@ -314,7 +314,7 @@ impl Catalog {
     pub(crate) fn create_table(
         &self,
         definition: TableDefinition,
-        columns: Vec<ColumnDefinition>,
+        columns: &[ColumnDefinition],
         set: &mut WriteSet,
     ) -> Result<Arc<TableMeta>, Error> {
         let mut state = self.write();
@@ -333,7 +333,7 @@ impl Catalog {
         }
         let mut definition = definition;
         definition.number = state.next_table;
-        let meta = table_meta(definition, &columns, Vec::new(), None)?;
+        let meta = table_meta(definition, columns, Vec::new(), None)?;
         // Numbers are never reused: a dropped table's number stays taken.
         state.next_table += 1;
         set.put_catalog(
@@ -341,7 +341,7 @@ impl Catalog {
             state.next_table.to_be_bytes().to_vec(),
         );
         set.put_catalog(key(Tag::Table, &meta.definition), meta.definition.to_row());
-        for column in &columns {
+        for column in columns {
             set.put_catalog(key(Tag::Column, column), column.to_row());
         }
         Ok(Arc::new(meta))

@@ -224,7 +224,7 @@ impl Engine {
     ///
     /// If the storage cannot be opened (see [`Storage::open`]) or its catalog is corrupt.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, Error> {
-        Self::open_with(dir, EngineOptions::default())
+        Self::open_with(dir, &EngineOptions::default())
     }
 
     /// Opens (or creates) the database in `dir`.
@@ -232,7 +232,7 @@ impl Engine {
     /// # Errors
     ///
     /// As [`open`](Self::open).
-    pub fn open_with(dir: impl AsRef<Path>, options: EngineOptions) -> Result<Self, Error> {
+    pub fn open_with(dir: impl AsRef<Path>, options: &EngineOptions) -> Result<Self, Error> {
         let storage = Storage::open_with(dir, options.durability)?;
         let catalog = Catalog::load(&storage)?;
         let next_audit_id = AtomicU64::new(Catalog::last_id(&storage, Tag::Audit)?);
@@ -657,7 +657,7 @@ impl Engine {
         let meta = self
             .shared
             .catalog
-            .create_table(definition, defs, &mut set)?;
+            .create_table(definition, &defs, &mut set)?;
         features::audit(
             &self.shared,
             &mut set,

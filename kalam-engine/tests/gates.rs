@@ -10,7 +10,7 @@ fn audit_log_live_queries_slow_queries_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let engine = Engine::open_with(
         dir.path(),
-        EngineOptions {
+        &EngineOptions {
             slow_query_threshold: Duration::ZERO,
             ..EngineOptions::default()
         },

@@ -4,7 +4,7 @@ use std::ops::Bound;
 
 use crate::catalog::TableMeta;
 use crate::error::StorageError;
-use crate::storage::{Scope, Storage, keyspace};
+use crate::storage::{Rows, Scope, Storage, keyspace};
 
 use super::access::Access;
 
@@ -29,7 +29,7 @@ pub(crate) fn read_chunk(
     access: &Access,
     cursor: Cursor,
     max: usize,
-) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Cursor), StorageError> {
+) -> Result<(Rows, Cursor), StorageError> {
     let max = max.max(1);
     match (access, cursor) {
         (_, Cursor::Done) | (Access::Nothing, _) => Ok((Vec::new(), Cursor::Done)),
@@ -58,7 +58,7 @@ pub(crate) fn read_chunk(
             scope,
             Bound::Unbounded,
             Bound::Unbounded,
-            cursor,
+            &cursor,
             max,
         ),
         (Access::Range { lower, upper }, cursor) => range(
@@ -67,7 +67,7 @@ pub(crate) fn read_chunk(
             scope,
             as_ref(lower),
             as_ref(upper),
-            cursor,
+            &cursor,
             max,
         ),
         (Access::IndexKeys { index, values }, Cursor::Start) => {
@@ -148,10 +148,10 @@ fn range(
     scope: Scope<'_>,
     lower: Bound<&[u8]>,
     upper: Bound<&[u8]>,
-    cursor: Cursor,
+    cursor: &Cursor,
     max: usize,
-) -> Result<(Vec<(Vec<u8>, Vec<u8>)>, Cursor), StorageError> {
-    let rows = match &cursor {
+) -> Result<(Rows, Cursor), StorageError> {
+    let rows = match cursor {
         Cursor::After(last) => {
             storage.scan_range(meta.number, scope, Bound::Excluded(last), upper, max)?
         }

@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rocksdb::{ColumnFamily, DB, DBRawIterator, Options, ReadOptions, WriteOptions};
 
 pub use batch::WriteSet;
+
+/// `(key, value)` pairs read from a column family, in key order.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 pub use keyspace::{Scope, TableNumber};
 
 use crate::error::StorageError;
@@ -205,7 +208,7 @@ impl Storage {
         lower: Bound<&[u8]>,
         upper: Bound<&[u8]>,
         max: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Rows, StorageError> {
         let scope_prefix = keyspace::scope_prefix(table, scope);
         let start = match lower {
             Bound::Unbounded => scope_prefix.clone(),
@@ -263,7 +266,7 @@ impl Storage {
     /// # Errors
     ///
     /// If RocksDB fails to read.
-    pub fn catalog_rows(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    pub fn catalog_rows(&self, prefix: &[u8]) -> Result<Rows, StorageError> {
         let end = keyspace::prefix_end(prefix);
         self.range_of(CF_CATALOG, prefix, end.as_deref())
     }
@@ -298,7 +301,7 @@ impl Storage {
         cf: &'static str,
         lower: &[u8],
         upper: Option<&[u8]>,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    ) -> Result<Rows, StorageError> {
         let mut options = ReadOptions::default();
         if let Some(upper) = upper {
             options.set_iterate_upper_bound(upper.to_vec());
