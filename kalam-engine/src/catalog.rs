@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
-use kalam::Table;
+use kalam::{KeyPart, Table};
 
 use crate::error::{Error, StorageError};
 use crate::ids::{NamespaceId, TableId, TableName, UserId};
@@ -186,12 +186,7 @@ impl Catalog {
             let table: TableDefinition = decode("table", &row)?;
             let name = (table.namespace.clone(), table.table_name.clone());
             let defs = columns.remove(&name).unwrap_or_default();
-            let meta = table_meta(
-                table,
-                &defs,
-                indexes.remove(&name).unwrap_or_default(),
-                None,
-            )?;
+            let meta = table_meta(table, &defs, indexes.remove(&name).unwrap_or_default())?;
             state.tables.insert(meta.id.clone(), Arc::new(meta));
         }
         if let Some((_, value)) = storage
@@ -333,7 +328,7 @@ impl Catalog {
         }
         let mut definition = definition;
         definition.number = state.next_table;
-        let meta = table_meta(definition, columns, Vec::new(), None)?;
+        let meta = table_meta(definition, columns, Vec::new())?;
         // Numbers are never reused: a dropped table's number stays taken.
         state.next_table += 1;
         set.put_catalog(
@@ -387,10 +382,8 @@ impl Catalog {
             column,
             number,
         };
-        set.put_catalog(
-            key(Tag::Index, &index_definition(meta, &index)),
-            index_definition(meta, &index).to_row(),
-        );
+        let definition = index_definition(meta, &index);
+        set.put_catalog(key(Tag::Index, &definition), definition.to_row());
         let mut indexes = meta.indexes.clone();
         indexes.push(index);
         Ok(Arc::new(TableMeta::new(
@@ -435,13 +428,13 @@ impl Catalog {
 
     /// The largest id stored under `tag` (jobs, audit entries), to continue from.
     pub(crate) fn last_id(storage: &Storage, tag: Tag) -> Result<u64, StorageError> {
-        Ok(storage
-            .last_catalog_key(&[tag as u8])?
-            .and_then(|key| {
-                key.get(1..9)
-                    .map(|id| u64::from_be_bytes(id.try_into().unwrap_or_default()))
-            })
-            .unwrap_or(0))
+        let Some(key) = storage.last_catalog_key(&[tag as u8])? else {
+            return Ok(0);
+        };
+        u64::decode_key(&mut &key[1..]).map_err(|source| StorageError::Corrupt {
+            what: "catalog id",
+            source,
+        })
     }
 }
 
@@ -449,7 +442,6 @@ fn table_meta(
     definition: TableDefinition,
     defs: &[ColumnDefinition],
     index_defs: Vec<IndexDefinition>,
-    write_lock: Option<Arc<Mutex<()>>>,
 ) -> Result<TableMeta, StorageError> {
     let mut defs: Vec<&ColumnDefinition> = defs.iter().collect();
     defs.sort_by_key(|c| c.ordinal);
@@ -493,7 +485,7 @@ fn table_meta(
         columns,
         pk.into_iter().map(|(_, i)| i).collect(),
         indexes,
-        write_lock.unwrap_or_default(),
+        Arc::default(),
     ))
 }
 

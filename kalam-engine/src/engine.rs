@@ -192,22 +192,37 @@ pub struct Prepared {
 #[derive(Debug, Clone)]
 enum PreparedKind {
     /// `SELECT cols FROM t WHERE pk = $n [AND ...]`: a RocksDB get, no planning.
-    PointGet {
-        table: TableId,
-        projection: Vec<usize>,
-        schema: SchemaRef,
-        /// For each primary-key column, the index of its parameter.
-        params: Vec<usize>,
-    },
+    PointGet(PointGet),
     /// Anything else: the logical plan, its parameters bound at each run.
     Plan(Box<LogicalPlan>),
 }
 
+/// A prepared primary-key point select.
+#[derive(Debug, Clone)]
+struct PointGet {
+    table: TableId,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    /// For each primary-key column, the index of its parameter.
+    params: Vec<usize>,
+}
+
 impl Prepared {
+    fn check_arity(&self, params: &[Value]) -> Result<(), Error> {
+        if params.len() == self.params.len() {
+            return Ok(());
+        }
+        Err(Error::Parameters(format!(
+            "the statement has {} parameters, {} given",
+            self.params.len(),
+            params.len()
+        )))
+    }
+
     /// Whether runs skip DataFusion (a primary-key point select).
     #[must_use]
     pub fn is_point_get(&self) -> bool {
-        matches!(self.kind, PreparedKind::PointGet { .. })
+        matches!(self.kind, PreparedKind::PointGet(_))
     }
 
     /// The statement's text.
@@ -815,12 +830,12 @@ impl Engine {
         let kind = match point {
             Some((table, projection, pk_params)) => {
                 let schema = Arc::new(plan.schema().as_arrow().clone());
-                PreparedKind::PointGet {
+                PreparedKind::PointGet(PointGet {
                     table,
                     projection,
                     schema,
                     params: pk_params,
-                }
+                })
             }
             None => PreparedKind::Plan(Box::new(plan)),
         };
@@ -852,20 +867,9 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        if params.len() != prepared.params.len() {
-            return Err(Error::Parameters(format!(
-                "the statement has {} parameters, {} given",
-                prepared.params.len(),
-                params.len()
-            )));
-        }
+        prepared.check_arity(params)?;
         match &prepared.kind {
-            PreparedKind::PointGet {
-                table,
-                projection,
-                schema,
-                params: pk_params,
-            } => self.point_get(prepared, table, projection, schema, pk_params, params),
+            PreparedKind::PointGet(get) => self.point_get(prepared, get, params),
             PreparedKind::Plan(plan) => {
                 let mut scalars = Vec::with_capacity(params.len());
                 for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
@@ -899,18 +903,11 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        match prepared.kind {
-            // No await inside: skip the runtime.
-            PreparedKind::PointGet {
-                ref table,
-                ref projection,
-                ref schema,
-                params: ref pk_params,
-            } => {
-                if params.len() != prepared.params.len() {
-                    return self.runtime.block_on(self.execute(prepared, params));
-                }
-                self.point_get(prepared, table, projection, schema, pk_params, params)
+        match &prepared.kind {
+            // Nothing to await: no need for the runtime.
+            PreparedKind::PointGet(get) => {
+                prepared.check_arity(params)?;
+                self.point_get(prepared, get, params)
             }
             PreparedKind::Plan(_) => self.runtime.block_on(self.execute(prepared, params)),
         }
@@ -919,12 +916,15 @@ impl Engine {
     fn point_get(
         &self,
         prepared: &Prepared,
-        table: &TableId,
-        projection: &[usize],
-        schema: &SchemaRef,
-        pk_params: &[usize],
+        get: &PointGet,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
+        let PointGet {
+            table,
+            projection,
+            schema,
+            params: pk_params,
+        } = get;
         let meta = self
             .shared
             .catalog

@@ -113,19 +113,13 @@ impl Error {
         use datafusion::error::DataFusionError as E;
         match err {
             E::Context(_, inner) | E::Diagnostic(_, inner) => Error::from_datafusion(*inner),
-            E::External(inner) => match inner.downcast::<Error>() {
-                Ok(err) => *err,
-                Err(other) => Error::Execution(other.to_string()),
-            },
+            E::External(inner) => Error::from_external(inner),
             E::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
                 Ok(inner) => Error::from_datafusion(inner),
                 Err(inner) => Error::Execution(inner.to_string()),
             },
             E::ArrowError(arrow, _) => match *arrow {
-                ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
-                    Ok(err) => *err,
-                    Err(other) => Error::Execution(other.to_string()),
-                },
+                ArrowError::ExternalError(inner) => Error::from_external(inner),
                 ArrowError::CastError(message) | ArrowError::ParseError(message) => {
                     Error::TypeMismatch(message)
                 }
@@ -136,6 +130,14 @@ impl Error {
             E::SchemaError(err, _) => Error::Plan(err.to_string()),
             E::NotImplemented(message) => Error::Unsupported(message),
             other => Error::Execution(other.strip_backtrace()),
+        }
+    }
+
+    /// The engine's own error that travelled boxed, or another one as an execution error.
+    fn from_external(inner: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        match inner.downcast::<Error>() {
+            Ok(err) => *err,
+            Err(other) => Error::Execution(other.to_string()),
         }
     }
 

@@ -164,11 +164,8 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
 
 /// Whether pushing `filter` down can narrow a scan of `meta`.
 pub(crate) fn is_usable(meta: &TableMeta, filter: &Expr) -> bool {
-    constraint_of(meta, filter).is_some_and(|(column, _)| {
-        meta.pk.first() == Some(&column)
-            || meta.pk.contains(&column)
-            || meta.index_on(column).is_some()
-    })
+    constraint_of(meta, filter)
+        .is_some_and(|(column, _)| meta.pk.contains(&column) || meta.index_on(column).is_some())
 }
 
 /// Keeps the tighter of two lower (or, with `upper`, upper) bounds.

@@ -71,23 +71,12 @@ pub(crate) fn read_chunk(
             max,
         ),
         (Access::IndexKeys { index, values }, Cursor::Start) => {
-            let prefix = keyspace::index_prefix(meta.number, *index, scope);
             let mut pks = Vec::new();
             for value in values {
-                let lower = [prefix.as_slice(), value].concat();
-                let upper = keyspace::prefix_end(&lower);
-                pks.extend(index_pks(storage, &lower, upper.as_deref(), lower.len())?);
+                let value = Bound::Included(value.as_slice());
+                pks.extend(index_pks(storage, meta, scope, *index, value, value)?);
             }
-            pks.sort_unstable();
-            pks.dedup();
-            read_chunk(
-                storage,
-                meta,
-                scope,
-                &Access::Keys(pks),
-                Cursor::Start,
-                usize::MAX,
-            )
+            read_keys(storage, meta, scope, pks)
         }
         (
             Access::IndexRange {
@@ -97,38 +86,8 @@ pub(crate) fn read_chunk(
             },
             Cursor::Start,
         ) => {
-            let prefix = keyspace::index_prefix(meta.number, *index, scope);
-            let with = |k: &Vec<u8>| [prefix.as_slice(), k].concat();
-            let start = match lower {
-                Bound::Unbounded => Some(prefix.clone()),
-                Bound::Included(k) => Some(with(k)),
-                Bound::Excluded(k) => keyspace::prefix_end(&with(k)),
-            };
-            let end = match upper {
-                Bound::Unbounded => keyspace::prefix_end(&prefix),
-                Bound::Included(k) => keyspace::prefix_end(&with(k)),
-                Bound::Excluded(k) => Some(with(k)),
-            };
-            let Some(start) = start else {
-                return Ok((Vec::new(), Cursor::Done));
-            };
-            let mut pks = Vec::new();
-            for key in storage.index_keys(&start, end.as_deref())? {
-                // Entry: prefix | value key | pk; the value's key part is self-delimiting.
-                let mut rest = &key[prefix.len()..];
-                let len = index_value_len(meta, *index, &mut rest)?;
-                pks.push(key[prefix.len() + len..].to_vec());
-            }
-            pks.sort_unstable();
-            pks.dedup();
-            read_chunk(
-                storage,
-                meta,
-                scope,
-                &Access::Keys(pks),
-                Cursor::Start,
-                usize::MAX,
-            )
+            let pks = index_pks(storage, meta, scope, *index, as_ref(lower), as_ref(upper))?;
+            read_keys(storage, meta, scope, pks)
         }
         (Access::IndexKeys { .. } | Access::IndexRange { .. }, _) => Ok((Vec::new(), Cursor::Done)),
     }
@@ -164,17 +123,46 @@ fn range(
     Ok((rows, next))
 }
 
+/// The primary keys of the entries of `index` whose values lie between the bounds.
 fn index_pks(
     storage: &Storage,
-    lower: &[u8],
-    upper: Option<&[u8]>,
-    skip: usize,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    index: u32,
+    lower: Bound<&[u8]>,
+    upper: Bound<&[u8]>,
 ) -> Result<Vec<Vec<u8>>, StorageError> {
-    Ok(storage
-        .index_keys(lower, upper)?
-        .into_iter()
-        .map(|key| key[skip..].to_vec())
-        .collect())
+    let prefix = keyspace::index_prefix(meta.number, index, scope);
+    let Some((start, end)) = keyspace::bounded(&prefix, lower, upper) else {
+        return Ok(Vec::new());
+    };
+    let mut pks = Vec::new();
+    for key in storage.index_keys(&start, end.as_deref())? {
+        // Entry: prefix | value key | pk; the value's key part is self-delimiting.
+        let mut rest = &key[prefix.len()..];
+        let len = index_value_len(meta, index, &mut rest)?;
+        pks.push(key[prefix.len() + len..].to_vec());
+    }
+    Ok(pks)
+}
+
+/// Point reads of `pks`, in key order, all at once.
+fn read_keys(
+    storage: &Storage,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    mut pks: Vec<Vec<u8>>,
+) -> Result<(Rows, Cursor), StorageError> {
+    pks.sort_unstable();
+    pks.dedup();
+    read_chunk(
+        storage,
+        meta,
+        scope,
+        &Access::Keys(pks),
+        Cursor::Start,
+        usize::MAX,
+    )
 }
 
 /// The length of the indexed value's key part at the front of `rest`.

@@ -85,34 +85,26 @@ fn index_key(meta: &TableMeta, scope: Scope<'_>, index: u32, value: &Value, pk: 
     key
 }
 
-fn put_indexes(
-    meta: &TableMeta,
-    scope: Scope<'_>,
-    values: &[Value],
-    pk: &[u8],
-    set: &mut WriteSet,
-) {
-    for index in &meta.indexes {
-        let value = &values[index.column];
-        if *value != Value::Null {
-            set.put_index(index_key(meta, scope, index.number, value, pk), Vec::new());
-        }
-    }
+/// The keys of a row's index entries (NULLs are not indexed).
+fn index_keys<'a>(
+    meta: &'a TableMeta,
+    scope: Scope<'a>,
+    values: &'a [Value],
+    pk: &'a [u8],
+) -> impl Iterator<Item = Vec<u8>> + 'a {
+    meta.indexes
+        .iter()
+        .filter(|index| values[index.column] != Value::Null)
+        .map(move |index| index_key(meta, scope, index.number, &values[index.column], pk))
 }
 
-fn delete_indexes(
-    meta: &TableMeta,
-    scope: Scope<'_>,
-    values: &[Value],
-    pk: &[u8],
-    set: &mut WriteSet,
-) {
-    for index in &meta.indexes {
-        let value = &values[index.column];
-        if *value != Value::Null {
-            set.delete_index(index_key(meta, scope, index.number, value, pk));
-        }
-    }
+/// Row `row` of `columns` (cast to the table's types) as values.
+fn values_at(meta: &TableMeta, columns: &[ArrayRef], row: usize) -> Vec<Value> {
+    columns
+        .iter()
+        .zip(&meta.columns)
+        .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
+        .collect()
 }
 
 /// The columns of `batch` cast to the table's types.
@@ -175,11 +167,7 @@ pub(crate) fn apply_insert(
         for batch in batches {
             let columns = cast_columns(meta, batch.columns())?;
             for row in 0..batch.num_rows() {
-                let values: Vec<Value> = columns
-                    .iter()
-                    .zip(meta.columns.iter())
-                    .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
-                    .collect();
+                let values = values_at(meta, &columns, row);
                 check_nulls(meta, &values)?;
                 let pk = primary_key(meta, &values)?;
                 if !seen.insert(pk.clone())
@@ -190,7 +178,9 @@ pub(crate) fn apply_insert(
                         key: show_key(meta, &values),
                     });
                 }
-                put_indexes(meta, scope, &values, &pk, &mut set);
+                for key in index_keys(meta, scope, &values, &pk) {
+                    set.put_index(key, Vec::new());
+                }
                 let mut bytes = Vec::new();
                 encode_values(&values, &mut bytes);
                 set.put_row(meta.number, scope, &pk, bytes);
@@ -246,15 +236,6 @@ fn select(
     Ok((keys, batch))
 }
 
-fn row_values(meta: &TableMeta, batch: &RecordBatch, row: usize) -> Vec<Value> {
-    batch
-        .columns()
-        .iter()
-        .zip(&meta.columns)
-        .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
-        .collect()
-}
-
 /// DELETE: a deletion version for every selected row, and its index entries removed.
 pub(crate) fn apply_delete(
     shared: &Shared,
@@ -268,7 +249,9 @@ pub(crate) fn apply_delete(
         let (keys, batch) = select(shared, meta, scope, access, predicates)?;
         let mut set = WriteSet::new();
         for (row, pk) in keys.iter().enumerate() {
-            delete_indexes(meta, scope, &row_values(meta, &batch, row), pk, &mut set);
+            for key in index_keys(meta, scope, &values_at(meta, batch.columns(), row), pk) {
+                set.delete_index(key);
+            }
             set.delete_row(meta.number, scope, pk);
         }
         commit(shared, meta, user, "DELETE", keys.len() as u64, set)
@@ -301,12 +284,8 @@ pub(crate) fn apply_update(
         let mut taken = HashSet::new();
         let mut set = WriteSet::new();
         for (row, old_pk) in keys.iter().enumerate() {
-            let old = row_values(meta, &batch, row);
-            let new: Vec<Value> = new_columns
-                .iter()
-                .zip(&meta.columns)
-                .map(|(array, column)| value_at(array.as_ref(), column.ty, row))
-                .collect();
+            let old = values_at(meta, batch.columns(), row);
+            let new = values_at(meta, &new_columns, row);
             check_nulls(meta, &new)?;
             let new_pk = primary_key(meta, &new)?;
             let duplicate = !taken.insert(new_pk.clone())
@@ -322,19 +301,14 @@ pub(crate) fn apply_update(
             if new_pk != *old_pk {
                 set.delete_row(meta.number, scope, old_pk);
             }
-            for index in &meta.indexes {
-                let (before, after) = (&old[index.column], &new[index.column]);
-                if before != after || new_pk != *old_pk {
-                    if *before != Value::Null {
-                        set.delete_index(index_key(meta, scope, index.number, before, old_pk));
-                    }
-                    if *after != Value::Null {
-                        set.put_index(
-                            index_key(meta, scope, index.number, after, &new_pk),
-                            Vec::new(),
-                        );
-                    }
-                }
+            // Entries that changed (value or key) move; the others stay.
+            let before: Vec<Vec<u8>> = index_keys(meta, scope, &old, old_pk).collect();
+            let after: Vec<Vec<u8>> = index_keys(meta, scope, &new, &new_pk).collect();
+            for key in before.iter().filter(|key| !after.contains(key)) {
+                set.delete_index(key.clone());
+            }
+            for key in after.into_iter().filter(|key| !before.contains(key)) {
+                set.put_index(key, Vec::new());
             }
             let mut bytes = Vec::new();
             encode_values(&new, &mut bytes);

@@ -94,6 +94,34 @@ pub fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
     Some((prefix, !u64::from_be_bytes(seq.try_into().ok()?)))
 }
 
+/// The keys under `prefix` from `lower` to `upper`, as a key to seek to and an exclusive
+/// end (`None`: to the end of the keyspace), or `None` when the range is empty. Bounds are
+/// prefixes of what follows `prefix`: `Included(p)` takes every key that continues with
+/// `p`, `Excluded(p)` none of them.
+#[must_use]
+pub fn bounded(
+    prefix: &[u8],
+    lower: std::ops::Bound<&[u8]>,
+    upper: std::ops::Bound<&[u8]>,
+) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
+    use std::ops::Bound;
+    let with = |part: &[u8]| [prefix, part].concat();
+    let start = match lower {
+        Bound::Unbounded => prefix.to_vec(),
+        Bound::Included(part) => with(part),
+        Bound::Excluded(part) => prefix_end(&with(part))?,
+    };
+    let end = match upper {
+        Bound::Unbounded => prefix_end(prefix),
+        Bound::Included(part) => prefix_end(&with(part)),
+        Bound::Excluded(part) => Some(with(part)),
+    };
+    match end {
+        Some(end) if end <= start => None,
+        end => Some((start, end)),
+    }
+}
+
 /// The smallest key greater than every key that starts with `prefix`, if there is one.
 #[must_use]
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {

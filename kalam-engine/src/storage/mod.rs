@@ -210,24 +210,9 @@ impl Storage {
         max: usize,
     ) -> Result<Rows, StorageError> {
         let scope_prefix = keyspace::scope_prefix(table, scope);
-        let start = match lower {
-            Bound::Unbounded => scope_prefix.clone(),
-            Bound::Included(pk) => keyspace::row_prefix(table, scope, pk),
-            Bound::Excluded(pk) => {
-                match keyspace::prefix_end(&keyspace::row_prefix(table, scope, pk)) {
-                    Some(end) => end,
-                    None => return Ok(Vec::new()),
-                }
-            }
-        };
-        let end = match upper {
-            Bound::Unbounded => keyspace::prefix_end(&scope_prefix),
-            Bound::Included(pk) => keyspace::prefix_end(&keyspace::row_prefix(table, scope, pk)),
-            Bound::Excluded(pk) => Some(keyspace::row_prefix(table, scope, pk)),
-        };
-        if end.as_ref().is_some_and(|end| *end <= start) {
+        let Some((start, end)) = keyspace::bounded(&scope_prefix, lower, upper) else {
             return Ok(Vec::new());
-        }
+        };
         let mut options = ReadOptions::default();
         if let Some(end) = end {
             options.set_iterate_upper_bound(end);
