@@ -54,6 +54,7 @@ pub(crate) struct Shared {
     pub(crate) slow_threshold: Duration,
     pub(crate) slow_queries: SlowLog,
     pub(crate) metrics: Metrics,
+    pub(crate) fast_paths: bool,
 }
 
 /// How to open an [`Engine`].
@@ -65,6 +66,10 @@ pub struct EngineOptions {
     pub slow_query_threshold: Duration,
     /// Worker threads of the engine's runtime, for the blocking API.
     pub threads: usize,
+    /// Prepared statements of simple shapes (a primary-key point select) run straight on
+    /// RocksDB instead of through DataFusion; on by default. Off, every statement takes
+    /// the general path (for measuring what the fast paths gain).
+    pub fast_paths: bool,
 }
 
 impl Default for EngineOptions {
@@ -73,6 +78,7 @@ impl Default for EngineOptions {
             durability: Durability::default(),
             slow_query_threshold: Duration::from_millis(100),
             threads: 2,
+            fast_paths: true,
         }
     }
 }
@@ -261,6 +267,7 @@ impl Engine {
             slow_threshold: options.slow_query_threshold,
             slow_queries: Mutex::default(),
             metrics: Metrics::default(),
+            fast_paths: options.fast_paths,
         });
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, "public")
@@ -811,7 +818,11 @@ impl Engine {
                 "preparing anything but one SELECT, INSERT, UPDATE or DELETE".into(),
             ));
         };
-        let point = self.point_get_shape(&statement);
+        let point = if self.shared.fast_paths {
+            self.point_get_shape(&statement)
+        } else {
+            None
+        };
         let (_, plan) = self.plan(&user, statement).await?;
         let types = plan.get_parameter_types().map_err(Error::from_datafusion)?;
         let mut params = vec![None; types.len()];

@@ -39,11 +39,7 @@ impl HotOptions {
     }
 
     fn inline_attr(self) -> TokenStream {
-        if self.always {
-            quote!(#[inline(always)])
-        } else {
-            quote!(#[inline])
-        }
+        inline_attr(self.always)
     }
 }
 
@@ -105,12 +101,25 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// Whether `#[hot]` adds inline attributes: always, except in a build with the
+/// `no-hot-inline` feature, which exists to measure what the attributes gain.
+const INLINING: bool = !cfg!(feature = "no-hot-inline");
+
+/// `#[inline(always)]` or `#[inline]`; nothing without [`INLINING`].
+fn inline_attr(always: bool) -> TokenStream {
+    match (INLINING, always) {
+        (false, _) => TokenStream::new(),
+        (true, true) => quote!(#[inline(always)]),
+        (true, false) => quote!(#[inline]),
+    }
+}
+
 /// Adds the inline attribute unless the item already has `#[inline]` or `#[cold]`.
 fn mark(attrs: &mut Vec<Attribute>, options: HotOptions) {
     let has_own = attrs
         .iter()
         .any(|a| a.path().is_ident("inline") || a.path().is_ident("cold"));
-    if !has_own {
+    if !has_own && INLINING {
         let inline = options.inline_attr();
         attrs.push(syn::parse_quote!(#inline));
     }
@@ -300,11 +309,7 @@ fn field_accessors(
         quote!(#(#field_docs)*)
     };
     let cfgs = &field.cfgs;
-    let inline = if hot.always {
-        quote!(#[inline(always)])
-    } else {
-        quote!(#[inline])
-    };
+    let inline = inline_attr(hot.always);
     let span = ty.span();
 
     let (constness, ret, body) = match classify(ty, hot) {

@@ -3,7 +3,10 @@
 //! ```text
 //! kalam sql --data DIR [--user USER] [-e SQL]   run SQL (interactive without -e)
 //! kalam layout [--svg DIR]                      print the models' layouts (and write SVGs)
+//! kalam bench [OPTIONS]                         the sysbench-style suite against SQLite
 //! ```
+
+mod bench;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -17,13 +20,16 @@ usage:
   kalam sql --data DIR [--user USER] [-e SQL]   run SQL as USER (default root); without -e,
                                                 read statements from the terminal or stdin
   kalam layout [--svg DIR]                      print the layouts of the engine's models,
-                                                and write one SVG per model into DIR";
+                                                and write one SVG per model into DIR
+  kalam bench [OPTIONS]                         run the sysbench-style suite on the engine
+                                                and on SQLite (`kalam bench --help`)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("sql") => sql(&args[1..]),
         Some("layout") => layout(&args[1..]),
+        Some("bench") => bench::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,521 @@
+//! `kalam bench`: the sysbench-style suite, run on the engine and on SQLite side by side,
+//! scored with Dolt's multipliers.
+//!
+//! Both engines get the same generated data (`sbtest1` with a secondary index on `k`, and
+//! a typed table with an index on `big_int_col`), the same prepared statements and the same
+//! parameters, in one process. Each measured event runs on one engine, then on the other
+//! (the order alternates), and their results are compared: a wrong answer stops the run
+//! with [`BenchError::Mismatch`]. Per test, the multiplier is `p50(kalam) / p50(sqlite)`;
+//! `reads_mean` and `writes_mean` average the multipliers of each group and
+//! `read_write_mean` averages the two.
+//!
+//! ```no_run
+//! use kalam_engine::bench::{self, BenchOptions};
+//!
+//! let options = BenchOptions { rows: 1_000, ..BenchOptions::default() };
+//! let report = bench::run(&options, &mut |_| {})?;
+//! println!("{}", report.table());
+//! # Ok::<(), kalam_engine::bench::BenchError>(())
+//! ```
+
+mod data;
+mod report;
+mod sides;
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+pub use report::{Config, Report, Stats, Summary, TestResult};
+pub use tests::Group;
+
+use self::data::Rng;
+use self::sides::{Kalam, Output, Side, Sqlite};
+use self::tests::{Ctx, Step, TestSpec};
+use crate::{Durability, EngineOptions, Value};
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// The engine failed a statement.
+    #[error("kalam: {0}")]
+    Kalam(#[from] crate::Error),
+    /// SQLite failed a statement.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The engines disagree: the run is void.
+    #[error(
+        "wrong answer in {test}: the engines disagree\n  statement: {statement}\n  parameters: {params}\n  kalam:  {kalam}\n  sqlite: {sqlite}"
+    )]
+    Mismatch {
+        /// The test.
+        test: String,
+        /// The statement, as written for the engine.
+        statement: String,
+        /// Its parameters.
+        params: String,
+        /// What the engine returned (the first rows).
+        kalam: String,
+        /// What SQLite returned (the first rows).
+        sqlite: String,
+    },
+    /// Files and directories.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Bad options or an unusable data directory.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// How to run the suite.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Test names, in suite order; empty for all. See [`test_names`].
+    pub tests: Vec<String>,
+    /// Rows of `sbtest1` and of the typed table.
+    pub rows: usize,
+    /// Measured events per test; `None` to run each test for [`duration`](Self::duration).
+    pub iterations: Option<usize>,
+    /// Time per test (both engines together) when `iterations` is `None`.
+    pub duration: Duration,
+    /// Events per test and engine before measuring.
+    pub warmup: usize,
+    /// Where the databases go (created, must not hold them already); a temporary
+    /// directory, removed afterwards, when `None`.
+    pub data_dir: Option<PathBuf>,
+    /// The engine's configuration (gates, fast paths, durability).
+    pub config: Config,
+    /// The seed of the generated data and parameters.
+    pub seed: u64,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            tests: Vec::new(),
+            rows: 10_000,
+            iterations: None,
+            duration: Duration::from_secs(3),
+            warmup: 20,
+            data_dir: None,
+            config: Config::default(),
+            seed: 1,
+        }
+    }
+}
+
+/// The names of all tests, in the order they run.
+#[must_use]
+pub fn test_names() -> Vec<&'static str> {
+    tests::TESTS.iter().map(|t| t.name).collect()
+}
+
+/// Where a run is, for a progress bar.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// What runs now: a test name, or `loading`.
+    pub stage: &'a str,
+    /// Stages done, of [`stages`](Self::stages).
+    pub done: usize,
+    /// All stages (loading, then each test).
+    pub stages: usize,
+    /// How far the current stage is, `0.0..=1.0`.
+    pub fraction: f64,
+}
+
+/// Runs the suite.
+///
+/// # Errors
+///
+/// [`BenchError::Mismatch`] when the engines disagree on any result, and any failure of
+/// either engine or of the data directory.
+pub fn run(
+    options: &BenchOptions,
+    progress: &mut dyn FnMut(Progress<'_>),
+) -> Result<Report, BenchError> {
+    let specs = select(&options.tests)?;
+    if options.rows < 2 {
+        return Err(BenchError::Setup("--rows must be at least 2".into()));
+    }
+    let temp;
+    let dir: &Path = match &options.data_dir {
+        Some(dir) => dir,
+        None => {
+            temp = tempfile::Builder::new().prefix("kalam-bench-").tempdir()?;
+            temp.path()
+        }
+    };
+    let kalam_dir = dir.join("kalam");
+    let sqlite_path = dir.join("sqlite.db");
+    for path in [&kalam_dir, &sqlite_path] {
+        if path.exists() {
+            return Err(BenchError::Setup(format!(
+                "{} already exists; give an empty --data directory",
+                path.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let engine_options = EngineOptions {
+        durability: options.config.durability,
+        fast_paths: options.config.fast_paths,
+        ..EngineOptions::default()
+    };
+    let mut kalam = Kalam::open(&kalam_dir, &engine_options)?;
+    let mut sqlite = Sqlite::open(&sqlite_path, options.config.durability)?;
+    let stages = specs.len() + 1;
+    let mut report_progress = |stage: &str, done: usize, fraction: f64| {
+        progress(Progress {
+            stage,
+            done,
+            stages,
+            fraction,
+        });
+    };
+    let rows = options.rows as i64;
+    load(&mut kalam, &mut sqlite, rows, options.seed, &mut |f| {
+        report_progress("loading", 0, f);
+    })?;
+    options.config.apply_gates(&kalam)?;
+
+    let mut ctx = Ctx::new(rows);
+    let mut rng = Rng::new(options.seed ^ 0x5EED);
+    let mut results = Vec::with_capacity(specs.len());
+    for (done, spec) in specs.iter().enumerate() {
+        let result = run_test(
+            spec,
+            options,
+            &mut kalam,
+            &mut sqlite,
+            &mut ctx,
+            &mut rng,
+            &mut |f| {
+                report_progress(spec.name, done + 1, f);
+            },
+        )?;
+        if spec.group != Group::Read {
+            same_tables(spec.name, &mut kalam, &mut sqlite)?;
+        }
+        results.push(result);
+    }
+    report_progress("done", stages, 1.0);
+    Ok(Report::new(options, results, peak_memory()))
+}
+
+fn select(names: &[String]) -> Result<Vec<&'static TestSpec>, BenchError> {
+    if names.is_empty() {
+        return Ok(tests::TESTS.iter().collect());
+    }
+    let mut specs = Vec::new();
+    for name in names {
+        let spec = tests::find(name).ok_or_else(|| {
+            BenchError::Setup(format!(
+                "no test `{name}`; the tests are: {}",
+                test_names().join(", ")
+            ))
+        })?;
+        if !specs.iter().any(|s: &&TestSpec| s.name == spec.name) {
+            specs.push(spec);
+        }
+    }
+    // Suite order: reads before the writes that change their data.
+    specs.sort_by_key(|s| tests::TESTS.iter().position(|t| t.name == s.name));
+    Ok(specs)
+}
+
+/// Creates the tables on both engines and fills them with the same rows.
+fn load(
+    kalam: &mut Kalam,
+    sqlite: &mut Sqlite,
+    rows: i64,
+    seed: u64,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(), BenchError> {
+    kalam.batch(&format!("CREATE NAMESPACE {}", data::NAMESPACE))?;
+    let typed = data::typed_ddl();
+    let ddl = data::SBTEST_DDL
+        .iter()
+        .copied()
+        .chain(typed.iter().map(String::as_str))
+        .chain([data::BULK_DDL]);
+    for statement in ddl {
+        kalam.batch(statement)?;
+        sqlite.batch(statement)?;
+    }
+    let inserts = [data::SBTEST_INSERT.to_owned(), data::typed_insert()];
+    let kalam_inserts = [kalam.prepare(&inserts[0])?, kalam.prepare(&inserts[1])?];
+    let sqlite_inserts = [sqlite.prepare(&inserts[0])?, sqlite.prepare(&inserts[1])?];
+    let mut rng = Rng::new(seed);
+    let rows_of =
+        |rng: &mut Rng, id: i64| [data::sbtest_row(rng, id, rows), data::typed_row(rng, id)];
+    // SQLite loads in one transaction; the engine commits each row.
+    let mut generated = Vec::with_capacity(rows as usize);
+    for id in 1..=rows {
+        generated.push(rows_of(&mut rng, id));
+    }
+    sqlite.in_transaction(|sqlite| {
+        for row in &generated {
+            for (statement, values) in sqlite_inserts.iter().zip(row) {
+                sqlite.run(*statement, values)?;
+            }
+        }
+        Ok(())
+    })?;
+    for (i, row) in generated.iter().enumerate() {
+        for (statement, values) in kalam_inserts.iter().zip(row) {
+            kalam.run(*statement, values)?;
+        }
+        if i % 256 == 0 {
+            progress(i as f64 / rows as f64);
+        }
+    }
+    same_tables("loading", kalam, sqlite)
+}
+
+/// Runs one statement on one engine, timed.
+fn run_steps(
+    side: &mut dyn Side,
+    statements: &[usize],
+    steps: &[Step],
+    outputs: &mut Vec<Output>,
+) -> Result<Duration, BenchError> {
+    let started = Instant::now();
+    for step in steps {
+        outputs.push(match step {
+            Step::Prepared(n, params) => side.run(statements[*n], params)?,
+            Step::Text(sql) => side.batch(sql)?,
+        });
+    }
+    Ok(started.elapsed())
+}
+
+/// Runs a test: warm-up, then measured events until the iterations or the time are used.
+fn run_test(
+    spec: &TestSpec,
+    options: &BenchOptions,
+    kalam: &mut Kalam,
+    sqlite: &mut Sqlite,
+    ctx: &mut Ctx,
+    rng: &mut Rng,
+    progress: &mut dyn FnMut(f64),
+) -> Result<TestResult, BenchError> {
+    let sql = (spec.statements)();
+    let mut kalam_statements = Vec::with_capacity(sql.len());
+    let mut sqlite_statements = Vec::with_capacity(sql.len());
+    for statement in &sql {
+        kalam_statements.push(kalam.prepare(statement)?);
+        sqlite_statements.push(sqlite.prepare(statement)?);
+    }
+    let mut kalam_times = Vec::new();
+    let mut sqlite_times = Vec::new();
+    let started = Instant::now();
+    let mut last_progress = started;
+    let mut outputs = (Vec::new(), Vec::new());
+    let mut event = 0usize;
+    loop {
+        let measured = event.checked_sub(options.warmup);
+        match (measured, options.iterations) {
+            (Some(n), Some(limit)) if n >= limit => break,
+            (Some(n), None) if n >= 5 && started.elapsed() >= options.duration => break,
+            _ => {}
+        }
+        let steps = (spec.event)(rng, ctx);
+        outputs.0.clear();
+        outputs.1.clear();
+        // Alternate who goes first, so neither always runs on the other's warm caches.
+        let (kalam_time, sqlite_time) = if event.is_multiple_of(2) {
+            let k = run_steps(kalam, &kalam_statements, &steps, &mut outputs.0)?;
+            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut outputs.1)?;
+            (k, s)
+        } else {
+            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut outputs.1)?;
+            let k = run_steps(kalam, &kalam_statements, &steps, &mut outputs.0)?;
+            (k, s)
+        };
+        if measured.is_some() {
+            kalam_times.push(kalam_time);
+            sqlite_times.push(sqlite_time);
+        }
+        compare(spec.name, &sql, &steps, &mut outputs)?;
+        event += 1;
+        if last_progress.elapsed() >= Duration::from_millis(100) {
+            last_progress = Instant::now();
+            let fraction = match (measured, options.iterations) {
+                (None, _) => 0.0,
+                (Some(n), Some(limit)) => n as f64 / limit.max(1) as f64,
+                (Some(_), None) => {
+                    started.elapsed().as_secs_f64() / options.duration.as_secs_f64().max(1e-9)
+                }
+            };
+            progress(fraction.min(1.0));
+        }
+    }
+    Ok(TestResult::new(
+        spec.name,
+        spec.group,
+        sql,
+        Stats::of(&mut kalam_times),
+        Stats::of(&mut sqlite_times),
+    ))
+}
+
+/// Checks that both engines returned the same for every step of an event.
+fn compare(
+    test: &str,
+    sql: &[String],
+    steps: &[Step],
+    outputs: &mut (Vec<Output>, Vec<Output>),
+) -> Result<(), BenchError> {
+    for ((step, kalam), sqlite) in steps
+        .iter()
+        .zip(outputs.0.drain(..))
+        .zip(outputs.1.drain(..))
+    {
+        let kalam = kalam.into_rows()?.sorted();
+        let sqlite = sqlite.into_rows()?.sorted();
+        if !kalam.same(&sqlite) {
+            let (statement, params) = match step {
+                Step::Prepared(n, params) => (sql[*n].clone(), show_params(params)),
+                Step::Text(text) => (text.chars().take(200).collect(), String::new()),
+            };
+            return Err(BenchError::Mismatch {
+                test: test.to_owned(),
+                statement,
+                params,
+                kalam: kalam.sample(),
+                sqlite: sqlite.sample(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn show_params(params: &[Value]) -> String {
+    let shown: Vec<String> = params
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("${}={v}", i + 1))
+        .collect();
+    shown.join(", ")
+}
+
+/// Both engines hold the same rows in every table (after loading and each write test).
+fn same_tables(test: &str, kalam: &mut Kalam, sqlite: &mut Sqlite) -> Result<(), BenchError> {
+    for table in ["sb.sbtest1", "sb.typed", "sb.bulk"] {
+        let sql = format!("SELECT * FROM {table}");
+        let k = kalam.prepare(&sql)?;
+        let s = sqlite.prepare(&sql)?;
+        let mut outputs = (vec![kalam.run(k, &[])?], vec![sqlite.run(s, &[])?]);
+        compare(
+            &format!("{test} (tables afterwards)"),
+            &[sql],
+            &[Step::Prepared(0, Vec::new())],
+            &mut outputs,
+        )?;
+    }
+    Ok(())
+}
+
+/// The process's peak resident memory, in bytes (Linux; `None` elsewhere).
+#[must_use]
+pub fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+impl Config {
+    fn apply_gates(&self, kalam: &Kalam) -> Result<(), BenchError> {
+        let state = if self.gates { "on" } else { "off" };
+        for gate in report::GATES {
+            kalam
+                .engine()
+                .sql_blocking(kalam.root(), &format!("SET GATE {gate} = {state}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// SQLite's `synchronous` setting matched to `durability`.
+#[must_use]
+pub fn sqlite_synchronous(durability: Durability) -> &'static str {
+    Sqlite::synchronous(durability)
+}
+
+/// One rung of the optimisation ladder: what it adds, and the means it measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rung {
+    /// The optimisation this rung adds to the one above.
+    pub step: String,
+    /// The means with it.
+    pub summary: Summary,
+}
+
+/// The runtime rungs of the ladder, cumulative: each configuration adds one optimisation
+/// to the one before. (`#[hot]` inlining is a build, measured by the `kalam` binary.)
+#[must_use]
+pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
+    let base = Config {
+        gates: true,
+        fast_paths: false,
+        durability,
+    };
+    vec![
+        ("all opt-in gates on, no fast paths", base.clone()),
+        (
+            "+ gates off (#[opt_in_feature])",
+            Config {
+                gates: false,
+                ..base.clone()
+            },
+        ),
+        (
+            "+ prepared fast paths",
+            Config {
+                gates: false,
+                fast_paths: true,
+                ..base
+            },
+        ),
+    ]
+}
+
+/// The ladder as a table, like the Dolt write-up's: each rung's means and the change of
+/// `read_write_mean` from the rung above.
+#[must_use]
+pub fn ladder_table(rungs: &[Rung]) -> String {
+    use std::fmt::Write as _;
+    let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+    let mut out = format!(
+        "{:<48} {:>10} {:>11} {:>15} {:>8}\n{}\n",
+        "step",
+        "reads_mean",
+        "writes_mean",
+        "read_write_mean",
+        "change",
+        "-".repeat(96)
+    );
+    let mut previous: Option<f64> = None;
+    for rung in rungs {
+        let now = rung.summary.read_write_mean;
+        let change = match (previous, now) {
+            (Some(p), Some(n)) if p > 0.0 => format!("{:+.0}%", (n / p - 1.0) * 100.0),
+            _ => "-".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<48} {:>10} {:>11} {:>15} {:>8}",
+            rung.step,
+            show(rung.summary.reads_mean),
+            show(rung.summary.writes_mean),
+            show(now),
+            change
+        );
+        previous = now;
+    }
+    out
+}

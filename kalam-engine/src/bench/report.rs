@@ -1,0 +1,490 @@
+//! What a run measured, and its three renderings: the terminal table, `report.json` and a
+//! self-contained `report.html` with an SVG chart of the multipliers.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::{BenchOptions, Group, Sqlite, tests};
+use crate::Durability;
+
+/// The opt-in gates the `gates` switch turns on together.
+pub(crate) const GATES: [&str; 4] = [
+    "audit_log",
+    "live_queries",
+    "slow_query_log",
+    "query_metrics",
+];
+
+/// The engine's configuration for a run: the switches the optimisation ladder flips.
+#[derive(Clone, Debug, Serialize)]
+pub struct Config {
+    /// The opt-in gates (audit log, live queries, slow-query log, metrics) on.
+    pub gates: bool,
+    /// Prepared statements of simple shapes skip DataFusion
+    /// ([`EngineOptions::fast_paths`](crate::EngineOptions::fast_paths)).
+    pub fast_paths: bool,
+    /// The durability of both engines.
+    #[serde(serialize_with = "durability_name")]
+    pub durability: Durability,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            gates: false,
+            fast_paths: true,
+            durability: Durability::default(),
+        }
+    }
+}
+
+fn durability_name<S: serde::Serializer>(d: &Durability, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match d {
+        Durability::Machine => "machine",
+        _ => "process",
+    })
+}
+
+/// Latencies of one engine in one test, in microseconds.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Stats {
+    /// Measured events.
+    pub events: usize,
+    /// Median latency of an event.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Mean.
+    pub mean_us: f64,
+    /// Events per second of one thread: `1 / mean`.
+    pub ops_per_sec: f64,
+}
+
+impl Stats {
+    pub(crate) fn of(times: &mut [Duration]) -> Stats {
+        times.sort_unstable();
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        // Nearest rank.
+        let rank = |p: f64| {
+            let n = times.len();
+            let i = ((p / 100.0) * n as f64).ceil() as usize;
+            times.get(i.clamp(1, n.max(1)) - 1).copied().map_or(0.0, us)
+        };
+        let mean = if times.is_empty() {
+            0.0
+        } else {
+            times.iter().map(|&d| us(d)).sum::<f64>() / times.len() as f64
+        };
+        Stats {
+            events: times.len(),
+            p50_us: rank(50.0),
+            p99_us: rank(99.0),
+            mean_us: mean,
+            ops_per_sec: if mean > 0.0 { 1e6 / mean } else { 0.0 },
+        }
+    }
+}
+
+/// One test's figures on both engines.
+#[derive(Clone, Debug, Serialize)]
+pub struct TestResult {
+    /// The test.
+    pub name: &'static str,
+    /// `read`, `write` or `bulk`.
+    pub group: &'static str,
+    /// Its statements, as written for the engine.
+    pub statements: Vec<String>,
+    /// The engine's latencies.
+    pub kalam: Stats,
+    /// SQLite's latencies.
+    pub sqlite: Stats,
+    /// `p50(kalam) / p50(sqlite)`; below 1 the engine is faster.
+    pub multiplier: f64,
+}
+
+impl TestResult {
+    pub(crate) fn new(
+        name: &'static str,
+        group: Group,
+        statements: Vec<String>,
+        kalam: Stats,
+        sqlite: Stats,
+    ) -> Self {
+        TestResult {
+            name,
+            group: group.name(),
+            statements,
+            kalam,
+            sqlite,
+            multiplier: kalam.p50_us / sqlite.p50_us.max(1e-9),
+        }
+    }
+}
+
+/// Dolt's means.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Summary {
+    /// Mean multiplier of the read tests run.
+    pub reads_mean: Option<f64>,
+    /// Mean multiplier of the write tests run (not `bulk_insert`).
+    pub writes_mean: Option<f64>,
+    /// Mean of the two (of the one, when only one group ran).
+    pub read_write_mean: Option<f64>,
+}
+
+impl Summary {
+    fn of(results: &[TestResult]) -> Summary {
+        let mean = |group: Group| {
+            let ms: Vec<f64> = results
+                .iter()
+                .filter(|r| r.group == group.name())
+                .map(|r| r.multiplier)
+                .collect();
+            (!ms.is_empty()).then(|| ms.iter().sum::<f64>() / ms.len() as f64)
+        };
+        let (reads, writes) = (mean(Group::Read), mean(Group::Write));
+        let read_write_mean = match (reads, writes) {
+            (Some(r), Some(w)) => Some((r + w) / 2.0),
+            (one, other) => one.or(other),
+        };
+        Summary {
+            reads_mean: reads,
+            writes_mean: writes,
+            read_write_mean,
+        }
+    }
+}
+
+/// A run: how it was set up, each test, the means, the peak memory.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The UTC date of the run, `YYYY-MM-DD`.
+    pub date: String,
+    /// Rows of each table.
+    pub rows: usize,
+    /// Warm-up events per test.
+    pub warmup: usize,
+    /// The engine's switches.
+    pub config: Config,
+    /// How each engine is set up and what the run compares.
+    pub method: Vec<String>,
+    /// The tests, in the order they ran.
+    pub tests: Vec<TestResult>,
+    /// Dolt's means.
+    pub summary: Summary,
+    /// The process's peak resident memory, both engines together.
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl Report {
+    pub(crate) fn new(options: &BenchOptions, tests: Vec<TestResult>, peak: Option<u64>) -> Self {
+        let sync = Sqlite::synchronous(options.config.durability);
+        let durability = match options.config.durability {
+            Durability::Machine => {
+                "RocksDB writes the WAL and fsyncs it before a write is acknowledged"
+            }
+            _ => {
+                "RocksDB writes the WAL without fsync (an acknowledged write survives the \
+                 process being killed, not a power loss)"
+            }
+        };
+        let method = vec![
+            format!("kalam: embedded RocksDB; {durability}"),
+            format!(
+                "sqlite {}: rusqlite, bundled library, journal_mode=WAL, synchronous={sync} \
+                 (the same guarantee)",
+                Sqlite::version()
+            ),
+            "both: prepared statements with parameters, one thread, same process, same data; \
+             no BEGIN/COMMIT: each write statement commits on its own"
+                .to_owned(),
+            format!(
+                "bulk_insert: one INSERT of {} rows as SQL text on both, not averaged",
+                tests::BULK_ROWS
+            ),
+            "every result compared between the engines".to_owned(),
+        ];
+        Report {
+            date: today(),
+            rows: options.rows,
+            warmup: options.warmup,
+            config: options.config.clone(),
+            method,
+            summary: Summary::of(&tests),
+            tests,
+            peak_memory_bytes: peak,
+        }
+    }
+
+    /// The report as JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The terminal table: one row per test, then the means.
+    #[must_use]
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{:<24} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10}",
+            "test",
+            "kalam p50",
+            "sqlite p50",
+            "kalam p99",
+            "sqlite p99",
+            "kalam/s",
+            "sqlite/s",
+            "multiplier"
+        );
+        let _ = writeln!(out, "{}", "-".repeat(105));
+        for t in &self.tests {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>10.0} {:>10.0} {:>10.2}{}",
+                t.name,
+                t.kalam.p50_us,
+                t.sqlite.p50_us,
+                t.kalam.p99_us,
+                t.sqlite.p99_us,
+                t.kalam.ops_per_sec,
+                t.sqlite.ops_per_sec,
+                t.multiplier,
+                if t.group == "bulk" {
+                    "  (not averaged)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = writeln!(out, "{}", "-".repeat(105));
+        let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+        let _ = writeln!(out, "reads_mean      {}", show(self.summary.reads_mean));
+        let _ = writeln!(out, "writes_mean     {}", show(self.summary.writes_mean));
+        let _ = writeln!(
+            out,
+            "read_write_mean {}",
+            show(self.summary.read_write_mean)
+        );
+        if let Some(bytes) = self.peak_memory_bytes {
+            let _ = writeln!(
+                out,
+                "peak memory     {:.1} MiB",
+                bytes as f64 / (1024.0 * 1024.0)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{} rows, gates {}, fast paths {}, {}",
+            self.rows,
+            if self.config.gates { "on" } else { "off" },
+            if self.config.fast_paths { "on" } else { "off" },
+            self.date
+        );
+        out
+    }
+
+    /// The report as one HTML page: the method, a chart of the multipliers and the table.
+    #[must_use]
+    pub fn html(&self) -> String {
+        let mut rows = String::new();
+        for t in &self.tests {
+            let _ = writeln!(
+                rows,
+                "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>\
+                 <td>{:.0}</td><td>{:.0}</td><td><b>{:.2}</b></td></tr>",
+                t.name,
+                t.group,
+                t.kalam.p50_us,
+                t.sqlite.p50_us,
+                t.kalam.p99_us,
+                t.sqlite.p99_us,
+                t.kalam.ops_per_sec,
+                t.sqlite.ops_per_sec,
+                t.multiplier
+            );
+        }
+        let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+        let method: String = self
+            .method
+            .iter()
+            .map(|m| format!("<li>{}</li>", escape(m)))
+            .collect();
+        let memory = self.peak_memory_bytes.map_or_else(
+            || "unknown".to_owned(),
+            |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        );
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>kalam bench {date}</title>\n<style>\
+             body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;color:#222}}\
+             table{{border-collapse:collapse}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}}\
+             td:first-child,th:first-child,td:nth-child(2){{text-align:left}}\
+             </style></head><body>\n<h1>kalam bench</h1>\n\
+             <p>{date}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}. \
+             Multiplier = p50(kalam) / p50(sqlite); below 1 the engine is faster.</p>\n\
+             <ul>{method}</ul>\n{chart}\n\
+             <p>reads_mean <b>{reads}</b> · writes_mean <b>{writes}</b> · read_write_mean <b>{rw}</b> · \
+             peak memory {memory}</p>\n\
+             <table><tr><th>test</th><th>group</th><th>kalam p50 µs</th><th>sqlite p50 µs</th>\
+             <th>kalam p99 µs</th><th>sqlite p99 µs</th><th>kalam ops/s</th><th>sqlite ops/s</th>\
+             <th>multiplier</th></tr>\n{rows_html}</table>\n</body></html>\n",
+            date = self.date,
+            rows = self.rows,
+            warmup = self.warmup,
+            gates = if self.config.gates { "on" } else { "off" },
+            fast = if self.config.fast_paths { "on" } else { "off" },
+            chart = self.chart(),
+            reads = show(self.summary.reads_mean),
+            writes = show(self.summary.writes_mean),
+            rw = show(self.summary.read_write_mean),
+            rows_html = rows,
+        )
+    }
+
+    /// Horizontal bars on a log scale, from 1.0 to each test's multiplier: green when the
+    /// engine is faster, red when slower.
+    #[must_use]
+    pub fn chart(&self) -> String {
+        const LABEL: f64 = 190.0;
+        const WIDTH: f64 = 560.0;
+        const BAR: f64 = 22.0;
+        let logs: Vec<f64> = self
+            .tests
+            .iter()
+            .map(|t| t.multiplier.max(1e-3).log10())
+            .collect();
+        let low = logs.iter().copied().fold(0.0_f64, f64::min).floor();
+        let high = logs
+            .iter()
+            .copied()
+            .fold(0.0_f64, f64::max)
+            .ceil()
+            .max(low + 1.0);
+        let x = |log: f64| LABEL + (log - low) / (high - low) * WIDTH;
+        let height = BAR * self.tests.len() as f64 + 40.0;
+        let mut svg = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" \
+             font-family=\"system-ui,sans-serif\" font-size=\"12\">\n",
+            w = LABEL + WIDTH + 70.0
+        );
+        // Decades.
+        let mut decade = low;
+        while decade <= high {
+            let _ = writeln!(
+                svg,
+                "<line x1=\"{x0:.1}\" y1=\"0\" x2=\"{x0:.1}\" y2=\"{y:.1}\" stroke=\"{color}\"/>\
+                 <text x=\"{x0:.1}\" y=\"{ty:.1}\" text-anchor=\"middle\">{label}</text>",
+                x0 = x(decade),
+                y = height - 25.0,
+                ty = height - 10.0,
+                color = if decade == 0.0 { "#333" } else { "#ddd" },
+                label = format_decade(decade)
+            );
+            decade += 1.0;
+        }
+        for (i, (t, &log)) in self.tests.iter().zip(&logs).enumerate() {
+            let y = i as f64 * BAR + 4.0;
+            let (a, b) = (x(0.0).min(x(log)), x(0.0).max(x(log)));
+            let color = if t.multiplier <= 1.0 {
+                "#2e8b57"
+            } else {
+                "#c0392b"
+            };
+            let _ = writeln!(
+                svg,
+                "<text x=\"{lx:.1}\" y=\"{ty:.1}\" text-anchor=\"end\">{name}</text>\
+                 <rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{color}\"/>\
+                 <text x=\"{vx:.1}\" y=\"{ty:.1}\">{m:.2}×</text>",
+                lx = LABEL - 8.0,
+                ty = y + BAR * 0.6,
+                name = t.name,
+                w = (b - a).max(1.0),
+                h = BAR - 6.0,
+                vx = b + 4.0,
+                m = t.multiplier
+            );
+        }
+        svg.push_str("</svg>");
+        svg
+    }
+}
+
+fn format_decade(log: f64) -> String {
+    let value = 10f64.powf(log);
+    if value >= 1.0 {
+        format!("{value:.0}×")
+    } else {
+        format!("{value}×")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn dates_and_percentiles() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        let mut times: Vec<Duration> = (1..=100).map(Duration::from_micros).collect();
+        let stats = Stats::of(&mut times);
+        assert_eq!((stats.p50_us, stats.p99_us), (50.0, 99.0));
+        assert!((stats.mean_us - 50.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn means_follow_dolt() {
+        let stats = |p50: f64| Stats {
+            events: 1,
+            p50_us: p50,
+            p99_us: p50,
+            mean_us: p50,
+            ops_per_sec: 1e6 / p50,
+        };
+        let t = |name, group, k| TestResult::new(name, group, Vec::new(), stats(k), stats(10.0));
+        let summary = Summary::of(&[
+            t("a", Group::Read, 10.0),
+            t("b", Group::Read, 30.0),
+            t("c", Group::Write, 5.0),
+            t("d", Group::Bulk, 100.0),
+        ]);
+        assert_eq!(summary.reads_mean, Some(2.0));
+        assert_eq!(summary.writes_mean, Some(0.5));
+        assert_eq!(summary.read_write_mean, Some(1.25));
+    }
+}

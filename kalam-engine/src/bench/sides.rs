@@ -1,0 +1,467 @@
+//! The two engines behind one interface: prepared statements run with parameters, and
+//! results turned into comparable rows after the clock stops.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::path::Path;
+
+use datafusion::arrow::array::{
+    Array, AsArray, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
+    TimestampMicrosecondArray, UInt64Array,
+};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use rusqlite::types::ValueRef;
+
+use super::BenchError;
+use crate::{Durability, Engine, EngineOptions, Prepared, QueryResult, UserId, Value};
+
+/// One value of a result, in the types both engines share (booleans and timestamps are
+/// integers, as SQLite stores them).
+#[derive(Clone, Debug)]
+pub(crate) enum Cell {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Cell {
+    fn rank(&self) -> u8 {
+        match self {
+            Cell::Null => 0,
+            Cell::Int(_) | Cell::Float(_) => 1,
+            Cell::Text(_) => 2,
+            Cell::Bytes(_) => 3,
+        }
+    }
+
+    fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Cell::Int(i) => Some(i as f64),
+            Cell::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn total_cmp(&self, other: &Cell) -> Ordering {
+        match (self, other) {
+            (Cell::Int(a), Cell::Int(b)) => a.cmp(b),
+            (Cell::Text(a), Cell::Text(b)) => a.cmp(b),
+            (Cell::Bytes(a), Cell::Bytes(b)) => a.cmp(b),
+            _ => match (self.as_f64(), other.as_f64()) {
+                (Some(a), Some(b)) => a.total_cmp(&b),
+                _ => self.rank().cmp(&other.rank()),
+            },
+        }
+    }
+
+    /// Equal, floats within a relative 1e-9 (sums and averages add in different orders).
+    fn same(&self, other: &Cell) -> bool {
+        match (self, other) {
+            (Cell::Int(a), Cell::Int(b)) => a == b,
+            (Cell::Float(_), _) | (_, Cell::Float(_)) => match (self.as_f64(), other.as_f64()) {
+                (Some(a), Some(b)) => a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs()),
+                _ => false,
+            },
+            (Cell::Null, Cell::Null) => true,
+            (Cell::Text(a), Cell::Text(b)) => a == b,
+            (Cell::Bytes(a), Cell::Bytes(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Cell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cell::Null => f.write_str("NULL"),
+            Cell::Int(i) => write!(f, "{i}"),
+            Cell::Float(x) => write!(f, "{x}"),
+            Cell::Text(s) => write!(f, "'{s}'"),
+            Cell::Bytes(b) => write!(
+                f,
+                "x'{}'",
+                b.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ),
+        }
+    }
+}
+
+/// The rows of a result, or the count of rows a write changed.
+#[derive(Clone, Debug)]
+pub(crate) enum Rows {
+    Rows(Vec<Vec<Cell>>),
+    Changed(u64),
+}
+
+impl Rows {
+    /// Sorted rows, so that results without `ORDER BY` compare whatever order each engine
+    /// returns them in.
+    pub(crate) fn sorted(self) -> Rows {
+        match self {
+            Rows::Rows(mut rows) => {
+                rows.sort_by(|a, b| {
+                    a.iter()
+                        .zip(b)
+                        .map(|(x, y)| x.total_cmp(y))
+                        .find(|o| o.is_ne())
+                        .unwrap_or(Ordering::Equal)
+                });
+                Rows::Rows(rows)
+            }
+            changed => changed,
+        }
+    }
+
+    /// Same rows (after [`sorted`](Self::sorted)) or the same count.
+    pub(crate) fn same(&self, other: &Rows) -> bool {
+        match (self, other) {
+            (Rows::Rows(a), Rows::Rows(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.same(q)))
+            }
+            (Rows::Changed(a), Rows::Changed(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// The first rows, for an error message.
+    pub(crate) fn sample(&self) -> String {
+        match self {
+            Rows::Changed(n) => format!("{n} rows changed"),
+            Rows::Rows(rows) => {
+                let mut out = format!("{} rows", rows.len());
+                for row in rows.iter().take(3) {
+                    let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+                    out.push_str(&format!("\n      ({})", cells.join(", ")));
+                }
+                if rows.len() > 3 {
+                    out.push_str("\n      ...");
+                }
+                out
+            }
+        }
+    }
+}
+
+/// What a statement returned, before it is turned into [`Rows`] (outside the timing).
+#[derive(Debug)]
+pub(crate) enum Output {
+    Kalam(QueryResult),
+    Sqlite(Rows),
+}
+
+impl Output {
+    pub(crate) fn into_rows(self) -> Result<Rows, BenchError> {
+        match self {
+            Output::Sqlite(rows) => Ok(rows),
+            Output::Kalam(result) => {
+                if let Some(count) = result.rows_affected() {
+                    return Ok(Rows::Changed(count));
+                }
+                let mut rows = Vec::new();
+                for batch in result.batches() {
+                    let start = rows.len();
+                    rows.resize_with(start + batch.num_rows(), Vec::new);
+                    for column in batch.columns() {
+                        for (i, row) in rows[start..].iter_mut().enumerate() {
+                            row.push(cell(column.as_ref(), i)?);
+                        }
+                    }
+                }
+                Ok(Rows::Rows(rows))
+            }
+        }
+    }
+}
+
+fn cell(array: &dyn Array, row: usize) -> Result<Cell, BenchError> {
+    if array.is_null(row) {
+        return Ok(Cell::Null);
+    }
+    let any = array.as_any();
+    Ok(match array.data_type() {
+        DataType::Boolean => Cell::Int(i64::from(
+            any.downcast_ref::<BooleanArray>()
+                .map(|a| a.value(row))
+                .unwrap_or_default(),
+        )),
+        DataType::Int32 => Cell::Int(i64::from(
+            any.downcast_ref::<Int32Array>()
+                .map(|a| a.value(row))
+                .unwrap_or_default(),
+        )),
+        DataType::Int64 => Cell::Int(
+            any.downcast_ref::<Int64Array>()
+                .map(|a| a.value(row))
+                .unwrap_or_default(),
+        ),
+        DataType::UInt64 => Cell::Int(
+            any.downcast_ref::<UInt64Array>()
+                .map(|a| a.value(row) as i64)
+                .unwrap_or_default(),
+        ),
+        DataType::Float64 => Cell::Float(
+            any.downcast_ref::<Float64Array>()
+                .map(|a| a.value(row))
+                .unwrap_or_default(),
+        ),
+        DataType::Utf8 => Cell::Text(
+            any.downcast_ref::<StringArray>()
+                .map(|a| a.value(row).to_owned())
+                .unwrap_or_default(),
+        ),
+        DataType::Utf8View => Cell::Text(array.as_string_view().value(row).to_owned()),
+        DataType::Binary => Cell::Bytes(
+            any.downcast_ref::<BinaryArray>()
+                .map(|a| a.value(row).to_vec())
+                .unwrap_or_default(),
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, None) => Cell::Int(
+            any.downcast_ref::<TimestampMicrosecondArray>()
+                .map(|a| a.value(row))
+                .unwrap_or_default(),
+        ),
+        other => {
+            return Err(BenchError::Setup(format!(
+                "the engine returned a {other} column, which the comparison does not know"
+            )));
+        }
+    })
+}
+
+/// An engine under test.
+pub(crate) trait Side {
+    /// Prepares `sql` (written for the engine, `$n` parameters); returns its handle.
+    fn prepare(&mut self, sql: &str) -> Result<usize, BenchError>;
+    /// Runs a prepared statement.
+    fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError>;
+    /// Runs SQL text once, unprepared.
+    fn batch(&mut self, sql: &str) -> Result<Output, BenchError>;
+}
+
+/// The engine, as `root`, on its own RocksDB directory.
+pub(crate) struct Kalam {
+    engine: Engine,
+    root: UserId,
+    prepared: Vec<Prepared>,
+}
+
+impl fmt::Debug for Kalam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kalam")
+            .field("prepared", &self.prepared.len())
+            .finish()
+    }
+}
+
+impl Kalam {
+    pub(crate) fn open(dir: &Path, options: &EngineOptions) -> Result<Self, BenchError> {
+        let engine = Engine::open_with(dir, options)?;
+        let root = UserId::new("root").map_err(|e| BenchError::Setup(e.to_string()))?;
+        Ok(Kalam {
+            engine,
+            root,
+            prepared: Vec::new(),
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn root(&self) -> &UserId {
+        &self.root
+    }
+}
+
+impl Side for Kalam {
+    fn prepare(&mut self, sql: &str) -> Result<usize, BenchError> {
+        let prepared = self.engine.prepare_blocking(&self.root, sql)?;
+        self.prepared.push(prepared);
+        Ok(self.prepared.len() - 1)
+    }
+
+    fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError> {
+        let result = self
+            .engine
+            .execute_blocking(&self.prepared[statement], params)?;
+        Ok(Output::Kalam(result))
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
+        Ok(Output::Kalam(self.engine.sql_blocking(&self.root, sql)?))
+    }
+}
+
+/// SQLite's version of a statement written for the engine: no namespace, no table kind,
+/// `?n` parameters.
+pub(crate) fn sqlite_sql(sql: &str) -> String {
+    let sql = sql
+        .replace("CREATE SHARED TABLE", "CREATE TABLE")
+        .replace("sb.", "");
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// SQLite through rusqlite, its bundled library, in WAL mode.
+pub(crate) struct Sqlite {
+    connection: rusqlite::Connection,
+    statements: Vec<String>,
+}
+
+impl fmt::Debug for Sqlite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sqlite")
+            .field("statements", &self.statements)
+            .finish()
+    }
+}
+
+impl Sqlite {
+    /// `synchronous` as matched to the engine's durability.
+    pub(crate) fn synchronous(durability: Durability) -> &'static str {
+        match durability {
+            Durability::Machine => "FULL",
+            _ => "NORMAL",
+        }
+    }
+
+    pub(crate) fn open(path: &Path, durability: Durability) -> Result<Self, BenchError> {
+        let connection = rusqlite::Connection::open(path)?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", Self::synchronous(durability))?;
+        connection.set_prepared_statement_cache_capacity(64);
+        Ok(Sqlite {
+            connection,
+            statements: Vec::new(),
+        })
+    }
+
+    pub(crate) fn version() -> &'static str {
+        rusqlite::version()
+    }
+}
+
+/// A parameter bound by reference: no copy of its text or bytes.
+struct Param<'a>(&'a Value);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::ToSqlOutput::Borrowed;
+        Ok(Borrowed(match self.0 {
+            Value::Null => ValueRef::Null,
+            Value::Boolean(b) => ValueRef::Integer(i64::from(*b)),
+            Value::Int32(i) => ValueRef::Integer(i64::from(*i)),
+            Value::Int64(i) | Value::Timestamp(i) => ValueRef::Integer(*i),
+            Value::Float64(f) => ValueRef::Real(*f),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Bytes(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+impl Side for Sqlite {
+    fn prepare(&mut self, sql: &str) -> Result<usize, BenchError> {
+        let sql = sqlite_sql(sql);
+        // Compiled now (errors surface here) and kept in the connection's cache.
+        self.connection.prepare_cached(&sql)?;
+        self.statements.push(sql);
+        Ok(self.statements.len() - 1)
+    }
+
+    fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError> {
+        let mut stmt = self
+            .connection
+            .prepare_cached(&self.statements[statement])?;
+        let params = rusqlite::params_from_iter(params.iter().map(Param));
+        if stmt.readonly() {
+            let width = stmt.column_count();
+            let mut rows = stmt.query(params)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let mut cells = Vec::with_capacity(width);
+                for i in 0..width {
+                    cells.push(match row.get_ref(i)? {
+                        ValueRef::Null => Cell::Null,
+                        ValueRef::Integer(i) => Cell::Int(i),
+                        ValueRef::Real(f) => Cell::Float(f),
+                        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
+                    });
+                }
+                out.push(cells);
+            }
+            Ok(Output::Sqlite(Rows::Rows(out)))
+        } else {
+            Ok(Output::Sqlite(Rows::Changed(stmt.execute(params)? as u64)))
+        }
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
+        let sql = sqlite_sql(sql);
+        let changed = self.connection.execute(&sql, [])?;
+        Ok(Output::Sqlite(Rows::Changed(changed as u64)))
+    }
+}
+
+impl Sqlite {
+    /// Runs `f` in one transaction (for loading data).
+    pub(crate) fn in_transaction(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<(), BenchError>,
+    ) -> Result<(), BenchError> {
+        self.connection.execute_batch("BEGIN")?;
+        let result = f(self);
+        self.connection
+            .execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_translate_for_sqlite() {
+        assert_eq!(
+            sqlite_sql("SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $12"),
+            "SELECT c FROM sbtest1 WHERE id BETWEEN ?1 AND ?12"
+        );
+        assert_eq!(
+            sqlite_sql("CREATE SHARED TABLE sb.t (id BIGINT PRIMARY KEY)"),
+            "CREATE TABLE t (id BIGINT PRIMARY KEY)"
+        );
+    }
+
+    #[test]
+    fn rows_compare_in_any_order_with_float_tolerance() {
+        let a = Rows::Rows(vec![
+            vec![Cell::Int(2), Cell::Float(0.1 + 0.2)],
+            vec![Cell::Int(1), Cell::Text("x".into())],
+        ]);
+        let b = Rows::Rows(vec![
+            vec![Cell::Int(1), Cell::Text("x".into())],
+            vec![Cell::Int(2), Cell::Float(0.3)],
+        ]);
+        assert!(a.clone().sorted().same(&b.clone().sorted()));
+        let c = Rows::Rows(vec![
+            vec![Cell::Int(1), Cell::Text("y".into())],
+            vec![Cell::Int(2), Cell::Float(0.3)],
+        ]);
+        assert!(!c.sorted().same(&b.sorted()));
+        assert!(!Rows::Changed(1).same(&Rows::Changed(2)));
+    }
+}

@@ -1,0 +1,153 @@
+//! `kalam bench` end to end, in a tiny configuration: every test runs on both engines,
+//! their answers agree (the run fails otherwise), and the reports are written. No timing is
+//! asserted.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn kalam(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kalam"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the kalam binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_whole_suite_runs_and_writes_its_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kalam(
+        &[
+            "bench",
+            "--rows",
+            "300",
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--data",
+            "data",
+            "--out",
+            "report",
+        ],
+        dir.path(),
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+
+    let names = text(&kalam(&["bench", "--list"], dir.path()).stdout);
+    let names: Vec<&str> = names.lines().collect();
+    assert_eq!(names.len(), 19, "{names:?}");
+    for name in &names {
+        assert!(stdout.contains(name), "{name} missing from\n{stdout}");
+    }
+    assert!(stdout.contains("read_write_mean"), "{stdout}");
+
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let tests = json["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), names.len());
+    for test in tests {
+        for side in ["kalam", "sqlite"] {
+            assert_eq!(test[side]["events"], 3, "{test}");
+            assert!(test[side]["p50_us"].as_f64().unwrap() > 0.0, "{test}");
+        }
+        let expected =
+            test["kalam"]["p50_us"].as_f64().unwrap() / test["sqlite"]["p50_us"].as_f64().unwrap();
+        assert!((test["multiplier"].as_f64().unwrap() - expected).abs() < 1e-9);
+    }
+    assert!(json["summary"]["read_write_mean"].as_f64().unwrap() > 0.0);
+    assert!(json["peak_memory_bytes"].as_u64().unwrap() > 0);
+    let method = json["method"].to_string();
+    assert!(
+        method.contains("synchronous=NORMAL") && method.contains("prepared"),
+        "{method}"
+    );
+
+    let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
+    assert!(html.contains("<svg") && html.contains("oltp_point_select"));
+    // The databases stay where asked, and a second run refuses to reuse them.
+    assert!(dir.path().join("data/kalam").is_dir());
+    assert!(dir.path().join("data/sqlite.db").is_file());
+    let again = kalam(&["bench", "--rows", "10", "--data", "data"], dir.path());
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn bad_options_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, expected) in [
+        (
+            &["bench", "--tests", "nope"][..],
+            "no test `nope`; the tests are: oltp_point_select",
+        ),
+        (
+            &["bench", "--rows", "many"][..],
+            "--rows needs a whole number, not `many`",
+        ),
+        (
+            &["bench", "--iterations", "0"][..],
+            "--iterations must be at least 1",
+        ),
+        (
+            &["bench", "--durability", "disk"][..],
+            "--durability is process or machine",
+        ),
+        (
+            &["bench", "--frobnicate"][..],
+            "unknown argument `--frobnicate`",
+        ),
+    ] {
+        let out = kalam(args, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn the_ladder_runs_each_rung_and_reports_a_skipped_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kalam"))
+        .args([
+            "bench",
+            "--ladder",
+            "--tests",
+            "oltp_point_select,oltp_update_index",
+            "--rows",
+            "200",
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--out",
+            "report",
+        ])
+        // No cargo to build the rung without inlining: it is skipped, and says so.
+        .env("CARGO", dir.path().join("no-such-cargo"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for (step, _) in kalam_engine::bench::ladder(kalam_engine::Durability::Process) {
+        assert!(stdout.contains(step), "{step} missing from\n{stdout}");
+    }
+    assert!(stderr.contains("the inlining rung is skipped"), "{stderr}");
+    let rungs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/ladder.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rungs.as_array().unwrap().len(), 3);
+}
