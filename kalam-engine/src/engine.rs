@@ -12,20 +12,20 @@ use datafusion::arrow::datatypes::{SchemaRef, UInt64Type};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::common::ParamValues;
-use datafusion::dataframe::DataFrame;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    self, ColumnOption, Expr as SqlExpr, GroupByExpr, ObjectName, ObjectType, SelectItem, SetExpr,
-    Statement, TableConstraint, TableFactor,
+    self, ColumnOption, Expr as SqlExpr, ObjectName, ObjectType, Statement, TableConstraint,
 };
 use kalam::Table;
 
 use crate::catalog::{Catalog, Column, Tag, key};
 use crate::error::Error;
+use crate::fast::{self, FastPath};
 use crate::features::{
     self, LiveRegistry, Metrics, QueryMetrics, SlowLog, SlowQuery, Subscription,
 };
@@ -33,7 +33,7 @@ use crate::ids::{NamespaceId, TableId, TableName, UserId};
 use crate::models::{
     ColumnDefinition, Job, Namespace, TableDefinition, TableType, User, now_micros,
 };
-use crate::provider::{self, KalamTableProvider, QueryUser, scope_of, system::SystemTable};
+use crate::provider::{self, KalamTableProvider, QueryUser, system::SystemTable};
 use crate::sql::{self, Stmt};
 use crate::storage::{Durability, Storage, WriteSet};
 use crate::value::{ColumnType, Value};
@@ -120,6 +120,10 @@ pub struct QueryResult {
 }
 
 impl QueryResult {
+    pub(crate) fn new(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        QueryResult { schema, batches }
+    }
+
     fn empty() -> Self {
         QueryResult {
             schema: Arc::new(datafusion::arrow::datatypes::Schema::empty()),
@@ -197,20 +201,10 @@ pub struct Prepared {
 
 #[derive(Debug, Clone)]
 enum PreparedKind {
-    /// `SELECT cols FROM t WHERE pk = $n [AND ...]`: a RocksDB get, no planning.
-    PointGet(PointGet),
+    /// A simple shape that runs straight on RocksDB, see [`crate::fast`].
+    Fast(FastPath),
     /// Anything else: the logical plan, its parameters bound at each run.
     Plan(Box<LogicalPlan>),
-}
-
-/// A prepared primary-key point select.
-#[derive(Debug, Clone)]
-struct PointGet {
-    table: TableId,
-    projection: Vec<usize>,
-    schema: SchemaRef,
-    /// For each primary-key column, the index of its parameter.
-    params: Vec<usize>,
 }
 
 impl Prepared {
@@ -225,10 +219,17 @@ impl Prepared {
         )))
     }
 
-    /// Whether runs skip DataFusion (a primary-key point select).
+    /// Whether runs skip DataFusion: the statement has one of the shapes of the fast paths
+    /// (point select, one-row INSERT, UPDATE or DELETE by primary key).
+    #[must_use]
+    pub fn is_fast_path(&self) -> bool {
+        matches!(self.kind, PreparedKind::Fast(_))
+    }
+
+    /// Whether runs are a primary-key point select, one RocksDB get.
     #[must_use]
     pub fn is_point_get(&self) -> bool {
-        matches!(self.kind, PreparedKind::PointGet(_))
+        matches!(&self.kind, PreparedKind::Fast(fast) if fast.is_get())
     }
 
     /// The statement's text.
@@ -818,12 +819,7 @@ impl Engine {
                 "preparing anything but one SELECT, INSERT, UPDATE or DELETE".into(),
             ));
         };
-        let point = if self.shared.fast_paths {
-            self.point_get_shape(&statement)
-        } else {
-            None
-        };
-        let (_, plan) = self.plan(&user, statement).await?;
+        let (_, plan) = self.plan(&user, statement.clone()).await?;
         let types = plan.get_parameter_types().map_err(Error::from_datafusion)?;
         let mut params = vec![None; types.len()];
         for (name, ty) in types {
@@ -838,16 +834,14 @@ impl Engine {
                 })?;
             params[index] = ty;
         }
-        let kind = match point {
-            Some((table, projection, pk_params)) => {
-                let schema = Arc::new(plan.schema().as_arrow().clone());
-                PreparedKind::PointGet(PointGet {
-                    table,
-                    projection,
-                    schema,
-                    params: pk_params,
-                })
-            }
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let fast = if self.shared.fast_paths {
+            FastPath::of(&self.shared, &statement, &schema)
+        } else {
+            None
+        };
+        let kind = match fast {
+            Some(fast) => PreparedKind::Fast(fast),
             None => PreparedKind::Plan(Box::new(plan)),
         };
         Ok(Prepared {
@@ -880,7 +874,7 @@ impl Engine {
     ) -> Result<QueryResult, Error> {
         prepared.check_arity(params)?;
         match &prepared.kind {
-            PreparedKind::PointGet(get) => self.point_get(prepared, get, params),
+            PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
             PreparedKind::Plan(plan) => {
                 let mut scalars = Vec::with_capacity(params.len());
                 for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
@@ -916,125 +910,12 @@ impl Engine {
     ) -> Result<QueryResult, Error> {
         match &prepared.kind {
             // Nothing to await: no need for the runtime.
-            PreparedKind::PointGet(get) => {
+            PreparedKind::Fast(fast) => {
                 prepared.check_arity(params)?;
-                self.point_get(prepared, get, params)
+                fast.run(&self.shared, &prepared.user, params)
             }
             PreparedKind::Plan(_) => self.runtime.block_on(self.execute(prepared, params)),
         }
-    }
-
-    fn point_get(
-        &self,
-        prepared: &Prepared,
-        get: &PointGet,
-        params: &[Value],
-    ) -> Result<QueryResult, Error> {
-        let PointGet {
-            table,
-            projection,
-            schema,
-            params: pk_params,
-        } = get;
-        let meta = self
-            .shared
-            .catalog
-            .table(table)
-            .ok_or_else(|| Error::UnknownTable(table.to_string()))?;
-        let mut pk = Vec::new();
-        for (&column, &param) in meta.pk.iter().zip(pk_params) {
-            let ty = meta.columns[column].ty;
-            match params[param].coerce(ty) {
-                Some(Value::Null) => return Ok(empty_result(schema)),
-                Some(value) => value.write_key(&mut pk),
-                None => {
-                    return Err(Error::Parameters(format!(
-                        "${}: {} is not a {ty}",
-                        param + 1,
-                        params[param]
-                    )));
-                }
-            }
-        }
-        let scope = scope_of(&meta, &prepared.user.id);
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = self
-            .shared
-            .storage
-            .get(meta.number, scope, &pk)?
-            .map(|row| (pk, row))
-            .into_iter()
-            .collect();
-        let batch = provider::decode_batch(&meta, projection, Arc::clone(schema), &rows)
-            .map_err(Error::from_datafusion)?;
-        Ok(QueryResult {
-            schema: Arc::clone(schema),
-            batches: vec![batch],
-        })
-    }
-
-    /// `(table, projection, parameter of each primary-key column)` when `statement` is
-    /// `SELECT <columns or *> FROM ns.t WHERE pk1 = $i AND pk2 = $j` and nothing more.
-    fn point_get_shape(&self, statement: &Statement) -> Option<(TableId, Vec<usize>, Vec<usize>)> {
-        let Statement::Query(query) = statement else {
-            return None;
-        };
-        if query.with.is_some()
-            || query.order_by.is_some()
-            || query.limit_clause.is_some()
-            || query.fetch.is_some()
-        {
-            return None;
-        }
-        let SetExpr::Select(select) = query.body.as_ref() else {
-            return None;
-        };
-        let [from] = select.from.as_slice() else {
-            return None;
-        };
-        let TableFactor::Table {
-            name,
-            alias: None,
-            args: None,
-            ..
-        } = &from.relation
-        else {
-            return None;
-        };
-        if !from.joins.is_empty()
-            || select.distinct.is_some()
-            || select.having.is_some()
-            || !matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
-        {
-            return None;
-        }
-        let id = table_id(name).ok()?;
-        let meta = self.shared.catalog.table(&id)?;
-        let mut projection = Vec::new();
-        for item in &select.projection {
-            match item {
-                SelectItem::Wildcard(options) if options.to_string().is_empty() => {
-                    projection.extend(0..meta.columns.len());
-                }
-                SelectItem::UnnamedExpr(SqlExpr::Identifier(ident)) => {
-                    projection.push(meta.column(&ident_name(ident))?);
-                }
-                _ => return None,
-            }
-        }
-        let mut equalities = Vec::new();
-        conjuncts(select.selection.as_ref()?, &mut equalities)?;
-        let mut params: Vec<Option<usize>> = vec![None; meta.pk.len()];
-        for (column, param) in equalities {
-            let position = meta
-                .pk
-                .iter()
-                .position(|&p| Some(p) == meta.column(&column))?;
-            if params[position].replace(param).is_some() {
-                return None;
-            }
-        }
-        let params = params.into_iter().collect::<Option<Vec<_>>>()?;
-        Some((id, projection, params))
     }
 
     /// Subscribes to the changes of `table` that `user` can see (needs the `live_queries`
@@ -1073,60 +954,47 @@ impl Engine {
     }
 }
 
-fn empty_result(schema: &SchemaRef) -> QueryResult {
-    QueryResult {
-        schema: Arc::clone(schema),
-        batches: vec![RecordBatch::new_empty(Arc::clone(schema))],
-    }
-}
-
 async fn collect(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
-    let frame = DataFrame::new(state, plan);
-    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-    let batches = frame.collect().await.map_err(Error::from_datafusion)?;
+    let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+    if matches_nothing(&plan) {
+        return Ok(fast::changed(0));
+    }
+    let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+    let physical = state
+        .query_planner()
+        .create_physical_plan(&plan, &state)
+        .await
+        .map_err(Error::from_datafusion)?;
+    let batches = datafusion::physical_plan::collect(physical, state.task_ctx())
+        .await
+        .map_err(Error::from_datafusion)?;
     Ok(QueryResult { schema, batches })
 }
 
-/// `column = $n` conjuncts of a WHERE clause; `None` if it holds anything else.
-fn conjuncts(expr: &SqlExpr, out: &mut Vec<(String, usize)>) -> Option<()> {
-    match expr {
-        SqlExpr::BinaryOp {
-            left,
-            op: ast::BinaryOperator::And,
-            right,
-        } => {
-            conjuncts(left, out)?;
-            conjuncts(right, out)
-        }
-        SqlExpr::Nested(inner) => conjuncts(inner, out),
-        SqlExpr::BinaryOp {
-            left,
-            op: ast::BinaryOperator::Eq,
-            right,
-        } => {
-            let ((SqlExpr::Identifier(column), SqlExpr::Value(value))
-            | (SqlExpr::Value(value), SqlExpr::Identifier(column))) =
-                (left.as_ref(), right.as_ref())
-            else {
-                return None;
-            };
-            let ast::Value::Placeholder(name) = &value.value else {
-                return None;
-            };
-            let index = name
-                .strip_prefix('$')?
-                .parse::<usize>()
-                .ok()?
-                .checked_sub(1)?;
-            out.push((ident_name(column), index));
-            Some(())
-        }
-        _ => None,
+/// An UPDATE or DELETE whose WHERE the optimizer proved false (`WHERE id = NULL`,
+/// `WHERE 1 = 0`): its input no longer reads the table, and DataFusion would hand the
+/// table provider no filter at all, which reads as "every row".
+fn matches_nothing(plan: &LogicalPlan) -> bool {
+    let LogicalPlan::Dml(dml) = plan else {
+        return false;
+    };
+    if !matches!(dml.op, WriteOp::Update | WriteOp::Delete) {
+        return false;
     }
+    let mut scans = false;
+    let _ = dml.input.apply(|node| {
+        scans |= matches!(node, LogicalPlan::TableScan(_));
+        Ok(if scans {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    !scans
 }
 
 /// An identifier as DataFusion normalizes it: lowercased unless quoted.
-fn ident_name(ident: &ast::Ident) -> String {
+pub(crate) fn ident_name(ident: &ast::Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
     } else {
@@ -1145,7 +1013,7 @@ fn object_name(name: &ObjectName) -> Result<String, Error> {
 }
 
 /// `namespace.table` from a name in SQL.
-fn table_id(name: &ObjectName) -> Result<TableId, Error> {
+pub(crate) fn table_id(name: &ObjectName) -> Result<TableId, Error> {
     let parts: Vec<String> = name
         .0
         .iter()

@@ -47,6 +47,7 @@ pub mod bench;
 mod catalog;
 mod engine;
 mod error;
+mod fast;
 pub mod features;
 mod ids;
 pub mod models;

@@ -379,3 +379,29 @@ fn roles_and_users() {
         ]
     );
 }
+
+#[test]
+fn a_where_clause_that_is_never_true_changes_nothing() {
+    // DataFusion folds these WHEREs to an empty input and then passes the table no filter
+    // at all; the engine must not read that as "every row".
+    let (_dir, engine) = setup();
+    let before = table(&run(&engine, "SELECT * FROM shop.items ORDER BY id"));
+    for sql in [
+        "UPDATE shop.items SET qty = 0 WHERE id = NULL",
+        "UPDATE shop.items SET qty = 0 WHERE 1 = 0",
+        "DELETE FROM shop.items WHERE id = NULL",
+        "DELETE FROM shop.items WHERE false",
+        "DELETE FROM shop.items WHERE id = 1 AND id = 2 AND 1 > 2",
+    ] {
+        assert_eq!(run(&engine, sql).rows_affected(), Some(0), "{sql}");
+    }
+    assert_eq!(
+        table(&run(&engine, "SELECT * FROM shop.items ORDER BY id")),
+        before
+    );
+    // A WHERE that is always true still means every row.
+    assert_eq!(
+        run(&engine, "UPDATE shop.items SET qty = 1 WHERE 1 = 1").rows_affected(),
+        Some(5)
+    );
+}

@@ -4,7 +4,7 @@
 pub(crate) mod access;
 mod read;
 pub(crate) mod system;
-mod write;
+pub(crate) mod write;
 
 use std::fmt;
 use std::sync::Arc;

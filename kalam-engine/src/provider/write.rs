@@ -160,35 +160,54 @@ pub(crate) fn apply_insert(
     batches: &[RecordBatch],
 ) -> Result<u64, Error> {
     locked(shared, id, |meta| {
-        let scope = scope_of(meta, &user.id);
-        let mut set = WriteSet::new();
-        let mut seen = HashSet::new();
-        let mut rows = 0;
+        let mut rows = Vec::new();
         for batch in batches {
             let columns = cast_columns(meta, batch.columns())?;
-            for row in 0..batch.num_rows() {
-                let values = values_at(meta, &columns, row);
-                check_nulls(meta, &values)?;
-                let pk = primary_key(meta, &values)?;
-                if !seen.insert(pk.clone())
-                    || shared.storage.get(meta.number, scope, &pk)?.is_some()
-                {
-                    return Err(Error::DuplicateKey {
-                        table: meta.id.to_string(),
-                        key: show_key(meta, &values),
-                    });
-                }
-                for key in index_keys(meta, scope, &values, &pk) {
-                    set.put_index(key, Vec::new());
-                }
-                let mut bytes = Vec::new();
-                encode_values(&values, &mut bytes);
-                set.put_row(meta.number, scope, &pk, bytes);
-                rows += 1;
-            }
+            rows.extend((0..batch.num_rows()).map(|row| values_at(meta, &columns, row)));
         }
-        commit(shared, meta, user, "INSERT", rows, set)
+        insert_rows(shared, meta, user, rows)
     })
+}
+
+/// INSERT of one row whose values already have the table's column types (a prepared
+/// INSERT's fast path).
+pub(crate) fn insert_row(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    values: Vec<Value>,
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| insert_rows(shared, meta, user, [values]))
+}
+
+fn insert_rows(
+    shared: &Shared,
+    meta: &TableMeta,
+    user: &QueryUser,
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> Result<u64, Error> {
+    let scope = scope_of(meta, &user.id);
+    let mut set = WriteSet::new();
+    let mut seen = HashSet::new();
+    let mut count = 0;
+    for values in rows {
+        check_nulls(meta, &values)?;
+        let pk = primary_key(meta, &values)?;
+        if !seen.insert(pk.clone()) || shared.storage.get(meta.number, scope, &pk)?.is_some() {
+            return Err(Error::DuplicateKey {
+                table: meta.id.to_string(),
+                key: show_key(meta, &values),
+            });
+        }
+        for key in index_keys(meta, scope, &values, &pk) {
+            set.put_index(key, Vec::new());
+        }
+        let mut bytes = Vec::new();
+        encode_values(&values, &mut bytes);
+        set.put_row(meta.number, scope, &pk, bytes);
+        count += 1;
+    }
+    commit(shared, meta, user, "INSERT", count, set)
 }
 
 /// The rows an access path and predicates select: their keys and a batch of all columns.
@@ -249,12 +268,93 @@ pub(crate) fn apply_delete(
         let (keys, batch) = select(shared, meta, scope, access, predicates)?;
         let mut set = WriteSet::new();
         for (row, pk) in keys.iter().enumerate() {
-            for key in index_keys(meta, scope, &values_at(meta, batch.columns(), row), pk) {
-                set.delete_index(key);
-            }
-            set.delete_row(meta.number, scope, pk);
+            remove_row(
+                meta,
+                scope,
+                &mut set,
+                pk,
+                &values_at(meta, batch.columns(), row),
+            );
         }
         commit(shared, meta, user, "DELETE", keys.len() as u64, set)
+    })
+}
+
+/// A deletion version of a row, and its index entries removed.
+fn remove_row(meta: &TableMeta, scope: Scope<'_>, set: &mut WriteSet, pk: &[u8], values: &[Value]) {
+    for key in index_keys(meta, scope, values, pk) {
+        set.delete_index(key);
+    }
+    set.delete_row(meta.number, scope, pk);
+}
+
+/// The current values of the row with primary key `pk`, if it exists.
+fn current(
+    shared: &Shared,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    pk: &[u8],
+) -> Result<Option<Vec<Value>>, Error> {
+    let Some(row) = shared.storage.get(meta.number, scope, pk)? else {
+        return Ok(None);
+    };
+    let values = crate::row::decode_values(&meta.types, &row).map_err(|source| {
+        crate::error::StorageError::Corrupt {
+            what: "row",
+            source,
+        }
+    })?;
+    Ok(Some(values))
+}
+
+/// DELETE of the row with primary key `pk` (a prepared DELETE's fast path).
+pub(crate) fn delete_by_key(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    pk: &[u8],
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let Some(values) = current(shared, meta, scope, pk)? else {
+            return Ok(0);
+        };
+        let mut set = WriteSet::new();
+        remove_row(meta, scope, &mut set, pk, &values);
+        commit(shared, meta, user, "DELETE", 1, set)
+    })
+}
+
+/// UPDATE of the row with primary key `pk`: `change` turns its values into the new ones
+/// (a prepared UPDATE's fast path; it does not change the key).
+pub(crate) fn update_by_key(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    pk: &[u8],
+    change: impl FnOnce(&TableMeta, &mut [Value]) -> Result<(), Error>,
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let Some(old) = current(shared, meta, scope, pk)? else {
+            return Ok(0);
+        };
+        let mut new = old.clone();
+        change(meta, &mut new)?;
+        let mut set = WriteSet::new();
+        let pk_owned = pk.to_vec();
+        let vacated = HashSet::from([&pk_owned]);
+        rewrite_row(
+            shared,
+            meta,
+            scope,
+            &mut set,
+            (pk, &old),
+            &new,
+            &vacated,
+            &mut HashSet::new(),
+        )?;
+        commit(shared, meta, user, "UPDATE", 1, set)
     })
 }
 
@@ -286,36 +386,63 @@ pub(crate) fn apply_update(
         for (row, old_pk) in keys.iter().enumerate() {
             let old = values_at(meta, batch.columns(), row);
             let new = values_at(meta, &new_columns, row);
-            check_nulls(meta, &new)?;
-            let new_pk = primary_key(meta, &new)?;
-            let duplicate = !taken.insert(new_pk.clone())
-                || (new_pk != *old_pk
-                    && !vacated.contains(&new_pk)
-                    && shared.storage.get(meta.number, scope, &new_pk)?.is_some());
-            if duplicate {
-                return Err(Error::DuplicateKey {
-                    table: meta.id.to_string(),
-                    key: show_key(meta, &new),
-                });
-            }
-            if new_pk != *old_pk {
-                set.delete_row(meta.number, scope, old_pk);
-            }
-            // Entries that changed (value or key) move; the others stay.
-            let before: Vec<Vec<u8>> = index_keys(meta, scope, &old, old_pk).collect();
-            let after: Vec<Vec<u8>> = index_keys(meta, scope, &new, &new_pk).collect();
-            for key in before.iter().filter(|key| !after.contains(key)) {
-                set.delete_index(key.clone());
-            }
-            for key in after.into_iter().filter(|key| !before.contains(key)) {
-                set.put_index(key, Vec::new());
-            }
-            let mut bytes = Vec::new();
-            encode_values(&new, &mut bytes);
-            set.put_row(meta.number, scope, &new_pk, bytes);
+            rewrite_row(
+                shared,
+                meta,
+                scope,
+                &mut set,
+                (old_pk, &old),
+                &new,
+                &vacated,
+                &mut taken,
+            )?;
         }
         commit(shared, meta, user, "UPDATE", keys.len() as u64, set)
     })
+}
+
+/// A new version of a row: checked (NULLs; a changed key must be free: not `taken` by
+/// another row of the statement, and not in storage unless `vacated` by the statement),
+/// its index entries moved where they changed.
+#[allow(clippy::too_many_arguments)]
+fn rewrite_row(
+    shared: &Shared,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    set: &mut WriteSet,
+    (old_pk, old): (&[u8], &[Value]),
+    new: &[Value],
+    vacated: &HashSet<&Vec<u8>>,
+    taken: &mut HashSet<Vec<u8>>,
+) -> Result<(), Error> {
+    check_nulls(meta, new)?;
+    let new_pk = primary_key(meta, new)?;
+    let duplicate = !taken.insert(new_pk.clone())
+        || (new_pk != old_pk
+            && !vacated.contains(&new_pk)
+            && shared.storage.get(meta.number, scope, &new_pk)?.is_some());
+    if duplicate {
+        return Err(Error::DuplicateKey {
+            table: meta.id.to_string(),
+            key: show_key(meta, new),
+        });
+    }
+    if new_pk != old_pk {
+        set.delete_row(meta.number, scope, old_pk);
+    }
+    // Entries that changed (value or key) move; the others stay.
+    let before: Vec<Vec<u8>> = index_keys(meta, scope, old, old_pk).collect();
+    let after: Vec<Vec<u8>> = index_keys(meta, scope, new, &new_pk).collect();
+    for key in before.iter().filter(|key| !after.contains(key)) {
+        set.delete_index(key.clone());
+    }
+    for key in after.into_iter().filter(|key| !before.contains(key)) {
+        set.put_index(key, Vec::new());
+    }
+    let mut bytes = Vec::new();
+    encode_values(new, &mut bytes);
+    set.put_row(meta.number, scope, &new_pk, bytes);
+    Ok(())
 }
 
 /// Index entries for every existing row of `meta` in every scope, for `CREATE INDEX`.
