@@ -55,6 +55,7 @@ pub(crate) struct Shared {
     pub(crate) slow_queries: SlowLog,
     pub(crate) metrics: Metrics,
     pub(crate) fast_paths: bool,
+    pub(crate) optimize_once: bool,
 }
 
 /// How to open an [`Engine`].
@@ -70,6 +71,10 @@ pub struct EngineOptions {
     /// RocksDB instead of through DataFusion; on by default. Off, every statement takes
     /// the general path (for measuring what the fast paths gain).
     pub fast_paths: bool,
+    /// Prepared statements on the general path are optimized once, with their
+    /// placeholders, when prepared; each run binds the parameters and plans physically.
+    /// On by default; off, each run optimizes the bound plan again.
+    pub optimize_once: bool,
 }
 
 impl Default for EngineOptions {
@@ -79,6 +84,7 @@ impl Default for EngineOptions {
             slow_query_threshold: Duration::from_millis(100),
             threads: 2,
             fast_paths: true,
+            optimize_once: true,
         }
     }
 }
@@ -203,8 +209,13 @@ pub struct Prepared {
 enum PreparedKind {
     /// A simple shape that runs straight on RocksDB, see [`crate::fast`].
     Fast(FastPath),
-    /// Anything else: the logical plan, its parameters bound at each run.
-    Plan(Box<LogicalPlan>),
+    /// Anything else: the logical plan, its parameters bound at each run. `optimized`:
+    /// the plan went through DataFusion's optimizer at prepare time, with its
+    /// placeholders, and each run plans it physically without optimizing it again.
+    Plan {
+        plan: Box<LogicalPlan>,
+        optimized: bool,
+    },
 }
 
 impl Prepared {
@@ -269,6 +280,7 @@ impl Engine {
             slow_queries: Mutex::default(),
             metrics: Metrics::default(),
             fast_paths: options.fast_paths,
+            optimize_once: options.optimize_once,
         });
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, "public")
@@ -842,7 +854,18 @@ impl Engine {
         };
         let kind = match fast {
             Some(fast) => PreparedKind::Fast(fast),
-            None => PreparedKind::Plan(Box::new(plan)),
+            None if self.shared.optimize_once => PreparedKind::Plan {
+                plan: Box::new(
+                    self.session(&user)
+                        .optimize(&plan)
+                        .map_err(Error::from_datafusion)?,
+                ),
+                optimized: true,
+            },
+            None => PreparedKind::Plan {
+                plan: Box::new(plan),
+                optimized: false,
+            },
         };
         Ok(Prepared {
             user,
@@ -875,7 +898,7 @@ impl Engine {
         prepared.check_arity(params)?;
         match &prepared.kind {
             PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
-            PreparedKind::Plan(plan) => {
+            PreparedKind::Plan { plan, optimized } => {
                 let mut scalars = Vec::with_capacity(params.len());
                 for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
                     let scalar = value.to_scalar();
@@ -893,7 +916,12 @@ impl Engine {
                     .clone()
                     .with_param_values(ParamValues::from(scalars))
                     .map_err(|e| Error::Parameters(Error::from_datafusion(e).to_string()))?;
-                collect(self.session(&prepared.user), plan).await
+                let state = self.session(&prepared.user);
+                if *optimized {
+                    run_optimized(state, plan).await
+                } else {
+                    collect(state, plan).await
+                }
             }
         }
     }
@@ -914,7 +942,7 @@ impl Engine {
                 prepared.check_arity(params)?;
                 fast.run(&self.shared, &prepared.user, params)
             }
-            PreparedKind::Plan(_) => self.runtime.block_on(self.execute(prepared, params)),
+            PreparedKind::Plan { .. } => self.runtime.block_on(self.execute(prepared, params)),
         }
     }
 
@@ -956,6 +984,11 @@ impl Engine {
 
 async fn collect(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
     let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+    run_optimized(state, plan).await
+}
+
+/// Plans an optimized logical plan physically and runs it.
+async fn run_optimized(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
     if matches_nothing(&plan) {
         return Ok(fast::changed(0));
     }

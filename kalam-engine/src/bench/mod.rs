@@ -162,6 +162,7 @@ pub fn run(
     let engine_options = EngineOptions {
         durability: options.config.durability,
         fast_paths: options.config.fast_paths,
+        optimize_once: options.config.optimize_once,
         ..EngineOptions::default()
     };
     let mut kalam = Kalam::open(&kalam_dir, &engine_options)?;
@@ -459,29 +460,20 @@ pub struct Rung {
 /// to the one before. (`#[hot]` inlining is a build, measured by the `kalam` binary.)
 #[must_use]
 pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
-    let base = Config {
+    let mut config = Config {
         gates: true,
         fast_paths: false,
+        optimize_once: false,
         durability,
     };
-    vec![
-        ("all opt-in gates on, no fast paths", base.clone()),
-        (
-            "+ gates off (#[opt_in_feature])",
-            Config {
-                gates: false,
-                ..base.clone()
-            },
-        ),
-        (
-            "+ prepared fast paths",
-            Config {
-                gates: false,
-                fast_paths: true,
-                ..base
-            },
-        ),
-    ]
+    let mut rungs = vec![("all opt-in gates on, every run optimized", config.clone())];
+    config.gates = false;
+    rungs.push(("+ gates off (#[opt_in_feature])", config.clone()));
+    config.optimize_once = true;
+    rungs.push(("+ prepared plans optimized once", config.clone()));
+    config.fast_paths = true;
+    rungs.push(("+ fast paths: point get, writes by key", config));
+    rungs
 }
 
 /// The ladder as a table, like the Dolt write-up's: each rung's means and the change of

@@ -25,6 +25,9 @@ pub struct Config {
     /// Prepared statements of simple shapes skip DataFusion
     /// ([`EngineOptions::fast_paths`](crate::EngineOptions::fast_paths)).
     pub fast_paths: bool,
+    /// Prepared statements optimized once, at prepare
+    /// ([`EngineOptions::optimize_once`](crate::EngineOptions::optimize_once)).
+    pub optimize_once: bool,
     /// The durability of both engines.
     #[serde(serialize_with = "durability_name")]
     pub durability: Durability,
@@ -35,6 +38,7 @@ impl Default for Config {
         Config {
             gates: false,
             fast_paths: true,
+            optimize_once: true,
             durability: Durability::default(),
         }
     }
@@ -278,10 +282,11 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{} rows, gates {}, fast paths {}, {}",
+            "{} rows, gates {}, fast paths {}, optimize once {}, {}",
             self.rows,
-            if self.config.gates { "on" } else { "off" },
-            if self.config.fast_paths { "on" } else { "off" },
+            on(self.config.gates),
+            on(self.config.fast_paths),
+            on(self.config.optimize_once),
             self.date
         );
         out
@@ -324,7 +329,8 @@ impl Report {
              table{{border-collapse:collapse}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}}\
              td:first-child,th:first-child,td:nth-child(2){{text-align:left}}\
              </style></head><body>\n<h1>kalam bench</h1>\n\
-             <p>{date}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}. \
+             <p>{date}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}, \
+             optimize once {once}. \
              Multiplier = p50(kalam) / p50(sqlite); below 1 the engine is faster.</p>\n\
              <ul>{method}</ul>\n{chart}\n\
              <p>reads_mean <b>{reads}</b> · writes_mean <b>{writes}</b> · read_write_mean <b>{rw}</b> · \
@@ -335,8 +341,9 @@ impl Report {
             date = self.date,
             rows = self.rows,
             warmup = self.warmup,
-            gates = if self.config.gates { "on" } else { "off" },
-            fast = if self.config.fast_paths { "on" } else { "off" },
+            gates = on(self.config.gates),
+            fast = on(self.config.fast_paths),
+            once = on(self.config.optimize_once),
             chart = self.chart(),
             reads = show(self.summary.reads_mean),
             writes = show(self.summary.writes_mean),
@@ -411,6 +418,10 @@ impl Report {
         svg.push_str("</svg>");
         svg
     }
+}
+
+fn on(switch: bool) -> &'static str {
+    if switch { "on" } else { "off" }
 }
 
 fn format_decade(log: f64) -> String {

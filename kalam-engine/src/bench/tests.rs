@@ -132,7 +132,7 @@ fn range_params(rng: &mut Rng, ctx: &Ctx) -> Vec<Value> {
 }
 
 /// Every test, reads first (writes change the data the reads would see).
-pub(crate) const TESTS: &[TestSpec] = &[
+pub(crate) static TESTS: &[TestSpec] = &[
     TestSpec {
         name: "oltp_point_select",
         group: Group::Read,

@@ -28,6 +28,7 @@ options:
                          or machine (fsync per write; SQLite synchronous=FULL)
   --gates                run with the opt-in gates on
   --no-fast-paths        run every prepared statement through DataFusion
+  --optimize-each-run    optimize prepared plans at each run, not once
   --ladder               run the optimisation ladder: the suite once per rung
   --list                 list the tests";
 
@@ -106,6 +107,7 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             "--json" => parsed.json = true,
             "--gates" => options.config.gates = true,
             "--no-fast-paths" => options.config.fast_paths = false,
+            "--optimize-each-run" => options.config.optimize_once = false,
             "--ladder" => parsed.ladder = true,
             other => return Err(format!("unknown argument `{other}`\n{HELP}")),
         }
@@ -241,6 +243,9 @@ fn without_inlining(passed: &[String], config: &Config) -> Result<Summary, Strin
     }
     if !config.fast_paths {
         command.arg("--no-fast-paths");
+    }
+    if !config.optimize_once {
+        command.arg("--optimize-each-run");
     }
     let out = std::env::temp_dir().join(format!("kalam-ladder-{}", std::process::id()));
     command.arg("--out").arg(&out);
