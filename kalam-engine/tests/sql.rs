@@ -97,6 +97,26 @@ fn explain_shows_the_access_path() {
         plan.contains("access=index items_qty get: qty IN (3)"),
         "{plan}"
     );
+    let plan = run(
+        &engine,
+        "EXPLAIN SELECT count(*) FROM shop.items WHERE qty BETWEEN 0 AND 3 OR qty BETWEEN 9 AND 11",
+    )
+    .to_string();
+    assert!(
+        plan.contains(
+            "access=index items_qty 2 ranges: qty >= 0 AND qty <= 3 OR qty >= 9 AND qty <= 11"
+        ),
+        "{plan}"
+    );
+    let plan = run(
+        &engine,
+        "EXPLAIN SELECT name FROM shop.items WHERE id < 2 OR id > 4",
+    )
+    .to_string();
+    assert!(
+        plan.contains("access=primary key 2 ranges: id < 2 OR id > 4"),
+        "{plan}"
+    );
     // EXPLAIN of a write changes nothing.
     run(&engine, "EXPLAIN DELETE FROM shop.items WHERE id = 1");
     assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 5);
@@ -112,6 +132,19 @@ fn index_and_primary_key_paths_agree_with_full_scans() {
         ("qty >= 3 AND qty < 12", "qty + 0 >= 3 AND qty + 0 < 12"),
         ("id > 2", "id + 0 > 2"),
         ("id = 2 OR id = 4", "id + 0 = 2 OR id + 0 = 4"),
+        (
+            "qty BETWEEN 0 AND 3 OR qty BETWEEN 9 AND 11",
+            "qty + 0 BETWEEN 0 AND 3 OR qty + 0 BETWEEN 9 AND 11",
+        ),
+        (
+            "qty < 1 OR qty > 10 OR qty = 7",
+            "qty + 0 < 1 OR qty + 0 > 10 OR qty + 0 = 7",
+        ),
+        (
+            "id BETWEEN 1 AND 3 OR id BETWEEN 2 AND 4 OR id = 5",
+            "id + 0 BETWEEN 1 AND 3 OR id + 0 BETWEEN 2 AND 4 OR id + 0 = 5",
+        ),
+        ("qty = 3 OR id = 1", "qty + 0 = 3 OR id + 0 = 1"),
     ];
     for (pushed, scanned) in queries {
         let a = run(

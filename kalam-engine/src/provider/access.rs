@@ -17,6 +17,9 @@ use crate::value::Value;
 /// How many primary keys an `IN` list or a product of them may expand to.
 const MAX_POINTS: usize = 4096;
 
+/// A range of keys (or of index values): lower and upper bound.
+pub(crate) type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// How a scan reaches its rows.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Access {
@@ -31,6 +34,8 @@ pub(crate) enum Access {
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
     },
+    /// The rows whose keys lie in any of these ranges (they may overlap).
+    Ranges(Vec<KeyRange>),
     /// The rows whose indexed column has one of these values (encoded as key parts).
     IndexKeys { index: u32, values: Vec<Vec<u8>> },
     /// The rows whose indexed column lies in this range.
@@ -39,6 +44,8 @@ pub(crate) enum Access {
         lower: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
     },
+    /// The rows whose indexed column lies in any of these ranges.
+    IndexRanges { index: u32, ranges: Vec<KeyRange> },
 }
 
 /// An access path and how `EXPLAIN` shows it.
@@ -162,10 +169,139 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
     }
 }
 
-/// Whether pushing `filter` down can narrow a scan of `meta`.
+/// Whether pushing `filter` down can narrow a scan of `meta`. Parameters count as the
+/// literals they will be: a prepared plan is optimized before its values are bound.
 pub(crate) fn is_usable(meta: &TableMeta, filter: &Expr) -> bool {
-    constraint_of(meta, filter)
-        .is_some_and(|(column, _)| meta.pk.contains(&column) || meta.index_on(column).is_some())
+    filter_column(meta, filter)
+        .is_some_and(|column| meta.pk.contains(&column) || meta.index_on(column).is_some())
+}
+
+/// The one column a filter of a usable shape constrains: `column op value`,
+/// `column [NOT] BETWEEN`, `column IN (values)`, and ANDs and ORs of those on one column.
+fn filter_column(meta: &TableMeta, filter: &Expr) -> Option<usize> {
+    let value = |e: &Expr| matches!(e, Expr::Literal(..) | Expr::Placeholder(_));
+    let column = |e: &Expr| match e {
+        Expr::Column(c) => meta.column(&c.name),
+        _ => None,
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And | Operator::Or,
+            right,
+        }) => {
+            let left = filter_column(meta, left)?;
+            (filter_column(meta, right)? == left).then_some(left)
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let comparison = matches!(
+                op,
+                Operator::Eq | Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq
+            );
+            match (column(left), column(right)) {
+                (Some(c), None) if comparison && value(right) => Some(c),
+                (None, Some(c)) if comparison && value(left) => Some(c),
+                _ => None,
+            }
+        }
+        Expr::InList(InList {
+            expr,
+            list,
+            negated: false,
+        }) => list.iter().all(value).then(|| column(expr)).flatten(),
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => (value(low) && value(high)).then(|| column(expr)).flatten(),
+        _ => None,
+    }
+}
+
+/// A disjunction of ranges on one column (`k BETWEEN 1 AND 5 OR k BETWEEN 9 AND 12 OR
+/// k = 20`): the column, the ranges, and how `EXPLAIN` shows them.
+type Union = (usize, Vec<KeyRange>, String);
+
+fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
+    let mut disjuncts = Vec::new();
+    split_or(filter, &mut disjuncts);
+    if disjuncts.len() < 2 {
+        return None;
+    }
+    let mut column = None;
+    let mut ranges = Vec::new();
+    let mut shown = Vec::new();
+    for disjunct in disjuncts {
+        // One disjunct: a conjunction of constraints on the column.
+        let mut conjuncts = Vec::new();
+        split_and(disjunct, &mut conjuncts);
+        let mut merged = Constraint::default();
+        for conjunct in conjuncts {
+            let (c, constraint) = constraint_of(meta, conjunct)?;
+            if *column.get_or_insert(c) != c {
+                return None;
+            }
+            if let Some(eq) = constraint.eq {
+                merged.eq = Some(match merged.eq.take() {
+                    Some(old) => old.into_iter().filter(|v| eq.contains(v)).collect(),
+                    None => eq,
+                });
+            }
+            if let Some(lower) = constraint.lower {
+                merged.lower = Some(tighter(merged.lower.take(), lower, false));
+            }
+            if let Some(upper) = constraint.upper {
+                merged.upper = Some(tighter(merged.upper.take(), upper, true));
+            }
+        }
+        let name = &meta.columns[column?].name;
+        match merged.eq {
+            Some(values) => {
+                for value in values {
+                    shown.push(format!("{name} = {value}"));
+                    let key = encode(&value);
+                    ranges.push((Bound::Included(key.clone()), Bound::Included(key)));
+                }
+            }
+            None => {
+                let (lower, a) = merged.lower.unwrap_or((Bound::Unbounded, String::new()));
+                let (upper, b) = merged.upper.unwrap_or((Bound::Unbounded, String::new()));
+                let both: Vec<String> = [a, b].into_iter().filter(|s| !s.is_empty()).collect();
+                shown.push(both.join(" AND "));
+                ranges.push((lower, upper));
+            }
+        }
+    }
+    Some((column?, ranges, shown.join(" OR ")))
+}
+
+fn split_or<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            split_or(left, out);
+            split_or(right, out);
+        }
+        other => out.push(other),
+    }
+}
+
+fn split_and<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
+            split_and(left, out);
+            split_and(right, out);
+        }
+        other => out.push(other),
+    }
 }
 
 /// Keeps the tighter of two lower (or, with `upper`, upper) bounds.
@@ -192,8 +328,10 @@ fn tighter(
 pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
     let mut constraints: Vec<Constraint> =
         meta.columns.iter().map(|_| Constraint::default()).collect();
+    let mut unions = Vec::new();
     for filter in filters {
         let Some((column, c)) = constraint_of(meta, filter) else {
+            unions.extend(union_of(meta, filter));
             continue;
         };
         let slot = &mut constraints[column];
@@ -351,6 +489,29 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                     index: index.number,
                     lower,
                     upper,
+                },
+            };
+        }
+    }
+    // A disjunction of ranges on the (first) primary-key column or an indexed one.
+    for (column, ranges, shown) in unions {
+        let how = format!(
+            "{} range{}: {shown}",
+            ranges.len(),
+            if ranges.len() == 1 { "" } else { "s" }
+        );
+        if meta.pk.first() == Some(&column) {
+            return Plan {
+                description: format!("primary key {how}"),
+                access: Access::Ranges(ranges),
+            };
+        }
+        if let Some(index) = meta.index_on(column) {
+            return Plan {
+                description: format!("index {} {how}", index.name),
+                access: Access::IndexRanges {
+                    index: index.number,
+                    ranges,
                 },
             };
         }

@@ -89,7 +89,43 @@ pub(crate) fn read_chunk(
             let pks = index_pks(storage, meta, scope, *index, as_ref(lower), as_ref(upper))?;
             read_keys(storage, meta, scope, pks)
         }
-        (Access::IndexKeys { .. } | Access::IndexRange { .. }, _) => Ok((Vec::new(), Cursor::Done)),
+        (Access::IndexRanges { index, ranges }, Cursor::Start) => {
+            let mut pks = Vec::new();
+            for (lower, upper) in ranges {
+                pks.extend(index_pks(
+                    storage,
+                    meta,
+                    scope,
+                    *index,
+                    as_ref(lower),
+                    as_ref(upper),
+                )?);
+            }
+            read_keys(storage, meta, scope, pks)
+        }
+        (Access::Ranges(ranges), Cursor::Start) => {
+            // Each range whole, then the rows once each, in key order.
+            let mut rows = Vec::new();
+            for (lower, upper) in ranges {
+                rows.extend(storage.scan_range(
+                    meta.number,
+                    scope,
+                    as_ref(lower),
+                    as_ref(upper),
+                    usize::MAX,
+                )?);
+            }
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            rows.dedup_by(|a, b| a.0 == b.0);
+            Ok((rows, Cursor::Done))
+        }
+        (
+            Access::IndexKeys { .. }
+            | Access::IndexRange { .. }
+            | Access::IndexRanges { .. }
+            | Access::Ranges(_),
+            _,
+        ) => Ok((Vec::new(), Cursor::Done)),
     }
 }
 
