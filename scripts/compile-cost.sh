@@ -18,6 +18,7 @@ runs=${2:-3}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kalam-compile-cost.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+cp rust-toolchain.toml "$work/"
 cat >"$work/Cargo.toml" <<TOML
 [workspace]
 members = ["plain", "kalam", "serde"]

@@ -49,6 +49,23 @@ fn newest_version_wins_and_deletes_hide() {
         None,
         "other table"
     );
+    // Many gets on one iterator: the live rows only.
+    let mut set = WriteSet::new();
+    set.put_row(t, Scope::Shared, b"\x03", b"longer".to_vec());
+    storage.write(&set).unwrap();
+    let keys = [
+        b"\x00".to_vec(),
+        b"\x01".to_vec(),
+        b"\x03".to_vec(),
+        b"\x02".to_vec(),
+    ];
+    assert_eq!(
+        storage.get_many(t, Scope::Shared, &keys).unwrap(),
+        [
+            (b"\x01".to_vec(), b"uno".to_vec()),
+            (b"\x03".to_vec(), b"longer".to_vec())
+        ]
+    );
 }
 
 #[test]

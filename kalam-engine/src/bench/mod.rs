@@ -312,6 +312,7 @@ fn run_test(
     }
     let mut kalam_times = Vec::new();
     let mut sqlite_times = Vec::new();
+    progress(0.0);
     let started = Instant::now();
     let mut last_progress = started;
     let mut outputs = (Vec::new(), Vec::new());

@@ -39,12 +39,7 @@ pub(crate) fn read_chunk(
                 _ => 0,
             };
             let end = (start + max).min(keys.len());
-            let mut rows = Vec::new();
-            for key in &keys[start..end] {
-                if let Some(row) = storage.get(meta.number, scope, key)? {
-                    rows.push((key.clone(), row));
-                }
-            }
+            let rows = storage.get_many(meta.number, scope, &keys[start..end])?;
             let next = if end == keys.len() {
                 Cursor::Done
             } else {

@@ -162,6 +162,38 @@ impl Storage {
         Ok(None)
     }
 
+    /// [`get`](Self::get) of each of `pks` (sorted, so that one iterator seeks forward
+    /// through them): the `(pk, row)` pairs of the rows that exist, in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn get_many(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+    ) -> Result<Rows, StorageError> {
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
+        let mut rows = Vec::with_capacity(pks.len());
+        let mut prefix = keyspace::scope_prefix(table, scope);
+        let scope_len = prefix.len();
+        for pk in pks {
+            prefix.truncate(scope_len);
+            prefix.extend_from_slice(pk);
+            iter.seek(&prefix);
+            if let (Some(key), Some(value)) = (iter.key(), iter.value())
+                && key.len() == prefix.len() + keyspace::SEQ_LEN
+                && key.starts_with(&prefix)
+                && let Some(row) = live(value)?
+            {
+                rows.push((pk.clone(), row.to_vec()));
+            }
+        }
+        iter.status()?;
+        Ok(rows)
+    }
+
     /// The newest live version of every row of `table` in `scope` whose primary key starts
     /// with `pk_prefix` (all of them for an empty prefix), in key order.
     ///
