@@ -36,16 +36,14 @@ pub(crate) enum Access {
     },
     /// The rows whose keys lie in any of these ranges (they may overlap).
     Ranges(Vec<KeyRange>),
-    /// The rows whose indexed column has one of these values (encoded as key parts).
-    IndexKeys { index: u32, values: Vec<Vec<u8>> },
-    /// The rows whose indexed column lies in this range.
-    IndexRange {
+    /// The rows whose indexed column lies in any of these ranges (a value `v` is the
+    /// range `[v, v]`). `covering`: the scan needs only the indexed column and the
+    /// primary key, which the index entries hold, so no row is read.
+    Index {
         index: u32,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
+        ranges: Vec<KeyRange>,
+        covering: bool,
     },
-    /// The rows whose indexed column lies in any of these ranges.
-    IndexRanges { index: u32, ranges: Vec<KeyRange> },
 }
 
 /// An access path and how `EXPLAIN` shows it.
@@ -53,6 +51,30 @@ pub(crate) enum Access {
 pub(crate) struct Plan {
     pub(crate) access: Access,
     pub(crate) description: String,
+}
+
+impl Plan {
+    /// Marks an index access as covering when the scan projects nothing but the indexed
+    /// column and primary-key columns.
+    pub(crate) fn cover(&mut self, meta: &TableMeta, projection: &[usize]) {
+        if let Access::Index {
+            index, covering, ..
+        } = &mut self.access
+        {
+            let column = meta
+                .indexes
+                .iter()
+                .find(|i| i.number == *index)
+                .map(|i| i.column);
+            if projection
+                .iter()
+                .all(|c| meta.pk.contains(c) || Some(*c) == column)
+            {
+                *covering = true;
+                self.description.push_str(", covering");
+            }
+        }
+    }
 }
 
 impl fmt::Display for Plan {
@@ -465,9 +487,13 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                 access: if keys.is_empty() {
                     Access::Nothing
                 } else {
-                    Access::IndexKeys {
+                    Access::Index {
                         index: index.number,
-                        values: keys,
+                        ranges: keys
+                            .into_iter()
+                            .map(|k| (Bound::Included(k.clone()), Bound::Included(k)))
+                            .collect(),
+                        covering: false,
                     }
                 },
             };
@@ -485,10 +511,10 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
             let upper = take(c.upper.take());
             return Plan {
                 description: format!("index {} range: {}", index.name, shown.join(" AND ")),
-                access: Access::IndexRange {
+                access: Access::Index {
                     index: index.number,
-                    lower,
-                    upper,
+                    ranges: vec![(lower, upper)],
+                    covering: false,
                 },
             };
         }
@@ -509,9 +535,10 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
         if let Some(index) = meta.index_on(column) {
             return Plan {
                 description: format!("index {} {how}", index.name),
-                access: Access::IndexRanges {
+                access: Access::Index {
                     index: index.number,
                     ranges,
+                    covering: false,
                 },
             };
         }

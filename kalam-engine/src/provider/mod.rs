@@ -99,10 +99,11 @@ impl TableProvider for KalamTableProvider {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let user = query_user(state)?;
-        let plan = access::plan(&self.meta, filters);
+        let mut plan = access::plan(&self.meta, filters);
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
+        plan.cover(&self.meta, &projection);
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.shared),
             Arc::clone(&self.meta),

@@ -7,6 +7,8 @@ use crate::error::StorageError;
 use crate::storage::{Rows, Scope, Storage, keyspace};
 
 use super::access::Access;
+use crate::row::encode_values;
+use crate::value::Value;
 
 /// Where a chunked read continues.
 #[derive(Clone, Debug)]
@@ -65,38 +67,35 @@ pub(crate) fn read_chunk(
             &cursor,
             max,
         ),
-        (Access::IndexKeys { index, values }, Cursor::Start) => {
-            let mut pks = Vec::new();
-            for value in values {
-                let value = Bound::Included(value.as_slice());
-                pks.extend(index_pks(storage, meta, scope, *index, value, value)?);
-            }
-            read_keys(storage, meta, scope, pks)
-        }
         (
-            Access::IndexRange {
+            Access::Index {
                 index,
-                lower,
-                upper,
+                ranges,
+                covering,
             },
             Cursor::Start,
         ) => {
-            let pks = index_pks(storage, meta, scope, *index, as_ref(lower), as_ref(upper))?;
-            read_keys(storage, meta, scope, pks)
-        }
-        (Access::IndexRanges { index, ranges }, Cursor::Start) => {
-            let mut pks = Vec::new();
+            let mut entries = Vec::new();
             for (lower, upper) in ranges {
-                pks.extend(index_pks(
+                index_entries(
                     storage,
                     meta,
                     scope,
                     *index,
-                    as_ref(lower),
-                    as_ref(upper),
-                )?);
+                    (as_ref(lower), as_ref(upper)),
+                    &mut entries,
+                )?;
             }
-            read_keys(storage, meta, scope, pks)
+            // Overlapping ranges find a row twice; rows come in key order.
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            entries.dedup_by(|a, b| a.0 == b.0);
+            let rows = if *covering {
+                covered_rows(meta, *index, entries)?
+            } else {
+                let pks: Vec<Vec<u8>> = entries.into_iter().map(|(pk, _)| pk).collect();
+                storage.get_many(meta.number, scope, &pks)?
+            };
+            Ok((rows, Cursor::Done))
         }
         (Access::Ranges(ranges), Cursor::Start) => {
             // Each range whole, then the rows once each, in key order.
@@ -114,13 +113,7 @@ pub(crate) fn read_chunk(
             rows.dedup_by(|a, b| a.0 == b.0);
             Ok((rows, Cursor::Done))
         }
-        (
-            Access::IndexKeys { .. }
-            | Access::IndexRange { .. }
-            | Access::IndexRanges { .. }
-            | Access::Ranges(_),
-            _,
-        ) => Ok((Vec::new(), Cursor::Done)),
+        (Access::Index { .. } | Access::Ranges(_), _) => Ok((Vec::new(), Cursor::Done)),
     }
 }
 
@@ -154,46 +147,62 @@ fn range(
     Ok((rows, next))
 }
 
-/// The primary keys of the entries of `index` whose values lie between the bounds.
-fn index_pks(
+/// The entries of `index` whose values lie between the bounds, as `(primary key, value's
+/// key part)`, appended to `out`.
+fn index_entries(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
     index: u32,
-    lower: Bound<&[u8]>,
-    upper: Bound<&[u8]>,
-) -> Result<Vec<Vec<u8>>, StorageError> {
+    (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+    out: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<(), StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
     let Some((start, end)) = keyspace::bounded(&prefix, lower, upper) else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let mut pks = Vec::new();
-    for key in storage.index_keys(&start, end.as_deref())? {
+    for mut key in storage.index_keys(&start, end.as_deref())? {
         // Entry: prefix | value key | pk; the value's key part is self-delimiting.
         let mut rest = &key[prefix.len()..];
         let len = index_value_len(meta, index, &mut rest)?;
-        pks.push(key[prefix.len() + len..].to_vec());
+        let pk = key.split_off(prefix.len() + len);
+        key.drain(..prefix.len());
+        out.push((pk, key));
     }
-    Ok(pks)
+    Ok(())
 }
 
-/// Point reads of `pks`, in key order, all at once.
-fn read_keys(
-    storage: &Storage,
+/// Rows made from index entries alone (a covering scan): the indexed column and the
+/// primary-key columns filled in, the others NULL (the scan does not project them).
+fn covered_rows(
     meta: &TableMeta,
-    scope: Scope<'_>,
-    mut pks: Vec<Vec<u8>>,
-) -> Result<(Rows, Cursor), StorageError> {
-    pks.sort_unstable();
-    pks.dedup();
-    read_chunk(
-        storage,
-        meta,
-        scope,
-        &Access::Keys(pks),
-        Cursor::Start,
-        usize::MAX,
-    )
+    index: u32,
+    entries: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<Rows, StorageError> {
+    let corrupt = |source| StorageError::Corrupt {
+        what: "index entry",
+        source,
+    };
+    let column = meta
+        .indexes
+        .iter()
+        .find(|i| i.number == index)
+        .map(|i| i.column)
+        .unwrap_or_default();
+    let mut values = vec![Value::Null; meta.columns.len()];
+    let mut rows = Vec::with_capacity(entries.len());
+    for (pk, value) in entries {
+        values[column] =
+            Value::decode_key(meta.columns[column].ty, &mut value.as_slice()).map_err(corrupt)?;
+        let mut rest = pk.as_slice();
+        for &c in &meta.pk {
+            values[c] = Value::decode_key(meta.columns[c].ty, &mut rest).map_err(corrupt)?;
+        }
+        let mut row = Vec::new();
+        encode_values(&values, &mut row);
+        rows.push((pk, row));
+    }
+    Ok(rows)
 }
 
 /// The length of the indexed value's key part at the front of `rest`.
@@ -205,11 +214,9 @@ fn index_value_len(meta: &TableMeta, index: u32, rest: &mut &[u8]) -> Result<usi
         .map(|i| i.column)
         .unwrap_or_default();
     let before = rest.len();
-    crate::value::Value::decode_key(meta.columns[column].ty, rest).map_err(|source| {
-        StorageError::Corrupt {
-            what: "index entry",
-            source,
-        }
+    Value::decode_key(meta.columns[column].ty, rest).map_err(|source| StorageError::Corrupt {
+        what: "index entry",
+        source,
     })?;
     Ok(before - rest.len())
 }
