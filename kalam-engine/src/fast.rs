@@ -5,6 +5,7 @@
 //! | shape | runs as |
 //! | --- | --- |
 //! | `SELECT a, b FROM t WHERE pk = $1 [AND pk2 = $2]` | one get |
+//! | `SELECT a, b FROM t WHERE pk BETWEEN $1 AND $2` (one-column key) | one range read |
 //! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...)` (one row, parameters only) | a get (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
@@ -12,6 +13,7 @@
 //! Every write keeps the general path's rules: types, NOT NULL, duplicate keys, index
 //! entries, the audit row and live-query notifications, in one atomic write.
 
+use std::ops::Bound;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{RecordBatch, UInt64Array};
@@ -39,6 +41,14 @@ pub(crate) enum FastPath {
         schema: SchemaRef,
         /// For each primary-key column, the index of its parameter.
         key: Vec<usize>,
+    },
+    /// A primary-key range select: `WHERE pk BETWEEN $a AND $b` on a one-column key.
+    Range {
+        table: TableId,
+        projection: Vec<usize>,
+        schema: SchemaRef,
+        /// The parameters of the low and high bounds (both included).
+        bounds: (usize, usize),
     },
     /// A one-row INSERT of parameters.
     Insert {
@@ -96,6 +106,12 @@ impl FastPath {
                 schema,
                 key,
             } => return get(shared, user, table, projection, schema, key, params),
+            FastPath::Range {
+                table,
+                projection,
+                schema,
+                bounds,
+            } => return range(shared, user, table, projection, schema, *bounds, params),
             FastPath::Insert { table, values } => {
                 let meta = meta(shared, table)?;
                 let mut row = Vec::with_capacity(values.len());
@@ -223,6 +239,38 @@ fn get(
     Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
 }
 
+fn range(
+    shared: &Shared,
+    user: &QueryUser,
+    table: &TableId,
+    projection: &[usize],
+    schema: &SchemaRef,
+    (low, high): (usize, usize),
+    params: &[Value],
+) -> Result<QueryResult, Error> {
+    let meta = meta(shared, table)?;
+    let ty = meta.columns[meta.pk[0]].ty;
+    let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
+    let rows = if low == Value::Null || high == Value::Null {
+        Vec::new()
+    } else {
+        let (mut from, mut to) = (Vec::new(), Vec::new());
+        low.write_key(&mut from);
+        high.write_key(&mut to);
+        let scope = scope_of(&meta, &user.id);
+        shared.storage.scan_range(
+            meta.number,
+            scope,
+            Bound::Included(&from),
+            Bound::Included(&to),
+            usize::MAX,
+        )?
+    };
+    let batch = provider::decode_batch(&meta, projection, Arc::clone(schema), &rows)
+        .map_err(Error::from_datafusion)?;
+    Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
+}
+
 /// The table a statement names, with its definition.
 fn table_of(shared: &Shared, name: &ast::ObjectName) -> Option<(TableId, Arc<TableMeta>)> {
     let id = table_id(name).ok()?;
@@ -280,13 +328,42 @@ fn get_shape(shared: &Shared, query: &ast::Query, schema: &SchemaRef) -> Option<
             _ => return None,
         }
     }
-    let key = key_params(&meta, select.selection.as_ref()?)?;
+    let selection = select.selection.as_ref()?;
+    if let Some(bounds) = pk_between(&meta, selection) {
+        return Some(FastPath::Range {
+            table,
+            projection,
+            schema: Arc::clone(schema),
+            bounds,
+        });
+    }
+    let key = key_params(&meta, selection)?;
     Some(FastPath::Get {
         table,
         projection,
         schema: Arc::clone(schema),
         key,
     })
+}
+
+/// The parameters of `pk BETWEEN $a AND $b` on a one-column primary key.
+fn pk_between(meta: &TableMeta, selection: &SqlExpr) -> Option<(usize, usize)> {
+    let SqlExpr::Between {
+        expr,
+        negated: false,
+        low,
+        high,
+    } = selection
+    else {
+        return None;
+    };
+    let (SqlExpr::Identifier(column), [pk]) = (expr.as_ref(), meta.pk.as_slice()) else {
+        return None;
+    };
+    if meta.column(&ident_name(column)) != Some(*pk) {
+        return None;
+    }
+    Some((placeholder(low)?, placeholder(high)?))
 }
 
 fn insert_shape(shared: &Shared, insert: &ast::Insert) -> Option<FastPath> {

@@ -190,3 +190,44 @@ fn other_statements_bind_parameters_into_a_plan() {
         Err(Error::Unsupported(_))
     ));
 }
+
+#[test]
+fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let shapes: [(&str, fn(i32, i32) -> String); 2] = [
+        (
+            "SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2",
+            |a, b| format!("SELECT c FROM sb.sbtest1 WHERE id BETWEEN {a} AND {b}"),
+        ),
+        (
+            "SELECT k, id FROM sb.sbtest1 WHERE id BETWEEN $2 AND $1",
+            |a, b| format!("SELECT k, id FROM sb.sbtest1 WHERE id BETWEEN {b} AND {a}"),
+        ),
+    ];
+    for (prepared, literal) in shapes {
+        let statement = engine.prepare_blocking(&root, prepared).unwrap();
+        assert!(
+            statement.is_fast_path() && !statement.is_point_get(),
+            "{prepared}"
+        );
+        proptest!(|(a in -5..210i32, b in -5..210i32)| {
+            let fast = engine
+                .execute_blocking(&statement, &[Value::Int32(a), Value::Int32(b)])
+                .unwrap();
+            let sql = literal(a, b);
+            let slow = engine.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+        });
+    }
+    let statement = engine
+        .prepare_blocking(&root, "SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2")
+        .unwrap();
+    let none = engine
+        .execute_blocking(&statement, &[Value::Null, Value::Int32(5)])
+        .unwrap();
+    assert_eq!(none.num_rows(), 0);
+    assert!(matches!(
+        engine.execute_blocking(&statement, &[Value::from("x"), Value::Int32(5)]),
+        Err(Error::Parameters(_))
+    ));
+}
