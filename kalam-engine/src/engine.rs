@@ -14,6 +14,7 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::common::ParamValues;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::TaskContext;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
 use datafusion::prelude::SessionConfig;
@@ -203,6 +204,9 @@ pub struct Prepared {
     kind: PreparedKind,
     /// Parameter types, `$1` first.
     params: Vec<Option<datafusion::arrow::datatypes::DataType>>,
+    /// The user's DataFusion session and task context, made once: both copy the
+    /// session's registries of functions, which costs more than planning a small query.
+    session: Arc<(SessionState, Arc<TaskContext>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -867,11 +871,14 @@ impl Engine {
                 optimized: false,
             },
         };
+        let state = self.session(&user);
+        let task = state.task_ctx();
         Ok(Prepared {
             user,
             sql: sql.to_owned(),
             kind,
             params,
+            session: Arc::new((state, task)),
         })
     }
 
@@ -916,11 +923,11 @@ impl Engine {
                     .clone()
                     .with_param_values(ParamValues::from(scalars))
                     .map_err(|e| Error::Parameters(Error::from_datafusion(e).to_string()))?;
-                let state = self.session(&prepared.user);
                 if *optimized {
-                    run_optimized(state, plan).await
+                    let (state, task) = prepared.session.as_ref();
+                    run_optimized(state, Arc::clone(task), plan).await
                 } else {
-                    collect(state, plan).await
+                    collect(self.session(&prepared.user), plan).await
                 }
             }
         }
@@ -984,21 +991,26 @@ impl Engine {
 
 async fn collect(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
     let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
-    run_optimized(state, plan).await
+    let task = state.task_ctx();
+    run_optimized(&state, task, plan).await
 }
 
 /// Plans an optimized logical plan physically and runs it.
-async fn run_optimized(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
+async fn run_optimized(
+    state: &SessionState,
+    task: Arc<TaskContext>,
+    plan: LogicalPlan,
+) -> Result<QueryResult, Error> {
     if matches_nothing(&plan) {
         return Ok(fast::changed(0));
     }
     let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
     let physical = state
         .query_planner()
-        .create_physical_plan(&plan, &state)
+        .create_physical_plan(&plan, state)
         .await
         .map_err(Error::from_datafusion)?;
-    let batches = datafusion::physical_plan::collect(physical, state.task_ctx())
+    let batches = datafusion::physical_plan::collect(physical, task)
         .await
         .map_err(Error::from_datafusion)?;
     Ok(QueryResult { schema, batches })

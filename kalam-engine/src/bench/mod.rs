@@ -32,7 +32,7 @@ pub use report::{Config, Report, Stats, Summary, TestResult};
 pub use tests::Group;
 
 use self::data::Rng;
-use self::sides::{Kalam, Output, Side, Sqlite};
+use self::sides::{Kalam, Rows, Side, Sqlite};
 use self::tests::{Ctx, Step, TestSpec};
 use crate::{Durability, EngineOptions, Value};
 
@@ -276,21 +276,29 @@ fn load(
     same_tables("loading", kalam, sqlite)
 }
 
-/// Runs one statement on one engine, timed.
+/// Runs an event's steps on one engine: the time of the statements alone, and their
+/// results as comparable rows (each taken right after its statement, before the next
+/// one can change the data, and outside the timing).
 fn run_steps(
     side: &mut dyn Side,
     statements: &[usize],
     steps: &[Step],
-    outputs: &mut Vec<Output>,
+    results: &mut Vec<Rows>,
 ) -> Result<Duration, BenchError> {
-    let started = Instant::now();
+    let mut elapsed = Duration::ZERO;
     for step in steps {
-        outputs.push(match step {
+        let started = Instant::now();
+        let output = match step {
             Step::Prepared(n, params) => side.run(statements[*n], params)?,
             Step::Text(sql) => side.batch(sql)?,
+        };
+        elapsed += started.elapsed();
+        results.push(match step {
+            Step::Prepared(n, params) => side.rows(statements[*n], params, output)?,
+            Step::Text(_) => side.rows(0, &[], output)?,
         });
     }
-    Ok(started.elapsed())
+    Ok(elapsed)
 }
 
 /// Runs a test: warm-up, then measured events until the iterations or the time are used.
@@ -315,7 +323,7 @@ fn run_test(
     progress(0.0);
     let started = Instant::now();
     let mut last_progress = started;
-    let mut outputs = (Vec::new(), Vec::new());
+    let mut results = (Vec::new(), Vec::new());
     let mut event = 0usize;
     loop {
         let measured = event.checked_sub(options.warmup);
@@ -325,23 +333,23 @@ fn run_test(
             _ => {}
         }
         let steps = (spec.event)(rng, ctx);
-        outputs.0.clear();
-        outputs.1.clear();
+        results.0.clear();
+        results.1.clear();
         // Alternate who goes first, so neither always runs on the other's warm caches.
         let (kalam_time, sqlite_time) = if event.is_multiple_of(2) {
-            let k = run_steps(kalam, &kalam_statements, &steps, &mut outputs.0)?;
-            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut outputs.1)?;
+            let k = run_steps(kalam, &kalam_statements, &steps, &mut results.0)?;
+            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut results.1)?;
             (k, s)
         } else {
-            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut outputs.1)?;
-            let k = run_steps(kalam, &kalam_statements, &steps, &mut outputs.0)?;
+            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut results.1)?;
+            let k = run_steps(kalam, &kalam_statements, &steps, &mut results.0)?;
             (k, s)
         };
         if measured.is_some() {
             kalam_times.push(kalam_time);
             sqlite_times.push(sqlite_time);
         }
-        compare(spec.name, &sql, &steps, &mut outputs)?;
+        compare(spec.name, &sql, &steps, &mut results)?;
         event += 1;
         if last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
@@ -369,15 +377,14 @@ fn compare(
     test: &str,
     sql: &[String],
     steps: &[Step],
-    outputs: &mut (Vec<Output>, Vec<Output>),
+    results: &mut (Vec<Rows>, Vec<Rows>),
 ) -> Result<(), BenchError> {
     for ((step, kalam), sqlite) in steps
         .iter()
-        .zip(outputs.0.drain(..))
-        .zip(outputs.1.drain(..))
+        .zip(results.0.drain(..))
+        .zip(results.1.drain(..))
     {
-        let kalam = kalam.into_rows()?.sorted();
-        let sqlite = sqlite.into_rows()?.sorted();
+        let (kalam, sqlite) = (kalam.sorted(), sqlite.sorted());
         if !kalam.same(&sqlite) {
             let (statement, params) = match step {
                 Step::Prepared(n, params) => (sql[*n].clone(), show_params(params)),
@@ -410,12 +417,15 @@ fn same_tables(test: &str, kalam: &mut Kalam, sqlite: &mut Sqlite) -> Result<(),
         let sql = format!("SELECT * FROM {table}");
         let k = kalam.prepare(&sql)?;
         let s = sqlite.prepare(&sql)?;
-        let mut outputs = (vec![kalam.run(k, &[])?], vec![sqlite.run(s, &[])?]);
+        let step = [Step::Prepared(0, Vec::new())];
+        let mut results = (Vec::new(), Vec::new());
+        run_steps(kalam, &[k], &step, &mut results.0)?;
+        run_steps(sqlite, &[s], &step, &mut results.1)?;
         compare(
             &format!("{test} (tables afterwards)"),
             &[sql],
-            &[Step::Prepared(0, Vec::new())],
-            &mut outputs,
+            &step,
+            &mut results,
         )?;
     }
     Ok(())

@@ -147,35 +147,32 @@ impl Rows {
     }
 }
 
-/// What a statement returned, before it is turned into [`Rows`] (outside the timing).
+/// What a statement returned, as each engine hands it over: the engine's Arrow batches,
+/// SQLite's rows read in place (copied out afterwards, outside the timing), or a count.
 #[derive(Debug)]
 pub(crate) enum Output {
     Kalam(QueryResult),
-    Sqlite(Rows),
+    /// A SQLite query whose rows were stepped through and read in place.
+    SqliteRead,
+    Changed(u64),
 }
 
-impl Output {
-    pub(crate) fn into_rows(self) -> Result<Rows, BenchError> {
-        match self {
-            Output::Sqlite(rows) => Ok(rows),
-            Output::Kalam(result) => {
-                if let Some(count) = result.rows_affected() {
-                    return Ok(Rows::Changed(count));
-                }
-                let mut rows = Vec::new();
-                for batch in result.batches() {
-                    let start = rows.len();
-                    rows.resize_with(start + batch.num_rows(), Vec::new);
-                    for column in batch.columns() {
-                        for (i, row) in rows[start..].iter_mut().enumerate() {
-                            row.push(cell(column.as_ref(), i)?);
-                        }
-                    }
-                }
-                Ok(Rows::Rows(rows))
+/// The engine's batches as comparable rows.
+fn kalam_rows(result: &QueryResult) -> Result<Rows, BenchError> {
+    if let Some(count) = result.rows_affected() {
+        return Ok(Rows::Changed(count));
+    }
+    let mut rows = Vec::new();
+    for batch in result.batches() {
+        let start = rows.len();
+        rows.resize_with(start + batch.num_rows(), Vec::new);
+        for column in batch.columns() {
+            for (i, row) in rows[start..].iter_mut().enumerate() {
+                row.push(cell(column.as_ref(), i)?);
             }
         }
     }
+    Ok(Rows::Rows(rows))
 }
 
 fn cell(array: &dyn Array, row: usize) -> Result<Cell, BenchError> {
@@ -237,10 +234,17 @@ fn cell(array: &dyn Array, row: usize) -> Result<Cell, BenchError> {
 pub(crate) trait Side {
     /// Prepares `sql` (written for the engine, `$n` parameters); returns its handle.
     fn prepare(&mut self, sql: &str) -> Result<usize, BenchError>;
-    /// Runs a prepared statement.
+    /// Runs a prepared statement: the part that is timed.
     fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError>;
     /// Runs SQL text once, unprepared.
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError>;
+    /// What a run returned, as comparable rows (not timed).
+    fn rows(
+        &mut self,
+        statement: usize,
+        params: &[Value],
+        output: Output,
+    ) -> Result<Rows, BenchError>;
 }
 
 /// The engine, as `root`, on its own RocksDB directory.
@@ -294,6 +298,14 @@ impl Side for Kalam {
 
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
         Ok(Output::Kalam(self.engine.sql_blocking(&self.root, sql)?))
+    }
+
+    fn rows(&mut self, _: usize, _: &[Value], output: Output) -> Result<Rows, BenchError> {
+        match output {
+            Output::Kalam(result) => kalam_rows(&result),
+            Output::Changed(n) => Ok(Rows::Changed(n)),
+            Output::SqliteRead => Err(BenchError::Setup("a SQLite result from the engine".into())),
+        }
     }
 }
 
@@ -386,33 +398,60 @@ impl Side for Sqlite {
             .connection
             .prepare_cached(&self.statements[statement])?;
         let params = rusqlite::params_from_iter(params.iter().map(Param));
-        if stmt.readonly() {
-            let width = stmt.column_count();
-            let mut rows = stmt.query(params)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                let mut cells = Vec::with_capacity(width);
-                for i in 0..width {
-                    cells.push(match row.get_ref(i)? {
-                        ValueRef::Null => Cell::Null,
-                        ValueRef::Integer(i) => Cell::Int(i),
-                        ValueRef::Real(f) => Cell::Float(f),
-                        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
-                    });
-                }
-                out.push(cells);
-            }
-            Ok(Output::Sqlite(Rows::Rows(out)))
-        } else {
-            Ok(Output::Sqlite(Rows::Changed(stmt.execute(params)? as u64)))
+        if !stmt.readonly() {
+            return Ok(Output::Changed(stmt.execute(params)? as u64));
         }
+        // Every value read in place, as a client reads a result; copied out later.
+        let width = stmt.column_count();
+        let mut rows = stmt.query(params)?;
+        while let Some(row) = rows.next()? {
+            for i in 0..width {
+                std::hint::black_box(row.get_ref(i)?);
+            }
+        }
+        Ok(Output::SqliteRead)
     }
 
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
         let sql = sqlite_sql(sql);
         let changed = self.connection.execute(&sql, [])?;
-        Ok(Output::Sqlite(Rows::Changed(changed as u64)))
+        Ok(Output::Changed(changed as u64))
+    }
+
+    fn rows(
+        &mut self,
+        statement: usize,
+        params: &[Value],
+        output: Output,
+    ) -> Result<Rows, BenchError> {
+        match output {
+            Output::Changed(n) => return Ok(Rows::Changed(n)),
+            Output::Kalam(_) => {
+                return Err(BenchError::Setup("an engine result from SQLite".into()));
+            }
+            Output::SqliteRead => {}
+        }
+        // The same query again (nothing ran in between), its values copied out.
+        let mut stmt = self
+            .connection
+            .prepare_cached(&self.statements[statement])?;
+        let width = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(Param)))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut cells = Vec::with_capacity(width);
+            for i in 0..width {
+                cells.push(match row.get_ref(i)? {
+                    ValueRef::Null => Cell::Null,
+                    ValueRef::Integer(i) => Cell::Int(i),
+                    ValueRef::Real(f) => Cell::Float(f),
+                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Cell::Bytes(b.to_vec()),
+                });
+            }
+            out.push(cells);
+        }
+        Ok(Rows::Rows(out))
     }
 }
 
