@@ -188,14 +188,11 @@ fn ladder(args: &Args) -> Result<(), String> {
         eprintln!("ladder: the same, #[hot] without inline attributes (a second build)");
         match without_inlining(&args.passed, config) {
             Ok(summary) => {
-                // Shown as the rung below the full build: what inlining adds.
-                rungs.insert(
-                    rungs.len() - 1,
-                    Rung {
-                        step: "  (the rung below, #[hot] not inlining)".to_owned(),
-                        summary,
-                    },
-                );
+                // The last rung again, without what inlining adds.
+                rungs.push(Rung {
+                    step: "- #[hot] inline attributes (the rung above, rebuilt)".to_owned(),
+                    summary,
+                });
             }
             Err(why) => eprintln!("ladder: the inlining rung is skipped: {why}"),
         }
