@@ -191,10 +191,13 @@ fn other_statements_bind_parameters_into_a_plan() {
     ));
 }
 
+/// The statement with literal bounds, for DataFusion's path.
+type Literal = fn(i32, i32) -> String;
+
 #[test]
 fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
     let (_dir, engine, root) = setup();
-    let shapes: [(&str, fn(i32, i32) -> String); 2] = [
+    let shapes: [(&str, Literal); 2] = [
         (
             "SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2",
             |a, b| format!("SELECT c FROM sb.sbtest1 WHERE id BETWEEN {a} AND {b}"),
