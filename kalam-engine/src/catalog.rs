@@ -123,6 +123,14 @@ impl TableMeta {
         self.columns.iter().position(|c| c.name == name)
     }
 
+    /// The column of the index numbered `index`.
+    pub(crate) fn indexed_column(&self, index: u32) -> Option<usize> {
+        self.indexes
+            .iter()
+            .find(|i| i.number == index)
+            .map(|i| i.column)
+    }
+
     /// The index on column `column`, if there is one.
     pub(crate) fn index_on(&self, column: usize) -> Option<&Index> {
         self.indexes.iter().find(|i| i.column == column)

@@ -61,11 +61,7 @@ impl Plan {
             index, covering, ..
         } = &mut self.access
         {
-            let column = meta
-                .indexes
-                .iter()
-                .find(|i| i.number == *index)
-                .map(|i| i.column);
+            let column = meta.indexed_column(*index);
             if projection
                 .iter()
                 .all(|c| meta.pk.contains(c) || Some(*c) == column)
@@ -89,6 +85,24 @@ struct Constraint {
     eq: Option<Vec<Value>>,
     lower: Option<(Bound<Vec<u8>>, String)>,
     upper: Option<(Bound<Vec<u8>>, String)>,
+}
+
+impl Constraint {
+    /// Both constraints: the common values, the tighter bounds.
+    fn and(&mut self, other: Constraint) {
+        if let Some(eq) = other.eq {
+            self.eq = Some(match self.eq.take() {
+                Some(old) => old.into_iter().filter(|v| eq.contains(v)).collect(),
+                None => eq,
+            });
+        }
+        if let Some(lower) = other.lower {
+            self.lower = Some(tighter(self.lower.take(), lower, false));
+        }
+        if let Some(upper) = other.upper {
+            self.upper = Some(tighter(self.upper.take(), upper, true));
+        }
+    }
 }
 
 fn column_and_literal<'a>(
@@ -264,18 +278,7 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
             if *column.get_or_insert(c) != c {
                 return None;
             }
-            if let Some(eq) = constraint.eq {
-                merged.eq = Some(match merged.eq.take() {
-                    Some(old) => old.into_iter().filter(|v| eq.contains(v)).collect(),
-                    None => eq,
-                });
-            }
-            if let Some(lower) = constraint.lower {
-                merged.lower = Some(tighter(merged.lower.take(), lower, false));
-            }
-            if let Some(upper) = constraint.upper {
-                merged.upper = Some(tighter(merged.upper.take(), upper, true));
-            }
+            merged.and(constraint);
         }
         let name = &meta.columns[column?].name;
         match merged.eq {
@@ -356,19 +359,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
             unions.extend(union_of(meta, filter));
             continue;
         };
-        let slot = &mut constraints[column];
-        if let Some(eq) = c.eq {
-            slot.eq = Some(match slot.eq.take() {
-                Some(old) => old.into_iter().filter(|v| eq.contains(v)).collect(),
-                None => eq,
-            });
-        }
-        if let Some(lower) = c.lower {
-            slot.lower = Some(tighter(slot.lower.take(), lower, false));
-        }
-        if let Some(upper) = c.upper {
-            slot.upper = Some(tighter(slot.upper.take(), upper, true));
-        }
+        constraints[column].and(c);
     }
     let name = |column: usize| meta.columns[column].name.as_str();
     let list = |values: &[Value]| {

@@ -183,12 +183,7 @@ fn covered_rows(
         what: "index entry",
         source,
     };
-    let column = meta
-        .indexes
-        .iter()
-        .find(|i| i.number == index)
-        .map(|i| i.column)
-        .unwrap_or_default();
+    let column = meta.indexed_column(index).unwrap_or_default();
     let mut values = vec![Value::Null; meta.columns.len()];
     let mut rows = Vec::with_capacity(entries.len());
     for (pk, value) in entries {
@@ -207,12 +202,7 @@ fn covered_rows(
 
 /// The length of the indexed value's key part at the front of `rest`.
 fn index_value_len(meta: &TableMeta, index: u32, rest: &mut &[u8]) -> Result<usize, StorageError> {
-    let column = meta
-        .indexes
-        .iter()
-        .find(|i| i.number == index)
-        .map(|i| i.column)
-        .unwrap_or_default();
+    let column = meta.indexed_column(index).unwrap_or_default();
     let before = rest.len();
     Value::decode_key(meta.columns[column].ty, rest).map_err(|source| StorageError::Corrupt {
         what: "index entry",
