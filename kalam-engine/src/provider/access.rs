@@ -335,11 +335,13 @@ fn tighter(
     new: (Bound<Vec<u8>>, String),
     upper: bool,
 ) -> (Bound<Vec<u8>>, String) {
+    fn key(b: &Bound<Vec<u8>>) -> &[u8] {
+        match b {
+            Bound::Included(k) | Bound::Excluded(k) => k,
+            Bound::Unbounded => &[],
+        }
+    }
     let Some(old) = old else { return new };
-    let key = |b: &Bound<Vec<u8>>| match b {
-        Bound::Included(k) | Bound::Excluded(k) => k.clone(),
-        Bound::Unbounded => Vec::new(),
-    };
     let (a, b) = (key(&old.0), key(&new.0));
     let new_wins = if upper {
         b < a || (b == a && matches!(new.0, Bound::Excluded(_)))
