@@ -100,9 +100,22 @@ impl WriteSet {
         storage: &Storage,
     ) -> Result<(), StorageError> {
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
+        let mut versions = None;
         for op in &self.ops {
             match op {
                 Op::Row { key, row } => {
+                    // The newest version so far goes: nothing reads a row's older versions,
+                    // and scans would step over each of them. (A version written by a
+                    // concurrent set in between stays, hidden by this one.)
+                    let versions = versions.get_or_insert_with(|| storage.raw_rows(rows));
+                    versions.seek(key);
+                    if let Some(old) = versions.key()
+                        && old.len() == key.len() + keyspace::SEQ_LEN
+                        && old.starts_with(key)
+                    {
+                        batch.delete_cf(rows, old);
+                    }
+                    versions.status()?;
                     let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
                     match row {
                         Some(row) => {

@@ -334,6 +334,11 @@ impl Storage {
         Ok(out)
     }
 
+    /// An iterator over the row versions of `rows`, the rows family.
+    pub(crate) fn raw_rows<'a>(&'a self, rows: &'a ColumnFamily) -> DBRawIterator<'a> {
+        self.db.raw_iterator_cf(rows)
+    }
+
     pub(crate) fn rows(&self) -> Result<&ColumnFamily, StorageError> {
         family(&self.db, CF_ROWS)
     }
@@ -431,5 +436,54 @@ impl Iterator for RowIter<'_> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored versions of row `pk` of `table`, newest first: `Some(row)` or `None` for
+    /// a deletion.
+    fn versions(storage: &Storage, table: TableNumber, pk: &[u8]) -> Vec<Option<Vec<u8>>> {
+        let prefix = keyspace::row_prefix(table, Scope::Shared, pk);
+        let mut iter = storage.raw_rows(storage.rows().unwrap());
+        iter.seek(&prefix);
+        let mut found = Vec::new();
+        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            found.push(live(value).unwrap().map(<[u8]>::to_vec));
+            iter.next();
+        }
+        found
+    }
+
+    #[test]
+    fn a_write_removes_the_version_it_supersedes() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let (table, other) = (TableNumber(7), TableNumber(8));
+        let write = |table, row: Option<u8>| {
+            let mut set = WriteSet::new();
+            match row {
+                Some(byte) => set.put_row(table, Scope::Shared, b"k", vec![byte]),
+                None => set.delete_row(table, Scope::Shared, b"k"),
+            }
+            storage.write(&set).unwrap();
+        };
+        write(other, Some(9));
+        for byte in 0..5 {
+            write(table, Some(byte));
+            assert_eq!(versions(&storage, table, b"k"), [Some(vec![byte])]);
+        }
+        write(table, None);
+        assert_eq!(versions(&storage, table, b"k"), [None]);
+        assert_eq!(storage.get(table, Scope::Shared, b"k").unwrap(), None);
+        write(table, Some(6));
+        assert_eq!(versions(&storage, table, b"k"), [Some(vec![6])]);
+        // Another table's row with the same key is untouched.
+        assert_eq!(versions(&storage, other, b"k"), [Some(vec![9])]);
     }
 }
