@@ -8,15 +8,18 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::{SchemaRef, UInt64Type};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
-use datafusion::common::ParamValues;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::execution_plan::reset_plan_states;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
@@ -34,7 +37,8 @@ use crate::ids::{NamespaceId, TableId, TableName, UserId};
 use crate::models::{
     ColumnDefinition, Job, Namespace, TableDefinition, TableType, User, now_micros,
 };
-use crate::provider::{self, KalamTableProvider, QueryUser, system::SystemTable};
+use crate::params::{self, ParamSlot};
+use crate::provider::{self, KalamTableProvider, LookupJoinRule, QueryUser, system::SystemTable};
 use crate::sql::{self, Stmt};
 use crate::storage::{Durability, Storage, WriteSet};
 use crate::value::{ColumnType, Value};
@@ -57,6 +61,7 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     pub(crate) fast_paths: bool,
     pub(crate) optimize_once: bool,
+    pub(crate) plan_once: bool,
 }
 
 /// How to open an [`Engine`].
@@ -76,6 +81,14 @@ pub struct EngineOptions {
     /// placeholders, when prepared; each run binds the parameters and plans physically.
     /// On by default; off, each run optimizes the bound plan again.
     pub optimize_once: bool,
+    /// With `optimize_once`, prepared queries are also planned physically once: each run
+    /// writes its parameters where the plan reads them and executes the same plan. On by
+    /// default; off, each run plans physically.
+    pub plan_once: bool,
+    /// Inner joins on a whole table's one-column primary key look the other side's keys up
+    /// in the table (a RocksDB seek per key) instead of hashing a scan of every row, when
+    /// the other side has at most 1,024 rows. On by default.
+    pub lookup_joins: bool,
 }
 
 impl Default for EngineOptions {
@@ -86,6 +99,8 @@ impl Default for EngineOptions {
             threads: 2,
             fast_paths: true,
             optimize_once: true,
+            plan_once: true,
+            lookup_joins: true,
         }
     }
 }
@@ -203,7 +218,7 @@ pub struct Prepared {
     sql: String,
     kind: PreparedKind,
     /// Parameter types, `$1` first.
-    params: Vec<Option<datafusion::arrow::datatypes::DataType>>,
+    params: Vec<Option<DataType>>,
     /// The user's DataFusion session and task context, made once: both copy the
     /// session's registries of functions, which costs more than planning a small query.
     session: Arc<(SessionState, Arc<TaskContext>)>,
@@ -216,10 +231,63 @@ enum PreparedKind {
     /// Anything else: the logical plan, its parameters bound at each run. `optimized`:
     /// the plan went through DataFusion's optimizer at prepare time, with its
     /// placeholders, and each run plans it physically without optimizing it again.
+    /// `once`: the physical plan too, made at prepare time.
     Plan {
         plan: Box<LogicalPlan>,
         optimized: bool,
+        once: Option<Arc<PlannedOnce>>,
     },
+}
+
+/// A prepared query's physical plan, made once; its parameters are read from `slot`.
+#[derive(Debug)]
+struct PlannedOnce {
+    plan: Arc<dyn ExecutionPlan>,
+    schema: SchemaRef,
+    slot: Arc<ParamSlot>,
+}
+
+impl PlannedOnce {
+    /// The physical plan of `plan` (optimized, with placeholders), or `None` when it has
+    /// none that runs with parameters read at run time.
+    async fn new(
+        state: &SessionState,
+        plan: &LogicalPlan,
+        types: &[Option<DataType>],
+    ) -> Option<Self> {
+        if matches!(plan, LogicalPlan::Dml(_) | LogicalPlan::Explain(_)) {
+            return None;
+        }
+        let slot = Arc::default();
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let plan = params::slotted(plan.clone(), types, &slot)?;
+        let plan = state
+            .query_planner()
+            .create_physical_plan(&plan, state)
+            .await
+            .ok()?;
+        Some(PlannedOnce { plan, schema, slot })
+    }
+
+    /// Runs the plan with `params`; gives them back when another run holds the plan.
+    async fn run(
+        &self,
+        task: Arc<TaskContext>,
+        params: Vec<ScalarValue>,
+    ) -> Result<Result<QueryResult, Error>, Vec<ScalarValue>> {
+        let Ok(_running) = self.slot.run.try_lock() else {
+            return Err(params);
+        };
+        self.slot.set(params);
+        let batches = async {
+            let plan = reset_plan_states(Arc::clone(&self.plan))?;
+            datafusion::physical_plan::collect(plan, task).await
+        };
+        Ok(match batches.await {
+            Ok(batches) => Ok(QueryResult::new(Arc::clone(&self.schema), batches)),
+            Err(e) => Err(Error::from_datafusion(e)),
+        })
+    }
 }
 
 impl Prepared {
@@ -239,6 +307,13 @@ impl Prepared {
     #[must_use]
     pub fn is_fast_path(&self) -> bool {
         matches!(self.kind, PreparedKind::Fast(_))
+    }
+
+    /// Whether runs execute a physical plan made once, at prepare time (see
+    /// [`EngineOptions::plan_once`]), instead of planning each time.
+    #[must_use]
+    pub fn is_planned_once(&self) -> bool {
+        matches!(&self.kind, PreparedKind::Plan { once: Some(_), .. })
     }
 
     /// Whether runs are a primary-key point select, one RocksDB get.
@@ -285,16 +360,20 @@ impl Engine {
             metrics: Metrics::default(),
             fast_paths: options.fast_paths,
             optimize_once: options.optimize_once,
+            plan_once: options.plan_once,
         });
         let config = SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, "public")
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false)
             .with_target_partitions(1);
-        let state = SessionStateBuilder::new()
+        let mut state = SessionStateBuilder::new()
             .with_config(config)
-            .with_default_features()
-            .build();
+            .with_default_features();
+        if options.lookup_joins {
+            state = state.with_physical_optimizer_rule(Arc::new(LookupJoinRule));
+        }
+        let state = state.build();
         state.catalog_list().register_catalog(
             CATALOG.to_owned(),
             Arc::new(KalamCatalog {
@@ -856,22 +935,35 @@ impl Engine {
         } else {
             None
         };
+        let mut state = self.session(&user);
+        // A plan made once is executed again and again: no dynamic filters, whose state
+        // one run would leave to the next (the scans take none anyway).
+        state
+            .config_mut()
+            .options_mut()
+            .optimizer
+            .enable_dynamic_filter_pushdown = false;
         let kind = match fast {
             Some(fast) => PreparedKind::Fast(fast),
-            None if self.shared.optimize_once => PreparedKind::Plan {
-                plan: Box::new(
-                    self.session(&user)
-                        .optimize(&plan)
-                        .map_err(Error::from_datafusion)?,
-                ),
-                optimized: true,
-            },
+            None if self.shared.optimize_once => {
+                let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+                let once = if self.shared.plan_once {
+                    PlannedOnce::new(&state, &plan, &params).await.map(Arc::new)
+                } else {
+                    None
+                };
+                PreparedKind::Plan {
+                    plan: Box::new(plan),
+                    optimized: true,
+                    once,
+                }
+            }
             None => PreparedKind::Plan {
                 plan: Box::new(plan),
                 optimized: false,
+                once: None,
             },
         };
-        let state = self.session(&user);
         let task = state.task_ctx();
         Ok(Prepared {
             user,
@@ -905,7 +997,11 @@ impl Engine {
         prepared.check_arity(params)?;
         match &prepared.kind {
             PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
-            PreparedKind::Plan { plan, optimized } => {
+            PreparedKind::Plan {
+                plan,
+                optimized,
+                once,
+            } => {
                 let mut scalars = Vec::with_capacity(params.len());
                 for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
                     let scalar = value.to_scalar();
@@ -917,6 +1013,14 @@ impl Engine {
                         }
                         _ => scalar,
                     });
+                }
+                if let Some(once) = once {
+                    let task = Arc::clone(&prepared.session.1);
+                    match once.run(task, scalars).await {
+                        Ok(result) => return result,
+                        // Another run holds the plan: plan this one anew.
+                        Err(given_back) => scalars = given_back,
+                    }
                 }
                 let plan = plan
                     .as_ref()

@@ -51,6 +51,7 @@ mod fast;
 pub mod features;
 mod ids;
 pub mod models;
+mod params;
 mod provider;
 mod row;
 mod sql;

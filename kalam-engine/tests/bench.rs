@@ -149,5 +149,8 @@ fn the_ladder_runs_each_rung_and_reports_a_skipped_build() {
         &std::fs::read_to_string(dir.path().join("report/ladder.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(rungs.as_array().unwrap().len(), 4);
+    assert_eq!(
+        rungs.as_array().unwrap().len(),
+        kalam_engine::bench::ladder(kalam_engine::Durability::Process).len()
+    );
 }

@@ -163,6 +163,8 @@ pub fn run(
         durability: options.config.durability,
         fast_paths: options.config.fast_paths,
         optimize_once: options.config.optimize_once,
+        plan_once: options.config.plan_once,
+        lookup_joins: options.config.lookup_joins,
         ..EngineOptions::default()
     };
     let mut kalam = Kalam::open(&kalam_dir, &engine_options)?;
@@ -475,6 +477,8 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
         gates: true,
         fast_paths: false,
         optimize_once: false,
+        plan_once: false,
+        lookup_joins: false,
         durability,
     };
     let mut rungs = vec![("all opt-in gates on, every run optimized", config.clone())];
@@ -483,7 +487,11 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
     config.optimize_once = true;
     rungs.push(("+ prepared plans optimized once", config.clone()));
     config.fast_paths = true;
-    rungs.push(("+ fast paths: point get, writes by key", config));
+    rungs.push(("+ fast paths: point get, writes by key", config.clone()));
+    config.plan_once = true;
+    rungs.push(("+ prepared queries planned physically once", config.clone()));
+    config.lookup_joins = true;
+    rungs.push(("+ lookup joins on primary keys", config));
     rungs
 }
 

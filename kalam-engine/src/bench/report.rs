@@ -28,6 +28,12 @@ pub struct Config {
     /// Prepared statements optimized once, at prepare
     /// ([`EngineOptions::optimize_once`](crate::EngineOptions::optimize_once)).
     pub optimize_once: bool,
+    /// Prepared queries planned physically once, at prepare
+    /// ([`EngineOptions::plan_once`](crate::EngineOptions::plan_once)).
+    pub plan_once: bool,
+    /// Joins on a primary key look keys up
+    /// ([`EngineOptions::lookup_joins`](crate::EngineOptions::lookup_joins)).
+    pub lookup_joins: bool,
     /// The durability of both engines.
     #[serde(serialize_with = "durability_name")]
     pub durability: Durability,
@@ -39,6 +45,8 @@ impl Default for Config {
             gates: false,
             fast_paths: true,
             optimize_once: true,
+            plan_once: true,
+            lookup_joins: true,
             durability: Durability::default(),
         }
     }
@@ -282,11 +290,13 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{} rows, gates {}, fast paths {}, optimize once {}, {}",
+            "{} rows, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
             self.rows,
             on(self.config.gates),
             on(self.config.fast_paths),
             on(self.config.optimize_once),
+            on(self.config.plan_once),
+            on(self.config.lookup_joins),
             self.date
         );
         out
@@ -330,7 +340,7 @@ impl Report {
              td:first-child,th:first-child,td:nth-child(2){{text-align:left}}\
              </style></head><body>\n<h1>kalam bench</h1>\n\
              <p>{date}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}, \
-             optimize once {once}. \
+             optimize once {once}, plan once {plan_once}, lookup joins {lookup}. \
              Multiplier = p50(kalam) / p50(sqlite); below 1 the engine is faster.</p>\n\
              <ul>{method}</ul>\n{chart}\n\
              <p>reads_mean <b>{reads}</b> · writes_mean <b>{writes}</b> · read_write_mean <b>{rw}</b> · \
@@ -344,6 +354,8 @@ impl Report {
             gates = on(self.config.gates),
             fast = on(self.config.fast_paths),
             once = on(self.config.optimize_once),
+            plan_once = on(self.config.plan_once),
+            lookup = on(self.config.lookup_joins),
             chart = self.chart(),
             reads = show(self.summary.reads_mean),
             writes = show(self.summary.writes_mean),

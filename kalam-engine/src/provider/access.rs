@@ -54,9 +54,9 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Marks an index access as covering when the scan projects nothing but the indexed
-    /// column and primary-key columns.
-    pub(crate) fn cover(&mut self, meta: &TableMeta, projection: &[usize]) {
+    /// The plan, its index access marked as covering when the scan projects nothing but
+    /// the indexed column and primary-key columns.
+    pub(crate) fn covering(mut self, meta: &TableMeta, projection: &[usize]) -> Self {
         if let Access::Index {
             index, covering, ..
         } = &mut self.access
@@ -70,6 +70,7 @@ impl Plan {
                 self.description.push_str(", covering");
             }
         }
+        self
     }
 }
 

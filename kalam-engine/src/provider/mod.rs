@@ -2,6 +2,7 @@
 //! INSERT, UPDATE and DELETE as plans that write through the storage.
 
 pub(crate) mod access;
+mod lookup;
 mod read;
 pub(crate) mod system;
 pub(crate) mod write;
@@ -26,6 +27,7 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 
+pub(crate) use lookup::LookupJoinRule;
 pub(crate) use read::{Cursor, read_chunk};
 pub(crate) use write::{apply_delete, apply_insert, apply_update, backfill_index};
 
@@ -34,6 +36,7 @@ use crate::catalog::TableMeta;
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::models::{Role, TableType};
+use crate::params;
 use crate::row::RowDecoder;
 use crate::storage::Scope;
 
@@ -99,16 +102,19 @@ impl TableProvider for KalamTableProvider {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let user = query_user(state)?;
-        let mut plan = access::plan(&self.meta, filters);
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
-        plan.cover(&self.meta, &projection);
+        let path = if filters.iter().any(params::has_param) {
+            Path::PerRun(filters.to_vec())
+        } else {
+            Path::Fixed(access::plan(&self.meta, filters).covering(&self.meta, &projection))
+        };
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.shared),
             Arc::clone(&self.meta),
             user.id.clone(),
-            plan,
+            path,
             projection,
             limit,
         )?))
@@ -207,13 +213,50 @@ fn properties(schema: SchemaRef) -> Arc<PlanProperties> {
     ))
 }
 
+/// How a scan finds its access path.
+#[derive(Debug)]
+enum Path {
+    /// Chosen while planning.
+    Fixed(access::Plan),
+    /// Chosen as each run starts, from these filters with the run's parameters bound (a
+    /// prepared statement's plan, made once, see [`crate::params`]).
+    PerRun(Vec<Expr>),
+}
+
+impl Path {
+    fn access(&self, meta: &TableMeta, projection: &[usize]) -> Result<access::Access> {
+        match self {
+            Path::Fixed(plan) => Ok(plan.access.clone()),
+            Path::PerRun(filters) => {
+                let bound = filters
+                    .iter()
+                    .map(params::bind)
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(access::plan(meta, &bound).covering(meta, projection).access)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Fixed(plan) => plan.fmt(f),
+            Path::PerRun(filters) => {
+                let filters: Vec<String> = filters.iter().map(ToString::to_string).collect();
+                write!(f, "per run, from {}", filters.join(" AND "))
+            }
+        }
+    }
+}
+
 /// Reads a table through its access path, a chunk of rows per batch.
 #[derive(Debug)]
 pub(crate) struct ScanExec {
     shared: Arc<Shared>,
     meta: Arc<TableMeta>,
     user: UserId,
-    plan: access::Plan,
+    path: Path,
     projection: Vec<usize>,
     schema: SchemaRef,
     limit: Option<usize>,
@@ -225,7 +268,7 @@ impl ScanExec {
         shared: Arc<Shared>,
         meta: Arc<TableMeta>,
         user: UserId,
-        plan: access::Plan,
+        path: Path,
         projection: Vec<usize>,
         limit: Option<usize>,
     ) -> Result<Self> {
@@ -235,7 +278,7 @@ impl ScanExec {
             shared,
             meta,
             user,
-            plan,
+            path,
             projection,
             schema,
             limit,
@@ -255,7 +298,7 @@ impl DisplayAs for ScanExec {
             "KalamScanExec: table={} ({}), access={}, projection=[{}]",
             self.meta.id,
             self.meta.kind,
-            self.plan,
+            self.path,
             columns.join(", ")
         )?;
         if let Some(limit) = self.limit {
@@ -302,7 +345,7 @@ impl ExecutionPlan for ScanExec {
             shared: Arc::clone(&self.shared),
             meta: Arc::clone(&self.meta),
             user: self.user.clone(),
-            access: self.plan.access.clone(),
+            access: self.path.access(&self.meta, &self.projection)?,
             projection: self.projection.clone(),
             schema: Arc::clone(&self.schema),
             remaining: self.limit.unwrap_or(usize::MAX),

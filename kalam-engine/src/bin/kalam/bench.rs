@@ -29,6 +29,8 @@ options:
   --gates                run with the opt-in gates on
   --no-fast-paths        run every prepared statement through DataFusion
   --optimize-each-run    optimize prepared plans at each run, not once
+  --plan-each-run        plan prepared queries physically at each run, not once
+  --no-lookup-joins      join on primary keys by hashing a full scan, not by lookups
   --ladder               run the optimisation ladder: the suite once per rung
   --list                 list the tests";
 
@@ -108,6 +110,8 @@ fn parse(args: &[String]) -> Result<Option<Args>, String> {
             "--gates" => options.config.gates = true,
             "--no-fast-paths" => options.config.fast_paths = false,
             "--optimize-each-run" => options.config.optimize_once = false,
+            "--plan-each-run" => options.config.plan_once = false,
+            "--no-lookup-joins" => options.config.lookup_joins = false,
             "--ladder" => parsed.ladder = true,
             other => return Err(format!("unknown argument `{other}`\n{HELP}")),
         }
