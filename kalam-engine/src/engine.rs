@@ -121,7 +121,7 @@ impl Default for EngineOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Engine {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     state: SessionState,
     runtime: tokio::runtime::Runtime,
 }

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::features;
 use crate::ids::TableId;
 use crate::row::{encode_values, value_at};
-use crate::storage::{Scope, WriteSet, keyspace};
+use crate::storage::{Scope, Supersedes, Version, WriteSet, keyspace};
 use crate::value::Value;
 
 use super::access::Access;
@@ -193,7 +193,8 @@ fn insert_rows(
     for values in rows {
         check_nulls(meta, &values)?;
         let pk = primary_key(meta, &values)?;
-        if !seen.insert(pk.clone()) || shared.storage.get(meta.number, scope, &pk)?.is_some() {
+        let newest = shared.storage.newest(meta.number, scope, &pk)?;
+        if !seen.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
             return Err(Error::DuplicateKey {
                 table: meta.id.to_string(),
                 key: show_key(meta, &values),
@@ -204,7 +205,9 @@ fn insert_rows(
         }
         let mut bytes = Vec::new();
         encode_values(&values, &mut bytes);
-        set.put_row(meta.number, scope, &pk, bytes);
+        // A deletion of the key, if any, is superseded.
+        let supersedes = newest.map_or(Supersedes::Nothing, |v| Supersedes::Version(v.key));
+        set.replace_row(meta.number, scope, &pk, Some(bytes), supersedes);
         count += 1;
     }
     commit(shared, meta, user, "INSERT", count, set)
@@ -268,34 +271,40 @@ pub(crate) fn apply_delete(
         let (keys, batch) = select(shared, meta, scope, access, predicates)?;
         let mut set = WriteSet::new();
         for (row, pk) in keys.iter().enumerate() {
-            remove_row(
-                meta,
-                scope,
-                &mut set,
-                pk,
-                &values_at(meta, batch.columns(), row),
-            );
+            let values = values_at(meta, batch.columns(), row);
+            remove_row(meta, scope, &mut set, (pk, Supersedes::Unknown), &values);
         }
         commit(shared, meta, user, "DELETE", keys.len() as u64, set)
     })
 }
 
-/// A deletion version of a row, and its index entries removed.
-fn remove_row(meta: &TableMeta, scope: Scope<'_>, set: &mut WriteSet, pk: &[u8], values: &[Value]) {
+/// A deletion version of a row (over the version it supersedes), and its index entries
+/// removed.
+fn remove_row(
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    set: &mut WriteSet,
+    (pk, supersedes): (&[u8], Supersedes),
+    values: &[Value],
+) {
     for key in index_keys(meta, scope, values, pk) {
         set.delete_index(key);
     }
-    set.delete_row(meta.number, scope, pk);
+    set.replace_row(meta.number, scope, pk, None, supersedes);
 }
 
-/// The current values of the row with primary key `pk`, if it exists.
+/// The current values of the row with primary key `pk`, if it exists, and its version.
 fn current(
     shared: &Shared,
     meta: &TableMeta,
     scope: Scope<'_>,
     pk: &[u8],
-) -> Result<Option<Vec<Value>>, Error> {
-    let Some(row) = shared.storage.get(meta.number, scope, pk)? else {
+) -> Result<Option<(Vec<Value>, Supersedes)>, Error> {
+    let Some(Version {
+        key,
+        row: Some(row),
+    }) = shared.storage.newest(meta.number, scope, pk)?
+    else {
         return Ok(None);
     };
     let values = crate::row::decode_values(&meta.types, &row).map_err(|source| {
@@ -304,7 +313,7 @@ fn current(
             source,
         }
     })?;
-    Ok(Some(values))
+    Ok(Some((values, Supersedes::Version(key))))
 }
 
 /// DELETE of the row with primary key `pk` (a prepared DELETE's fast path).
@@ -316,11 +325,11 @@ pub(crate) fn delete_by_key(
 ) -> Result<u64, Error> {
     locked(shared, id, |meta| {
         let scope = scope_of(meta, &user.id);
-        let Some(values) = current(shared, meta, scope, pk)? else {
+        let Some((values, version)) = current(shared, meta, scope, pk)? else {
             return Ok(0);
         };
         let mut set = WriteSet::new();
-        remove_row(meta, scope, &mut set, pk, &values);
+        remove_row(meta, scope, &mut set, (pk, version), &values);
         commit(shared, meta, user, "DELETE", 1, set)
     })
 }
@@ -336,7 +345,7 @@ pub(crate) fn update_by_key(
 ) -> Result<u64, Error> {
     locked(shared, id, |meta| {
         let scope = scope_of(meta, &user.id);
-        let Some(old) = current(shared, meta, scope, pk)? else {
+        let Some((old, version)) = current(shared, meta, scope, pk)? else {
             return Ok(0);
         };
         let mut new = old.clone();
@@ -349,7 +358,7 @@ pub(crate) fn update_by_key(
             meta,
             scope,
             &mut set,
-            (pk, &old),
+            (pk, &old, version),
             &new,
             &vacated,
             &mut HashSet::new(),
@@ -391,7 +400,7 @@ pub(crate) fn apply_update(
                 meta,
                 scope,
                 &mut set,
-                (old_pk, &old),
+                (old_pk, &old, Supersedes::Unknown),
                 &new,
                 &vacated,
                 &mut taken,
@@ -410,7 +419,7 @@ fn rewrite_row(
     meta: &TableMeta,
     scope: Scope<'_>,
     set: &mut WriteSet,
-    (old_pk, old): (&[u8], &[Value]),
+    (old_pk, old, version): (&[u8], &[Value], Supersedes),
     new: &[Value],
     vacated: &HashSet<&Vec<u8>>,
     taken: &mut HashSet<Vec<u8>>,
@@ -427,9 +436,12 @@ fn rewrite_row(
             key: show_key(meta, new),
         });
     }
-    if new_pk != old_pk {
-        set.delete_row(meta.number, scope, old_pk);
-    }
+    let supersedes = if new_pk == old_pk {
+        version
+    } else {
+        set.replace_row(meta.number, scope, old_pk, None, version);
+        Supersedes::Unknown
+    };
     // Entries that changed (value or key) move; the others stay.
     let before: Vec<Vec<u8>> = index_keys(meta, scope, old, old_pk).collect();
     let after: Vec<Vec<u8>> = index_keys(meta, scope, new, &new_pk).collect();
@@ -441,7 +453,7 @@ fn rewrite_row(
     }
     let mut bytes = Vec::new();
     encode_values(new, &mut bytes);
-    set.put_row(meta.number, scope, &new_pk, bytes);
+    set.replace_row(meta.number, scope, &new_pk, Some(bytes), supersedes);
     Ok(())
 }
 
@@ -488,4 +500,70 @@ pub(crate) fn backfill_index(
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::storage::Scope;
+    use crate::{Engine, TableId, UserId, Value};
+
+    #[test]
+    fn every_write_path_leaves_one_version_per_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        let root = UserId::new("root").unwrap();
+        engine
+            .sql_blocking(
+                &root,
+                "CREATE NAMESPACE app;
+                 CREATE SHARED TABLE app.t (id BIGINT PRIMARY KEY, k BIGINT, c TEXT);
+                 CREATE INDEX ON app.t (k);
+                 INSERT INTO app.t VALUES (1, 1, 'a'), (2, 2, 'b')",
+            )
+            .unwrap();
+        let meta = engine
+            .shared
+            .catalog
+            .table(&TableId::parse("app.t").unwrap())
+            .unwrap();
+        let versions = |id: i64| {
+            let mut pk = Vec::new();
+            Value::Int64(id).write_key(&mut pk);
+            engine.storage().versions(meta.number, Scope::Shared, &pk)
+        };
+        let prepared = |sql| engine.prepare_blocking(&root, sql).unwrap();
+        let (update, delete, insert) = (
+            prepared("UPDATE app.t SET k = k + 1 WHERE id = $1"),
+            prepared("DELETE FROM app.t WHERE id = $1"),
+            prepared("INSERT INTO app.t VALUES ($1, $2, $3)"),
+        );
+        assert!(update.is_fast_path() && delete.is_fast_path() && insert.is_fast_path());
+        let one = [Value::Int64(1)];
+        for _ in 0..3 {
+            engine.execute_blocking(&update, &one).unwrap();
+            engine
+                .sql_blocking(&root, "UPDATE app.t SET c = 'x' WHERE k > 0")
+                .unwrap();
+        }
+        assert_eq!(versions(1).len(), 1);
+        assert_eq!(versions(2).len(), 1);
+        engine.execute_blocking(&delete, &one).unwrap();
+        assert_eq!(versions(1), [None]);
+        let row = [Value::Int64(1), Value::Int64(5), Value::from("again")];
+        engine.execute_blocking(&insert, &row).unwrap();
+        assert_eq!(versions(1).len(), 1);
+        engine
+            .sql_blocking(&root, "DELETE FROM app.t WHERE c = 'again'")
+            .unwrap();
+        assert_eq!(versions(1), [None]);
+        engine
+            .sql_blocking(&root, "INSERT INTO app.t VALUES (1, 6, 'z')")
+            .unwrap();
+        assert_eq!(versions(1).len(), 1);
+        // A changed key: the old row's deletion supersedes its last version.
+        engine
+            .sql_blocking(&root, "UPDATE app.t SET id = 3 WHERE id = 2")
+            .unwrap();
+        assert_eq!((versions(2), versions(3).len()), (vec![None], 1));
+    }
 }

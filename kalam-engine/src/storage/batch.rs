@@ -8,6 +8,7 @@ enum Op {
     Row {
         key: Vec<u8>,
         row: Option<Vec<u8>>,
+        supersedes: Supersedes,
     },
     Index {
         key: Vec<u8>,
@@ -18,6 +19,17 @@ enum Op {
         value: Option<Vec<u8>>,
     },
     DropTable(TableNumber),
+}
+
+/// The stored version a new row version replaces, as far as its writer knows.
+#[derive(Debug)]
+pub(crate) enum Supersedes {
+    /// Not known: the commit looks it up.
+    Unknown,
+    /// The row has no version yet.
+    Nothing,
+    /// This version (its full key), read by the writer under the table's write lock.
+    Version(Vec<u8>),
 }
 
 /// Row versions and index entries to commit together: all or none of them.
@@ -43,17 +55,30 @@ impl WriteSet {
 
     /// Writes a new version of row `pk`.
     pub fn put_row(&mut self, table: TableNumber, scope: Scope<'_>, pk: &[u8], row: Vec<u8>) {
-        let key = keyspace::row_prefix(table, scope, pk);
-        self.ops.push(Op::Row {
-            key,
-            row: Some(row),
-        });
+        self.replace_row(table, scope, pk, Some(row), Supersedes::Unknown);
     }
 
     /// Deletes row `pk`: a new version that hides the older ones.
     pub fn delete_row(&mut self, table: TableNumber, scope: Scope<'_>, pk: &[u8]) {
+        self.replace_row(table, scope, pk, None, Supersedes::Unknown);
+    }
+
+    /// Writes a new version of row `pk` (`None`: a deletion) over the one it `supersedes`,
+    /// which goes.
+    pub(crate) fn replace_row(
+        &mut self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+        row: Option<Vec<u8>>,
+        supersedes: Supersedes,
+    ) {
         let key = keyspace::row_prefix(table, scope, pk);
-        self.ops.push(Op::Row { key, row: None });
+        self.ops.push(Op::Row {
+            key,
+            row,
+            supersedes,
+        });
     }
 
     /// Sets a secondary-index entry.
@@ -103,19 +128,29 @@ impl WriteSet {
         let mut versions = None;
         for op in &self.ops {
             match op {
-                Op::Row { key, row } => {
+                Op::Row {
+                    key,
+                    row,
+                    supersedes,
+                } => {
                     // The newest version so far goes: nothing reads a row's older versions,
                     // and scans would step over each of them. (A version written by a
                     // concurrent set in between stays, hidden by this one.)
-                    let versions = versions.get_or_insert_with(|| storage.raw_rows(rows));
-                    versions.seek(key);
-                    if let Some(old) = versions.key()
-                        && old.len() == key.len() + keyspace::SEQ_LEN
-                        && old.starts_with(key)
-                    {
-                        batch.delete_cf(rows, old);
+                    match supersedes {
+                        Supersedes::Nothing => {}
+                        Supersedes::Version(old) => batch.delete_cf(rows, old),
+                        Supersedes::Unknown => {
+                            let versions = versions.get_or_insert_with(|| storage.raw_rows(rows));
+                            versions.seek(key);
+                            if let Some(old) = versions.key()
+                                && old.len() == key.len() + keyspace::SEQ_LEN
+                                && old.starts_with(key)
+                            {
+                                batch.delete_cf(rows, old);
+                            }
+                            versions.status()?;
+                        }
                     }
-                    versions.status()?;
                     let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
                     match row {
                         Some(row) => {

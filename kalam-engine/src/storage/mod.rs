@@ -22,7 +22,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{ColumnFamily, DB, DBRawIterator, Options, ReadOptions, WriteOptions};
 
+pub(crate) use batch::Supersedes;
 pub use batch::WriteSet;
+
+/// A stored version of a row.
+#[derive(Debug)]
+pub(crate) struct Version {
+    /// Its full key, sequence number included.
+    pub(crate) key: Vec<u8>,
+    /// The row, or `None` for a deletion.
+    pub(crate) row: Option<Vec<u8>>,
+}
 
 /// `(key, value)` pairs read from a column family, in key order.
 pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
@@ -37,6 +47,8 @@ const CF_META: &str = "meta";
 const FAMILIES: [&str; 4] = [CF_ROWS, CF_INDEX, CF_CATALOG, CF_META];
 
 const SEQ_KEY: &[u8] = b"seq";
+/// The memtable size of the rows family.
+const ROWS_MEMTABLE_BYTES: usize = 16 << 20;
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
 
@@ -83,8 +95,20 @@ impl Storage {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let db = DB::open_cf(&options, path, FAMILIES)?;
+        let families = FAMILIES.map(|name| {
+            let mut family = Options::default();
+            family.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            if name == CF_ROWS {
+                // Superseded versions stay in the memtable (as a put and its deletion) until
+                // it is flushed, and every scan steps over them: a smaller memtable bounds
+                // that garbage, at the price of more flushes and seeks that cross more
+                // files. Against the 64 MiB default, in `kalam bench` after the update
+                // tests: oltp_read_write 5.7 -> 3.3 times SQLite, updates 0.9 -> 1.2.
+                family.set_write_buffer_size(ROWS_MEMTABLE_BYTES);
+            }
+            (name, family)
+        });
+        let db = DB::open_cf_with_opts(&options, path, families)?;
         let seq = match db.get_cf(family(&db, CF_META)?, SEQ_KEY)? {
             None => 0,
             Some(bytes) => {
@@ -149,6 +173,18 @@ impl Storage {
         scope: Scope<'_>,
         pk: &[u8],
     ) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .newest(table, scope, pk)?
+            .and_then(|version| version.row))
+    }
+
+    /// The newest version of the row `pk` of `table` in `scope`, live or a deletion.
+    pub(crate) fn newest(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Version>, StorageError> {
         let prefix = keyspace::row_prefix(table, scope, pk);
         let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
         iter.seek(&prefix);
@@ -156,7 +192,10 @@ impl Storage {
             && key.len() == prefix.len() + keyspace::SEQ_LEN
             && key.starts_with(&prefix)
         {
-            return Ok(live(value)?.map(<[u8]>::to_vec));
+            return Ok(Some(Version {
+                row: live(value)?.map(<[u8]>::to_vec),
+                key: key.to_vec(),
+            }));
         }
         iter.status()?;
         Ok(None)
@@ -440,14 +479,17 @@ impl Iterator for RowIter<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The stored versions of row `pk` of `table`, newest first: `Some(row)` or `None` for
-    /// a deletion.
-    fn versions(storage: &Storage, table: TableNumber, pk: &[u8]) -> Vec<Option<Vec<u8>>> {
-        let prefix = keyspace::row_prefix(table, Scope::Shared, pk);
-        let mut iter = storage.raw_rows(storage.rows().unwrap());
+impl Storage {
+    /// The stored versions of row `pk` of `table` in `scope`, newest first: `Some(row)`, or
+    /// `None` for a deletion.
+    pub(crate) fn versions(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Vec<Option<Vec<u8>>> {
+        let prefix = keyspace::row_prefix(table, scope, pk);
+        let mut iter = self.raw_rows(self.rows().unwrap());
         iter.seek(&prefix);
         let mut found = Vec::new();
         while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
@@ -459,6 +501,11 @@ mod tests {
         }
         found
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn a_write_removes_the_version_it_supersedes() {
@@ -476,14 +523,49 @@ mod tests {
         write(other, Some(9));
         for byte in 0..5 {
             write(table, Some(byte));
-            assert_eq!(versions(&storage, table, b"k"), [Some(vec![byte])]);
+            assert_eq!(
+                storage.versions(table, Scope::Shared, b"k"),
+                [Some(vec![byte])]
+            );
         }
         write(table, None);
-        assert_eq!(versions(&storage, table, b"k"), [None]);
+        assert_eq!(storage.versions(table, Scope::Shared, b"k"), [None]);
         assert_eq!(storage.get(table, Scope::Shared, b"k").unwrap(), None);
         write(table, Some(6));
-        assert_eq!(versions(&storage, table, b"k"), [Some(vec![6])]);
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"k"),
+            [Some(vec![6])]
+        );
+        // A writer that read the newest version names it; one with none, says so.
+        let newest = storage.newest(table, Scope::Shared, b"k").unwrap().unwrap();
+        let mut set = WriteSet::new();
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"k",
+            Some(vec![7]),
+            Supersedes::Version(newest.key),
+        );
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"new",
+            Some(vec![1]),
+            Supersedes::Nothing,
+        );
+        storage.write(&set).unwrap();
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"k"),
+            [Some(vec![7])]
+        );
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"new"),
+            [Some(vec![1])]
+        );
         // Another table's row with the same key is untouched.
-        assert_eq!(versions(&storage, other, b"k"), [Some(vec![9])]);
+        assert_eq!(
+            storage.versions(other, Scope::Shared, b"k"),
+            [Some(vec![9])]
+        );
     }
 }
