@@ -501,14 +501,20 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
 pub fn ladder_table(rungs: &[Rung]) -> String {
     use std::fmt::Write as _;
     let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+    let width = rungs
+        .iter()
+        .map(|r| r.step.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
     let mut out = format!(
-        "{:<48} {:>10} {:>11} {:>15} {:>8}\n{}\n",
+        "{:<width$} {:>10} {:>11} {:>15} {:>8}\n{}\n",
         "step",
         "reads_mean",
         "writes_mean",
         "read_write_mean",
         "change",
-        "-".repeat(96)
+        "-".repeat(width + 48)
     );
     let mut previous: Option<f64> = None;
     for rung in rungs {
@@ -519,7 +525,7 @@ pub fn ladder_table(rungs: &[Rung]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<48} {:>10} {:>11} {:>15} {:>8}",
+            "{:<width$} {:>10} {:>11} {:>15} {:>8}",
             rung.step,
             show(rung.summary.reads_mean),
             show(rung.summary.writes_mean),

@@ -129,15 +129,9 @@ impl LookupJoinExec {
         task: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let driver = MemorySourceConfig::try_new_exec(&[vec![rows]], self.driver.schema(), None)?;
-        let table_key = Arc::new(Column::new(
-            &self
-                .scan()
-                .schema
-                .field(self.table_key_index())
-                .name()
-                .clone(),
-            self.table_key_index(),
-        )) as Arc<dyn PhysicalExpr>;
+        let index = self.table_key_index();
+        let name = self.scan().schema.field(index).name();
+        let table_key = Arc::new(Column::new(name, index)) as Arc<dyn PhysicalExpr>;
         let driver_key = Arc::clone(&self.key);
         let (left, right, on): (Arc<dyn ExecutionPlan>, Arc<dyn ExecutionPlan>, _) =
             if self.table_left {
