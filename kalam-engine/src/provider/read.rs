@@ -6,7 +6,7 @@ use crate::catalog::TableMeta;
 use crate::error::StorageError;
 use crate::storage::{Rows, Scope, Storage, keyspace};
 
-use super::access::Access;
+use super::access::{Access, KeyRange};
 use crate::row::encode_values;
 use crate::value::Value;
 
@@ -75,17 +75,7 @@ pub(crate) fn read_chunk(
             },
             Cursor::Start,
         ) => {
-            let mut entries = Vec::new();
-            for (lower, upper) in ranges {
-                index_entries(
-                    storage,
-                    meta,
-                    scope,
-                    *index,
-                    (as_ref(lower), as_ref(upper)),
-                    &mut entries,
-                )?;
-            }
+            let mut entries = index_entries(storage, meta, scope, *index, ranges)?;
             // Overlapping ranges find a row twice; rows come in key order.
             entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             entries.dedup_by(|a, b| a.0 == b.0);
@@ -147,21 +137,22 @@ fn range(
     Ok((rows, next))
 }
 
-/// The entries of `index` whose values lie between the bounds, as `(primary key, value's
-/// key part)`, appended to `out`.
+/// The entries of `index` whose values lie in any of `ranges`, as `(primary key, value's
+/// key part)`.
 fn index_entries(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
     index: u32,
-    (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
-    out: &mut Vec<(Vec<u8>, Vec<u8>)>,
-) -> Result<(), StorageError> {
+    ranges: &[KeyRange],
+) -> Result<Rows, StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
-    let Some((start, end)) = keyspace::bounded(&prefix, lower, upper) else {
-        return Ok(());
-    };
-    for mut key in storage.index_keys(&start, end.as_deref())? {
+    let bounded: Vec<(Vec<u8>, Option<Vec<u8>>)> = ranges
+        .iter()
+        .filter_map(|(lower, upper)| keyspace::bounded(&prefix, as_ref(lower), as_ref(upper)))
+        .collect();
+    let mut out = Vec::new();
+    for mut key in storage.index_keys(&bounded)? {
         // Entry: prefix | value key | pk; the value's key part is self-delimiting.
         let mut rest = &key[prefix.len()..];
         let len = index_value_len(meta, index, &mut rest)?;
@@ -169,7 +160,7 @@ fn index_entries(
         key.drain(..prefix.len());
         out.push((pk, key));
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Rows made from index entries alone (a covering scan): the indexed column and the

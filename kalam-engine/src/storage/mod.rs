@@ -302,19 +302,44 @@ impl Storage {
         rows.take(max).collect()
     }
 
-    /// The keys of the secondary-index entries from `lower` (inclusive) to `upper`
-    /// (exclusive, or to the end of the family).
+    /// The keys of the secondary-index entries in each of `ranges`, from its lower key
+    /// (inclusive) to its upper one (exclusive, or to the end of the family), range after
+    /// range, through one iterator.
     ///
     /// # Errors
     ///
     /// If RocksDB fails to read.
     pub fn index_keys(
         &self,
-        lower: &[u8],
-        upper: Option<&[u8]>,
+        ranges: &[(Vec<u8>, Option<Vec<u8>>)],
     ) -> Result<Vec<Vec<u8>>, StorageError> {
-        self.range_of(CF_INDEX, lower, upper)
-            .map(|entries| entries.into_iter().map(|(key, _)| key).collect())
+        let mut options = ReadOptions::default();
+        // The iterator stops at the last end instead of stepping over deleted entries to
+        // the next live one.
+        let last_end = ranges
+            .iter()
+            .map(|(_, upper)| upper.as_ref())
+            .collect::<Option<Vec<_>>>()
+            .and_then(|ends| ends.into_iter().max().cloned());
+        if let Some(end) = last_end {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_INDEX)?, options);
+        let mut keys = Vec::new();
+        for (lower, upper) in ranges {
+            iter.seek(lower);
+            while let Some(key) = iter.key() {
+                if upper.as_deref().is_some_and(|upper| key >= upper) {
+                    break;
+                }
+                keys.push(key.to_vec());
+                iter.next();
+            }
+            iter.status()?;
+        }
+        Ok(keys)
     }
 
     /// The system-table rows whose keys start with `prefix`, in key order.
