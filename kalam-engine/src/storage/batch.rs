@@ -143,8 +143,7 @@ impl WriteSet {
                             let versions = versions.get_or_insert_with(|| storage.raw_rows(rows));
                             versions.seek(key);
                             if let Some(old) = versions.key()
-                                && old.len() == key.len() + keyspace::SEQ_LEN
-                                && old.starts_with(key)
+                                && keyspace::is_version_of(old, key)
                             {
                                 batch.delete_cf(rows, old);
                             }

@@ -86,6 +86,13 @@ pub fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
     key
 }
 
+/// Whether `key` is the key of a version of the row whose prefix is `row_prefix` (and not
+/// of a row whose key merely starts with the same bytes).
+#[must_use]
+pub fn is_version_of(key: &[u8], row_prefix: &[u8]) -> bool {
+    key.len() == row_prefix.len() + SEQ_LEN && key.starts_with(row_prefix)
+}
+
 /// Splits a version key into its row prefix and sequence number.
 #[must_use]
 pub fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
@@ -144,6 +151,10 @@ mod tests {
         let row = row_prefix(TableNumber(7), Scope::User("alice"), &[1, 2]);
         assert!(version_key(&row, 9) < version_key(&row, 3));
         assert_eq!(split_version(&version_key(&row, 9)), Some((&row[..], 9)));
+        assert!(is_version_of(&version_key(&row, 9), &row));
+        // A longer key that starts with the same bytes is another row's.
+        let longer = row_prefix(TableNumber(7), Scope::User("alice"), &[1, 2, 3]);
+        assert!(!is_version_of(&version_key(&longer, 9), &row));
         // "al" is a prefix of "alice" as text, but not as a scope.
         let al = scope_prefix(TableNumber(7), Scope::User("al"));
         assert!(!row.starts_with(&al));

@@ -189,8 +189,7 @@ impl Storage {
         let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
         iter.seek(&prefix);
         if let (Some(key), Some(value)) = (iter.key(), iter.value())
-            && key.len() == prefix.len() + keyspace::SEQ_LEN
-            && key.starts_with(&prefix)
+            && keyspace::is_version_of(key, &prefix)
         {
             return Ok(Some(Version {
                 row: live(value)?.map(<[u8]>::to_vec),
@@ -222,8 +221,7 @@ impl Storage {
             prefix.extend_from_slice(pk);
             iter.seek(&prefix);
             if let (Some(key), Some(value)) = (iter.key(), iter.value())
-                && key.len() == prefix.len() + keyspace::SEQ_LEN
-                && key.starts_with(&prefix)
+                && keyspace::is_version_of(key, &prefix)
                 && let Some(row) = live(value)?
             {
                 rows.push((pk.clone(), row.to_vec()));
