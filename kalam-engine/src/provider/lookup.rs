@@ -76,6 +76,8 @@ pub(crate) struct LookupJoinExec {
     /// The full scan of the looked-up table: not a child, as it runs only for a driver of
     /// more than [`MAX_LOOKUPS`] rows.
     table: Arc<dyn ExecutionPlan>,
+    /// The table's join key, its primary-key column in the scan's output.
+    table_key: Arc<dyn PhysicalExpr>,
     /// Whether the looked-up table is the join's left side.
     table_left: bool,
     /// The hash join's columns (left, then right) and its projection of them.
@@ -97,18 +99,19 @@ impl LookupJoinExec {
         if !simple {
             return None;
         }
-        let (table, key, table_left, driver) = if let Some(scan) = pk_scan(join.right(), right_key)
-        {
-            (scan, left_key, false, join.left())
-        } else if let Some(scan) = pk_scan(join.left(), left_key) {
-            (scan, right_key, true, join.right())
-        } else {
-            return None;
-        };
+        let (table, table_key, key, table_left, driver) =
+            if let Some(scan) = pk_scan(join.right(), right_key) {
+                (scan, right_key, left_key, false, join.left())
+            } else if let Some(scan) = pk_scan(join.left(), left_key) {
+                (scan, left_key, right_key, true, join.right())
+            } else {
+                return None;
+            };
         Some(LookupJoinExec {
             driver: Arc::clone(driver),
             key: Arc::clone(key),
             table: Arc::clone(table),
+            table_key: Arc::clone(table_key),
             table_left,
             join_schema: Arc::clone(join.join_schema()),
             projection: join.projection.as_deref().map(<[usize]>::to_vec),
@@ -129,9 +132,7 @@ impl LookupJoinExec {
         task: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let driver = MemorySourceConfig::try_new_exec(&[vec![rows]], self.driver.schema(), None)?;
-        let index = self.table_key_index();
-        let name = self.scan().schema.field(index).name();
-        let table_key = Arc::new(Column::new(name, index)) as Arc<dyn PhysicalExpr>;
+        let table_key = Arc::clone(&self.table_key);
         let driver_key = Arc::clone(&self.key);
         let (left, right, on): (Arc<dyn ExecutionPlan>, Arc<dyn ExecutionPlan>, _) =
             if self.table_left {
@@ -159,15 +160,6 @@ impl LookupJoinExec {
             false,
         )?
         .execute(0, task)
-    }
-
-    /// The table's key column in the scan's output.
-    fn table_key_index(&self) -> usize {
-        let scan = self.scan();
-        scan.projection
-            .iter()
-            .position(|&c| c == scan.meta.pk[0])
-            .expect("a lookup join's scan projects the key")
     }
 
     /// The joined rows of `rows`, the driver's.
