@@ -9,12 +9,15 @@
 
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// Builds the probe with extra cargo and rustc arguments and returns its assembly.
 fn assembly(cargo_args: &[&str], rustc_args: &[&str]) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // Cargo sets the variable when it runs the test: a binary reused from a build in
+    // another checkout would otherwise look for the probe there.
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     let target_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("codegen");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)

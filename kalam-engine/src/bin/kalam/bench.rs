@@ -217,7 +217,10 @@ fn ladder(args: &Args) -> Result<(), String> {
 /// Builds and runs this binary with the `no-hot-inline` feature (needs the source tree and
 /// cargo, as when run through `cargo run`), and returns its means.
 fn without_inlining(passed: &[String], config: &Config) -> Result<Summary, String> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    // `cargo run` sets the variable; the build-time one may name another checkout.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+        .join("Cargo.toml");
     if !manifest.exists() {
         return Err(format!("no source tree at {}", manifest.display()));
     }
