@@ -194,7 +194,10 @@ impl Value {
                 ScalarValue::TimestampSecond(Some(v), _) => {
                     v.checked_mul(1_000_000).map(Value::Timestamp)
                 }
-                ScalarValue::TimestampNanosecond(Some(v), _) => Some(Value::Timestamp(v / 1_000)),
+                // Only whole microseconds: a key range from a rounded bound would miss rows.
+                ScalarValue::TimestampNanosecond(Some(v), _) => {
+                    (v % 1_000 == 0).then_some(Value::Timestamp(v / 1_000))
+                }
                 _ => None,
             },
         }
