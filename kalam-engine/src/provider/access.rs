@@ -1,9 +1,10 @@
 //! From pushed-down filters to a RocksDB access path: point gets on the primary key, a key
 //! range, or an index lookup, instead of a full scan.
 //!
-//! Filters are pushed as `Inexact`: DataFusion still applies them, so the access path only
-//! has to return a superset of the matching rows; choosing a narrower one is an
-//! optimization, never a change in results.
+//! Filters are pushed as `Exact`: DataFusion does not apply them again. A [`Plan`] says
+//! which filters its access path answers exactly (the rows it reads are precisely those
+//! the filter keeps); the scan checks the others, its [`Plan::residual`], on each row.
+//! Choosing a narrower path is an optimization, never a change in results.
 
 use std::fmt;
 use std::ops::Bound;
@@ -12,7 +13,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
 
 use crate::catalog::TableMeta;
-use crate::value::Value;
+use crate::value::{ColumnType, Value};
 
 /// How many primary keys an `IN` list or a product of them may expand to.
 const MAX_POINTS: usize = 4096;
@@ -46,23 +47,27 @@ pub(crate) enum Access {
     },
 }
 
-/// An access path and how `EXPLAIN` shows it.
+/// An access path, how `EXPLAIN` shows it, and the filters it does not answer.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub(crate) access: Access,
     pub(crate) description: String,
+    /// The positions of the filters whose rows the access path may not all match: the
+    /// scan checks them on each row.
+    pub(crate) residual: Vec<usize>,
 }
 
 impl Plan {
-    /// The plan, its index access marked as covering when the scan projects nothing but
-    /// the indexed column and primary-key columns.
-    pub(crate) fn covering(mut self, meta: &TableMeta, projection: &[usize]) -> Self {
+    /// The plan, its index access marked as covering when the scan reads nothing but the
+    /// indexed column and primary-key columns: `columns`, those it projects and those its
+    /// residual filters read.
+    pub(crate) fn covering(mut self, meta: &TableMeta, columns: &[usize]) -> Self {
         if let Access::Index {
             index, covering, ..
         } = &mut self.access
         {
             let column = meta.indexed_column(*index);
-            if projection
+            if columns
                 .iter()
                 .all(|c| meta.pk.contains(c) || Some(*c) == column)
             {
@@ -123,6 +128,40 @@ fn encode(value: &Value) -> Vec<u8> {
     out
 }
 
+/// Whether `value` is a float zero. SQL may find `-0.0` equal to `0.0`, but their keys
+/// differ: a zero stands for both in values and bounds (and float filters are checked on
+/// each row anyway, see [`exact_type`]).
+fn is_zero(value: &Value) -> bool {
+    matches!(value, Value::Float64(z) if *z == 0.0)
+}
+
+/// The values to look up for `value`.
+fn points(value: Value) -> Vec<Value> {
+    if is_zero(&value) {
+        vec![Value::Float64(-0.0), Value::Float64(0.0)]
+    } else {
+        vec![value]
+    }
+}
+
+/// The lower key bound for `value`, `included` or not.
+fn lower_key(value: &Value, included: bool) -> Bound<Vec<u8>> {
+    match value {
+        zero if is_zero(zero) => Bound::Included(encode(&Value::Float64(-0.0))),
+        v if included => Bound::Included(encode(v)),
+        v => Bound::Excluded(encode(v)),
+    }
+}
+
+/// The upper key bound for `value`, `included` or not.
+fn upper_key(value: &Value, included: bool) -> Bound<Vec<u8>> {
+    match value {
+        zero if is_zero(zero) => Bound::Included(encode(&Value::Float64(0.0))),
+        v if included => Bound::Included(encode(v)),
+        v => Bound::Excluded(encode(v)),
+    }
+}
+
 /// The column a filter constrains and how, when the filter has a usable shape.
 fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)> {
     let typed = |name: &str, scalar: &ScalarValue| {
@@ -142,11 +181,11 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
             }
             let shown = format!("{name} {op} {value}");
             match op {
-                Operator::Eq => c.eq = Some(vec![value]),
-                Operator::Gt => c.lower = Some((Bound::Excluded(encode(&value)), shown)),
-                Operator::GtEq => c.lower = Some((Bound::Included(encode(&value)), shown)),
-                Operator::Lt => c.upper = Some((Bound::Excluded(encode(&value)), shown)),
-                Operator::LtEq => c.upper = Some((Bound::Included(encode(&value)), shown)),
+                Operator::Eq => c.eq = Some(points(value)),
+                Operator::Gt => c.lower = Some((lower_key(&value, false), shown)),
+                Operator::GtEq => c.lower = Some((lower_key(&value, true), shown)),
+                Operator::Lt => c.upper = Some((upper_key(&value, false), shown)),
+                Operator::LtEq => c.upper = Some((upper_key(&value, true), shown)),
                 _ => return None,
             }
             Some((column, c))
@@ -167,7 +206,11 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
                     _ => None,
                 })
                 .collect::<Option<Vec<_>>>()?;
-            let values = values.into_iter().filter(|v| *v != Value::Null).collect();
+            let values = values
+                .into_iter()
+                .filter(|v| *v != Value::Null)
+                .flat_map(points)
+                .collect();
             Some((
                 column,
                 Constraint {
@@ -197,8 +240,8 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
                 column,
                 Constraint {
                     eq: None,
-                    lower: Some((Bound::Included(encode(&low)), format!("{name} >= {low}"))),
-                    upper: Some((Bound::Included(encode(&high)), format!("{name} <= {high}"))),
+                    lower: Some((lower_key(&low, true), format!("{name} >= {low}"))),
+                    upper: Some((upper_key(&high, true), format!("{name} <= {high}"))),
                 },
             ))
         }
@@ -257,8 +300,19 @@ fn filter_column(meta: &TableMeta, filter: &Expr) -> Option<usize> {
 }
 
 /// A disjunction of ranges on one column (`k BETWEEN 1 AND 5 OR k BETWEEN 9 AND 12 OR
-/// k = 20`): the column, the ranges, and how `EXPLAIN` shows them.
-type Union = (usize, Vec<KeyRange>, String);
+/// k = 20`).
+struct Union {
+    column: usize,
+    ranges: Vec<KeyRange>,
+    /// How `EXPLAIN` shows the ranges.
+    shown: String,
+    /// Whether the ranges hold exactly the rows the disjunction keeps: each disjunct is
+    /// values or bounds (not both), on a column of an [`exact_type`].
+    exact: bool,
+    /// The values, when every disjunct is values (`a = 1 OR a = 2`, as DataFusion writes
+    /// a short `IN` list).
+    values: Option<Vec<Value>>,
+}
 
 fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
     let mut disjuncts = Vec::new();
@@ -269,6 +323,8 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
     let mut column = None;
     let mut ranges = Vec::new();
     let mut shown = Vec::new();
+    let mut exact = true;
+    let mut points = Some(Vec::new());
     for disjunct in disjuncts {
         // One disjunct: a conjunction of constraints on the column.
         let mut conjuncts = Vec::new();
@@ -281,9 +337,15 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
             }
             merged.and(constraint);
         }
-        let name = &meta.columns[column?].name;
+        let column = column?;
+        let name = &meta.columns[column].name;
+        let bounded = merged.lower.is_some() || merged.upper.is_some();
         match merged.eq {
             Some(values) => {
+                exact &= !bounded;
+                if let Some(points) = &mut points {
+                    points.extend(values.iter().cloned());
+                }
                 for value in values {
                     shown.push(format!("{name} = {value}"));
                     let key = encode(&value);
@@ -291,6 +353,7 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
                 }
             }
             None => {
+                points = None;
                 let (lower, a) = merged.lower.unwrap_or((Bound::Unbounded, String::new()));
                 let (upper, b) = merged.upper.unwrap_or((Bound::Unbounded, String::new()));
                 let both: Vec<String> = [a, b].into_iter().filter(|s| !s.is_empty()).collect();
@@ -299,7 +362,21 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
             }
         }
     }
-    Some((column?, ranges, shown.join(" OR ")))
+    let column = column?;
+    Some(Union {
+        column,
+        ranges,
+        shown: shown.join(" OR "),
+        exact: exact && exact_type(meta.columns[column].ty),
+        values: points,
+    })
+}
+
+/// Whether keys built from a filter's values select exactly the rows the filter keeps on
+/// a column of type `ty`. Not for floats, always checked row by row: their key order and
+/// SQL's comparisons part ways on NaN and signed zeros.
+fn exact_type(ty: ColumnType) -> bool {
+    ty != ColumnType::Float64
 }
 
 fn split_or<'a>(expr: &'a Expr, out: &mut Vec<&'a Expr>) {
@@ -352,18 +429,66 @@ fn tighter(
     if new_wins { new } else { old }
 }
 
+/// What a filter tells the access path.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    /// The values a column may take (`=`, `IN`).
+    Values(usize),
+    /// Bounds on a column (`<`, `>=`, `BETWEEN`).
+    Bounds(usize),
+    /// An exact disjunction of ranges ([`Union::exact`]), not all of them values.
+    Union,
+    /// Nothing exact: at most it narrows the path, and the scan checks it on each row.
+    Other,
+}
+
 /// The narrowest access path the filters allow.
 pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
     let mut constraints: Vec<Constraint> =
         meta.columns.iter().map(|_| Constraint::default()).collect();
+    let mut parts = Vec::with_capacity(filters.len());
     let mut unions = Vec::new();
-    for filter in filters {
+    for (i, filter) in filters.iter().enumerate() {
         let Some((column, c)) = constraint_of(meta, filter) else {
-            unions.extend(union_of(meta, filter));
+            let Some(union) = union_of(meta, filter) else {
+                parts.push(Part::Other);
+                continue;
+            };
+            // A union of values is also a list of values, for point gets.
+            parts.push(match &union.values {
+                _ if !union.exact => Part::Other,
+                Some(_) => Part::Values(union.column),
+                None => Part::Union,
+            });
+            if let Some(values) = &union.values {
+                constraints[union.column].and(Constraint {
+                    eq: Some(values.clone()),
+                    ..Constraint::default()
+                });
+            }
+            unions.push((i, union));
             continue;
         };
+        parts.push(if !exact_type(meta.columns[column].ty) {
+            Part::Other
+        } else if c.eq.is_some() {
+            Part::Values(column)
+        } else {
+            Part::Bounds(column)
+        });
         constraints[column].and(c);
     }
+    // The filters a path leaves to the scan, given the parts it answers.
+    let residual = |answers: &dyn Fn(usize, Part) -> bool| -> Vec<usize> {
+        (0..parts.len())
+            .filter(|&i| !answers(i, parts[i]))
+            .collect()
+    };
+    let nothing = |description: String| Plan {
+        access: Access::Nothing,
+        description,
+        residual: Vec::new(),
+    };
     let name = |column: usize| meta.columns[column].name.as_str();
     let list = |values: &[Value]| {
         values
@@ -380,10 +505,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
         for &column in &meta.pk {
             let values = constraints[column].eq.as_deref().unwrap_or_default();
             if values.is_empty() {
-                return Plan {
-                    access: Access::Nothing,
-                    description: format!("no rows ({} matches nothing)", name(column)),
-                };
+                return nothing(format!("no rows ({} matches nothing)", name(column)));
             }
             if keys.len() * values.len() > MAX_POINTS {
                 keys.clear();
@@ -415,17 +537,22 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                     shown.join(" AND ")
                 ),
                 access: Access::Keys(keys),
+                residual: residual(
+                    &|_, part| matches!(part, Part::Values(c) if meta.pk.contains(&c)),
+                ),
             };
         }
     }
 
     // Equality on leading primary-key columns, then perhaps a range on the next one.
     let mut prefix = Vec::new();
+    let mut prefix_columns = Vec::new();
     let mut shown = Vec::new();
     for &column in &meta.pk {
         match constraints[column].eq.as_deref() {
             Some([one]) => {
                 one.write_key(&mut prefix);
+                prefix_columns.push(column);
                 shown.push(format!("{} = {one}", name(column)));
             }
             _ => {
@@ -448,6 +575,11 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                     return Plan {
                         access: Access::Range { lower, upper },
                         description: format!("primary key range: {}", shown.join(" AND ")),
+                        residual: residual(&|_, part| match part {
+                            Part::Values(c) => prefix_columns.contains(&c),
+                            Part::Bounds(c) => c == column,
+                            _ => false,
+                        }),
                     };
                 }
                 break;
@@ -461,35 +593,40 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                 upper: Bound::Included(prefix),
             },
             description: format!("primary key prefix: {}", shown.join(" AND ")),
+            residual: residual(
+                &|_, part| matches!(part, Part::Values(c) if prefix_columns.contains(&c)),
+            ),
         };
     }
 
     // A secondary index.
     for index in &meta.indexes {
-        let c = &mut constraints[index.column];
+        let column = index.column;
+        let c = &mut constraints[column];
         if let Some(values) = &c.eq {
+            let description = format!(
+                "index {} get: {} IN ({})",
+                index.name,
+                name(column),
+                list(values)
+            );
             let mut keys: Vec<Vec<u8>> = values.iter().map(encode).collect();
+            if keys.is_empty() {
+                return nothing(description);
+            }
             keys.sort_unstable();
             keys.dedup();
             return Plan {
-                description: format!(
-                    "index {} get: {} IN ({})",
-                    index.name,
-                    name(index.column),
-                    list(values)
-                ),
-                access: if keys.is_empty() {
-                    Access::Nothing
-                } else {
-                    Access::Index {
-                        index: index.number,
-                        ranges: keys
-                            .into_iter()
-                            .map(|k| (Bound::Included(k.clone()), Bound::Included(k)))
-                            .collect(),
-                        covering: false,
-                    }
+                description,
+                access: Access::Index {
+                    index: index.number,
+                    ranges: keys
+                        .into_iter()
+                        .map(|k| (Bound::Included(k.clone()), Bound::Included(k)))
+                        .collect(),
+                    covering: false,
                 },
+                residual: residual(&|_, part| part == Part::Values(column)),
             };
         }
         if c.lower.is_some() || c.upper.is_some() {
@@ -510,35 +647,41 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                     ranges: vec![(lower, upper)],
                     covering: false,
                 },
+                residual: residual(&|_, part| part == Part::Bounds(column)),
             };
         }
     }
     // A disjunction of ranges on the (first) primary-key column or an indexed one.
-    for (column, ranges, shown) in unions {
+    for (filter, union) in unions {
         let how = format!(
-            "{} range{}: {shown}",
-            ranges.len(),
-            if ranges.len() == 1 { "" } else { "s" }
+            "{} range{}: {}",
+            union.ranges.len(),
+            if union.ranges.len() == 1 { "" } else { "s" },
+            union.shown
         );
-        if meta.pk.first() == Some(&column) {
+        let left = residual(&|i, part| i == filter && part != Part::Other);
+        if meta.pk.first() == Some(&union.column) {
             return Plan {
                 description: format!("primary key {how}"),
-                access: Access::Ranges(ranges),
+                access: Access::Ranges(union.ranges),
+                residual: left,
             };
         }
-        if let Some(index) = meta.index_on(column) {
+        if let Some(index) = meta.index_on(union.column) {
             return Plan {
                 description: format!("index {} {how}", index.name),
                 access: Access::Index {
                     index: index.number,
-                    ranges,
+                    ranges: union.ranges,
                     covering: false,
                 },
+                residual: left,
             };
         }
     }
     Plan {
         access: Access::Full,
         description: "full scan".to_owned(),
+        residual: (0..filters.len()).collect(),
     }
 }

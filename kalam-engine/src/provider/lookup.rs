@@ -27,8 +27,7 @@ use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
-use super::access::Access;
-use super::{Path, ScanExec, decode_batch, properties, scope_of};
+use super::{ScanExec, decode_batch, properties, scope_of};
 use crate::error::Error;
 use crate::value::Value;
 
@@ -235,10 +234,9 @@ fn pk_scan<'a>(
     };
     let scan = plan.downcast_ref::<ScanExec>()?;
     let key = key.downcast_ref::<Column>()?;
-    let full = matches!(&scan.path, Path::Fixed(plan) if plan.access == Access::Full);
     let on_pk =
         matches!(scan.meta.pk.as_slice(), [pk] if scan.projection.get(key.index()) == Some(pk));
-    (full && on_pk && scan.limit.is_none()).then_some(plan)
+    (scan.is_full() && on_pk).then_some(plan)
 }
 
 impl DisplayAs for LookupJoinExec {

@@ -12,13 +12,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{RecordBatch, UInt64Array};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::cast::as_boolean_array;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DFSchema, Result};
 use datafusion::datasource::TableType as DfTableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::expr_rewriter::unnormalize_col;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -86,7 +89,7 @@ impl TableProvider for KalamTableProvider {
             .iter()
             .map(|filter| {
                 if access::is_usable(&self.meta, filter) {
-                    TableProviderFilterPushDown::Inexact
+                    TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
@@ -105,16 +108,17 @@ impl TableProvider for KalamTableProvider {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
-        let path = if filters.iter().any(params::has_param) {
-            Path::PerRun(filters.to_vec())
+        let filters = Filters::new(state, &self.meta, filters, &projection)?;
+        let path = if filters.exprs.iter().any(params::has_param) {
+            Path::PerRun
         } else {
-            Path::Fixed(access::plan(&self.meta, filters).covering(&self.meta, &projection))
+            Path::Fixed(filters.plan(&self.meta, &filters.exprs, &projection))
         };
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.shared),
             Arc::clone(&self.meta),
             user.id.clone(),
-            path,
+            (path, filters),
             projection,
             limit,
         )?))
@@ -218,35 +222,74 @@ fn properties(schema: SchemaRef) -> Arc<PlanProperties> {
 enum Path {
     /// Chosen while planning.
     Fixed(access::Plan),
-    /// Chosen as each run starts, from these filters with the run's parameters bound (a
+    /// Chosen as each run starts, from the filters with the run's parameters bound (a
     /// prepared statement's plan, made once, see [`crate::params`]).
-    PerRun(Vec<Expr>),
+    PerRun,
 }
 
-impl Path {
-    fn access(&self, meta: &TableMeta, projection: &[usize]) -> Result<access::Access> {
-        match self {
-            Path::Fixed(plan) => Ok(plan.access.clone()),
-            Path::PerRun(filters) => {
-                let bound = filters
-                    .iter()
-                    .map(params::bind)
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(access::plan(meta, &bound).covering(meta, projection).access)
+/// The filters pushed into a scan. They are pushed `Exact`: the scan returns only rows
+/// that pass them all, checking on each row those its access path does not answer.
+#[derive(Debug)]
+struct Filters {
+    exprs: Vec<Expr>,
+    /// The columns each filter reads.
+    columns: Vec<Vec<usize>>,
+    /// The scan's projection, then the other columns the filters read.
+    read: Vec<usize>,
+    read_schema: SchemaRef,
+    /// Each filter as an expression over the `read` columns.
+    checks: Vec<Arc<dyn PhysicalExpr>>,
+}
+
+impl Filters {
+    fn new(
+        state: &dyn Session,
+        meta: &TableMeta,
+        exprs: &[Expr],
+        projection: &[usize],
+    ) -> Result<Self> {
+        let mut read = projection.to_vec();
+        let mut columns = Vec::with_capacity(exprs.len());
+        for expr in exprs {
+            let mut used: Vec<usize> = expr
+                .column_refs()
+                .iter()
+                .filter_map(|c| meta.column(&c.name))
+                .collect();
+            used.sort_unstable();
+            used.dedup();
+            for &c in &used {
+                if !read.contains(&c) {
+                    read.push(c);
+                }
             }
+            columns.push(used);
         }
+        let read_schema = Arc::new(meta.schema.project(&read)?);
+        let df_schema = DFSchema::try_from(read_schema.as_ref().clone())?;
+        let checks = exprs
+            .iter()
+            .map(|e| state.create_physical_expr(unnormalize_col(e.clone()), &df_schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Filters {
+            exprs: exprs.to_vec(),
+            columns,
+            read,
+            read_schema,
+            checks,
+        })
     }
-}
 
-impl fmt::Display for Path {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Path::Fixed(plan) => plan.fmt(f),
-            Path::PerRun(filters) => {
-                let filters: Vec<String> = filters.iter().map(ToString::to_string).collect();
-                write!(f, "per run, from {}", filters.join(" AND "))
-            }
+    /// The access path for these filters (`bound`: with a run's parameters as values),
+    /// its index access covering when the projection and the residual filters read
+    /// nothing else.
+    fn plan(&self, meta: &TableMeta, bound: &[Expr], projection: &[usize]) -> access::Plan {
+        let plan = access::plan(meta, bound);
+        let mut read = projection.to_vec();
+        for &i in &plan.residual {
+            read.extend(&self.columns[i]);
         }
+        plan.covering(meta, &read)
     }
 }
 
@@ -257,6 +300,7 @@ pub(crate) struct ScanExec {
     meta: Arc<TableMeta>,
     user: UserId,
     path: Path,
+    filters: Filters,
     projection: Vec<usize>,
     schema: SchemaRef,
     limit: Option<usize>,
@@ -268,7 +312,7 @@ impl ScanExec {
         shared: Arc<Shared>,
         meta: Arc<TableMeta>,
         user: UserId,
-        path: Path,
+        (path, filters): (Path, Filters),
         projection: Vec<usize>,
         limit: Option<usize>,
     ) -> Result<Self> {
@@ -279,28 +323,52 @@ impl ScanExec {
             meta,
             user,
             path,
+            filters,
             projection,
             schema,
             limit,
         })
     }
+
+    /// Whether the scan reads every row of its scope: no filters, no limit.
+    fn is_full(&self) -> bool {
+        self.filters.exprs.is_empty() && self.limit.is_none()
+    }
 }
 
 impl DisplayAs for ScanExec {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |f: &mut fmt::Formatter<'_>, filters: &mut dyn Iterator<Item = &Expr>| {
+            let shown: Vec<String> = filters.map(ToString::to_string).collect();
+            write!(f, "[{}]", shown.join(", "))
+        };
+        write!(
+            f,
+            "KalamScanExec: table={} ({}), access=",
+            self.meta.id, self.meta.kind
+        )?;
+        match &self.path {
+            Path::Fixed(plan) => {
+                write!(f, "{plan}")?;
+                if !plan.residual.is_empty() {
+                    f.write_str(", filter=")?;
+                    show(
+                        f,
+                        &mut plan.residual.iter().map(|&i| &self.filters.exprs[i]),
+                    )?;
+                }
+            }
+            Path::PerRun => {
+                f.write_str("per run, from ")?;
+                show(f, &mut self.filters.exprs.iter())?;
+            }
+        }
         let columns: Vec<&str> = self
             .projection
             .iter()
             .map(|&c| self.meta.columns[c].name.as_str())
             .collect();
-        write!(
-            f,
-            "KalamScanExec: table={} ({}), access={}, projection=[{}]",
-            self.meta.id,
-            self.meta.kind,
-            self.path,
-            columns.join(", ")
-        )?;
+        write!(f, ", projection=[{}]", columns.join(", "))?;
         if let Some(limit) = self.limit {
             write!(f, ", limit={limit}")?;
         }
@@ -341,13 +409,41 @@ impl ExecutionPlan for ScanExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let batch_size = context.session_config().batch_size();
+        let per_run;
+        let plan = match &self.path {
+            Path::Fixed(plan) => plan,
+            Path::PerRun => {
+                let bound = self
+                    .filters
+                    .exprs
+                    .iter()
+                    .map(params::bind)
+                    .collect::<Result<Vec<_>>>()?;
+                per_run = self.filters.plan(&self.meta, &bound, &self.projection);
+                &per_run
+            }
+        };
+        let (read, read_schema) = if plan.residual.is_empty() {
+            (self.projection.clone(), Arc::clone(&self.schema))
+        } else {
+            (
+                self.filters.read.clone(),
+                Arc::clone(&self.filters.read_schema),
+            )
+        };
         let state = ScanState {
             shared: Arc::clone(&self.shared),
             meta: Arc::clone(&self.meta),
             user: self.user.clone(),
-            access: self.path.access(&self.meta, &self.projection)?,
-            projection: self.projection.clone(),
-            schema: Arc::clone(&self.schema),
+            access: plan.access.clone(),
+            checks: plan
+                .residual
+                .iter()
+                .map(|&i| Arc::clone(&self.filters.checks[i]))
+                .collect(),
+            read,
+            read_schema,
+            width: self.projection.len(),
             remaining: self.limit.unwrap_or(usize::MAX),
             cursor: Cursor::Start,
             batch_size,
@@ -368,8 +464,13 @@ struct ScanState {
     meta: Arc<TableMeta>,
     user: UserId,
     access: access::Access,
-    projection: Vec<usize>,
-    schema: SchemaRef,
+    /// The filters the access path does not answer, checked on each row read.
+    checks: Vec<Arc<dyn PhysicalExpr>>,
+    /// The columns decoded: the projection, then (with checks) the columns they read.
+    read: Vec<usize>,
+    read_schema: SchemaRef,
+    /// How many of `read` the scan returns.
+    width: usize,
     remaining: usize,
     cursor: Cursor,
     batch_size: usize,
@@ -377,25 +478,43 @@ struct ScanState {
 
 impl ScanState {
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
-        if self.remaining == 0 || matches!(self.cursor, Cursor::Done) {
-            return Ok(None);
+        loop {
+            if self.remaining == 0 || matches!(self.cursor, Cursor::Done) {
+                return Ok(None);
+            }
+            let scope = scope_of(&self.meta, &self.user);
+            let cursor = std::mem::replace(&mut self.cursor, Cursor::Done);
+            // Checks drop rows: read whole chunks, then keep what the limit allows.
+            let max = if self.checks.is_empty() {
+                self.batch_size.min(self.remaining)
+            } else {
+                self.batch_size
+            };
+            let (rows, next) = read_chunk(
+                &self.shared.storage,
+                &self.meta,
+                scope,
+                &self.access,
+                cursor,
+                max,
+            )
+            .map_err(|e| Error::from(e).into_datafusion())?;
+            self.cursor = next;
+            let mut batch =
+                decode_batch(&self.meta, &self.read, Arc::clone(&self.read_schema), &rows)?;
+            if !self.checks.is_empty() {
+                for check in &self.checks {
+                    let keep = check.evaluate(&batch)?.into_array(batch.num_rows())?;
+                    batch = filter_record_batch(&batch, as_boolean_array(&keep)?)?;
+                }
+                batch = batch.project(&(0..self.width).collect::<Vec<_>>())?;
+            }
+            let batch = batch.slice(0, batch.num_rows().min(self.remaining));
+            self.remaining -= batch.num_rows();
+            if batch.num_rows() > 0 || matches!(self.cursor, Cursor::Done) {
+                return Ok(Some(batch));
+            }
         }
-        let scope = scope_of(&self.meta, &self.user);
-        let cursor = std::mem::replace(&mut self.cursor, Cursor::Done);
-        let (rows, next) = read_chunk(
-            &self.shared.storage,
-            &self.meta,
-            scope,
-            &self.access,
-            cursor,
-            self.batch_size.min(self.remaining),
-        )
-        .map_err(|e| Error::from(e).into_datafusion())?;
-        self.cursor = next;
-        let rows = &rows[..rows.len().min(self.remaining)];
-        self.remaining -= rows.len();
-        let batch = decode_batch(&self.meta, &self.projection, Arc::clone(&self.schema), rows)?;
-        Ok(Some(batch))
     }
 }
 
