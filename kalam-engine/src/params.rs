@@ -6,8 +6,9 @@
 //! [`ParamSlot`], and the physical plan is built once. Each run writes its values into the
 //! slot, resets the plan's run state (hash tables, dynamic filters) and executes it. Scans
 //! whose pushed-down filters hold parameters choose their access path when they start,
-//! from the bound filters (see [`bind`]).
+//! reading the values through [`value_of`].
 
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -153,15 +154,13 @@ pub(crate) fn has_param(expr: &Expr) -> bool {
     found
 }
 
-/// `expr` with each parameter replaced by its value in the current run.
-pub(crate) fn bind(expr: &Expr) -> Result<Expr> {
-    expr.clone()
-        .transform_up(|e| match param_of(&e) {
-            Some(param) => Ok(Transformed::yes(Expr::Literal(
-                param.slot.get(param.index)?,
-                None,
-            ))),
-            None => Ok(Transformed::no(e)),
-        })
-        .map(|t| t.data)
+/// The value `expr` stands for in the current run, if it is a literal or a parameter.
+pub(crate) fn value_of(expr: &Expr) -> Option<Cow<'_, ScalarValue>> {
+    match expr {
+        Expr::Literal(value, _) => Some(Cow::Borrowed(value)),
+        _ => {
+            let param = param_of(expr)?;
+            param.slot.get(param.index).ok().map(Cow::Owned)
+        }
+    }
 }

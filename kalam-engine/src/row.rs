@@ -120,6 +120,22 @@ impl Builder {
         }
     }
 
+    /// Appends `value`, which must be of the builder's type (`false` if not).
+    fn append(&mut self, value: &Value) -> bool {
+        match (self, value) {
+            (builder, Value::Null) => builder.append_null(),
+            (Builder::Boolean(b), Value::Boolean(v)) => b.append_value(*v),
+            (Builder::Int32(b), Value::Int32(v)) => b.append_value(*v),
+            (Builder::Int64(b), Value::Int64(v)) => b.append_value(*v),
+            (Builder::Float64(b), Value::Float64(v)) => b.append_value(*v),
+            (Builder::Text(b), Value::Text(v)) => b.append_value(v),
+            (Builder::Bytes(b), Value::Bytes(v)) => b.append_value(v),
+            (Builder::Timestamp(b), Value::Timestamp(v)) => b.append_value(*v),
+            _ => return false,
+        }
+        true
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             Builder::Boolean(b) => Arc::new(b.finish()),
@@ -194,6 +210,34 @@ impl RowDecoder {
             }
         }
         kalam::__private::finish(input)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Decodes one row from key parts (as an index entry holds it: the indexed value's key,
+    /// then the primary key's): each `(columns, key)` holds the values of `columns`, in
+    /// order, in the key encoding. Projected columns in no part are NULL.
+    pub(crate) fn push_keys(&mut self, parts: &[(&[usize], &[u8])]) -> Result<(), DecodeError> {
+        for &(columns, mut key) in parts {
+            for &column in columns {
+                let value = Value::decode_key(self.types[column], &mut key)?;
+                if let Some(builder) = &mut self.builders[column]
+                    && !builder.append(&value)
+                {
+                    return Err(DecodeError::Invalid(format!(
+                        "a {:?} key part for a {:?} column",
+                        value, self.types[column]
+                    )));
+                }
+            }
+        }
+        for &column in &self.projection {
+            if !parts.iter().any(|(columns, _)| columns.contains(&column))
+                && let Some(builder) = &mut self.builders[column]
+            {
+                builder.append_null();
+            }
+        }
         self.rows += 1;
         Ok(())
     }

@@ -113,6 +113,14 @@ proptest! {
         let rows = format!("SELECT a, b, c, f, ts FROM sb.keyed WHERE {filter} ORDER BY a, b");
         let (keyed, plain) = both(&engine, &root, &rows);
         prop_assert_eq!(keyed, plain, "{}", rows);
+        // Only the key and one indexed column: an index on it covers the scan.
+        for column in ["c", "f", "ts"] {
+            let covered = format!(
+                "SELECT a, b, {column} FROM sb.keyed WHERE {filter} ORDER BY a, b"
+            );
+            let (keyed, plain) = both(&engine, &root, &covered);
+            prop_assert_eq!(keyed, plain, "{}", covered);
+        }
         // The limit goes into the scan: it counts the rows that pass the filters.
         let count = format!(
             "SELECT count(*) FROM (SELECT b FROM sb.keyed WHERE {filter} LIMIT {limit})"

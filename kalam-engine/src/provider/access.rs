@@ -6,6 +6,7 @@
 //! the filter keeps); the scan checks the others, its [`Plan::residual`], on each row.
 //! Choosing a narrower path is an optimization, never a change in results.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Bound;
 
@@ -13,6 +14,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator, expr::InList};
 
 use crate::catalog::TableMeta;
+use crate::params::value_of;
 use crate::value::{ColumnType, Value};
 
 /// How many primary keys an `IN` list or a product of them may expand to.
@@ -111,13 +113,14 @@ impl Constraint {
     }
 }
 
-fn column_and_literal<'a>(
+/// A comparison's column, its value, and whether the value is on the left.
+fn column_and_value<'a>(
     left: &'a Expr,
     right: &'a Expr,
-) -> Option<(&'a str, &'a ScalarValue, bool)> {
+) -> Option<(&'a str, Cow<'a, ScalarValue>, bool)> {
     match (left, right) {
-        (Expr::Column(c), Expr::Literal(v, _)) => Some((c.name.as_str(), v, false)),
-        (Expr::Literal(v, _), Expr::Column(c)) => Some((c.name.as_str(), v, true)),
+        (Expr::Column(c), value) => Some((c.name.as_str(), value_of(value)?, false)),
+        (value, Expr::Column(c)) => Some((c.name.as_str(), value_of(value)?, true)),
         _ => None,
     }
 }
@@ -170,8 +173,8 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
     };
     match filter {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-            let (name, scalar, flipped) = column_and_literal(left, right)?;
-            let (column, value) = typed(name, scalar)?;
+            let (name, scalar, flipped) = column_and_value(left, right)?;
+            let (column, value) = typed(name, &scalar)?;
             let op = if flipped { op.swap()? } else { *op };
             let mut c = Constraint::default();
             if value == Value::Null {
@@ -201,10 +204,7 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
             let column = meta.column(&col.name)?;
             let values = list
                 .iter()
-                .map(|item| match item {
-                    Expr::Literal(v, _) => Value::from_scalar(v, meta.columns[column].ty),
-                    _ => None,
-                })
+                .map(|item| Value::from_scalar(value_of(item)?.as_ref(), meta.columns[column].ty))
                 .collect::<Option<Vec<_>>>()?;
             let values = values
                 .into_iter()
@@ -225,13 +225,11 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
             low,
             high,
         }) => {
-            let (Expr::Column(col), Expr::Literal(low, _), Expr::Literal(high, _)) =
-                (expr.as_ref(), low.as_ref(), high.as_ref())
-            else {
+            let Expr::Column(col) = expr.as_ref() else {
                 return None;
             };
-            let (column, low) = typed(&col.name, low)?;
-            let (_, high) = typed(&col.name, high)?;
+            let (column, low) = typed(&col.name, value_of(low)?.as_ref())?;
+            let (_, high) = typed(&col.name, value_of(high)?.as_ref())?;
             if low == Value::Null || high == Value::Null {
                 return None;
             }
@@ -250,7 +248,8 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
 }
 
 /// Whether pushing `filter` down can narrow a scan of `meta`. Parameters count as the
-/// literals they will be: a prepared plan is optimized before its values are bound.
+/// literals they will be: a prepared plan is optimized before its values are known, and
+/// its scans read them with [`value_of`] as each run starts.
 pub(crate) fn is_usable(meta: &TableMeta, filter: &Expr) -> bool {
     filter_column(meta, filter)
         .is_some_and(|column| meta.pk.contains(&column) || meta.index_on(column).is_some())

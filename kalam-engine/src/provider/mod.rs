@@ -112,7 +112,7 @@ impl TableProvider for KalamTableProvider {
         let path = if filters.exprs.iter().any(params::has_param) {
             Path::PerRun
         } else {
-            Path::Fixed(filters.plan(&self.meta, &filters.exprs, &projection))
+            Path::Fixed(filters.plan(&self.meta, &projection))
         };
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.shared),
@@ -222,7 +222,7 @@ fn properties(schema: SchemaRef) -> Arc<PlanProperties> {
 enum Path {
     /// Chosen while planning.
     Fixed(access::Plan),
-    /// Chosen as each run starts, from the filters with the run's parameters bound (a
+    /// Chosen as each run starts, from the filters with the run's parameter values (a
     /// prepared statement's plan, made once, see [`crate::params`]).
     PerRun,
 }
@@ -280,11 +280,10 @@ impl Filters {
         })
     }
 
-    /// The access path for these filters (`bound`: with a run's parameters as values),
-    /// its index access covering when the projection and the residual filters read
-    /// nothing else.
-    fn plan(&self, meta: &TableMeta, bound: &[Expr], projection: &[usize]) -> access::Plan {
-        let plan = access::plan(meta, bound);
+    /// The access path for these filters with the current run's parameters, its index
+    /// access covering when the projection and the residual filters read nothing else.
+    fn plan(&self, meta: &TableMeta, projection: &[usize]) -> access::Plan {
+        let plan = access::plan(meta, &self.exprs);
         let mut read = projection.to_vec();
         for &i in &plan.residual {
             read.extend(&self.columns[i]);
@@ -413,13 +412,7 @@ impl ExecutionPlan for ScanExec {
         let plan = match &self.path {
             Path::Fixed(plan) => plan,
             Path::PerRun => {
-                let bound = self
-                    .filters
-                    .exprs
-                    .iter()
-                    .map(params::bind)
-                    .collect::<Result<Vec<_>>>()?;
-                per_run = self.filters.plan(&self.meta, &bound, &self.projection);
+                per_run = self.filters.plan(&self.meta, &self.projection);
                 &per_run
             }
         };
@@ -484,24 +477,44 @@ impl ScanState {
             }
             let scope = scope_of(&self.meta, &self.user);
             let cursor = std::mem::replace(&mut self.cursor, Cursor::Done);
-            // Checks drop rows: read whole chunks, then keep what the limit allows.
-            let max = if self.checks.is_empty() {
-                self.batch_size.min(self.remaining)
-            } else {
-                self.batch_size
+            let mut batch = match &self.access {
+                access::Access::Index {
+                    index,
+                    ranges,
+                    covering: true,
+                } => read::covered_batch(
+                    &self.shared.storage,
+                    &self.meta,
+                    scope,
+                    (*index, ranges),
+                    &self.read,
+                    Arc::clone(&self.read_schema),
+                )?,
+                _ => {
+                    // Checks drop rows: read whole chunks, then keep what the limit allows.
+                    let max = if self.checks.is_empty() {
+                        self.batch_size.min(self.remaining)
+                    } else {
+                        self.batch_size
+                    };
+                    let (rows, next) = read_chunk(
+                        &self.shared.storage,
+                        &self.meta,
+                        scope,
+                        &self.access,
+                        cursor,
+                        max,
+                    )
+                    .map_err(|e| Error::from(e).into_datafusion())?;
+                    self.cursor = next;
+                    decode_batch(
+                        &self.meta,
+                        &self.read,
+                        Arc::clone(&self.read_schema),
+                        &rows,
+                    )?
+                }
             };
-            let (rows, next) = read_chunk(
-                &self.shared.storage,
-                &self.meta,
-                scope,
-                &self.access,
-                cursor,
-                max,
-            )
-            .map_err(|e| Error::from(e).into_datafusion())?;
-            self.cursor = next;
-            let mut batch =
-                decode_batch(&self.meta, &self.read, Arc::clone(&self.read_schema), &rows)?;
             if !self.checks.is_empty() {
                 for check in &self.checks {
                     let keep = check.evaluate(&batch)?.into_array(batch.num_rows())?;

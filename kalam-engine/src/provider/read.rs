@@ -1,13 +1,17 @@
 //! Reading the rows an access path selects, in chunks.
 
 use std::ops::Bound;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::catalog::TableMeta;
-use crate::error::StorageError;
+use crate::error::{Error, StorageError};
 use crate::storage::{Rows, Scope, Storage, keyspace};
 
 use super::access::{Access, KeyRange};
-use crate::row::encode_values;
+use crate::row::RowDecoder;
 use crate::value::Value;
 
 /// Where a chunked read continues.
@@ -67,25 +71,11 @@ pub(crate) fn read_chunk(
             &cursor,
             max,
         ),
-        (
-            Access::Index {
-                index,
-                ranges,
-                covering,
-            },
-            Cursor::Start,
-        ) => {
-            let mut entries = index_entries(storage, meta, scope, *index, ranges)?;
-            // Overlapping ranges find a row twice; rows come in key order.
-            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            entries.dedup_by(|a, b| a.0 == b.0);
-            let rows = if *covering {
-                covered_rows(meta, *index, entries)?
-            } else {
-                let pks: Vec<Vec<u8>> = entries.into_iter().map(|(pk, _)| pk).collect();
-                storage.get_many(meta.number, scope, &pks)?
-            };
-            Ok((rows, Cursor::Done))
+        // Whole rows, even when the index covers the columns (see [`covered_batch`]).
+        (Access::Index { index, ranges, .. }, Cursor::Start) => {
+            let entries = index_entries(storage, meta, scope, *index, ranges)?;
+            let pks: Vec<Vec<u8>> = entries.into_iter().map(|(pk, _)| pk).collect();
+            Ok((storage.get_many(meta.number, scope, &pks)?, Cursor::Done))
         }
         (Access::Ranges(ranges), Cursor::Start) => {
             // Each range whole, then the rows once each, in key order.
@@ -138,7 +128,7 @@ fn range(
 }
 
 /// The entries of `index` whose values lie in any of `ranges`, as `(primary key, value's
-/// key part)`.
+/// key part)`, once each, in primary-key order.
 fn index_entries(
     storage: &Storage,
     meta: &TableMeta,
@@ -160,35 +150,37 @@ fn index_entries(
         key.drain(..prefix.len());
         out.push((pk, key));
     }
+    // Overlapping ranges find a row twice.
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
     Ok(out)
 }
 
-/// Rows made from index entries alone (a covering scan): the indexed column and the
-/// primary-key columns filled in, the others NULL (the scan does not project them).
-fn covered_rows(
+/// The `columns` (the indexed one and primary-key ones) of the rows whose indexed values
+/// lie in any of `ranges`, read from the index entries alone: a covering scan.
+pub(crate) fn covered_batch(
+    storage: &Storage,
     meta: &TableMeta,
-    index: u32,
-    entries: Vec<(Vec<u8>, Vec<u8>)>,
-) -> Result<Rows, StorageError> {
-    let corrupt = |source| StorageError::Corrupt {
-        what: "index entry",
-        source,
-    };
-    let column = meta.indexed_column(index).unwrap_or_default();
-    let mut values = vec![Value::Null; meta.columns.len()];
-    let mut rows = Vec::with_capacity(entries.len());
-    for (pk, value) in entries {
-        values[column] =
-            Value::decode_key(meta.columns[column].ty, &mut value.as_slice()).map_err(corrupt)?;
-        let mut rest = pk.as_slice();
-        for &c in &meta.pk {
-            values[c] = Value::decode_key(meta.columns[c].ty, &mut rest).map_err(corrupt)?;
-        }
-        let mut row = Vec::new();
-        encode_values(&values, &mut row);
-        rows.push((pk, row));
+    scope: Scope<'_>,
+    (index, ranges): (u32, &[KeyRange]),
+    columns: &[usize],
+    schema: SchemaRef,
+) -> datafusion::common::Result<RecordBatch> {
+    let failed = |e: StorageError| Error::from(e).into_datafusion();
+    let entries = index_entries(storage, meta, scope, index, ranges).map_err(failed)?;
+    let indexed = [meta.indexed_column(index).unwrap_or_default()];
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, entries.len());
+    for (pk, value) in &entries {
+        decoder
+            .push_keys(&[(&indexed, value), (&meta.pk, pk)])
+            .map_err(|source| {
+                failed(StorageError::Corrupt {
+                    what: "index entry",
+                    source,
+                })
+            })?;
     }
-    Ok(rows)
+    Ok(decoder.finish(schema)?)
 }
 
 /// The length of the indexed value's key part at the front of `rest`.
