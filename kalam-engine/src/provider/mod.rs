@@ -507,12 +507,7 @@ impl ScanState {
                     )
                     .map_err(|e| Error::from(e).into_datafusion())?;
                     self.cursor = next;
-                    decode_batch(
-                        &self.meta,
-                        &self.read,
-                        Arc::clone(&self.read_schema),
-                        &rows,
-                    )?
+                    decode_batch(&self.meta, &self.read, Arc::clone(&self.read_schema), &rows)?
                 }
             };
             if !self.checks.is_empty() {

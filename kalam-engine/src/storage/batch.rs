@@ -1,5 +1,7 @@
 //! A set of writes committed atomically.
 
+use std::collections::HashSet;
+
 use super::keyspace::{self, Scope, TableNumber};
 use super::{Storage, TAG_DELETED, TAG_ROW};
 use crate::error::StorageError;
@@ -28,7 +30,8 @@ pub(crate) enum Supersedes {
     Unknown,
     /// The row has no version yet.
     Nothing,
-    /// This version (its full key), read by the writer under the table's write lock.
+    /// This version (its full key), read by the writer under the table's write lock: the
+    /// new one takes its key.
     Version(Vec<u8>),
 }
 
@@ -126,6 +129,8 @@ impl WriteSet {
     ) -> Result<(), StorageError> {
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         let mut versions = None;
+        // The rows this set has written so far.
+        let mut written: HashSet<&[u8]> = HashSet::new();
         for op in &self.ops {
             match op {
                 Op::Row {
@@ -133,9 +138,25 @@ impl WriteSet {
                     row,
                     supersedes,
                 } => {
-                    // The newest version so far goes: nothing reads a row's older versions,
-                    // and scans would step over each of them. (A version written by a
-                    // concurrent set in between stays, hidden by this one.)
+                    let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
+                    match row {
+                        Some(row) => {
+                            value.push(TAG_ROW);
+                            value.extend_from_slice(row);
+                        }
+                        None => value.push(TAG_DELETED),
+                    }
+                    let first = written.insert(key);
+                    if let (Supersedes::Version(old), true) = (supersedes, first) {
+                        // Read under the table's write lock, the version is the row's
+                        // newest: it is overwritten in place, and scans meet one key per
+                        // row instead of stepping over a deleted one per update.
+                        batch.put_cf(rows, old, value);
+                        continue;
+                    }
+                    // Otherwise the newest version so far goes: nothing reads a row's older
+                    // versions. (A version written by a concurrent set in between stays,
+                    // hidden by this one.)
                     match supersedes {
                         Supersedes::Nothing => {}
                         Supersedes::Version(old) => batch.delete_cf(rows, old),
@@ -149,14 +170,6 @@ impl WriteSet {
                             }
                             versions.status()?;
                         }
-                    }
-                    let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
-                    match row {
-                        Some(row) => {
-                            value.push(TAG_ROW);
-                            value.extend_from_slice(row);
-                        }
-                        None => value.push(TAG_DELETED),
                     }
                     batch.put_cf(rows, keyspace::version_key(key, seq), value);
                 }

@@ -11,7 +11,10 @@
 //!   that neither another user's keys nor shared keys can fall into;
 //! - the primary key is the table's order-preserving key (`kalam::Table::write_key`), whose
 //!   parts are self-delimiting, so that `pk | seq` never mixes two keys up;
-//! - `!seq`, the version's sequence number inverted, sorts the newest version of a row first.
+//! - `!seq`, the sequence number of the commit that wrote the key, inverted, sorts the
+//!   newest version of a row first. A writer that read a row's newest version under the
+//!   table's write lock (an update, a fast-path write) overwrites it in place, so a row
+//!   keeps one key; a blind write adds a newer key and deletes the one it finds.
 
 use kalam::{str_key_len, write_str_key};
 

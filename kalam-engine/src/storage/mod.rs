@@ -591,4 +591,49 @@ mod tests {
             [Some(vec![9])]
         );
     }
+
+    #[test]
+    fn a_named_version_is_overwritten_in_place_unless_the_set_wrote_the_row_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let table = TableNumber(3);
+        let newest = || storage.newest(table, Scope::Shared, b"k").unwrap().unwrap();
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"k", vec![1]);
+        storage.write(&set).unwrap();
+        let first = newest().key;
+
+        let mut set = WriteSet::new();
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"k",
+            Some(vec![2]),
+            Supersedes::Version(first.clone()),
+        );
+        storage.write(&set).unwrap();
+        assert_eq!(newest().key, first);
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"k"),
+            [Some(vec![2])]
+        );
+
+        // Written twice in one set, the row ends with the second write, whatever the
+        // first one did to the version the second names.
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"k", vec![3]);
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"k",
+            Some(vec![4]),
+            Supersedes::Version(first.clone()),
+        );
+        storage.write(&set).unwrap();
+        assert_ne!(newest().key, first);
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"k"),
+            [Some(vec![4])]
+        );
+    }
 }
