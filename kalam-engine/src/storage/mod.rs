@@ -202,9 +202,9 @@ impl Storage {
 
     /// [`get`](Self::get) of each of `pks` (sorted, so that one iterator moves forward
     /// through them): the `(pk, row)` pairs of the rows that exist, in key order. A key
-    /// next to the one before is reached by a step, not a seek, so dense keys (an index
-    /// range over most of a table) read as fast as a scan; after [`MISSES`] steps in a
-    /// row that fall short, sparse keys are only sought.
+    /// at most [`STEPS`] keys past the one before is reached by stepping, not seeking, so
+    /// dense keys (an index range over much of a table) read as fast as a scan; after
+    /// [`MISSES`] tries in a row that fall short, sparse keys are only sought.
     ///
     /// # Errors
     ///
@@ -223,14 +223,7 @@ impl Storage {
         for (i, pk) in pks.iter().enumerate() {
             prefix.truncate(scope_len);
             prefix.extend_from_slice(pk);
-            let stepped = i > 0 && misses < MISSES && {
-                if let Some(key) = iter.key()
-                    && key < prefix.as_slice()
-                {
-                    iter.next();
-                }
-                iter.key().is_some_and(|key| key >= prefix.as_slice())
-            };
+            let stepped = i > 0 && misses < MISSES && step_to(&mut iter, &prefix);
             if stepped {
                 misses = 0;
             } else {
@@ -543,9 +536,24 @@ impl Storage {
     }
 }
 
-/// After how many steps in a row that fall short of their key [`Storage::get_many`] only
-/// seeks.
-const MISSES: usize = 4;
+/// How many keys [`Storage::get_many`] steps over to reach the next key it wants.
+const STEPS: usize = 8;
+
+/// After how many tries in a row that fall short [`Storage::get_many`] only seeks.
+const MISSES: usize = 2;
+
+/// Moves `iter` forward, over at most [`STEPS`] keys, to the first key at or after
+/// `target`; whether it got there.
+fn step_to(iter: &mut DBRawIterator<'_>, target: &[u8]) -> bool {
+    for _ in 0..STEPS {
+        match iter.key() {
+            Some(key) if key >= target => return true,
+            Some(_) => iter.next(),
+            None => return false,
+        }
+    }
+    iter.key().is_some_and(|key| key >= target)
+}
 
 #[cfg(test)]
 mod tests {
