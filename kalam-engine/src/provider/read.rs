@@ -73,8 +73,7 @@ pub(crate) fn read_chunk(
         ),
         // Whole rows, even when the index covers the columns (see [`covered_batch`]).
         (Access::Index { index, ranges, .. }, Cursor::Start) => {
-            let entries = index_entries(storage, meta, scope, *index, ranges)?;
-            let pks: Vec<Vec<u8>> = entries.into_iter().map(|(pk, _)| pk).collect();
+            let pks = index_pks(storage, meta, scope, (*index, ranges))?;
             Ok((storage.get_many(meta.number, scope, &pks)?, Cursor::Done))
         }
         (Access::Ranges(ranges), Cursor::Start) => {
@@ -127,33 +126,43 @@ fn range(
     Ok((rows, next))
 }
 
-/// The entries of `index` whose values lie in any of `ranges`, as `(primary key, value's
-/// key part)`, once each, in primary-key order.
+/// Calls `visit` with the value's key part and the primary key of each entry of `index`
+/// whose value lies in any of `ranges`, once each, in index order.
 fn index_entries(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
-    index: u32,
-    ranges: &[KeyRange],
-) -> Result<Rows, StorageError> {
+    (index, ranges): (u32, &[KeyRange]),
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
     let bounded: Vec<(Vec<u8>, Option<Vec<u8>>)> = ranges
         .iter()
         .filter_map(|(lower, upper)| keyspace::bounded(&prefix, as_ref(lower), as_ref(upper)))
         .collect();
-    let mut out = Vec::new();
-    for mut key in storage.index_keys(&bounded)? {
+    storage.index_keys(&bounded, |key| {
         // Entry: prefix | value key | pk; the value's key part is self-delimiting.
-        let mut rest = &key[prefix.len()..];
-        let len = index_value_len(meta, index, &mut rest)?;
-        let pk = key.split_off(prefix.len() + len);
-        key.drain(..prefix.len());
-        out.push((pk, key));
-    }
-    // Overlapping ranges find a row twice.
-    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    out.dedup_by(|a, b| a.0 == b.0);
-    Ok(out)
+        let entry = &key[prefix.len()..];
+        let len = index_value_len(meta, index, entry)?;
+        let (value, pk) = entry.split_at(len);
+        visit(value, pk)
+    })
+}
+
+/// The primary keys of the rows whose values of `index` lie in any of `ranges`, sorted.
+fn index_pks(
+    storage: &Storage,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    (index, ranges): (u32, &[KeyRange]),
+) -> Result<Vec<Vec<u8>>, StorageError> {
+    let mut pks = Vec::new();
+    index_entries(storage, meta, scope, (index, ranges), |_, pk| {
+        pks.push(pk.to_vec());
+        Ok(())
+    })?;
+    pks.sort_unstable();
+    Ok(pks)
 }
 
 /// The `columns` (the indexed one and primary-key ones) of the rows whose indexed values
@@ -166,30 +175,29 @@ pub(crate) fn covered_batch(
     columns: &[usize],
     schema: SchemaRef,
 ) -> datafusion::common::Result<RecordBatch> {
-    let failed = |e: StorageError| Error::from(e).into_datafusion();
-    let entries = index_entries(storage, meta, scope, index, ranges).map_err(failed)?;
     let indexed = [meta.indexed_column(index).unwrap_or_default()];
-    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, entries.len());
-    for (pk, value) in &entries {
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, 0);
+    index_entries(storage, meta, scope, (index, ranges), |value, pk| {
         decoder
             .push_keys(&[(&indexed, value), (&meta.pk, pk)])
-            .map_err(|source| {
-                failed(StorageError::Corrupt {
-                    what: "index entry",
-                    source,
-                })
-            })?;
-    }
+            .map_err(|source| StorageError::Corrupt {
+                what: "index entry",
+                source,
+            })
+    })
+    .map_err(|e| Error::from(e).into_datafusion())?;
     Ok(decoder.finish(schema)?)
 }
 
-/// The length of the indexed value's key part at the front of `rest`.
-fn index_value_len(meta: &TableMeta, index: u32, rest: &mut &[u8]) -> Result<usize, StorageError> {
+/// The length of the indexed value's key part at the front of `entry`.
+fn index_value_len(meta: &TableMeta, index: u32, entry: &[u8]) -> Result<usize, StorageError> {
     let column = meta.indexed_column(index).unwrap_or_default();
-    let before = rest.len();
-    Value::decode_key(meta.columns[column].ty, rest).map_err(|source| StorageError::Corrupt {
-        what: "index entry",
-        source,
+    let mut rest = entry;
+    Value::decode_key(meta.columns[column].ty, &mut rest).map_err(|source| {
+        StorageError::Corrupt {
+            what: "index entry",
+            source,
+        }
     })?;
-    Ok(before - rest.len())
+    Ok(entry.len() - rest.len())
 }

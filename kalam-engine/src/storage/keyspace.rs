@@ -132,6 +132,28 @@ pub fn bounded(
     }
 }
 
+/// Key ranges as [`bounded`] makes them, sorted and with overlapping or touching ones
+/// merged: each key lies in at most one.
+#[must_use]
+pub fn disjoint(ranges: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<(&[u8], Option<&[u8]>)> {
+    let mut sorted: Vec<(&[u8], Option<&[u8]>)> = ranges
+        .iter()
+        .map(|(lower, upper)| (lower.as_slice(), upper.as_deref()))
+        .collect();
+    sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let mut out: Vec<(&[u8], Option<&[u8]>)> = Vec::with_capacity(sorted.len());
+    for (lower, upper) in sorted {
+        match out.last_mut() {
+            // Reaches this one: the end is the later of the two (`None` is the end of all).
+            Some((_, end)) if end.is_none_or(|end| lower <= end) => {
+                *end = end.zip(upper).map(|(a, b)| a.max(b));
+            }
+            _ => out.push((lower, upper)),
+        }
+    }
+    out
+}
+
 /// The smallest key greater than every key that starts with `prefix`, if there is one.
 #[must_use]
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -148,6 +170,48 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disjoint_ranges_cover_the_same_keys_once() {
+        let range =
+            |lower: &[u8], upper: Option<&[u8]>| (lower.to_vec(), upper.map(<[u8]>::to_vec));
+        let ranges = [
+            range(b"m", Some(b"p")),
+            range(b"a", Some(b"c")),
+            range(b"b", Some(b"d")),
+            range(b"d", Some(b"e")),
+            range(b"n", Some(b"o")),
+            range(b"x", None),
+            range(b"y", Some(b"z")),
+        ];
+        let expected: [(&[u8], Option<&[u8]>); 3] =
+            [(b"a", Some(b"e")), (b"m", Some(b"p")), (b"x", None)];
+        assert_eq!(disjoint(&ranges), expected);
+        // Every key in some range is in exactly one of the result.
+        let merged = disjoint(&ranges);
+        for key in [
+            &b"a"[..],
+            b"bb",
+            b"c",
+            b"d",
+            b"dz",
+            b"e",
+            b"mm",
+            b"o",
+            b"q",
+            b"x",
+            b"zz",
+        ] {
+            let inside = |(lower, upper): (&[u8], Option<&[u8]>)| {
+                key >= lower && upper.is_none_or(|upper| key < upper)
+            };
+            let before = ranges
+                .iter()
+                .any(|(l, u)| inside((l.as_slice(), u.as_deref())));
+            let after = merged.iter().filter(|r| inside(**r)).count();
+            assert_eq!(usize::from(before), after, "{key:?}");
+        }
+    }
 
     #[test]
     fn newer_versions_sort_first_and_users_never_overlap() {

@@ -200,11 +200,11 @@ impl Storage {
         Ok(None)
     }
 
-    /// [`get`](Self::get) of each of `pks` (sorted, so that one iterator moves forward
-    /// through them): the `(pk, row)` pairs of the rows that exist, in key order. A key
-    /// at most [`STEPS`] keys past the one before is reached by stepping, not seeking, so
-    /// dense keys (an index range over much of a table) read as fast as a scan; after
-    /// [`MISSES`] tries in a row that fall short, sparse keys are only sought.
+    /// [`get`](Self::get) of each of `pks`: the `(pk, row)` pairs of the rows that exist,
+    /// in the order of `pks`. Sorted keys are read by one iterator moving forward: a key a
+    /// few keys past the one before is reached by stepping, not seeking, so dense keys (an
+    /// index range over much of a table) read as fast as a scan; once steps fall short
+    /// twice in a row, sparse keys are only sought.
     ///
     /// # Errors
     ///
@@ -223,7 +223,9 @@ impl Storage {
         for (i, pk) in pks.iter().enumerate() {
             prefix.truncate(scope_len);
             prefix.extend_from_slice(pk);
-            let stepped = i > 0 && misses < MISSES && step_to(&mut iter, &prefix);
+            // Stepping only goes forward: a key before the last one is sought.
+            let stepped =
+                i > 0 && misses < MISSES && pks[i - 1] < *pk && step_to(&mut iter, &prefix);
             if stepped {
                 misses = 0;
             } else {
@@ -310,17 +312,19 @@ impl Storage {
         rows.take(max).collect()
     }
 
-    /// The keys of the secondary-index entries in each of `ranges`, from its lower key
-    /// (inclusive) to its upper one (exclusive, or to the end of the family), range after
-    /// range, through one iterator.
+    /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
+    /// from its lower key, inclusive, to its upper one, exclusive, or to the end of the
+    /// family), once, in key order, through one iterator.
     ///
     /// # Errors
     ///
-    /// If RocksDB fails to read.
-    pub fn index_keys(
+    /// If RocksDB fails to read, or `visit` fails.
+    pub fn index_keys<E: From<StorageError>>(
         &self,
         ranges: &[(Vec<u8>, Option<Vec<u8>>)],
-    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        mut visit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let ranges = keyspace::disjoint(ranges);
         let mut options = ReadOptions::default();
         // The iterator stops at the last end instead of stepping over deleted entries to
         // the next live one.
@@ -335,19 +339,18 @@ impl Storage {
         let mut iter = self
             .db
             .raw_iterator_cf_opt(family(&self.db, CF_INDEX)?, options);
-        let mut keys = Vec::new();
         for (lower, upper) in ranges {
             iter.seek(lower);
             while let Some(key) = iter.key() {
-                if upper.as_deref().is_some_and(|upper| key >= upper) {
+                if upper.is_some_and(|upper| key >= upper) {
                     break;
                 }
-                keys.push(key.to_vec());
+                visit(key)?;
                 iter.next();
             }
-            iter.status()?;
+            iter.status().map_err(StorageError::from)?;
         }
-        Ok(keys)
+        Ok(())
     }
 
     /// The system-table rows whose keys start with `prefix`, in key order.
@@ -639,11 +642,12 @@ mod tests {
         }
         storage.write(&set).unwrap();
         // Dense runs (stepped to), gaps, deleted and missing rows, keys past the table's.
-        let wanted: [&[u8]; 4] = [
+        let wanted: [&[u8]; 5] = [
             &[0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12],
             &[1, 3, 29, 30, 31, 32, 58, 59],
             &[2, 40],
             &[56, 57, 58, 59, 60, 61],
+            &[8, 2, 10, 9, 0, 12],
         ];
         for wanted in wanted {
             let pks: Vec<Vec<u8>> = wanted.iter().map(|&n| key(n)).collect();
