@@ -32,11 +32,12 @@ use datafusion::physical_plan::{
 
 pub(crate) use lookup::LookupJoinRule;
 pub(crate) use read::{Cursor, read_chunk};
+use read::visit_chunk;
 pub(crate) use write::{apply_delete, apply_insert, apply_update, backfill_index};
 
 use crate::Shared;
 use crate::catalog::TableMeta;
-use crate::error::Error;
+use crate::error::{Error, StorageError};
 use crate::ids::UserId;
 use crate::models::{Role, TableType};
 use crate::params;
@@ -497,17 +498,28 @@ impl ScanState {
                     } else {
                         self.batch_size
                     };
-                    let (rows, next) = read_chunk(
+                    // Rows go from RocksDB's buffers straight into the column builders.
+                    let expected = match &self.access {
+                        access::Access::Keys(keys) => keys.len().min(max),
+                        _ => max.min(256),
+                    };
+                    let mut decoder =
+                        RowDecoder::new(Arc::clone(&self.meta.types), &self.read, expected);
+                    self.cursor = visit_chunk(
                         &self.shared.storage,
                         &self.meta,
                         scope,
-                        &self.access,
-                        cursor,
+                        (&self.access, cursor),
                         max,
+                        |_, row| {
+                            decoder.push(row).map_err(|source| StorageError::Corrupt {
+                                what: "row",
+                                source,
+                            })
+                        },
                     )
                     .map_err(|e| Error::from(e).into_datafusion())?;
-                    self.cursor = next;
-                    decode_batch(&self.meta, &self.read, Arc::clone(&self.read_schema), &rows)?
+                    decoder.finish(Arc::clone(&self.read_schema))?
                 }
             };
             if !self.checks.is_empty() {

@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
-use crate::storage::{Rows, Scope, Storage, keyspace};
+use crate::storage::{Rows, Scope, Storage, TableNumber, keyspace};
 
 use super::access::{Access, KeyRange};
 use crate::row::RowDecoder;
@@ -36,63 +36,70 @@ pub(crate) fn read_chunk(
     cursor: Cursor,
     max: usize,
 ) -> Result<(Rows, Cursor), StorageError> {
+    let mut rows = Vec::new();
+    let next = visit_chunk(storage, meta, scope, (access, cursor), max, |pk, row| {
+        rows.push((pk.to_vec(), row.to_vec()));
+        Ok(())
+    })?;
+    Ok((rows, next))
+}
+
+/// [`read_chunk`], each row handed to `visit` as `(primary key, row)`, in key order,
+/// instead of copied; returns where to continue. An index access reads whole rows, even
+/// when the index covers the columns (see [`covered_batch`]).
+pub(crate) fn visit_chunk(
+    storage: &Storage,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    (access, cursor): (&Access, Cursor),
+    max: usize,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+) -> Result<Cursor, StorageError> {
     let max = max.max(1);
+    let table = meta.number;
     match (access, cursor) {
-        (_, Cursor::Done) | (Access::Nothing, _) => Ok((Vec::new(), Cursor::Done)),
+        (_, Cursor::Done) | (Access::Nothing, _) => Ok(Cursor::Done),
         (Access::Keys(keys), cursor) => {
             let start = match cursor {
                 Cursor::At(n) => n,
                 _ => 0,
             };
             let end = (start + max).min(keys.len());
-            let rows = storage.get_many(meta.number, scope, &keys[start..end])?;
-            let next = if end == keys.len() {
+            storage.visit_many(table, scope, &keys[start..end], visit)?;
+            Ok(if end == keys.len() {
                 Cursor::Done
             } else {
                 Cursor::At(end)
-            };
-            Ok((rows, next))
+            })
         }
-        (Access::Full, cursor) => range(
-            storage,
-            meta,
-            scope,
-            Bound::Unbounded,
-            Bound::Unbounded,
-            &cursor,
-            max,
-        ),
-        (Access::Range { lower, upper }, cursor) => range(
-            storage,
-            meta,
-            scope,
-            as_ref(lower),
-            as_ref(upper),
-            &cursor,
-            max,
-        ),
-        // Whole rows, even when the index covers the columns (see [`covered_batch`]).
+        (Access::Full, cursor) => {
+            let bounds = (Bound::Unbounded, Bound::Unbounded);
+            range(storage, table, scope, bounds, (&cursor, max), visit)
+        }
+        (Access::Range { lower, upper }, cursor) => {
+            let bounds = (as_ref(lower), as_ref(upper));
+            range(storage, table, scope, bounds, (&cursor, max), visit)
+        }
         (Access::Index { index, ranges, .. }, Cursor::Start) => {
             let pks = index_pks(storage, meta, scope, (*index, ranges))?;
-            Ok((storage.get_many(meta.number, scope, &pks)?, Cursor::Done))
+            storage.visit_many(table, scope, &pks, visit)?;
+            Ok(Cursor::Done)
         }
         (Access::Ranges(ranges), Cursor::Start) => {
             // Each range whole, then the rows once each, in key order.
             let mut rows = Vec::new();
             for (lower, upper) in ranges {
-                rows.extend(storage.scan_range(
-                    meta.number,
-                    scope,
-                    as_ref(lower),
-                    as_ref(upper),
-                    usize::MAX,
-                )?);
+                let bounds = (as_ref(lower), as_ref(upper));
+                rows.extend(storage.scan_range(table, scope, bounds.0, bounds.1, usize::MAX)?);
             }
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             rows.dedup_by(|a, b| a.0 == b.0);
-            Ok((rows, Cursor::Done))
+            for (pk, row) in &rows {
+                visit(pk, row)?;
+            }
+            Ok(Cursor::Done)
         }
-        (Access::Index { .. } | Access::Ranges(_), _) => Ok((Vec::new(), Cursor::Done)),
+        (Access::Index { .. } | Access::Ranges(_), _) => Ok(Cursor::Done),
     }
 }
 
@@ -104,26 +111,30 @@ fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
+/// Up to `max` rows between the bounds, from `cursor` on, to `visit`; where to continue.
 fn range(
     storage: &Storage,
-    meta: &TableMeta,
+    table: TableNumber,
     scope: Scope<'_>,
-    lower: Bound<&[u8]>,
-    upper: Bound<&[u8]>,
-    cursor: &Cursor,
-    max: usize,
-) -> Result<(Rows, Cursor), StorageError> {
-    let rows = match cursor {
-        Cursor::After(last) => {
-            storage.scan_range(meta.number, scope, Bound::Excluded(last), upper, max)?
-        }
-        _ => storage.scan_range(meta.number, scope, lower, upper, max)?,
+    (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+    (cursor, max): (&Cursor, usize),
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+) -> Result<Cursor, StorageError> {
+    let lower = match cursor {
+        Cursor::After(last) => Bound::Excluded(last.as_slice()),
+        _ => lower,
     };
-    let next = match rows.last() {
-        Some((pk, _)) if rows.len() == max => Cursor::After(pk.clone()),
-        _ => Cursor::Done,
-    };
-    Ok((rows, next))
+    let mut last = Vec::new();
+    let count = storage.visit_range(table, scope, (lower, upper), max, |pk, row| {
+        last.clear();
+        last.extend_from_slice(pk);
+        visit(pk, row)
+    })?;
+    Ok(if count == max {
+        Cursor::After(last)
+    } else {
+        Cursor::Done
+    })
 }
 
 /// Calls `visit` with the value's key part and the primary key of each entry of `index`

@@ -215,8 +215,28 @@ impl Storage {
         scope: Scope<'_>,
         pks: &[Vec<u8>],
     ) -> Result<Rows, StorageError> {
-        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
         let mut rows = Vec::with_capacity(pks.len());
+        self.visit_many(table, scope, pks, |pk, row| {
+            rows.push((pk.to_vec(), row.to_vec()));
+            Ok::<_, StorageError>(())
+        })?;
+        Ok(rows)
+    }
+
+    /// [`get_many`](Self::get_many), each row found handed to `visit` as `(primary key,
+    /// row)` instead of copied.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_many<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
         let mut prefix = keyspace::scope_prefix(table, scope);
         let scope_len = prefix.len();
         let mut misses = 0;
@@ -236,11 +256,11 @@ impl Storage {
                 && keyspace::is_version_of(key, &prefix)
                 && let Some(row) = live(value)?
             {
-                rows.push((pk.clone(), row.to_vec()));
+                visit(pk, row)?;
             }
         }
-        iter.status()?;
-        Ok(rows)
+        iter.status().map_err(StorageError::from)?;
+        Ok(())
     }
 
     /// The newest live version of every row of `table` in `scope` whose primary key starts
@@ -270,6 +290,7 @@ impl Storage {
             prefix,
             scope_len,
             last_row: Vec::new(),
+            advance: false,
             done: false,
         })
     }
@@ -290,9 +311,31 @@ impl Storage {
         upper: Bound<&[u8]>,
         max: usize,
     ) -> Result<Rows, StorageError> {
+        let mut rows = Vec::new();
+        self.visit_range(table, scope, (lower, upper), max, |pk, row| {
+            rows.push((pk.to_vec(), row.to_vec()));
+            Ok::<_, StorageError>(())
+        })?;
+        Ok(rows)
+    }
+
+    /// [`scan_range`](Self::scan_range), each row handed to `visit` as `(primary key,
+    /// row)` instead of copied; returns how many rows it visited.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_range<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        max: usize,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
         let scope_prefix = keyspace::scope_prefix(table, scope);
         let Some((start, end)) = keyspace::bounded(&scope_prefix, lower, upper) else {
-            return Ok(Vec::new());
+            return Ok(0);
         };
         let mut options = ReadOptions::default();
         if let Some(end) = end {
@@ -302,14 +345,22 @@ impl Storage {
             .db
             .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
         iter.seek(&start);
-        let rows = RowIter {
+        let mut rows = RowIter {
             iter,
             scope_len: scope_prefix.len(),
             prefix: scope_prefix,
             last_row: Vec::new(),
+            advance: false,
             done: false,
         };
-        rows.take(max).collect()
+        let mut count = 0;
+        while count < max {
+            let Some(row) = rows.next_row() else { break };
+            let (pk, row) = row?;
+            visit(pk, row)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
@@ -458,6 +509,8 @@ pub struct RowIter<'a> {
     scope_len: usize,
     /// The row prefix of the last version seen, to skip its older versions.
     last_row: Vec<u8>,
+    /// Whether the iterator is still on the row last returned.
+    advance: bool,
     done: bool,
 }
 
@@ -470,47 +523,81 @@ impl std::fmt::Debug for RowIter<'_> {
     }
 }
 
+/// A row borrowed from storage: `(primary key, row)`.
+pub(crate) type RowRef<'a> = (&'a [u8], &'a [u8]);
+
+/// What [`RowIter::next_row`] makes of the entry under the iterator.
+enum Entry {
+    /// An older version, a deletion: on to the next entry.
+    Skip,
+    /// The newest version of a live row.
+    Row,
+    /// Past the prefix.
+    End,
+    /// No entry: the end of the family, or an error.
+    Exhausted,
+    Failed(StorageError),
+}
+
+impl RowIter<'_> {
+    /// The next row, `(primary key, row)`, borrowed from the iterator until the next call.
+    pub(crate) fn next_row(&mut self) -> Option<Result<RowRef<'_>, StorageError>> {
+        if std::mem::take(&mut self.advance) {
+            self.iter.next();
+        }
+        while !self.done {
+            let entry = match (self.iter.key(), self.iter.value()) {
+                (Some(key), _) if !key.starts_with(&self.prefix) => Entry::End,
+                (Some(key), Some(value)) => match keyspace::split_version(key) {
+                    None => Entry::Failed(StorageError::Corrupt {
+                        what: "row key",
+                        source: kalam::DecodeError::Truncated {
+                            needed: keyspace::SEQ_LEN,
+                            remaining: key.len(),
+                        },
+                    }),
+                    Some((row, _)) if row == self.last_row.as_slice() => Entry::Skip,
+                    Some((row, _)) => {
+                        self.last_row.clear();
+                        self.last_row.extend_from_slice(row);
+                        match live(value) {
+                            Ok(Some(_)) => Entry::Row,
+                            Ok(None) => Entry::Skip,
+                            Err(err) => Entry::Failed(err),
+                        }
+                    }
+                },
+                _ => Entry::Exhausted,
+            };
+            match entry {
+                Entry::Skip => self.iter.next(),
+                Entry::Row => {
+                    self.advance = true;
+                    let (key, value) = (self.iter.key()?, self.iter.value()?);
+                    let pk = &key[self.scope_len..key.len() - keyspace::SEQ_LEN];
+                    return Some(live(value).map(|row| (pk, row.unwrap_or_default())));
+                }
+                Entry::End => self.done = true,
+                Entry::Exhausted => {
+                    self.done = true;
+                    return self.iter.status().err().map(|e| Err(e.into()));
+                }
+                Entry::Failed(err) => {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            }
+        }
+        None
+    }
+}
+
 impl Iterator for RowIter<'_> {
     type Item = Result<(Vec<u8>, Vec<u8>), StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            let (Some(key), Some(value)) = (self.iter.key(), self.iter.value()) else {
-                self.done = true;
-                return self.iter.status().err().map(|e| Err(e.into()));
-            };
-            if !key.starts_with(&self.prefix) {
-                self.done = true;
-                return None;
-            }
-            let Some((row, _seq)) = keyspace::split_version(key) else {
-                self.done = true;
-                return Some(Err(StorageError::Corrupt {
-                    what: "row key",
-                    source: kalam::DecodeError::Truncated {
-                        needed: keyspace::SEQ_LEN,
-                        remaining: key.len(),
-                    },
-                }));
-            };
-            let newest = row != self.last_row.as_slice();
-            let item = if newest {
-                self.last_row.clear();
-                self.last_row.extend_from_slice(row);
-                match live(value) {
-                    Ok(Some(bytes)) => Some(Ok((row[self.scope_len..].to_vec(), bytes.to_vec()))),
-                    Ok(None) => None,
-                    Err(err) => Some(Err(err)),
-                }
-            } else {
-                None
-            };
-            self.iter.next();
-            if item.is_some() {
-                return item;
-            }
-        }
-        None
+        self.next_row()
+            .map(|row| row.map(|(pk, row)| (pk.to_vec(), row.to_vec())))
     }
 }
 
