@@ -8,7 +8,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
-use crate::storage::{Rows, Scope, Storage, TableNumber, keyspace};
+use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
 
 use super::access::{Access, KeyRange};
 use crate::row::RowDecoder;
@@ -36,12 +36,7 @@ pub(crate) fn read_chunk(
     cursor: Cursor,
     max: usize,
 ) -> Result<(Rows, Cursor), StorageError> {
-    let mut rows = Vec::new();
-    let next = visit_chunk(storage, meta, scope, (access, cursor), max, |pk, row| {
-        rows.push((pk.to_vec(), row.to_vec()));
-        Ok(())
-    })?;
-    Ok((rows, next))
+    copied(|visit| visit_chunk(storage, meta, scope, (access, cursor), max, visit))
 }
 
 /// [`read_chunk`], each row handed to `visit` as `(primary key, row)`, in key order,

@@ -215,12 +215,7 @@ impl Storage {
         scope: Scope<'_>,
         pks: &[Vec<u8>],
     ) -> Result<Rows, StorageError> {
-        let mut rows = Vec::with_capacity(pks.len());
-        self.visit_many(table, scope, pks, |pk, row| {
-            rows.push((pk.to_vec(), row.to_vec()));
-            Ok::<_, StorageError>(())
-        })?;
-        Ok(rows)
+        copied(|visit| self.visit_many(table, scope, pks, visit)).map(|(rows, ())| rows)
     }
 
     /// [`get_many`](Self::get_many), each row found handed to `visit` as `(primary key,
@@ -311,12 +306,8 @@ impl Storage {
         upper: Bound<&[u8]>,
         max: usize,
     ) -> Result<Rows, StorageError> {
-        let mut rows = Vec::new();
-        self.visit_range(table, scope, (lower, upper), max, |pk, row| {
-            rows.push((pk.to_vec(), row.to_vec()));
-            Ok::<_, StorageError>(())
-        })?;
-        Ok(rows)
+        copied(|visit| self.visit_range(table, scope, (lower, upper), max, visit))
+            .map(|(rows, _)| rows)
     }
 
     /// [`scan_range`](Self::scan_range), each row handed to `visit` as `(primary key,
@@ -521,6 +512,21 @@ impl std::fmt::Debug for RowIter<'_> {
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
+}
+
+/// The rows a visiting read (`visit_range`, `visit_many`) hands over, copied, and what
+/// the read returned.
+pub(crate) fn copied<T>(
+    read: impl FnOnce(
+        &mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    ) -> Result<T, StorageError>,
+) -> Result<(Rows, T), StorageError> {
+    let mut rows = Vec::new();
+    let out = read(&mut |pk, row| {
+        rows.push((pk.to_vec(), row.to_vec()));
+        Ok(())
+    })?;
+    Ok((rows, out))
 }
 
 /// A row borrowed from storage: `(primary key, row)`.
