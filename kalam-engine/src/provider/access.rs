@@ -20,6 +20,17 @@ use crate::value::{ColumnType, Value};
 /// How many primary keys an `IN` list or a product of them may expand to.
 const MAX_POINTS: usize = 4096;
 
+/// `format!` when `$describe`, an empty string otherwise.
+macro_rules! text {
+    ($describe:expr, $($arg:tt)*) => {
+        if $describe {
+            format!($($arg)*)
+        } else {
+            String::new()
+        }
+    };
+}
+
 /// A range of keys (or of index values): lower and upper bound.
 pub(crate) type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
@@ -165,8 +176,9 @@ fn upper_key(value: &Value, included: bool) -> Bound<Vec<u8>> {
     }
 }
 
-/// The column a filter constrains and how, when the filter has a usable shape.
-fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)> {
+/// The column a filter constrains and how, when the filter has a usable shape (shown for
+/// `EXPLAIN` when `describe`).
+fn constraint_of(meta: &TableMeta, filter: &Expr, describe: bool) -> Option<(usize, Constraint)> {
     let typed = |name: &str, scalar: &ScalarValue| {
         let column = meta.column(name)?;
         Some((column, Value::from_scalar(scalar, meta.columns[column].ty)?))
@@ -182,7 +194,7 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
                 c.eq = Some(Vec::new());
                 return Some((column, c));
             }
-            let shown = format!("{name} {op} {value}");
+            let shown = text!(describe, "{name} {op} {value}");
             match op {
                 Operator::Eq => c.eq = Some(points(value)),
                 Operator::Gt => c.lower = Some((lower_key(&value, false), shown)),
@@ -238,8 +250,8 @@ fn constraint_of(meta: &TableMeta, filter: &Expr) -> Option<(usize, Constraint)>
                 column,
                 Constraint {
                     eq: None,
-                    lower: Some((lower_key(&low, true), format!("{name} >= {low}"))),
-                    upper: Some((upper_key(&high, true), format!("{name} <= {high}"))),
+                    lower: Some((lower_key(&low, true), text!(describe, "{name} >= {low}"))),
+                    upper: Some((upper_key(&high, true), text!(describe, "{name} <= {high}"))),
                 },
             ))
         }
@@ -313,7 +325,7 @@ struct Union {
     values: Option<Vec<Value>>,
 }
 
-fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
+fn union_of(meta: &TableMeta, filter: &Expr, describe: bool) -> Option<Union> {
     let mut disjuncts = Vec::new();
     split_or(filter, &mut disjuncts);
     if disjuncts.len() < 2 {
@@ -330,7 +342,7 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
         split_and(disjunct, &mut conjuncts);
         let mut merged = Constraint::default();
         for conjunct in conjuncts {
-            let (c, constraint) = constraint_of(meta, conjunct)?;
+            let (c, constraint) = constraint_of(meta, conjunct, describe)?;
             if *column.get_or_insert(c) != c {
                 return None;
             }
@@ -346,7 +358,7 @@ fn union_of(meta: &TableMeta, filter: &Expr) -> Option<Union> {
                     points.extend(values.iter().cloned());
                 }
                 for value in values {
-                    shown.push(format!("{name} = {value}"));
+                    shown.push(text!(describe, "{name} = {value}"));
                     let key = encode(&value);
                     ranges.push((Bound::Included(key.clone()), Bound::Included(key)));
                 }
@@ -441,15 +453,16 @@ enum Part {
     Other,
 }
 
-/// The narrowest access path the filters allow.
-pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
+/// The narrowest access path the filters allow; its description for `EXPLAIN` is written
+/// only when `describe` (a plan chosen per run is never shown).
+pub(crate) fn plan(meta: &TableMeta, filters: &[Expr], describe: bool) -> Plan {
     let mut constraints: Vec<Constraint> =
         meta.columns.iter().map(|_| Constraint::default()).collect();
     let mut parts = Vec::with_capacity(filters.len());
     let mut unions = Vec::new();
     for (i, filter) in filters.iter().enumerate() {
-        let Some((column, c)) = constraint_of(meta, filter) else {
-            let Some(union) = union_of(meta, filter) else {
+        let Some((column, c)) = constraint_of(meta, filter, describe) else {
+            let Some(union) = union_of(meta, filter, describe) else {
                 parts.push(Part::Other);
                 continue;
             };
@@ -504,7 +517,11 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
         for &column in &meta.pk {
             let values = constraints[column].eq.as_deref().unwrap_or_default();
             if values.is_empty() {
-                return nothing(format!("no rows ({} matches nothing)", name(column)));
+                return nothing(text!(
+                    describe,
+                    "no rows ({} matches nothing)",
+                    name(column)
+                ));
             }
             if keys.len() * values.len() > MAX_POINTS {
                 keys.clear();
@@ -521,15 +538,16 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                 })
                 .collect();
             shown.push(match values {
-                [one] => format!("{} = {one}", name(column)),
-                many => format!("{} IN ({})", name(column), list(many)),
+                [one] => text!(describe, "{} = {one}", name(column)),
+                many => text!(describe, "{} IN ({})", name(column), list(many)),
             });
         }
         if !keys.is_empty() {
             keys.sort_unstable();
             keys.dedup();
             return Plan {
-                description: format!(
+                description: text!(
+                    describe,
                     "primary key get of {} key{}: {}",
                     keys.len(),
                     if keys.len() == 1 { "" } else { "s" },
@@ -552,7 +570,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
             Some([one]) => {
                 one.write_key(&mut prefix);
                 prefix_columns.push(column);
-                shown.push(format!("{} = {one}", name(column)));
+                shown.push(text!(describe, "{} = {one}", name(column)));
             }
             _ => {
                 let c = &mut constraints[column];
@@ -573,7 +591,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                     let upper = join(c.upper.take());
                     return Plan {
                         access: Access::Range { lower, upper },
-                        description: format!("primary key range: {}", shown.join(" AND ")),
+                        description: text!(describe, "primary key range: {}", shown.join(" AND ")),
                         residual: residual(&|_, part| match part {
                             Part::Values(c) => prefix_columns.contains(&c),
                             Part::Bounds(c) => c == column,
@@ -591,7 +609,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
                 lower: Bound::Included(prefix.clone()),
                 upper: Bound::Included(prefix),
             },
-            description: format!("primary key prefix: {}", shown.join(" AND ")),
+            description: text!(describe, "primary key prefix: {}", shown.join(" AND ")),
             residual: residual(
                 &|_, part| matches!(part, Part::Values(c) if prefix_columns.contains(&c)),
             ),
@@ -603,7 +621,8 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
         let column = index.column;
         let c = &mut constraints[column];
         if let Some(values) = &c.eq {
-            let description = format!(
+            let description = text!(
+                describe,
                 "index {} get: {} IN ({})",
                 index.name,
                 name(column),
@@ -640,7 +659,12 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
             let lower = take(c.lower.take());
             let upper = take(c.upper.take());
             return Plan {
-                description: format!("index {} range: {}", index.name, shown.join(" AND ")),
+                description: text!(
+                    describe,
+                    "index {} range: {}",
+                    index.name,
+                    shown.join(" AND ")
+                ),
                 access: Access::Index {
                     index: index.number,
                     ranges: vec![(lower, upper)],
@@ -652,7 +676,8 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
     }
     // A disjunction of ranges on the (first) primary-key column or an indexed one.
     for (filter, union) in unions {
-        let how = format!(
+        let how = text!(
+            describe,
             "{} range{}: {}",
             union.ranges.len(),
             if union.ranges.len() == 1 { "" } else { "s" },
@@ -661,14 +686,14 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
         let left = residual(&|i, part| i == filter && part != Part::Other);
         if meta.pk.first() == Some(&union.column) {
             return Plan {
-                description: format!("primary key {how}"),
+                description: text!(describe, "primary key {how}"),
                 access: Access::Ranges(union.ranges),
                 residual: left,
             };
         }
         if let Some(index) = meta.index_on(union.column) {
             return Plan {
-                description: format!("index {} {how}", index.name),
+                description: text!(describe, "index {} {how}", index.name),
                 access: Access::Index {
                     index: index.number,
                     ranges: union.ranges,
@@ -680,7 +705,7 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr]) -> Plan {
     }
     Plan {
         access: Access::Full,
-        description: "full scan".to_owned(),
+        description: text!(describe, "full scan"),
         residual: (0..filters.len()).collect(),
     }
 }

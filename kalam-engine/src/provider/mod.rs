@@ -31,8 +31,8 @@ use datafusion::physical_plan::{
 };
 
 pub(crate) use lookup::LookupJoinRule;
-pub(crate) use read::{Cursor, read_chunk};
 use read::visit_chunk;
+pub(crate) use read::{Cursor, read_chunk};
 pub(crate) use write::{apply_delete, apply_insert, apply_update, backfill_index};
 
 use crate::Shared;
@@ -113,7 +113,7 @@ impl TableProvider for KalamTableProvider {
         let path = if filters.exprs.iter().any(params::has_param) {
             Path::PerRun
         } else {
-            Path::Fixed(filters.plan(&self.meta, &projection))
+            Path::Fixed(filters.plan(&self.meta, &projection, true))
         };
         Ok(Arc::new(ScanExec::new(
             Arc::clone(&self.shared),
@@ -205,7 +205,7 @@ impl KalamTableProvider {
             .iter()
             .map(|f| state.create_physical_expr(f.clone(), &schema))
             .collect::<Result<Vec<_>>>()?;
-        Ok((access::plan(&self.meta, filters), predicates))
+        Ok((access::plan(&self.meta, filters, true), predicates))
     }
 }
 
@@ -282,9 +282,10 @@ impl Filters {
     }
 
     /// The access path for these filters with the current run's parameters, its index
-    /// access covering when the projection and the residual filters read nothing else.
-    fn plan(&self, meta: &TableMeta, projection: &[usize]) -> access::Plan {
-        let plan = access::plan(meta, &self.exprs);
+    /// access covering when the projection and the residual filters read nothing else;
+    /// described for `EXPLAIN` when `describe`.
+    fn plan(&self, meta: &TableMeta, projection: &[usize], describe: bool) -> access::Plan {
+        let plan = access::plan(meta, &self.exprs, describe);
         let mut read = projection.to_vec();
         for &i in &plan.residual {
             read.extend(&self.columns[i]);
@@ -413,7 +414,7 @@ impl ExecutionPlan for ScanExec {
         let plan = match &self.path {
             Path::Fixed(plan) => plan,
             Path::PerRun => {
-                per_run = self.filters.plan(&self.meta, &self.projection);
+                per_run = self.filters.plan(&self.meta, &self.projection, false);
                 &per_run
             }
         };
