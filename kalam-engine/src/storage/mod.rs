@@ -99,11 +99,11 @@ impl Storage {
             let mut family = Options::default();
             family.set_compression_type(rocksdb::DBCompressionType::Lz4);
             if name == CF_ROWS {
-                // Superseded versions stay in the memtable (as a put and its deletion) until
-                // it is flushed, and every scan steps over them: a smaller memtable bounds
-                // that garbage, at the price of more flushes and seeks that cross more
-                // files. Against the 64 MiB default, in `kalam bench` after the update
-                // tests: oltp_read_write 5.7 -> 3.3 times SQLite, updates 0.9 -> 1.2.
+                // Every update adds an entry to the memtable (the row's key again), and
+                // scans step over the older ones until a flush: a smaller memtable bounds
+                // them, at the price of more flushes. Against the 64 MiB default, in `kalam
+                // bench` after the insert and update tests: oltp_read_write 2.1-2.9 against
+                // 3.7-3.9 times SQLite, updates 1.1-1.2 against 0.9.
                 family.set_write_buffer_size(ROWS_MEMTABLE_BYTES);
             }
             (name, family)
