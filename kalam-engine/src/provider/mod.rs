@@ -7,6 +7,7 @@ mod read;
 pub(crate) mod system;
 pub(crate) mod write;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -410,13 +411,10 @@ impl ExecutionPlan for ScanExec {
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let batch_size = context.session_config().batch_size();
-        let per_run;
+        // A plan chosen for this run is moved into the scan, not copied.
         let plan = match &self.path {
-            Path::Fixed(plan) => plan,
-            Path::PerRun => {
-                per_run = self.filters.plan(&self.meta, &self.projection, false);
-                &per_run
-            }
+            Path::Fixed(plan) => Cow::Borrowed(plan),
+            Path::PerRun => Cow::Owned(self.filters.plan(&self.meta, &self.projection, false)),
         };
         let (read, read_schema) = if plan.residual.is_empty() {
             (self.projection.clone(), Arc::clone(&self.schema))
@@ -426,16 +424,17 @@ impl ExecutionPlan for ScanExec {
                 Arc::clone(&self.filters.read_schema),
             )
         };
+        let checks = plan
+            .residual
+            .iter()
+            .map(|&i| Arc::clone(&self.filters.checks[i]))
+            .collect();
         let state = ScanState {
             shared: Arc::clone(&self.shared),
             meta: Arc::clone(&self.meta),
             user: self.user.clone(),
-            access: plan.access.clone(),
-            checks: plan
-                .residual
-                .iter()
-                .map(|&i| Arc::clone(&self.filters.checks[i]))
-                .collect(),
+            access: plan.into_owned().access,
+            checks,
             read,
             read_schema,
             width: self.projection.len(),
