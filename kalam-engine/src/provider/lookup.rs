@@ -5,7 +5,6 @@
 //! table, one RocksDB seek each, sorted. A side of more than [`MAX_LOOKUPS`] rows joins
 //! as before, through a hash join fed with the rows already read.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -27,8 +26,9 @@ use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
-use super::{ScanExec, decode_batch, properties, scope_of};
-use crate::error::Error;
+use super::{ScanExec, properties, scope_of};
+use crate::error::{Error, StorageError};
+use crate::row::RowDecoder;
 use crate::value::Value;
 
 /// The most rows of the driving side that are looked up one by one.
@@ -182,37 +182,55 @@ impl LookupJoinExec {
         let mut sorted: Vec<Vec<u8>> = wanted.iter().map(|(key, _)| key.clone()).collect();
         sorted.sort_unstable();
         sorted.dedup();
-        let found = scan
-            .shared
+        // Each row found decoded once, however many driver rows want it; `found[i]`: the
+        // position of `sorted[i]`'s row among them (rows come in the order of `sorted`).
+        let mut decoder = RowDecoder::new(Arc::clone(&meta.types), &scan.projection, sorted.len());
+        let mut found: Vec<Option<u32>> = vec![None; sorted.len()];
+        let (mut next, mut count) = (0, 0u32);
+        scan.shared
             .storage
-            .get_many(meta.number, scope_of(meta, &scan.user), &sorted)
+            .visit_many(
+                meta.number,
+                scope_of(meta, &scan.user),
+                &sorted,
+                |pk, row| {
+                    while next < sorted.len() && sorted[next].as_slice() != pk {
+                        next += 1;
+                    }
+                    if let Some(slot) = found.get_mut(next) {
+                        *slot = Some(count);
+                    }
+                    count += 1;
+                    decoder.push(row).map_err(|source| StorageError::Corrupt {
+                        what: "row",
+                        source,
+                    })
+                },
+            )
             .map_err(|e| Error::from(e).into_datafusion())?;
-        let by_key: HashMap<&[u8], &Vec<u8>> =
-            found.iter().map(|(pk, row)| (pk.as_slice(), row)).collect();
-        let mut driver_rows = Vec::new();
-        let mut table_rows = Vec::new();
+        let table = decoder.finish(Arc::clone(&scan.schema))?;
+        let (mut driver_rows, mut table_rows) = (Vec::new(), Vec::new());
         for (key, row) in &wanted {
-            if let Some(&stored) = by_key.get(key.as_slice()) {
+            let at = sorted.binary_search(key).ok().and_then(|i| found[i]);
+            if let Some(at) = at {
                 driver_rows.push(*row);
-                table_rows.push((Vec::new(), stored.clone()));
+                table_rows.push(at);
             }
         }
-        let table = decode_batch(
-            meta,
-            &scan.projection,
-            Arc::clone(&scan.schema),
-            &table_rows,
-        )?;
-        let indices = UInt32Array::from(driver_rows);
-        let driver: Vec<ArrayRef> = rows
-            .columns()
-            .iter()
-            .map(|column| take(column, &indices, None))
-            .collect::<Result<_, _>>()?;
+        let pick = |batch: &RecordBatch, indices: Vec<u32>| -> Result<Vec<ArrayRef>> {
+            let indices = UInt32Array::from(indices);
+            Ok(batch
+                .columns()
+                .iter()
+                .map(|column| take(column, &indices, None))
+                .collect::<Result<_, _>>()?)
+        };
+        let driver = pick(rows, driver_rows)?;
+        let table = pick(&table, table_rows)?;
         let columns = if self.table_left {
-            [table.columns(), driver.as_slice()].concat()
+            [table, driver].concat()
         } else {
-            [driver.as_slice(), table.columns()].concat()
+            [driver, table].concat()
         };
         let joined = RecordBatch::try_new(Arc::clone(&self.join_schema), columns)?;
         Ok(match &self.projection {
