@@ -214,25 +214,27 @@ impl RowDecoder {
         Ok(())
     }
 
-    /// Decodes one row from key parts (as an index entry holds it: the indexed value's key,
-    /// then the primary key's): each `(columns, key)` holds the values of `columns`, in
-    /// order, in the key encoding. Projected columns in no part are NULL.
-    pub(crate) fn push_keys(&mut self, parts: &[(&[usize], &[u8])]) -> Result<(), DecodeError> {
-        for &(columns, mut key) in parts {
-            for &column in columns {
-                let value = Value::decode_key(self.types[column], &mut key)?;
-                if let Some(builder) = &mut self.builders[column]
-                    && !builder.append(&value)
-                {
-                    return Err(DecodeError::Invalid(format!(
-                        "a {:?} key part for a {:?} column",
-                        value, self.types[column]
-                    )));
-                }
+    /// Decodes one row from a key (an index entry: the indexed value's key, then the
+    /// primary key's) that holds the values of `columns`, in order, in the key encoding.
+    /// Projected columns it does not hold are NULL.
+    pub(crate) fn push_keys(
+        &mut self,
+        columns: &[usize],
+        mut key: &[u8],
+    ) -> Result<(), DecodeError> {
+        for &column in columns {
+            let value = Value::decode_key(self.types[column], &mut key)?;
+            if let Some(builder) = &mut self.builders[column]
+                && !builder.append(&value)
+            {
+                return Err(DecodeError::Invalid(format!(
+                    "a {:?} key part for a {:?} column",
+                    value, self.types[column]
+                )));
             }
         }
         for &column in &self.projection {
-            if !parts.iter().any(|(columns, _)| columns.contains(&column))
+            if !columns.contains(&column)
                 && let Some(builder) = &mut self.builders[column]
             {
                 builder.append_null();

@@ -132,27 +132,22 @@ fn range(
     })
 }
 
-/// Calls `visit` with the value's key part and the primary key of each entry of `index`
-/// whose value lies in any of `ranges`, once each, in index order.
+/// Calls `visit` with each entry of `index` whose value lies in any of `ranges`, once
+/// each, in index order: the value's key part then the primary key (both
+/// self-delimiting), without the entry's prefix.
 fn index_entries(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
     (index, ranges): (u32, &[KeyRange]),
-    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    mut visit: impl FnMut(&[u8]) -> Result<(), StorageError>,
 ) -> Result<(), StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
     let bounded: Vec<(Vec<u8>, Option<Vec<u8>>)> = ranges
         .iter()
         .filter_map(|(lower, upper)| keyspace::bounded(&prefix, as_ref(lower), as_ref(upper)))
         .collect();
-    storage.index_keys(&bounded, |key| {
-        // Entry: prefix | value key | pk; the value's key part is self-delimiting.
-        let entry = &key[prefix.len()..];
-        let len = index_value_len(meta, index, entry)?;
-        let (value, pk) = entry.split_at(len);
-        visit(value, pk)
-    })
+    storage.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
 }
 
 /// The primary keys of the rows whose values of `index` lie in any of `ranges`, sorted.
@@ -163,8 +158,9 @@ fn index_pks(
     (index, ranges): (u32, &[KeyRange]),
 ) -> Result<Vec<Vec<u8>>, StorageError> {
     let mut pks = Vec::new();
-    index_entries(storage, meta, scope, (index, ranges), |_, pk| {
-        pks.push(pk.to_vec());
+    index_entries(storage, meta, scope, (index, ranges), |entry| {
+        let len = index_value_len(meta, index, entry)?;
+        pks.push(entry[len..].to_vec());
         Ok(())
     })?;
     pks.sort_unstable();
@@ -181,11 +177,16 @@ pub(crate) fn covered_batch(
     columns: &[usize],
     schema: SchemaRef,
 ) -> datafusion::common::Result<RecordBatch> {
-    let indexed = [meta.indexed_column(index).unwrap_or_default()];
+    // An entry holds the indexed column's value, then the primary-key columns'.
+    let in_entry: Vec<usize> = meta
+        .indexed_column(index)
+        .into_iter()
+        .chain(meta.pk.iter().copied())
+        .collect();
     let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, 0);
-    index_entries(storage, meta, scope, (index, ranges), |value, pk| {
+    index_entries(storage, meta, scope, (index, ranges), |entry| {
         decoder
-            .push_keys(&[(&indexed, value), (&meta.pk, pk)])
+            .push_keys(&in_entry, entry)
             .map_err(|source| StorageError::Corrupt {
                 what: "index entry",
                 source,
