@@ -23,6 +23,16 @@ pub enum StorageError {
     MissingColumnFamily(&'static str),
 }
 
+impl StorageError {
+    /// A stored row that did not decode.
+    pub(crate) fn corrupt_row(source: DecodeError) -> Self {
+        StorageError::Corrupt {
+            what: "row",
+            source,
+        }
+    }
+}
+
 /// What can go wrong running SQL: every failure the engine reports, typed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

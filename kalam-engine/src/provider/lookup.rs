@@ -201,10 +201,7 @@ impl LookupJoinExec {
                         *slot = Some(count);
                     }
                     count += 1;
-                    decoder.push(row).map_err(|source| StorageError::Corrupt {
-                        what: "row",
-                        source,
-                    })
+                    decoder.push(row).map_err(StorageError::corrupt_row)
                 },
             )
             .map_err(|e| Error::from(e).into_datafusion())?;

@@ -511,12 +511,7 @@ impl ScanState {
                         scope,
                         (&self.access, cursor),
                         max,
-                        |_, row| {
-                            decoder.push(row).map_err(|source| StorageError::Corrupt {
-                                what: "row",
-                                source,
-                            })
-                        },
+                        |_, row| decoder.push(row).map_err(StorageError::corrupt_row),
                     )
                     .map_err(|e| Error::from(e).into_datafusion())?;
                     decoder.finish(Arc::clone(&self.read_schema))?
@@ -547,13 +542,9 @@ pub(crate) fn decode_batch(
 ) -> Result<RecordBatch> {
     let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, rows.len());
     for (_, row) in rows {
-        decoder.push(row).map_err(|source| {
-            Error::from(crate::error::StorageError::Corrupt {
-                what: "row",
-                source,
-            })
-            .into_datafusion()
-        })?;
+        decoder
+            .push(row)
+            .map_err(|source| Error::from(StorageError::corrupt_row(source)).into_datafusion())?;
     }
     Ok(decoder.finish(schema)?)
 }

@@ -307,12 +307,8 @@ fn current(
     else {
         return Ok(None);
     };
-    let values = crate::row::decode_values(&meta.types, &row).map_err(|source| {
-        crate::error::StorageError::Corrupt {
-            what: "row",
-            source,
-        }
-    })?;
+    let values = crate::row::decode_values(&meta.types, &row)
+        .map_err(crate::error::StorageError::corrupt_row)?;
     Ok(Some((values, Supersedes::Version(key))))
 }
 
@@ -484,12 +480,8 @@ pub(crate) fn backfill_index(
             let (chunk, next) =
                 read_chunk(&shared.storage, meta, scope, &Access::Full, cursor, 8192)?;
             for (pk, row) in &chunk {
-                let values = crate::row::decode_values(&meta.types, row).map_err(|source| {
-                    crate::error::StorageError::Corrupt {
-                        what: "row",
-                        source,
-                    }
-                })?;
+                let values = crate::row::decode_values(&meta.types, row)
+                    .map_err(crate::error::StorageError::corrupt_row)?;
                 let value = &values[column];
                 if *value != Value::Null {
                     set.put_index(index_key(meta, scope, index, value, pk), Vec::new());
