@@ -129,7 +129,8 @@ impl WriteSet {
     ) -> Result<(), StorageError> {
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         let mut versions = None;
-        // The rows this set has written so far.
+        // The rows this set has written so far, kept only when it writes more than one.
+        let many = self.ops.iter().filter(|op| matches!(op, Op::Row { .. })).count() > 1;
         let mut written: HashSet<&[u8]> = HashSet::new();
         for op in &self.ops {
             match op {
@@ -146,7 +147,7 @@ impl WriteSet {
                         }
                         None => value.push(TAG_DELETED),
                     }
-                    let first = written.insert(key);
+                    let first = !many || written.insert(key);
                     if let (Supersedes::Version(old), true) = (supersedes, first) {
                         // Read under the table's write lock, the version is the row's
                         // newest: it is overwritten in place, and scans meet one key per
