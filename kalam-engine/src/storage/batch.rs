@@ -130,7 +130,12 @@ impl WriteSet {
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         let mut versions = None;
         // The rows this set has written so far, kept only when it writes more than one.
-        let many = self.ops.iter().filter(|op| matches!(op, Op::Row { .. })).count() > 1;
+        let many = self
+            .ops
+            .iter()
+            .filter(|op| matches!(op, Op::Row { .. }))
+            .count()
+            > 1;
         let mut written: HashSet<&[u8]> = HashSet::new();
         for op in &self.ops {
             match op {
