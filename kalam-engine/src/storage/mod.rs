@@ -45,6 +45,8 @@ const CF_INDEX: &str = "index";
 const CF_CATALOG: &str = "catalog";
 const CF_META: &str = "meta";
 const FAMILIES: [&str; 4] = [CF_ROWS, CF_INDEX, CF_CATALOG, CF_META];
+/// The families whose keys are updated and scanned: tuned for scans over updated keys.
+const SCANNED: [&str; 2] = [CF_ROWS, CF_INDEX];
 
 const SEQ_KEY: &[u8] = b"seq";
 /// Every update adds an entry to the memtable (the row's key again; an index entry's
@@ -109,10 +111,18 @@ impl Storage {
         let families = FAMILIES.map(|name| {
             let mut family = Options::default();
             family.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            if SCANNED.contains(&name) {
+                // Each flush is compacted at once into the sorted run below: a scan merges
+                // the memtable and one run instead of up to four overlapping files, each
+                // with its own copy of the rows updated since. In `kalam bench` after the
+                // insert and update tests: oltp_read_write 1.28-1.40 -> 0.79-0.83 times
+                // SQLite, oltp_write_only 1.0 -> 0.9 (its updates read rows too).
+                family.set_level_zero_file_num_compaction_trigger(1);
+            }
             (name, family)
         });
         let db = DB::open_cf_with_opts(&options, path, families)?;
-        for name in [CF_ROWS, CF_INDEX] {
+        for name in SCANNED {
             db.set_options_cf(family(&db, name)?, &SCAN_FLUSH_TRIGGERS)?;
         }
         let seq = match db.get_cf(family(&db, CF_META)?, SEQ_KEY)? {
@@ -857,6 +867,44 @@ mod tests {
         assert_eq!(
             storage.versions(table, Scope::Shared, &[7]),
             [Some(vec![9])]
+        );
+    }
+
+    #[test]
+    fn a_flush_of_rows_or_index_entries_is_compacted_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let table = TableNumber(4);
+        for name in SCANNED {
+            let cf = family(&storage.db, name).unwrap();
+            let l0_files = || {
+                let files = storage
+                    .db
+                    .property_int_value_cf(cf, "rocksdb.num-files-at-level0");
+                files.unwrap().unwrap()
+            };
+            for version in 0..2 {
+                let mut set = WriteSet::new();
+                for n in 0..20_u8 {
+                    match name {
+                        CF_ROWS => set.put_row(table, Scope::Shared, &[n], vec![version]),
+                        _ => set.put_index(vec![n], vec![version]),
+                    }
+                }
+                storage.write(&set).unwrap();
+                storage.db.flush_cf(cf).unwrap();
+            }
+            // Two overlapping flushes: below RocksDB's default trigger of four files, they
+            // would stay in level 0.
+            let flushed = std::time::Instant::now();
+            while l0_files() > 0 {
+                assert!(flushed.elapsed().as_secs() < 60, "{name}: still in level 0");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        assert_eq!(
+            storage.versions(table, Scope::Shared, &[3]),
+            [Some(vec![1])]
         );
     }
 }
