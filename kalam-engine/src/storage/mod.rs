@@ -116,7 +116,9 @@ impl Storage {
                 // the memtable and one run instead of up to four overlapping files, each
                 // with its own copy of the rows updated since. In `kalam bench` after the
                 // insert and update tests: oltp_read_write 1.28-1.40 -> 0.79-0.83 times
-                // SQLite, oltp_write_only 1.0 -> 0.9 (its updates read rows too).
+                // SQLite, oltp_write_only 1.0 -> 0.9 (its updates read rows too). The
+                // price is write amplification: a flush rewrites the part of the run that
+                // its keys overlap, all of it under random writes to a large table.
                 family.set_level_zero_file_num_compaction_trigger(1);
             }
             (name, family)
