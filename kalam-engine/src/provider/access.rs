@@ -85,7 +85,10 @@ impl Plan {
                 .all(|c| meta.pk.contains(c) || Some(*c) == column)
             {
                 *covering = true;
-                self.description.push_str(", covering");
+                // A plan chosen per run has no description (see `plan`).
+                if !self.description.is_empty() {
+                    self.description.push_str(", covering");
+                }
             }
         }
         self
