@@ -26,9 +26,10 @@ use datafusion::sql::sqlparser::ast::{
 use crate::Shared;
 use crate::catalog::TableMeta;
 use crate::engine::{QueryResult, ident_name, table_id};
-use crate::error::Error;
+use crate::error::{Error, StorageError};
 use crate::ids::TableId;
 use crate::provider::{self, QueryUser, count_schema, scope_of, write};
+use crate::row::RowDecoder;
 use crate::value::{ColumnType, Value};
 
 /// A prepared statement that skips DataFusion.
@@ -251,25 +252,46 @@ fn range(
     let meta = meta(shared, table)?;
     let ty = meta.columns[meta.pk[0]].ty;
     let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
-    let rows = if low == Value::Null || high == Value::Null {
-        Vec::new()
-    } else {
+    // Rows are decoded as the range is read, straight from RocksDB's buffers.
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, span(&low, &high));
+    if low != Value::Null && high != Value::Null {
         let (mut from, mut to) = (Vec::new(), Vec::new());
         low.write_key(&mut from);
         high.write_key(&mut to);
         let scope = scope_of(&meta, &user.id);
-        shared.storage.scan_range(
+        shared.storage.visit_range(
             meta.number,
             scope,
-            Bound::Included(&from),
-            Bound::Included(&to),
+            (Bound::Included(&from), Bound::Included(&to)),
             usize::MAX,
-        )?
-    };
-    let batch = provider::decode_batch(&meta, projection, Arc::clone(schema), &rows)
-        .map_err(Error::from_datafusion)?;
+            |_, row| {
+                decoder
+                    .push(row)
+                    .map_err(|source| Error::from(StorageError::corrupt_row(source)))
+            },
+        )?;
+    }
+    let batch = decoder
+        .finish(Arc::clone(schema))
+        .map_err(|e| Error::from_datafusion(e.into()))?;
     Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
 }
+
+/// How many rows an integer key range can hold, up to a batch: the decoder's capacity.
+fn span(low: &Value, high: &Value) -> usize {
+    let (low, high) = match (low, high) {
+        (Value::Int64(low), Value::Int64(high)) => (*low, *high),
+        (Value::Int32(low), Value::Int32(high)) => (i64::from(*low), i64::from(*high)),
+        _ => return 0,
+    };
+    if low > high {
+        return 0;
+    }
+    usize::try_from(high.abs_diff(low)).map_or(BATCH, |n| n.saturating_add(1).min(BATCH))
+}
+
+/// The largest capacity [`span`] gives.
+const BATCH: usize = 1024;
 
 /// The table a statement names, with its definition.
 fn table_of(shared: &Shared, name: &ast::ObjectName) -> Option<(TableId, Arc<TableMeta>)> {
