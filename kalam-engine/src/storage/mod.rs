@@ -827,13 +827,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
         let table = TableNumber(2);
-        let sst_bytes = || {
-            let rows = storage.rows().unwrap();
-            let bytes = storage
-                .db
-                .property_int_value_cf(rows, "rocksdb.live-sst-files-size");
-            bytes.unwrap().unwrap()
-        };
+        let sst_bytes = || property(&storage, CF_ROWS, "rocksdb.live-sst-files-size");
         for version in 0..10 {
             let mut set = WriteSet::new();
             for n in 0..50_u8 {
@@ -861,11 +855,7 @@ mod tests {
             set.put_row(table, Scope::Shared, &[n], vec![0]);
             storage.write(&set).unwrap();
         }
-        let asked = std::time::Instant::now();
-        while sst_bytes() == 0 {
-            assert!(asked.elapsed().as_secs() < 60, "no flush after the scan");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        wait_for("a flush after the scan", || sst_bytes() > 0);
         assert_eq!(
             storage.versions(table, Scope::Shared, &[7]),
             [Some(vec![9])]
@@ -879,12 +869,6 @@ mod tests {
         let table = TableNumber(4);
         for name in SCANNED {
             let cf = family(&storage.db, name).unwrap();
-            let l0_files = || {
-                let files = storage
-                    .db
-                    .property_int_value_cf(cf, "rocksdb.num-files-at-level0");
-                files.unwrap().unwrap()
-            };
             for version in 0..2 {
                 let mut set = WriteSet::new();
                 for n in 0..20_u8 {
@@ -898,15 +882,28 @@ mod tests {
             }
             // Two overlapping flushes: below RocksDB's default trigger of four files, they
             // would stay in level 0.
-            let flushed = std::time::Instant::now();
-            while l0_files() > 0 {
-                assert!(flushed.elapsed().as_secs() < 60, "{name}: still in level 0");
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
+            wait_for(&format!("{name}: level 0 compacted"), || {
+                property(&storage, name, "rocksdb.num-files-at-level0") == 0
+            });
         }
         assert_eq!(
             storage.versions(table, Scope::Shared, &[3]),
             [Some(vec![1])]
         );
+    }
+
+    /// RocksDB's integer property `name` of the family `cf`.
+    fn property(storage: &Storage, cf: &'static str, name: &str) -> u64 {
+        let cf = family(&storage.db, cf).unwrap();
+        storage.db.property_int_value_cf(cf, name).unwrap().unwrap()
+    }
+
+    /// Waits, up to a minute, for RocksDB's background work to make `done` true.
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let start = std::time::Instant::now();
+        while !done() {
+            assert!(start.elapsed().as_secs() < 60, "still waiting for {what}");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 }
