@@ -48,7 +48,7 @@ pub(crate) fn visit_chunk(
     scope: Scope<'_>,
     (access, cursor): (&Access, Cursor),
     max: usize,
-    mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    visit: impl FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
 ) -> Result<Cursor, StorageError> {
     let max = max.max(1);
     let table = meta.number;
@@ -81,17 +81,9 @@ pub(crate) fn visit_chunk(
             Ok(Cursor::Done)
         }
         (Access::Ranges(ranges), Cursor::Start) => {
-            // Each range whole, then the rows once each, in key order.
-            let mut rows = Vec::new();
-            for (lower, upper) in ranges {
-                let bounds = (as_ref(lower), as_ref(upper));
-                rows.extend(storage.scan_range(table, scope, bounds.0, bounds.1, usize::MAX)?);
-            }
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            rows.dedup_by(|a, b| a.0 == b.0);
-            for (pk, row) in &rows {
-                visit(pk, row)?;
-            }
+            // Overlapping ranges are merged: each row once, in key order.
+            let bounds: Vec<_> = ranges.iter().map(|(l, u)| (as_ref(l), as_ref(u))).collect();
+            storage.visit_ranges(table, scope, &bounds, visit)?;
             Ok(Cursor::Done)
         }
         (Access::Index { .. } | Access::Ranges(_), _) => Ok(Cursor::Done),

@@ -338,14 +338,51 @@ impl Storage {
         &self,
         table: TableNumber,
         scope: Scope<'_>,
-        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        (lower, upper): KeyBounds<'_>,
+        max: usize,
+        visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let scope_prefix = keyspace::scope_prefix(table, scope);
+        let Some(range) = keyspace::bounded(&scope_prefix, lower, upper) else {
+            return Ok(0);
+        };
+        self.visit_bounded(scope_prefix, (&range.0, range.1.as_deref()), max, visit)
+    }
+
+    /// [`visit_range`](Self::visit_range) over several ranges, which may overlap: each
+    /// row once, in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_ranges<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        ranges: &[KeyBounds<'_>],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let scope_prefix = keyspace::scope_prefix(table, scope);
+        let bounded: Vec<_> = ranges
+            .iter()
+            .filter_map(|&(lower, upper)| keyspace::bounded(&scope_prefix, lower, upper))
+            .collect();
+        for range in keyspace::disjoint(&bounded) {
+            self.visit_bounded(scope_prefix.clone(), range, usize::MAX, &mut visit)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `max` rows of the scope whose prefix is `scope_prefix`, from the key `start`
+    /// to the key `end` (exclusive; the end of the family if `None`), to `visit`; returns
+    /// how many it visited.
+    fn visit_bounded<E: From<StorageError>>(
+        &self,
+        scope_prefix: Vec<u8>,
+        (start, end): (&[u8], Option<&[u8]>),
         max: usize,
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
-        let scope_prefix = keyspace::scope_prefix(table, scope);
-        let Some((start, end)) = keyspace::bounded(&scope_prefix, lower, upper) else {
-            return Ok(0);
-        };
         let mut options = ReadOptions::default();
         if let Some(end) = end {
             options.set_iterate_upper_bound(end);
@@ -353,7 +390,7 @@ impl Storage {
         let mut iter = self
             .db
             .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
-        iter.seek(&start);
+        iter.seek(start);
         let mut rows = RowIter {
             iter,
             scope_len: scope_prefix.len(),
@@ -546,6 +583,10 @@ pub(crate) fn copied<T>(
     })?;
     Ok((rows, out))
 }
+
+/// The lower and upper bound of a range of primary keys, as key prefixes (see
+/// [`Storage::scan_range`]).
+pub(crate) type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
 
 /// A row borrowed from storage: `(primary key, row)`.
 pub(crate) type RowRef<'a> = (&'a [u8], &'a [u8]);
@@ -820,6 +861,37 @@ mod tests {
             storage.versions(table, Scope::Shared, b"k"),
             [Some(vec![4])]
         );
+    }
+
+    #[test]
+    fn overlapping_ranges_visit_each_row_once_in_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
+        let table = TableNumber(6);
+        let mut set = WriteSet::new();
+        for n in 0..20_u8 {
+            set.put_row(table, Scope::Shared, &[n], vec![n]);
+        }
+        set.delete_row(table, Scope::Shared, &[6]);
+        storage.write(&set).unwrap();
+        let key = |n: u8| [n];
+        let (k1, k2, k4, k5, k8, k15) = (key(1), key(2), key(4), key(5), key(8), key(15));
+        let ranges: [KeyBounds<'_>; 4] = [
+            (Bound::Included(&k4), Bound::Included(&k8)),
+            (Bound::Included(&k2), Bound::Excluded(&k5)),
+            (Bound::Included(&k15), Bound::Unbounded),
+            (Bound::Included(&k1), Bound::Included(&k1)),
+        ];
+        let mut seen = Vec::new();
+        storage
+            .visit_ranges::<StorageError>(table, Scope::Shared, &ranges, |pk, row| {
+                assert_eq!(pk, row);
+                seen.push(pk[0]);
+                Ok(())
+            })
+            .unwrap();
+        let expected: Vec<u8> = (1..=8).filter(|&n| n != 6).chain(15..20).collect();
+        assert_eq!(seen, expected);
     }
 
     #[test]
