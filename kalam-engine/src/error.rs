@@ -31,6 +31,14 @@ impl StorageError {
             source,
         }
     }
+
+    /// A stored secondary-index entry that did not decode.
+    pub(crate) fn corrupt_index_entry(source: DecodeError) -> Self {
+        StorageError::Corrupt {
+            what: "index entry",
+            source,
+        }
+    }
 }
 
 /// What can go wrong running SQL: every failure the engine reports, typed.

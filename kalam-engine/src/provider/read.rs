@@ -179,10 +179,7 @@ pub(crate) fn covered_batch(
     index_entries(storage, meta, scope, (index, ranges), |entry| {
         decoder
             .push_keys(&in_entry, entry)
-            .map_err(|source| StorageError::Corrupt {
-                what: "index entry",
-                source,
-            })
+            .map_err(StorageError::corrupt_index_entry)
     })
     .map_err(|e| Error::from(e).into_datafusion())?;
     Ok(decoder.finish(schema)?)
@@ -192,11 +189,7 @@ pub(crate) fn covered_batch(
 fn index_value_len(meta: &TableMeta, index: u32, entry: &[u8]) -> Result<usize, StorageError> {
     let column = meta.indexed_column(index).unwrap_or_default();
     let mut rest = entry;
-    Value::decode_key(meta.columns[column].ty, &mut rest).map_err(|source| {
-        StorageError::Corrupt {
-            what: "index entry",
-            source,
-        }
-    })?;
+    Value::decode_key(meta.columns[column].ty, &mut rest)
+        .map_err(StorageError::corrupt_index_entry)?;
     Ok(entry.len() - rest.len())
 }

@@ -828,15 +828,14 @@ mod tests {
         set.put_row(table, Scope::Shared, b"k", vec![1]);
         storage.write(&set).unwrap();
         let first = newest().key;
+        // Writes `byte` over the first version, named.
+        let over_first = |set: &mut WriteSet, byte: u8| {
+            let named = Supersedes::Version(first.clone());
+            set.replace_row(table, Scope::Shared, b"k", Some(vec![byte]), named);
+        };
 
         let mut set = WriteSet::new();
-        set.replace_row(
-            table,
-            Scope::Shared,
-            b"k",
-            Some(vec![2]),
-            Supersedes::Version(first.clone()),
-        );
+        over_first(&mut set, 2);
         storage.write(&set).unwrap();
         assert_eq!(newest().key, first);
         assert_eq!(
@@ -848,13 +847,7 @@ mod tests {
         // first one did to the version the second names.
         let mut set = WriteSet::new();
         set.put_row(table, Scope::Shared, b"k", vec![3]);
-        set.replace_row(
-            table,
-            Scope::Shared,
-            b"k",
-            Some(vec![4]),
-            Supersedes::Version(first.clone()),
-        );
+        over_first(&mut set, 4);
         storage.write(&set).unwrap();
         assert_ne!(newest().key, first);
         assert_eq!(
