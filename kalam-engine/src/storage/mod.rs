@@ -714,10 +714,16 @@ fn step_to(iter: &mut DBRawIterator<'_>, target: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_write_removes_the_version_it_supersedes() {
+    /// A storage in a fresh temporary directory, removed when its guard is dropped.
+    fn open() -> (tempfile::TempDir, Storage) {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
+        (dir, storage)
+    }
+
+    #[test]
+    fn a_write_removes_the_version_it_supersedes() {
+        let (_dir, storage) = open();
         let (table, other) = (TableNumber(7), TableNumber(8));
         let write = |table, row: Option<u8>| {
             let mut set = WriteSet::new();
@@ -778,8 +784,7 @@ mod tests {
 
     #[test]
     fn get_many_finds_what_get_finds_stepping_or_seeking() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let (_dir, storage) = open();
         let (table, next) = (TableNumber(5), TableNumber(6));
         let key = |n: u8| vec![b'r', n];
         let mut set = WriteSet::new();
@@ -820,8 +825,7 @@ mod tests {
 
     #[test]
     fn a_named_version_is_overwritten_in_place_unless_the_set_wrote_the_row_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let (_dir, storage) = open();
         let table = TableNumber(3);
         let newest = || storage.newest(table, Scope::Shared, b"k").unwrap().unwrap();
         let mut set = WriteSet::new();
@@ -858,8 +862,7 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_visit_each_row_once_in_key_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let (_dir, storage) = open();
         let table = TableNumber(6);
         let mut set = WriteSet::new();
         for n in 0..20_u8 {
@@ -889,8 +892,7 @@ mod tests {
 
     #[test]
     fn a_scan_over_many_hidden_versions_gets_the_memtable_flushed() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let (_dir, storage) = open();
         let table = TableNumber(2);
         let sst_bytes = || property(&storage, CF_ROWS, "rocksdb.live-sst-files-size");
         for version in 0..10 {
@@ -929,8 +931,7 @@ mod tests {
 
     #[test]
     fn a_flush_of_rows_or_index_entries_is_compacted_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::open(dir.path()).unwrap();
+        let (_dir, storage) = open();
         let table = TableNumber(4);
         for name in SCANNED {
             let cf = family(&storage.db, name).unwrap();
