@@ -343,10 +343,10 @@ impl Storage {
         visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
         let scope_prefix = keyspace::scope_prefix(table, scope);
-        let Some(range) = keyspace::bounded(&scope_prefix, lower, upper) else {
+        let Some((start, end)) = keyspace::bounded(&scope_prefix, lower, upper) else {
             return Ok(0);
         };
-        self.visit_bounded(scope_prefix, (&range.0, range.1.as_deref()), max, visit)
+        self.visit_bounded(scope_prefix, (&start, end), max, visit)
     }
 
     /// [`visit_range`](Self::visit_range) over several ranges, which may overlap: each
@@ -367,8 +367,9 @@ impl Storage {
             .iter()
             .filter_map(|&(lower, upper)| keyspace::bounded(&scope_prefix, lower, upper))
             .collect();
-        for range in keyspace::disjoint(&bounded) {
-            self.visit_bounded(scope_prefix.clone(), range, usize::MAX, &mut visit)?;
+        for (start, end) in keyspace::disjoint(&bounded) {
+            let end = end.map(<[u8]>::to_vec);
+            self.visit_bounded(scope_prefix.clone(), (start, end), usize::MAX, &mut visit)?;
         }
         Ok(())
     }
@@ -379,7 +380,7 @@ impl Storage {
     fn visit_bounded<E: From<StorageError>>(
         &self,
         scope_prefix: Vec<u8>,
-        (start, end): (&[u8], Option<&[u8]>),
+        (start, end): (&[u8], Option<Vec<u8>>),
         max: usize,
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
