@@ -1,6 +1,6 @@
 //! `#[opt_in_feature]` at run time: off by default, on when set, every return shape,
 //! async, traits, many threads, and lazy formatting. Each test uses its own gate names,
-//! since gates are global to the process.
+//! since gates are global to the process and tests run in parallel.
 
 use std::cell::Cell;
 use std::fmt;
@@ -94,8 +94,15 @@ fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Off by default, then on: one test, since both halves use the same gates (`Audit`'s)
+/// and tests run in parallel.
 #[test]
-fn off_by_default_returns_at_once() {
+fn off_by_default_then_on_runs_the_body_and_counts() {
+    off_returns_at_once();
+    on_runs_the_body_and_counts();
+}
+
+fn off_returns_at_once() {
     let mut audit = Audit::new();
     audit.record("ddl");
     assert!(audit.log.is_empty(), "the body did not run");
@@ -108,7 +115,6 @@ fn off_by_default_returns_at_once() {
     assert!(!gate("t-unit").unwrap().on);
 }
 
-#[test]
 fn on_runs_the_body_and_counts() {
     let mut audit = Audit::new();
     set_gate("t-unit", true);
