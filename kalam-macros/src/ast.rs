@@ -1,7 +1,11 @@
-//! Typed views of a derive input that borrow from it.
+//! Typed views of a derive input that borrow from it: [`Input`] for `AlignedModel`,
+//! [`TableInput`] for `KalamTable`.
 
-use syn::{Attribute, DeriveInput, Generics, Ident, Member, Type};
+use proc_macro2::TokenStream;
+use quote::{ToTokens as _, quote};
+use syn::{Attribute, DeriveInput, Generics, Ident, Member, Path, Type};
 
+use crate::attr::table::{ColumnAttrs, TableAttrs};
 use crate::attr::{self, FieldAttrs, ModelAttrs};
 use crate::ctxt::Ctxt;
 
@@ -150,4 +154,104 @@ pub(crate) fn unraw(ident: &Ident) -> String {
         Some(bare) => bare.to_owned(),
         None => text,
     }
+}
+
+/// The path generated code reaches the facade through: `::kalam` unless
+/// `#[kalam(crate = "..")]` says otherwise.
+pub(crate) fn crate_path(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::kalam),
+    }
+}
+
+/// `#[derive(KalamTable)]`'s view of a struct: its `#[table]` attributes and its columns.
+pub(crate) struct TableInput<'a> {
+    pub(crate) input: &'a DeriveInput,
+    pub(crate) attrs: TableAttrs,
+    /// The `#[kalam(crate = ..)]` path.
+    pub(crate) krate: Option<Path>,
+    /// One per named field, skipped ones included; empty when the shape is wrong.
+    pub(crate) columns: Vec<Column<'a>>,
+    /// Whether the input is a struct with named fields (otherwise an error is reported).
+    pub(crate) named: bool,
+}
+
+/// A field of a `KalamTable` struct: a column unless `#[column(skip)]`.
+pub(crate) struct Column<'a> {
+    pub(crate) ident: &'a Ident,
+    pub(crate) ty: &'a Type,
+    /// The column's name in keys, schemas and SQL.
+    pub(crate) name: String,
+    pub(crate) attrs: ColumnAttrs,
+}
+
+impl Column<'_> {
+    pub(crate) fn nullable(&self) -> bool {
+        self.attrs.nullable.is_some() || is_option(self.repr())
+    }
+
+    /// The type the column is stored as: the field's, or its `via` type.
+    pub(crate) fn repr(&self) -> &Type {
+        self.attrs.via.as_ref().unwrap_or(self.ty)
+    }
+}
+
+impl<'a> TableInput<'a> {
+    pub(crate) fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
+        let attrs = TableAttrs::from_attrs(cx, &input.attrs);
+        let krate = attr::crate_attr(cx, &input.attrs);
+        let message = "KalamTable is for structs: a table row has columns";
+        let fields = match &input.data {
+            syn::Data::Struct(data) => match &data.fields {
+                syn::Fields::Named(fields) => Some(&fields.named),
+                other => {
+                    cx.error_spanned_by(
+                        other,
+                        "KalamTable needs named fields: each one is a column, and its name the column's",
+                    );
+                    None
+                }
+            },
+            syn::Data::Enum(data) => {
+                cx.error_spanned_by(data.enum_token, message);
+                None
+            }
+            syn::Data::Union(data) => {
+                cx.error_spanned_by(data.union_token, message);
+                None
+            }
+        };
+        let columns = fields
+            .into_iter()
+            .flatten()
+            .filter_map(|field| {
+                let ident = field.ident.as_ref()?;
+                let attrs = ColumnAttrs::from_attrs(cx, &field.attrs);
+                let name = attrs
+                    .name
+                    .as_ref()
+                    .map_or_else(|| unraw(ident), syn::LitStr::value);
+                Some(Column {
+                    ident,
+                    ty: &field.ty,
+                    name,
+                    attrs,
+                })
+            })
+            .collect();
+        TableInput {
+            input,
+            attrs,
+            krate,
+            columns,
+            named: fields.is_some(),
+        }
+    }
+}
+
+/// Whether `ty` is written `Option<..>`.
+pub(crate) fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none()
+        && path.path.segments.last().is_some_and(|s| s.ident == "Option"))
 }

@@ -2,7 +2,7 @@
 
 use syn::{GenericParam, Type};
 
-use crate::ast::{Data, Input};
+use crate::ast::{Data, Input, TableInput, is_option};
 use crate::ctxt::Ctxt;
 
 pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
@@ -174,5 +174,72 @@ fn is_unsized(ty: &Type) -> bool {
         Type::Paren(inner) => is_unsized(&inner.elem),
         Type::Group(inner) => is_unsized(&inner.elem),
         _ => false,
+    }
+}
+
+/// `#[derive(KalamTable)]`'s rules: a concrete struct with named fields, a primary key,
+/// column names unique, `skip` alone on its field, no optional primary-key column.
+pub(crate) fn table(cx: &Ctxt, table: &TableInput<'_>) {
+    let (input, columns) = (table.input, &table.columns);
+    if let Some(param) = input.generics.params.first() {
+        cx.error_spanned_by(
+            param,
+            "KalamTable needs a concrete row type: a table's columns have fixed types",
+        );
+    }
+    if !table.named {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for column in columns {
+        if column.attrs.skip.is_some() {
+            for (key, span) in [
+                ("primary_key", column.attrs.primary_key),
+                ("nullable", column.attrs.nullable),
+                ("name", column.attrs.name.as_ref().map(syn::LitStr::span)),
+            ] {
+                if let Some(span) = span {
+                    cx.error_at(
+                        span,
+                        format!("`{key}` describes a column, and `skip` makes this field none"),
+                    );
+                }
+            }
+            continue;
+        }
+        if let Some(span) = column.attrs.primary_key
+            && is_option(column.ty)
+        {
+            cx.error_at(
+                span,
+                format!(
+                    "`{}` is optional, but a primary-key column cannot be null; use the inner type",
+                    column.name
+                ),
+            );
+        }
+        if seen.contains(&column.name.as_str()) {
+            let span = column
+                .attrs
+                .name
+                .as_ref()
+                .map_or_else(|| column.ident.span(), syn::LitStr::span);
+            cx.error_at(span, format!("two columns are named `{}`", column.name));
+        } else {
+            seen.push(&column.name);
+        }
+    }
+    if !columns
+        .iter()
+        .any(|c| c.attrs.primary_key.is_some() && c.attrs.skip.is_none())
+    {
+        cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "`{}` needs a primary key for its storage key: mark one or more fields \
+                 #[column(primary_key)], in key order",
+                input.ident
+            ),
+        );
     }
 }

@@ -30,6 +30,70 @@ pub(crate) fn aligned_model(
     }
 }
 
+/// The errors and a stub `Table` impl (and `ArrowTable`, with the `arrow` feature) that
+/// never runs, so that `row.key()`, `T::decode(..)` and the like elsewhere add no "trait
+/// not implemented" errors to the one that matters.
+pub(crate) fn table(input: &DeriveInput, krate: &TokenStream, error: &syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    let ident = &input.ident;
+    let name = unraw(ident);
+    let private = quote!(#krate::__private);
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let failed = format!("`{name}` did not derive KalamTable: see the errors above");
+    quote! {
+        #errors
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #private::Table for #ident #ty_generics #where_clause {
+                const NAME: &'static str = #name;
+                const NAMESPACE: &'static str = "default";
+                const ROW_VERSION: u8 = 1;
+                const COLUMNS: &'static [#private::ColumnInfo] = &[];
+
+                fn key_len(&self) -> usize {
+                    0
+                }
+
+                fn write_key(&self, _: &mut #private::Vec<u8>) {}
+
+                fn encoded_len(&self) -> usize {
+                    0
+                }
+
+                fn encode(&self, _: &mut #private::Vec<u8>) {}
+
+                fn decode(_: &[u8]) -> ::core::result::Result<Self, #private::DecodeError> {
+                    ::core::result::Result::Err(#private::DecodeError::Invalid(
+                        ::std::string::String::from(#failed),
+                    ))
+                }
+            }
+
+            #private::if_arrow! {
+                #[automatically_derived]
+                impl #impl_generics #private::ArrowTable for #ident #ty_generics #where_clause {
+                    fn schema() -> #private::arrow_schema::SchemaRef {
+                        ::std::sync::Arc::new(#private::arrow_schema::Schema::empty())
+                    }
+
+                    fn to_record_batch(
+                        _: &[Self],
+                    ) -> ::core::result::Result<#private::arrow_array::RecordBatch, #private::BatchError> {
+                        ::core::result::Result::Err(#private::BatchError::MissingColumn(#failed))
+                    }
+
+                    fn from_record_batch(
+                        _: &#private::arrow_array::RecordBatch,
+                    ) -> ::core::result::Result<::std::vec::Vec<Self>, #private::BatchError> {
+                        ::core::result::Result::Err(#private::BatchError::MissingColumn(#failed))
+                    }
+                }
+            }
+        };
+    }
+}
+
 /// For attribute macros: the errors, then the item exactly as the user wrote it, so that
 /// the rest of the crate (and the IDE) keeps seeing it.
 pub(crate) fn with_original(error: &syn::Error, item: TokenStream) -> TokenStream {

@@ -21,7 +21,7 @@ use proc_macro::TokenStream;
 /// checks written in `#[layout(..)]`. See the `kalam` crate for the full reference.
 #[proc_macro_derive(AlignedModel, attributes(layout, hot, kalam))]
 pub fn derive_aligned_model(input: TokenStream) -> TokenStream {
-    expand::aligned_model::derive(input.into()).into()
+    expand::derive_aligned_model::derive(input.into()).into()
 }
 
 /// Derives `kalam::Table` (storage key, row codec) and, when kalam's `arrow` feature is on,
@@ -50,5 +50,5 @@ pub fn opt_in_feature(args: TokenStream, item: TokenStream) -> TokenStream {
 /// does everything `#[derive(AlignedModel)]` does. See the `kalam` crate.
 #[proc_macro_attribute]
 pub fn aligned_model(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::reorder::attribute(args.into(), item.into()).into()
+    expand::aligned_model::attribute(args.into(), item.into()).into()
 }

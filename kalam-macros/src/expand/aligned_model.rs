@@ -1,369 +1,269 @@
-//! `#[derive(AlignedModel)]`: the `LAYOUT` constant and one `const` item per check.
+//! `#[kalam::aligned_model]`: everything `#[derive(AlignedModel)]` does, after declaring
+//! the fields of a `repr(C)` struct in an order with no avoidable padding.
+//!
+//! Order: `#[hot]` fields first when `hot_first_line` is asked for, then by decreasing
+//! alignment (ties keep their declared order), zero-sized fields last. The alignment of
+//! each field is recognised from its type (see `align.rs`) or given with
+//! `#[layout(align = N)]`, and checked by a `const` assertion either way. The layout of the
+//! declared order is kept, through a shadow struct, for `StructLayout::declared`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
-use syn::spanned::Spanned as _;
-use syn::{DeriveInput, GenericParam, Path};
+use quote::{ToTokens, format_ident, quote};
+use syn::{Attribute, Data, DeriveInput, Fields};
 
-use crate::ast::{Data, Field, Input, Variant, unraw};
-use crate::attr::CheckArg;
+use crate::align::{self, Known};
+use crate::ast::crate_path;
+use crate::ast::{Assumed, Input};
 use crate::ctxt::Ctxt;
-use crate::expand::hot;
-use crate::{check, fallback, text};
+use crate::expand::derive_aligned_model::{self, Declared};
+use crate::{check, fallback};
 
-/// Cache-line size used when `cache_line` is not given.
-const DEFAULT_CACHE_LINE: usize = 64;
-
-pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    let input: DeriveInput = match syn::parse2(input) {
+pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
+    let input: DeriveInput = match syn::parse2(item.clone()) {
         Ok(input) => input,
-        Err(err) => return err.to_compile_error(),
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "#[kalam::aligned_model] goes on a struct with named fields",
+            );
+            return fallback::with_original(&err, item);
+        }
     };
     let cx = Ctxt::new();
+    if !args.is_empty() {
+        cx.error_spanned_by(
+            args,
+            "#[kalam::aligned_model] takes no arguments; the checks go in #[layout(..)]",
+        );
+    }
     let model = Input::from_syn(&cx, &input);
     check::check(&cx, &model);
+    let plan = plan(&cx, &input, &model);
     let krate = crate_path(model.attrs.krate.as_ref());
-    match cx.check() {
-        Ok(()) => expand(&model, &krate, None),
-        Err(err) => fallback::aligned_model(&input, &krate, &err),
-    }
-}
-
-/// The path generated code reaches the facade through: `::kalam` unless
-/// `#[kalam(crate = "..")]` says otherwise.
-pub(crate) fn crate_path(krate: Option<&Path>) -> TokenStream {
-    match krate {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::kalam),
-    }
-}
-
-/// The layout of the declared field order, when `#[kalam::aligned_model]` reordered them:
-/// items that define it (a shadow struct and its impl), and an expression of type
-/// `&'static StructLayout` that reads it.
-pub(crate) struct Declared {
-    pub(crate) items: TokenStream,
-    pub(crate) layout: TokenStream,
-}
-
-pub(crate) fn expand(
-    input: &Input<'_>,
-    krate: &TokenStream,
-    declared: Option<&Declared>,
-) -> TokenStream {
-    let private = quote!(#krate::__private);
-    let ident = input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let mut layout = match &input.data {
-        Data::Struct(fields) => struct_layout(input, fields, &private),
-        Data::Enum(variants) => enum_layout(input, variants, &private),
-        // Rejected by `check`.
-        Data::Union(_) => return TokenStream::new(),
-    };
-    let mut items = TokenStream::new();
-    if let Some(declared) = declared {
-        let declared_layout = &declared.layout;
-        layout = quote!(#layout.with_declared(#declared_layout));
-        items.extend(declared.items.clone());
-    }
-    let checks: Vec<TokenStream> = subjects(input)
-        .iter()
-        .flat_map(|subject| checks(input, subject, &private))
-        .collect();
-    let accessors = hot::accessors(input, &private);
-    quote! {
-        #[doc(hidden)]
-        const _: () = {
-            #items
-            #[automatically_derived]
-            impl #impl_generics #private::AlignedModel for #ident #ty_generics #where_clause {
-                const LAYOUT: #private::StructLayout = #layout;
-            }
-            #accessors
-            #(#checks)*
-        };
-    }
-}
-
-fn struct_layout(input: &Input<'_>, fields: &[Field<'_>], private: &TokenStream) -> TokenStream {
-    let name = &input.name;
-    let repr = input.attrs.repr.describe();
-    let pack = input.attrs.repr.packed;
-    let count = fields.len();
-    let pushes = fields.iter().map(|field| {
-        let member = &field.member;
-        let ty = field.ty;
-        let field_name = &field.name;
-        let ty_text = text::compact(ty);
-        let hot = field.attrs.hot.is_some();
-        let cfgs = &field.cfgs;
-        let align = match pack {
-            Some(pack) => {
-                let pack = pack as usize;
-                quote!(#private::packed_align(::core::mem::align_of::<#ty>(), #pack))
-            }
-            None => quote!(::core::mem::align_of::<#ty>()),
-        };
-        // Spanned at the field's type, so an error about the type lands on it.
-        let size = quote_spanned!(ty.span()=> ::core::mem::size_of::<#ty>());
-        quote! {
-            #(#cfgs)*
-            {
-                __kalam_fields = __kalam_fields.with(#private::FieldLayout::new(
-                    #field_name,
-                    #ty_text,
-                    ::core::mem::offset_of!(Self, #member),
-                    #size,
-                    #align,
-                    #hot,
-                ));
-            }
-        }
-    });
-    let fields = if count == 0 {
-        quote!(#private::FieldBuf::<0>::new())
-    } else {
-        quote! {
-            let mut __kalam_fields = #private::FieldBuf::<#count>::new();
-            #(#pushes)*
-            __kalam_fields.sorted()
-        }
-    };
-    quote! {
-        #private::StructLayout::new(
-            #name,
-            #repr,
-            ::core::mem::size_of::<Self>(),
-            ::core::mem::align_of::<Self>(),
-            const { #fields }.as_slice(),
-        )
-    }
-}
-
-fn enum_layout(input: &Input<'_>, variants: &[Variant<'_>], private: &TokenStream) -> TokenStream {
-    let name = &input.name;
-    let repr = input.attrs.repr.describe();
-    let count = variants.len();
-    let pushes = variants.iter().map(|variant| {
-        let variant_name = unraw(variant.ident);
-        let types = &variant.types;
-        let cfgs = &variant.cfgs;
-        quote! {
-            #(#cfgs)*
-            {
-                __kalam_variants = __kalam_variants.with(#private::VariantLayout::new(
-                    #variant_name,
-                    ::core::mem::size_of::<(#(#types,)*)>(),
-                ));
-            }
-        }
-    });
-    let variants = if count == 0 {
-        quote!(#private::VariantBuf::<0>::new())
-    } else {
-        quote! {
-            let mut __kalam_variants = #private::VariantBuf::<#count>::new();
-            #(#pushes)*
-            __kalam_variants
-        }
-    };
-    quote! {
-        #private::StructLayout::new_enum(
-            #name,
-            #repr,
-            ::core::mem::size_of::<Self>(),
-            ::core::mem::align_of::<Self>(),
-            const { #variants }.as_slice(),
-        )
-    }
-}
-
-/// A concrete type the checks run on, and how messages name it.
-struct Subject {
-    ty: TokenStream,
-    name: String,
-}
-
-/// The type itself (lifetimes set to `'static`), or one type per `check_with`.
-fn subjects(input: &Input<'_>) -> Vec<Subject> {
-    let ident = input.ident;
-    let name = input.name.clone();
-    if !input.is_generic() {
-        let lifetimes: Vec<TokenStream> = input
-            .generics
-            .lifetimes()
-            .map(|_| quote!('static))
-            .collect();
-        let ty = if lifetimes.is_empty() {
-            quote!(#ident)
+    drop(model);
+    if let Err(err) = cx.check() {
+        // A stub impl keeps uses of `LAYOUT` from adding errors, unless a derive of
+        // AlignedModel on the item (itself an error) already provides one.
+        let derived = input
+            .attrs
+            .iter()
+            .any(|attr| derives_aligned_model(attr).is_some());
+        let stub = if derived {
+            err.to_compile_error()
         } else {
-            quote!(#ident<#(#lifetimes),*>)
+            fallback::aligned_model(&input, &krate, &err)
         };
-        return vec![Subject { ty, name }];
+        let item = strip_helpers(input);
+        return quote!(#item #stub);
     }
+    expand(&input, &plan, &krate)
+}
+
+/// One field's place in the new order and what was assumed of it.
+struct Placed {
+    declared: usize,
+    assumed: Assumed,
+}
+
+fn plan(cx: &Ctxt, input: &DeriveInput, model: &Input<'_>) -> Vec<Placed> {
+    let name = &input.ident;
+    let fields = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => &fields.named,
+            Fields::Unnamed(fields) => {
+                cx.error_spanned_by(
+                    fields,
+                    format!(
+                        "#[kalam::aligned_model] reorders named fields; the order of a tuple \
+                         struct's fields is its API (`.0`, patterns, constructors). Name the \
+                         fields, or use #[derive(AlignedModel)] to check `{name}` as it is"
+                    ),
+                );
+                return Vec::new();
+            }
+            Fields::Unit => return Vec::new(),
+        },
+        Data::Enum(data) => {
+            cx.error_spanned_by(
+                data.enum_token,
+                "#[kalam::aligned_model] reorders struct fields; for an enum's layout report \
+                 and checks, use #[derive(AlignedModel)]",
+            );
+            return Vec::new();
+        }
+        // Reported by `check`.
+        Data::Union(_) => return Vec::new(),
+    };
+
+    let repr = &model.attrs.repr;
+    if repr.packed.is_some() {
+        cx.error_spanned_by(
+            name,
+            format!(
+                "`{name}` is packed: it has no padding to remove, and its field order is its \
+                 wire format; use #[derive(AlignedModel)] to check it as it is"
+            ),
+        );
+    } else if repr.transparent {
+        cx.error_spanned_by(
+            name,
+            format!(
+                "`{name}` is repr(transparent): its layout is that of its one non-zero-sized \
+                 field, with nothing to reorder; use #[derive(AlignedModel)] to check it"
+            ),
+        );
+    } else if !repr.c {
+        cx.error_spanned_by(
+            name,
+            format!(
+                "#[kalam::aligned_model] reorders the fields of #[repr(C)] structs; `{name}` is \
+                 repr({}), whose fields rustc already orders itself. Add #[repr(C)] if the \
+                 order is yours to fix, or use #[derive(AlignedModel)] for the checks alone",
+                repr.describe()
+            ),
+        );
+    }
+    for attr in &input.attrs {
+        if let Some(path) = derives_aligned_model(attr) {
+            cx.error_spanned_by(
+                path,
+                "#[kalam::aligned_model] implements AlignedModel itself; remove this derive",
+            );
+        }
+    }
+
+    let hot_first = model.attrs.layout.hot_first_line.is_some();
+    let mut placed: Vec<(Placed, Known, bool)> = Vec::new();
+    for (declared, (field, parsed)) in fields.iter().zip(model.fields()).enumerate() {
+        let known = match (parsed.attrs.align, align::known(&field.ty)) {
+            (Some(given), known) => Known {
+                align: align::Align {
+                    on_64: given.value,
+                    on_32: given.value,
+                },
+                zero_sized: known.is_some_and(|k| k.zero_sized),
+            },
+            (None, Some(known)) => known,
+            (None, None) => {
+                cx.error_spanned_by(
+                    &field.ty,
+                    format!(
+                        "#[kalam::aligned_model] cannot tell the alignment of `{}` from its name; \
+                         give it: #[layout(align = N)] on this field (it is checked at compile \
+                         time)",
+                        crate::text::compact(&field.ty)
+                    ),
+                );
+                continue;
+            }
+        };
+        let assumed = Assumed {
+            on_64: known.align.on_64,
+            on_32: known.align.on_32,
+            from_attr: parsed.attrs.align.is_some(),
+        };
+        let hot = hot_first && parsed.attrs.hot.is_some();
+        placed.push((Placed { declared, assumed }, known, hot));
+    }
+    placed.sort_by_key(|(place, known, hot)| {
+        (
+            !hot,
+            known.zero_sized,
+            std::cmp::Reverse(known.align.on_64),
+            std::cmp::Reverse(known.align.on_32),
+            place.declared,
+        )
+    });
+    placed.into_iter().map(|(place, _, _)| place).collect()
+}
+
+/// `AlignedModel` in `#[derive(.., AlignedModel, ..)]`.
+fn derives_aligned_model(attr: &Attribute) -> Option<syn::Path> {
+    if !attr.path().is_ident("derive") {
+        return None;
+    }
+    let paths = attr
+        .parse_args_with(syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    paths.into_iter().find(|path| {
+        path.segments
+            .last()
+            .is_some_and(|s| s.ident == "AlignedModel")
+    })
+}
+
+fn expand(input: &DeriveInput, plan: &[Placed], krate: &TokenStream) -> TokenStream {
+    let mut reordered = input.clone();
+    if let Data::Struct(data) = &mut reordered.data
+        && let Fields::Named(fields) = &mut data.fields
+    {
+        let declared: Vec<syn::Field> = fields.named.iter().cloned().collect();
+        fields.named = plan
+            .iter()
+            .map(|place| declared[place.declared].clone())
+            .collect();
+    }
+
+    // The shadow: the same fields in their declared order, for the "before" layout.
+    let shadow_ident = format_ident!("__KalamDeclared");
+    let mut shadow = input.clone();
+    shadow.ident = shadow_ident.clone();
+    shadow.vis = syn::Visibility::Inherited;
+    shadow.attrs.retain(|attr| attr.path().is_ident("repr"));
+    shadow.attrs.push(syn::parse_quote!(#[layout(allow_waste)]));
+    if let Data::Struct(data) = &mut shadow.data {
+        for field in &mut data.fields {
+            field.attrs.retain(|attr| attr.path().is_ident("cfg"));
+            field.vis = syn::Visibility::Inherited;
+        }
+    }
+
+    let cx = Ctxt::new();
+    let mut shadow_model = Input::from_syn(&cx, &shadow);
+    shadow_model.name = crate::ast::unraw(&input.ident);
+    let shadow_impl = derive_aligned_model::expand(&shadow_model, krate, None);
+    let mut model = Input::from_syn(&cx, &reordered);
+    model.hot_first_reordered = model.attrs.layout.hot_first_line.is_some()
+        && model.fields().iter().any(|field| field.attrs.hot.is_some());
+    if let crate::ast::Data::Struct(fields) = &mut model.data {
+        for (field, place) in fields.iter_mut().zip(plan) {
+            field.assumed = Some(place.assumed);
+        }
+    }
+    // Both inputs were validated above; anything reported now is a bug, not user input.
+    if let Err(err) = cx.check() {
+        return err.to_compile_error();
+    }
+
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    let shadow_def = strip_helpers(shadow.clone());
+    let declared = Declared {
+        items: quote! {
+            #[allow(dead_code, non_camel_case_types)]
+            #shadow_def
+            #shadow_impl
+        },
+        layout: quote!(&<#shadow_ident #ty_generics as #krate::__private::AlignedModel>::LAYOUT),
+    };
+    let expansion = derive_aligned_model::expand(&model, krate, Some(&declared));
+    let item = strip_helpers(reordered);
+    quote! {
+        #item
+        #expansion
+    }
+}
+
+/// The item without the helper attributes only the derive understands.
+fn strip_helpers(mut input: DeriveInput) -> TokenStream {
     input
         .attrs
-        .layout
-        .check_with
-        .iter()
-        .map(|check| {
-            let mut args = Vec::new();
-            let mut shown = Vec::new();
-            for param in &input.generics.params {
-                let given = |ident: &syn::Ident| {
-                    check
-                        .args
-                        .iter()
-                        .find(|(name, _)| name == ident)
-                        .map(|(_, arg)| arg)
-                };
-                match param {
-                    GenericParam::Lifetime(_) => args.push(quote!('static)),
-                    GenericParam::Type(t) => {
-                        let ty = match (given(&t.ident), &t.default) {
-                            (Some(CheckArg::Type(ty)), _) => ty.to_token_stream(),
-                            (_, Some(default)) => default.to_token_stream(),
-                            // Reported by `check`.
-                            _ => quote!(()),
-                        };
-                        shown.push(text::compact(&ty));
-                        args.push(ty);
-                    }
-                    GenericParam::Const(c) => {
-                        let value = match (given(&c.ident), &c.default) {
-                            (Some(CheckArg::Const(expr)), _) => expr.to_token_stream(),
-                            (_, Some(default)) => default.to_token_stream(),
-                            _ => quote!(0),
-                        };
-                        shown.push(text::compact(&value));
-                        args.push(quote!({ #value }));
-                    }
-                }
-            }
-            Subject {
-                ty: quote!(#ident<#(#args),*>),
-                name: format!("{name}<{}>", shown.join(", ")),
-            }
-        })
-        .collect()
-}
-
-fn checks(input: &Input<'_>, subject: &Subject, private: &TokenStream) -> Vec<TokenStream> {
-    let layout = &input.attrs.layout;
-    let attrs = &input.attrs;
-    let ty = &subject.ty;
-    let name = &subject.name;
-    let target = quote!(&<#ty as #private::AlignedModel>::LAYOUT);
-    let mut items = Vec::new();
-    let mut item = |span: Span, cfgs: &[&syn::Attribute], call: TokenStream| {
-        items.push(check_item(span, cfgs, &call));
-    };
-
-    let default_optimal = attrs.repr.c
-        && attrs.repr.packed.is_none()
-        && layout.allow_waste.is_none()
-        && !input.hot_first_reordered;
-    // The default check points at the struct's name, an explicit one at the key.
-    let optimal = layout
-        .optimal
-        .or(default_optimal.then(|| input.ident.span()));
-    if let (Data::Struct(_), Some(span)) = (&input.data, optimal) {
-        item(span, &[], quote!(#private::check::optimal(#target, #name)));
-    }
-    if let Some(max) = layout.max_size {
-        let value = max.value;
-        item(
-            max.span,
-            &[],
-            quote!(#private::check::max_size(#target, #name, #value)),
-        );
-    }
-    if let Some(size) = layout.size {
-        let value = size.value;
-        item(
-            size.span,
-            &[],
-            quote!(#private::check::exact_size(#target, #name, #value)),
-        );
-    }
-    if let Some(max) = layout.max_padding {
-        let value = max.value;
-        item(
-            max.span,
-            &[],
-            quote!(#private::check::max_padding(#target, #name, #value, false)),
-        );
-    }
-    if let Some(span) = layout.no_padding {
-        item(
-            span,
-            &[],
-            quote!(#private::check::max_padding(#target, #name, 0, true)),
-        );
-    }
-    let line = layout
-        .cache_line
-        .map_or(DEFAULT_CACHE_LINE, |line| line.value);
-    for field in input.fields() {
-        let field_name = &field.name;
-        let span = field_span(field);
-        if layout.hot_first_line.is_some() && field.attrs.hot.is_some() {
-            let call = quote!(#private::check::hot_first_line(#target, #name, #line, #field_name));
-            item(span, &field.cfgs, call);
-        }
-        if layout.no_straddle.is_some() {
-            let call = quote!(#private::check::no_straddle(#target, #name, #line, #field_name));
-            item(span, &field.cfgs, call);
-        }
-    }
-    for field in input.fields() {
-        if let Some(assumed) = field.assumed {
-            let (field_name, on_64, on_32) = (&field.name, assumed.on_64, assumed.on_32);
-            let from_attr = assumed.from_attr;
-            let call = quote!(#private::check::assumed_align(
-                #target, #name, #field_name, #on_64, #on_32, #from_attr
-            ));
-            let span = field
+        .retain(|attr| !attr.path().is_ident("layout") && !attr.path().is_ident("kalam"));
+    if let Data::Struct(data) = &mut input.data {
+        for field in &mut data.fields {
+            field
                 .attrs
-                .align
-                .map_or_else(|| field.ty.span(), |align| align.span);
-            item(span, &field.cfgs, call);
+                .retain(|attr| !attr.path().is_ident("layout") && !attr.path().is_ident("hot"));
         }
     }
-    if let (Some(max), Data::Enum(variants)) = (layout.max_variant_size, &input.data) {
-        let value = max.value;
-        for variant in variants {
-            let variant_name = unraw(variant.ident);
-            let call =
-                quote!(#private::check::max_variant_size(#target, #name, #value, #variant_name));
-            item(variant.ident.span(), &variant.cfgs, call);
-        }
-    }
-    items
-}
-
-/// Where a field's check errors point: its name, or its type for a tuple field.
-fn field_span(field: &Field<'_>) -> Span {
-    match &field.original.ident {
-        Some(ident) => ident.span(),
-        None => field.ty.span(),
-    }
-}
-
-/// A `const` item that evaluates one check and fails compilation with its message. The
-/// panic is spanned at `span`, so the error points at the user's attribute or field.
-fn check_item(span: Span, cfgs: &[&syn::Attribute], call: &TokenStream) -> TokenStream {
-    let span = Span::call_site().located_at(span);
-    let panic = quote_spanned! {span=>
-        ::core::panic!("{}", __kalam_verdict.as_str())
-    };
-    quote! {
-        #(#cfgs)*
-        const _: () = {
-            let __kalam_verdict = #call;
-            if !__kalam_verdict.is_empty() {
-                #panic
-            }
-        };
-    }
+    input.into_token_stream()
 }

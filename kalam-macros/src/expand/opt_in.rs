@@ -13,7 +13,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::{ItemFn, LitStr, ReturnType, Token, Type};
 
-use crate::expand::aligned_model::crate_path;
+use crate::ast::crate_path;
 use crate::fallback;
 
 struct Args {

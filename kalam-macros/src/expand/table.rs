@@ -4,33 +4,14 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{DeriveInput, Ident};
 
-use crate::ast::unraw;
-use crate::attr;
-use crate::attr::table::{ColumnAttrs, TableAttrs};
+use crate::ast::{Column, TableInput, crate_path, unraw};
+use crate::attr::table::TableAttrs;
 use crate::ctxt::Ctxt;
-use crate::expand::aligned_model::crate_path;
-use crate::text;
-
-struct Column<'a> {
-    ident: &'a Ident,
-    ty: &'a Type,
-    /// The column's name in keys, schemas and SQL.
-    name: String,
-    attrs: ColumnAttrs,
-}
+use crate::{check, fallback, text};
 
 impl Column<'_> {
-    fn nullable(&self) -> bool {
-        self.attrs.nullable.is_some() || is_option(self.repr())
-    }
-
-    /// The type the column is stored as: the field's, or its `via` type.
-    fn repr(&self) -> &Type {
-        self.attrs.via.as_ref().unwrap_or(self.ty)
-    }
-
     /// `&T` for a field reached by `place` (`self.id`, `row.id`, or `id` of type `&T`
     /// when `by_ref`): the stored representation, converted through `ColumnVia` if asked.
     fn value(&self, place: &TokenStream, by_ref: bool, private: &TokenStream) -> TokenStream {
@@ -68,134 +49,18 @@ impl Column<'_> {
     }
 }
 
-fn is_option(ty: &Type) -> bool {
-    matches!(ty, Type::Path(path) if path.qself.is_none()
-        && path.path.segments.last().is_some_and(|s| s.ident == "Option"))
-}
-
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {
         Ok(input) => input,
         Err(err) => return err.to_compile_error(),
     };
     let cx = Ctxt::new();
-    let table = TableAttrs::from_attrs(&cx, &input.attrs);
-    let krate = crate_path(attr::crate_attr(&cx, &input.attrs).as_ref());
-    let columns = columns(&cx, &input);
-    validate(&cx, &input, &columns);
+    let table = TableInput::from_syn(&cx, &input);
+    check::table(&cx, &table);
+    let krate = crate_path(table.krate.as_ref());
     match cx.check() {
-        Ok(()) => expand(&input, &table, &columns, &krate),
-        Err(err) => err.to_compile_error(),
-    }
-}
-
-fn columns<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Vec<Column<'a>> {
-    let fields = match &input.data {
-        Data::Struct(data) => match &data.fields {
-            Fields::Named(fields) => &fields.named,
-            other => {
-                cx.error_spanned_by(
-                    other,
-                    "KalamTable needs named fields: each one is a column, and its name the column's",
-                );
-                return Vec::new();
-            }
-        },
-        Data::Enum(data) => {
-            cx.error_spanned_by(
-                data.enum_token,
-                "KalamTable is for structs: a table row has columns",
-            );
-            return Vec::new();
-        }
-        Data::Union(data) => {
-            cx.error_spanned_by(
-                data.union_token,
-                "KalamTable is for structs: a table row has columns",
-            );
-            return Vec::new();
-        }
-    };
-    fields
-        .iter()
-        .filter_map(|field| {
-            let ident = field.ident.as_ref()?;
-            let attrs = ColumnAttrs::from_attrs(cx, &field.attrs);
-            let name = attrs
-                .name
-                .as_ref()
-                .map_or_else(|| unraw(ident), syn::LitStr::value);
-            Some(Column {
-                ident,
-                ty: &field.ty,
-                name,
-                attrs,
-            })
-        })
-        .collect()
-}
-
-fn validate(cx: &Ctxt, input: &DeriveInput, columns: &[Column<'_>]) {
-    if let Some(param) = input.generics.params.first() {
-        cx.error_spanned_by(
-            param,
-            "KalamTable needs a concrete row type: a table's columns have fixed types",
-        );
-    }
-    if !matches!(&input.data, Data::Struct(data) if matches!(data.fields, Fields::Named(_))) {
-        return;
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for column in columns {
-        if column.attrs.skip.is_some() {
-            for (key, span) in [
-                ("primary_key", column.attrs.primary_key),
-                ("nullable", column.attrs.nullable),
-                ("name", column.attrs.name.as_ref().map(syn::LitStr::span)),
-            ] {
-                if let Some(span) = span {
-                    cx.error_at(
-                        span,
-                        format!("`{key}` describes a column, and `skip` makes this field none"),
-                    );
-                }
-            }
-            continue;
-        }
-        if let Some(span) = column.attrs.primary_key
-            && is_option(column.ty)
-        {
-            cx.error_at(
-                span,
-                format!(
-                    "`{}` is optional, but a primary-key column cannot be null; use the inner type",
-                    column.name
-                ),
-            );
-        }
-        if seen.contains(&column.name.as_str()) {
-            let span = column
-                .attrs
-                .name
-                .as_ref()
-                .map_or_else(|| column.ident.span(), syn::LitStr::span);
-            cx.error_at(span, format!("two columns are named `{}`", column.name));
-        } else {
-            seen.push(&column.name);
-        }
-    }
-    if !columns
-        .iter()
-        .any(|c| c.attrs.primary_key.is_some() && c.attrs.skip.is_none())
-    {
-        cx.error_spanned_by(
-            &input.ident,
-            format!(
-                "`{}` needs a primary key for its storage key: mark one or more fields \
-                 #[column(primary_key)], in key order",
-                input.ident
-            ),
-        );
+        Ok(()) => expand(&input, &table.attrs, &table.columns, &krate),
+        Err(err) => fallback::table(&input, &krate, &err),
     }
 }
 

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
-use crate::expand::aligned_model::derive;
+use crate::expand::derive_aligned_model::derive;
 
 const LAYOUT_KEYS: &[&str] = &[
     "max_size = 16",

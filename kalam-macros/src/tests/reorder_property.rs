@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use crate::expand::reorder::attribute;
+use crate::expand::aligned_model::attribute;
 
 /// Type, size and alignment on x86-64.
 const TYPES: &[(&str, usize, usize)] = &[

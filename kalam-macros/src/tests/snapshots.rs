@@ -1,7 +1,7 @@
 //! Expansion snapshots of the main shapes, so that a change in generated code shows in
 //! review. Update with `INSTA_UPDATE=always cargo test -p kalam-macros` and read the diff.
 
-use crate::expand::aligned_model::derive;
+use crate::expand::derive_aligned_model::derive;
 
 fn expand(source: &str) -> String {
     let input: proc_macro2::TokenStream = source.parse().expect("test input tokenizes");
@@ -162,7 +162,7 @@ fn opt_in_on_an_async_fn_with_default() {
 #[test]
 fn aligned_model_reorders_and_keeps_the_declared_layout() {
     insta::assert_snapshot!(expand_attribute(
-        crate::expand::reorder::attribute,
+        crate::expand::aligned_model::attribute,
         "",
         r#"
         #[repr(C)]
