@@ -301,7 +301,7 @@ impl Catalog {
             return Err(Error::UnknownNamespace(ns.to_string()));
         };
         if let Some(id) = state.tables.keys().find(|id| &id.namespace == ns) {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::unsupported(format!(
                 "namespace `{ns}` still holds table `{id}`; drop its tables first"
             )));
         }

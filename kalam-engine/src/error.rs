@@ -46,20 +46,41 @@ impl StorageError {
 #[non_exhaustive]
 pub enum Error {
     /// The text is not SQL the parser understands.
-    #[error("SQL syntax error: {0}")]
-    Parse(String),
+    #[error("SQL syntax error: {message}")]
+    Parse {
+        /// What is wrong, and where.
+        message: String,
+        /// The parser's own error, when it found the fault.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The statement parsed but cannot be planned (unknown column, wrong function, ...).
-    #[error("planning failed: {0}")]
-    Plan(String),
+    #[error("planning failed: {message}")]
+    Plan {
+        /// Why.
+        message: String,
+        /// DataFusion's error, when it found the fault.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The statement failed while it ran.
-    #[error("execution failed: {0}")]
-    Execution(String),
+    #[error("execution failed: {message}")]
+    Execution {
+        /// Why.
+        message: String,
+        /// The error it failed with (DataFusion's, Arrow's, the runtime's).
+        #[source]
+        source: Option<Cause>,
+    },
     /// No namespace of that name.
     #[error("namespace `{0}` does not exist")]
     UnknownNamespace(String),
     /// No table of that name.
     #[error("table `{0}` does not exist")]
     UnknownTable(String),
+    /// A table named without its namespace.
+    #[error("table `{0}` needs its namespace: tables are named `namespace.{0}`")]
+    UnqualifiedTable(String),
     /// No user of that id.
     #[error("user `{0}` does not exist")]
     UnknownUser(String),
@@ -96,8 +117,14 @@ pub enum Error {
         column: String,
     },
     /// A value of the wrong type for its column or parameter.
-    #[error("type mismatch: {0}")]
-    TypeMismatch(String),
+    #[error("type mismatch: {message}")]
+    TypeMismatch {
+        /// Which value, and the type it needed.
+        message: String,
+        /// The cast's error, when a cast found the fault.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The user's role does not allow the statement.
     #[error("user `{user}` may not {action}; that needs the dba role")]
     PermissionDenied {
@@ -110,22 +137,71 @@ pub enum Error {
     #[error("`{0}` is a system table; it is read-only")]
     ReadOnly(String),
     /// SQL the engine does not support (yet).
-    #[error("not supported: {0}")]
-    Unsupported(String),
+    #[error("not supported: {message}")]
+    Unsupported {
+        /// The construct.
+        message: String,
+        /// DataFusion's error, when DataFusion refused it.
+        #[source]
+        source: Option<Cause>,
+    },
     /// A name that is not a valid identifier.
     #[error(transparent)]
     InvalidId(#[from] crate::ids::IdError),
     /// Wrong number or types of statement parameters.
-    #[error("parameters: {0}")]
-    Parameters(String),
+    #[error("parameters: {message}")]
+    Parameters {
+        /// Which parameter, and what is wrong with it.
+        message: String,
+        /// The error binding it failed with.
+        #[source]
+        source: Option<Cause>,
+    },
     /// The storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
+/// The error underneath another: DataFusion's, Arrow's, the SQL parser's, the runtime's.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// The constructors of the errors that carry a message and perhaps a cause.
+macro_rules! with_message {
+    ($($variant:ident => $new:ident $(, $with:ident)?;)*) => {
+        $(
+            #[doc = concat!("[`Error::", stringify!($variant), "`] with `message` and no cause.")]
+            pub(crate) fn $new(message: impl Into<String>) -> Self {
+                Error::$variant {
+                    message: message.into(),
+                    source: None,
+                }
+            }
+
+            $(#[doc = concat!("[`Error::", stringify!($variant), "`] for `cause`, its text as the message.")]
+            pub(crate) fn $with(cause: impl Into<Cause>) -> Self {
+                let source = cause.into();
+                Error::$variant {
+                    message: source.to_string(),
+                    source: Some(source),
+                }
+            })?
+        )*
+    };
+}
+
 impl Error {
+    with_message! {
+        Parse => parse, parse_from;
+        Plan => plan, plan_from;
+        Execution => execution, execution_from;
+        TypeMismatch => type_mismatch;
+        Unsupported => unsupported;
+        Parameters => parameters, parameters_from;
+    }
+
     /// The engine's error for a DataFusion error, unwrapping the engine's own errors that
-    /// travelled through DataFusion.
+    /// travelled through DataFusion; DataFusion's, Arrow's and the parser's errors stay
+    /// its source.
     pub(crate) fn from_datafusion(err: datafusion::error::DataFusionError) -> Self {
         use datafusion::arrow::error::ArrowError;
         use datafusion::error::DataFusionError as E;
@@ -134,20 +210,20 @@ impl Error {
             E::External(inner) => Error::from_external(inner),
             E::Shared(inner) => match std::sync::Arc::try_unwrap(inner) {
                 Ok(inner) => Error::from_datafusion(inner),
-                Err(inner) => Error::Execution(inner.to_string()),
+                Err(inner) => Error::execution_from(E::Shared(inner)),
             },
             E::ArrowError(arrow, _) => match *arrow {
                 ArrowError::ExternalError(inner) => Error::from_external(inner),
                 ArrowError::CastError(message) | ArrowError::ParseError(message) => {
-                    Error::TypeMismatch(message)
+                    Error::type_mismatch(message)
                 }
-                other => Error::Execution(other.to_string()),
+                other => Error::execution_from(other),
             },
-            E::SQL(err, _) => Error::Parse(err.to_string()),
-            E::Plan(message) => Error::Plan(message),
-            E::SchemaError(err, _) => Error::Plan(err.to_string()),
-            E::NotImplemented(message) => Error::Unsupported(message),
-            other => Error::Execution(other.strip_backtrace()),
+            E::SQL(err, _) => Error::parse_from(*err),
+            E::Plan(message) => Error::plan(message),
+            E::SchemaError(err, _) => Error::plan_from(*err),
+            E::NotImplemented(message) => Error::unsupported(message),
+            other => Error::execution_from(other),
         }
     }
 
@@ -155,7 +231,7 @@ impl Error {
     fn from_external(inner: Box<dyn std::error::Error + Send + Sync>) -> Self {
         match inner.downcast::<Error>() {
             Ok(err) => *err,
-            Err(other) => Error::Execution(other.to_string()),
+            Err(other) => Error::execution_from(other),
         }
     }
 

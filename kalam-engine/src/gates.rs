@@ -14,74 +14,110 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use kalam::{Table, opt_in_feature};
 
-use crate::Shared;
 use crate::catalog::{TableMeta, Tag, key};
 use crate::ids::{TableId, UserId};
 use crate::models::{AuditLogEntry, LiveQuery, TableType, now_micros};
 use crate::storage::WriteSet;
 
-/// Adds the audit entry of a statement to its write set.
-#[opt_in_feature("audit_log")]
-pub(crate) fn audit(
-    shared: &Shared,
-    set: &mut WriteSet,
-    user: &UserId,
-    action: &str,
-    target: &str,
-    rows: u64,
-) {
-    let entry = AuditLogEntry {
-        entry_id: shared.next_audit_id.fetch_add(1, Ordering::Relaxed) + 1,
-        at: now_micros(),
-        user_id: user.clone(),
-        action: action.to_owned(),
-        target: target.to_owned(),
-        rows,
-    };
-    set.put_catalog(key(Tag::Audit, &entry), entry.to_row());
+/// What the gated features keep: the audit log's next id, the live subscriptions, the
+/// slow-query log and the statement counters.
+#[derive(Debug)]
+pub(crate) struct Gates {
+    next_audit_id: AtomicU64,
+    pub(crate) live: Arc<LiveRegistry>,
+    slow_threshold: Duration,
+    slow_queries: Mutex<VecDeque<SlowQuery>>,
+    metrics: Metrics,
 }
 
-/// Tells the subscriptions on `meta` that `user` changed it.
-#[opt_in_feature("live_queries")]
-pub(crate) fn track_changes(shared: &Shared, meta: &TableMeta, user: &UserId) {
-    shared.live.notify(meta, user);
-}
-
-/// Keeps `sql` when it took longer than the threshold.
-#[opt_in_feature("slow_query_log")]
-pub(crate) fn note_duration(shared: &Shared, user: &UserId, sql: &str, elapsed: Duration) {
-    if elapsed < shared.slow_threshold {
-        return;
+impl Gates {
+    /// The gates' state, the audit log's ids going on after `last_audit_id`.
+    pub(crate) fn new(last_audit_id: u64, slow_threshold: Duration) -> Self {
+        Gates {
+            next_audit_id: AtomicU64::new(last_audit_id),
+            live: Arc::default(),
+            slow_threshold,
+            slow_queries: Mutex::default(),
+            metrics: Metrics::default(),
+        }
     }
-    let mut log = shared
-        .slow_queries
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if log.len() == SLOW_LOG_CAPACITY {
-        log.pop_front();
-    }
-    log.push_back(SlowQuery {
-        user: user.clone(),
-        sql: sql.to_owned(),
-        elapsed,
-    });
-}
 
-/// Counts a statement.
-#[opt_in_feature("query_metrics")]
-pub(crate) fn count_query(shared: &Shared, rows: u64, elapsed: Duration) {
-    let m = &shared.metrics;
-    m.statements.fetch_add(1, Ordering::Relaxed);
-    m.rows.fetch_add(rows, Ordering::Relaxed);
-    m.micros.fetch_add(
-        u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        Ordering::Relaxed,
-    );
+    /// Adds the audit entry of a statement to its write set.
+    #[opt_in_feature("audit_log")]
+    pub(crate) fn audit(
+        &self,
+        set: &mut WriteSet,
+        user: &UserId,
+        action: &str,
+        target: &str,
+        rows: u64,
+    ) {
+        let entry = AuditLogEntry {
+            entry_id: self.next_audit_id.fetch_add(1, Ordering::Relaxed) + 1,
+            at: now_micros(),
+            user_id: user.clone(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            rows,
+        };
+        set.put_catalog(key(Tag::Audit, &entry), entry.to_row());
+    }
+
+    /// Tells the subscriptions on `meta` that `user` changed it.
+    #[opt_in_feature("live_queries")]
+    pub(crate) fn track_changes(&self, meta: &TableMeta, user: &UserId) {
+        self.live.notify(meta, user);
+    }
+
+    /// Keeps `sql` when it took longer than the threshold.
+    #[opt_in_feature("slow_query_log")]
+    pub(crate) fn note_duration(&self, user: &UserId, sql: &str, elapsed: Duration) {
+        if elapsed < self.slow_threshold {
+            return;
+        }
+        let mut log = self.slow_log();
+        if log.len() == SLOW_LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(SlowQuery {
+            user: user.clone(),
+            sql: sql.to_owned(),
+            elapsed,
+        });
+    }
+
+    /// Counts a statement.
+    #[opt_in_feature("query_metrics")]
+    pub(crate) fn count_query(&self, rows: u64, elapsed: Duration) {
+        let m = &self.metrics;
+        m.statements.fetch_add(1, Ordering::Relaxed);
+        m.rows.fetch_add(rows, Ordering::Relaxed);
+        m.micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn slow_log(&self) -> MutexGuard<'_, VecDeque<SlowQuery>> {
+        self.slow_queries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slow statements kept, oldest first.
+    pub(crate) fn slow_queries(&self) -> Vec<SlowQuery> {
+        self.slow_log().iter().cloned().collect()
+    }
+
+    /// A snapshot of the statement counters.
+    pub(crate) fn metrics(&self) -> QueryMetrics {
+        self.metrics.snapshot()
+    }
 }
 
 /// Slow statements kept at most.
@@ -98,11 +134,9 @@ pub struct SlowQuery {
     pub elapsed: Duration,
 }
 
-pub(crate) type SlowLog = Mutex<VecDeque<SlowQuery>>;
-
 /// Statement counters, while the `query_metrics` gate is on.
 #[derive(Debug, Default)]
-pub(crate) struct Metrics {
+struct Metrics {
     statements: AtomicU64,
     rows: AtomicU64,
     micros: AtomicU64,
@@ -120,7 +154,7 @@ pub struct QueryMetrics {
 }
 
 impl Metrics {
-    pub(crate) fn snapshot(&self) -> QueryMetrics {
+    fn snapshot(&self) -> QueryMetrics {
         QueryMetrics {
             statements: self.statements.load(Ordering::Relaxed),
             rows: self.rows.load(Ordering::Relaxed),
@@ -159,10 +193,8 @@ impl std::fmt::Debug for LiveRegistry {
 }
 
 impl LiveRegistry {
-    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn subscribe(self: &Arc<Self>, user: UserId, meta: &TableMeta) -> Subscription {

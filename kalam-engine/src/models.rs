@@ -336,7 +336,7 @@ pub(crate) fn now_micros() -> i64 {
 
 /// Every model's layout, for `kalam layout`.
 #[must_use]
-pub fn layouts() -> Vec<&'static kalam::StructLayout> {
+pub fn model_layouts() -> Vec<&'static kalam::StructLayout> {
     use kalam::AlignedModel as _;
     vec![
         &Namespace::LAYOUT,

@@ -1,5 +1,7 @@
-//! INSERT, UPDATE and DELETE: each statement is checked whole, then committed as one
-//! atomic write set (rows, index entries, and the audit entry when that gate is on).
+//! The write path every writer takes: DataFusion's DML plans, the fast paths of prepared
+//! statements and `CREATE INDEX`'s backfill. INSERT, UPDATE and DELETE: each statement is
+//! checked whole, then committed as one atomic write set (rows, index entries, and the
+//! audit entry when that gate is on).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,17 +10,15 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::physical_expr::PhysicalExpr;
 
-use crate::Shared;
+use crate::access::{Access, Cursor, decode_batch, read_chunk};
 use crate::catalog::TableMeta;
 use crate::error::Error;
-use crate::features;
 use crate::ids::TableId;
 use crate::row::{encode_values, value_at};
+use crate::session::{QueryUser, scope_of};
+use crate::shared::Shared;
 use crate::storage::{Scope, Supersedes, Version, WriteSet, keyspace};
 use crate::value::Value;
-
-use super::access::Access;
-use super::{Cursor, QueryUser, decode_batch, read_chunk, scope_of};
 
 /// Runs `f` holding the table's write lock, on the table's current definition.
 fn locked<T>(
@@ -110,7 +110,7 @@ fn values_at(meta: &TableMeta, columns: &[ArrayRef], row: usize) -> Vec<Value> {
 /// The columns of `batch` cast to the table's types.
 fn cast_columns(meta: &TableMeta, columns: &[ArrayRef]) -> Result<Vec<ArrayRef>, Error> {
     if columns.len() != meta.columns.len() {
-        return Err(Error::Plan(format!(
+        return Err(Error::plan(format!(
             "`{}` has {} columns, the rows have {}",
             meta.id,
             meta.columns.len(),
@@ -122,7 +122,7 @@ fn cast_columns(meta: &TableMeta, columns: &[ArrayRef]) -> Result<Vec<ArrayRef>,
         .zip(&meta.columns)
         .map(|(array, column)| {
             cast(array, &column.ty.arrow()).map_err(|err| {
-                Error::TypeMismatch(format!("column `{}` ({}): {err}", column.name, column.ty))
+                Error::type_mismatch(format!("column `{}` ({}): {err}", column.name, column.ty))
             })
         })
         .collect()
@@ -139,16 +139,11 @@ fn commit(
     if rows == 0 {
         return Ok(0);
     }
-    features::audit(
-        shared,
-        &mut set,
-        &user.id,
-        action,
-        &meta.id.to_string(),
-        rows,
-    );
+    shared
+        .gates
+        .audit(&mut set, &user.id, action, &meta.id.to_string(), rows);
     shared.storage.write(&set)?;
-    features::track_changes(shared, meta, &user.id);
+    shared.gates.track_changes(meta, &user.id);
     Ok(rows)
 }
 
@@ -238,7 +233,7 @@ fn select(
             .and_then(|v| v.into_array(batch.num_rows()))
             .map_err(Error::from_datafusion)?;
         let Some(mask) = result.as_boolean_opt() else {
-            return Err(Error::TypeMismatch(format!(
+            return Err(Error::type_mismatch(format!(
                 "WHERE needs a boolean, got {}",
                 result.data_type()
             )));
@@ -249,7 +244,7 @@ fn select(
     }
     let mask = datafusion::arrow::array::BooleanArray::from(keep);
     let batch = datafusion::arrow::compute::filter_record_batch(&batch, &mask)
-        .map_err(|e| Error::Execution(e.to_string()))?;
+        .map_err(Error::execution_from)?;
     let keys = rows
         .into_iter()
         .zip(mask.values().iter())

@@ -175,19 +175,19 @@ fn other_statements_bind_parameters_into_a_plan() {
     // Wrong parameters are typed errors.
     assert!(matches!(
         engine.execute_blocking(&get, &[]),
-        Err(Error::Parameters(_))
+        Err(Error::Parameters { .. })
     ));
     assert!(matches!(
         engine.execute_blocking(&get, &[Value::from("five")]),
-        Err(Error::Parameters(_))
+        Err(Error::Parameters { .. })
     ));
     assert!(matches!(
         engine.execute_blocking(&get, &[Value::Int64(1 << 40)]),
-        Err(Error::Parameters(_))
+        Err(Error::Parameters { .. })
     ));
     assert!(matches!(
         engine.prepare_blocking(&root, "SELECT 1; SELECT 2"),
-        Err(Error::Unsupported(_))
+        Err(Error::Unsupported { .. })
     ));
 }
 
@@ -231,6 +231,6 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
     assert_eq!(none.num_rows(), 0);
     assert!(matches!(
         engine.execute_blocking(&statement, &[Value::from("x"), Value::Int32(5)]),
-        Err(Error::Parameters(_))
+        Err(Error::Parameters { .. })
     ));
 }

@@ -317,12 +317,18 @@ fn composite_keys_joins_and_drop() {
 fn bad_input_is_a_typed_error_and_writes_nothing() {
     let (_dir, engine) = setup();
     let err = |sql: &str| engine.sql_blocking(&root(), sql).unwrap_err();
-    assert!(matches!(err("SELEC * FROM shop.items"), Error::Parse(_)));
+    assert!(matches!(
+        err("SELEC * FROM shop.items"),
+        Error::Parse { .. }
+    ));
     assert!(matches!(err("SELECT * FROM shop.nope"), Error::UnknownTable(t) if t == "shop.nope"));
     assert!(
         matches!(err("SELECT * FROM nowhere.items"), Error::UnknownNamespace(n) if n == "nowhere")
     );
-    assert!(matches!(err("SELECT nope FROM shop.items"), Error::Plan(_)));
+    assert!(matches!(
+        err("SELECT nope FROM shop.items"),
+        Error::Plan { .. }
+    ));
     assert!(matches!(
         err("CREATE NAMESPACE shop"),
         Error::AlreadyExists {
@@ -335,11 +341,11 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
         Error::InvalidId(_)
     ));
     assert!(
-        matches!(err("CREATE SHARED TABLE shop.t (a INT)"), Error::Plan(m) if m.contains("primary key"))
+        matches!(err("CREATE SHARED TABLE shop.t (a INT)"), Error::Plan { message: m, .. } if m.contains("primary key"))
     );
     assert!(matches!(
         err("CREATE SHARED TABLE shop.t (a INT PRIMARY KEY, b JSON)"),
-        Error::Unsupported(_)
+        Error::Unsupported { .. }
     ));
     assert!(matches!(
         err("INSERT INTO system.users VALUES ('x', 'dba', 0)"),
@@ -347,7 +353,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
     ));
     assert!(matches!(
         err("CREATE TEMPORARY VIEW v AS SELECT 1"),
-        Error::Unsupported(_)
+        Error::Unsupported { .. }
     ));
 
     // A duplicate key anywhere in a multi-row insert rejects the whole statement.
@@ -365,7 +371,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
     );
     let e = err("INSERT INTO shop.items VALUES ('eight', 'x', 1.0, 1)");
     assert!(
-        matches!(e, Error::TypeMismatch(_) | Error::Plan(_)),
+        matches!(e, Error::TypeMismatch { .. } | Error::Plan { .. }),
         "{e:?}"
     );
     let e = err("UPDATE shop.items SET id = 1 WHERE id = 2");
@@ -378,7 +384,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
 
     // Deep nesting is refused, not a stack overflow.
     let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
-    assert!(matches!(err(&deep), Error::Parse(_)));
+    assert!(matches!(err(&deep), Error::Parse { .. }));
 }
 
 #[test]

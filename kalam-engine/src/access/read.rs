@@ -6,12 +6,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 
+use super::{Access, KeyRange};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
-use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
-
-use super::access::{Access, KeyRange};
 use crate::row::RowDecoder;
+use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
 use crate::value::Value;
 
 /// Where a chunked read continues.
@@ -192,4 +191,20 @@ fn index_value_len(meta: &TableMeta, index: u32, entry: &[u8]) -> Result<usize, 
     Value::decode_key(meta.columns[column].ty, &mut rest)
         .map_err(StorageError::corrupt_index_entry)?;
     Ok(entry.len() - rest.len())
+}
+
+/// Decodes stored rows into a batch of the `projection` columns.
+pub(crate) fn decode_batch(
+    meta: &TableMeta,
+    projection: &[usize],
+    schema: SchemaRef,
+    rows: &[(Vec<u8>, Vec<u8>)],
+) -> datafusion::common::Result<RecordBatch> {
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, rows.len());
+    for (_, row) in rows {
+        decoder
+            .push(row)
+            .map_err(|source| Error::from(StorageError::corrupt_row(source)).into_datafusion())?;
+    }
+    Ok(decoder.finish(schema)?)
 }

@@ -16,21 +16,24 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{RecordBatch, UInt64Array};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::sql::sqlparser::ast::{
     self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, SelectItem, SetExpr,
     Statement, TableFactor, TableObject, TableWithJoins,
 };
 
-use crate::Shared;
+use crate::access::decode_batch;
 use crate::catalog::TableMeta;
-use crate::engine::{QueryResult, ident_name, table_id};
 use crate::error::{Error, StorageError};
 use crate::ids::TableId;
-use crate::provider::{self, QueryUser, count_schema, scope_of, write};
+use crate::result::{QueryResult, changed};
 use crate::row::RowDecoder;
+use crate::session::{QueryUser, scope_of};
+use crate::shared::Shared;
+use crate::sql::names::{ident_name, table_id};
 use crate::value::{ColumnType, Value};
+use crate::write;
 
 /// A prepared statement that skips DataFusion.
 #[derive(Debug, Clone)]
@@ -163,27 +166,16 @@ fn meta(shared: &Shared, table: &TableId) -> Result<Arc<TableMeta>, Error> {
         .ok_or_else(|| Error::UnknownTable(table.to_string()))
 }
 
-/// The result of a write: one `count` row, as DataFusion's DML returns.
-pub(crate) fn changed(count: u64) -> QueryResult {
-    let schema = count_schema();
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![Arc::new(UInt64Array::from(vec![count]))],
-    )
-    .unwrap_or_else(|_| RecordBatch::new_empty(Arc::clone(&schema)));
-    QueryResult::new(schema, vec![batch])
-}
-
 /// Parameter `param` as a value of type `ty`.
 fn coerce(params: &[Value], param: usize, ty: ColumnType) -> Result<Value, Error> {
     params[param].coerce(ty).ok_or_else(|| {
-        Error::Parameters(format!("${}: {} is not a {ty}", param + 1, params[param]))
+        Error::parameters(format!("${}: {} is not a {ty}", param + 1, params[param]))
     })
 }
 
 /// `value + n`, as SQL computes it: NULL stays NULL, overflow is an error.
 fn add(value: &Value, n: i64, column: &str) -> Result<Value, Error> {
-    let overflow = || Error::Execution(format!("`{column}` overflows"));
+    let overflow = || Error::execution(format!("`{column}` overflows"));
     Ok(match *value {
         Value::Null => Value::Null,
         Value::Int32(v) => Value::Int32(
@@ -194,7 +186,7 @@ fn add(value: &Value, n: i64, column: &str) -> Result<Value, Error> {
         ),
         Value::Int64(v) => Value::Int64(v.checked_add(n).ok_or_else(overflow)?),
         Value::Float64(v) => Value::Float64(v + n as f64),
-        _ => return Err(Error::TypeMismatch(format!("`{column}` is not a number"))),
+        _ => return Err(Error::type_mismatch(format!("`{column}` is not a number"))),
     })
 }
 
@@ -235,7 +227,7 @@ fn get(
         .map(|row| (pk, row))
         .into_iter()
         .collect();
-    let batch = provider::decode_batch(&meta, projection, Arc::clone(schema), &rows)
+    let batch = decode_batch(&meta, projection, Arc::clone(schema), &rows)
         .map_err(Error::from_datafusion)?;
     Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
 }

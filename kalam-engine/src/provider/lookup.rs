@@ -26,9 +26,11 @@ use datafusion::physical_plan::joins::{HashJoinExec, PartitionMode};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
-use super::{ScanExec, properties, scope_of};
+use super::properties;
+use super::scan::ScanExec;
 use crate::error::{Error, StorageError};
 use crate::row::RowDecoder;
+use crate::session::scope_of;
 use crate::value::Value;
 
 /// The most rows of the driving side that are looked up one by one.

@@ -13,13 +13,16 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use kalam::ArrowTable;
 
-use crate::Shared;
 use crate::catalog::{Catalog, column_definition};
 use crate::error::Error;
 use crate::models::{
     AuditLogEntry, ColumnDefinition, GateRow, IndexDefinition, Job, LiveQuery, Namespace, Role,
     TableDefinition, User,
 };
+use crate::shared::Shared;
+
+/// The system namespace.
+pub(crate) const SYSTEM: &str = "system";
 
 /// The system tables, by name.
 pub(crate) const NAMES: [&str; 9] = [
@@ -109,7 +112,7 @@ impl SystemTable {
                     .collect::<Vec<_>>(),
             ),
             "jobs" => Job::to_record_batch(&Catalog::jobs(&shared.storage)?),
-            "live_queries" => LiveQuery::to_record_batch(&shared.live.rows()),
+            "live_queries" => LiveQuery::to_record_batch(&shared.gates.live.rows()),
             "namespaces" => Namespace::to_record_batch(&shared.catalog.namespaces()),
             "tables" => TableDefinition::to_record_batch(
                 &shared
@@ -129,7 +132,7 @@ impl SystemTable {
                 User::to_record_batch(&users)
             }
         };
-        batch.map_err(|e| Error::Execution(e.to_string()))
+        batch.map_err(Error::execution_from)
     }
 }
 

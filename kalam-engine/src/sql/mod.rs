@@ -2,6 +2,9 @@
 //! (`CREATE NAMESPACE`, `CREATE USER|SHARED TABLE`, `CREATE USER`, `SET GATE`). Everything
 //! else is standard SQL for DataFusion.
 
+pub(crate) mod names;
+pub(crate) mod params;
+
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -51,9 +54,9 @@ fn ident(token: Option<&TokenWithSpan>) -> Result<String, Error> {
         Some(Token::Word(w)) if w.quote_style.is_some() => Ok(w.value.clone()),
         Some(Token::Word(w)) => Ok(w.value.to_ascii_lowercase()),
         Some(Token::SingleQuotedString(s)) => Ok(s.clone()),
-        Some(other) => Err(Error::Parse(format!("expected a name, found `{other}`"))),
-        None => Err(Error::Parse(
-            "expected a name, found the end of the statement".into(),
+        Some(other) => Err(Error::parse(format!("expected a name, found `{other}`"))),
+        None => Err(Error::parse(
+            "expected a name, found the end of the statement",
         )),
     }
 }
@@ -61,7 +64,7 @@ fn ident(token: Option<&TokenWithSpan>) -> Result<String, Error> {
 fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<(), Error> {
     match tokens.get(at) {
         None => Ok(()),
-        Some(t) => Err(Error::Parse(format!(
+        Some(t) => Err(Error::parse(format!(
             "unexpected `{}` at line {}, column {}",
             t.token, t.span.start.line, t.span.start.column
         ))),
@@ -73,7 +76,7 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Stmt>, Error> {
     let dialect = GenericDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
-        .map_err(|e| Error::Parse(e.to_string()))?;
+        .map_err(Error::parse_from)?;
     let mut statements = Vec::new();
     for piece in tokens.split(|t| t.token == Token::SemiColon) {
         let piece: Vec<TokenWithSpan> = piece
@@ -87,7 +90,7 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Stmt>, Error> {
         statements.push(parse_one(piece)?);
     }
     if statements.is_empty() {
-        return Err(Error::Parse("no statement".into()));
+        return Err(Error::parse("no statement"));
     }
     Ok(statements)
 }
@@ -140,7 +143,7 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
                     "user" => Role::User,
                     "dba" => Role::Dba,
                     other => {
-                        return Err(Error::Parse(format!(
+                        return Err(Error::parse(format!(
                             "unknown role `{other}`; roles are `user` and `dba`"
                         )));
                     }
@@ -163,8 +166,8 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
                 Some("ON" | "TRUE") => true,
                 Some("OFF" | "FALSE") => false,
                 _ => {
-                    return Err(Error::Parse(
-                        "expected `SET GATE name = on` or `SET GATE name = off`".into(),
+                    return Err(Error::parse(
+                        "expected `SET GATE name = on` or `SET GATE name = off`",
                     ));
                 }
             };
@@ -180,11 +183,9 @@ fn parse_standard(tokens: Vec<TokenWithSpan>) -> Result<Statement, Error> {
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens);
-    let statement = parser
-        .parse_statement()
-        .map_err(|e| Error::Parse(e.to_string()))?;
+    let statement = parser.parse_statement().map_err(Error::parse_from)?;
     if parser.peek_token().token != Token::EOF {
-        return Err(Error::Parse(format!(
+        return Err(Error::parse(format!(
             "unexpected `{}` after the statement",
             parser.peek_token().token
         )));

@@ -41,7 +41,7 @@ const USER: u8 = 0x01;
 
 /// The prefix of every key of `table` in `scope`.
 #[must_use]
-pub fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
+pub(crate) fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
     let user_len = match scope {
         Scope::Shared => 0,
         Scope::User(user) => str_key_len(user),
@@ -62,7 +62,7 @@ pub fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
 /// `index` family: `table | index (u32, big-endian) | scope`, then each entry's indexed
 /// value (as a key part) and the row's primary key.
 #[must_use]
-pub fn index_prefix(table: TableNumber, index: u32, scope: Scope<'_>) -> Vec<u8> {
+pub(crate) fn index_prefix(table: TableNumber, index: u32, scope: Scope<'_>) -> Vec<u8> {
     let scoped = scope_prefix(table, scope);
     let mut key = Vec::with_capacity(scoped.len() + 4);
     key.extend_from_slice(&scoped[..4]);
@@ -73,7 +73,7 @@ pub fn index_prefix(table: TableNumber, index: u32, scope: Scope<'_>) -> Vec<u8>
 
 /// The prefix of every version of one row: the scope prefix and the primary key.
 #[must_use]
-pub fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
+pub(crate) fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
     let mut key = scope_prefix(table, scope);
     key.reserve(pk.len() + SEQ_LEN);
     key.extend_from_slice(pk);
@@ -82,7 +82,7 @@ pub fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
 
 /// The key of one version of a row.
 #[must_use]
-pub fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
+pub(crate) fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(row_prefix.len() + SEQ_LEN);
     key.extend_from_slice(row_prefix);
     key.extend_from_slice(&(!seq).to_be_bytes());
@@ -92,13 +92,13 @@ pub fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
 /// Whether `key` is the key of a version of the row whose prefix is `row_prefix` (and not
 /// of a row whose key merely starts with the same bytes).
 #[must_use]
-pub fn is_version_of(key: &[u8], row_prefix: &[u8]) -> bool {
+pub(crate) fn is_version_of(key: &[u8], row_prefix: &[u8]) -> bool {
     key.len() == row_prefix.len() + SEQ_LEN && key.starts_with(row_prefix)
 }
 
 /// Splits a version key into its row prefix and sequence number.
 #[must_use]
-pub fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
+pub(crate) fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
     let at = key.len().checked_sub(SEQ_LEN)?;
     let (prefix, seq) = key.split_at(at);
     Some((prefix, !u64::from_be_bytes(seq.try_into().ok()?)))
@@ -109,7 +109,7 @@ pub fn split_version(key: &[u8]) -> Option<(&[u8], u64)> {
 /// prefixes of what follows `prefix`: `Included(p)` takes every key that continues with
 /// `p`, `Excluded(p)` none of them.
 #[must_use]
-pub fn bounded(
+pub(crate) fn bounded(
     prefix: &[u8],
     lower: std::ops::Bound<&[u8]>,
     upper: std::ops::Bound<&[u8]>,
@@ -135,7 +135,7 @@ pub fn bounded(
 /// Key ranges as [`bounded`] makes them, sorted and with overlapping or touching ones
 /// merged: each key lies in at most one.
 #[must_use]
-pub fn disjoint(ranges: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<(&[u8], Option<&[u8]>)> {
+pub(crate) fn disjoint(ranges: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<(&[u8], Option<&[u8]>)> {
     let mut sorted: Vec<(&[u8], Option<&[u8]>)> = ranges
         .iter()
         .map(|(lower, upper)| (lower.as_slice(), upper.as_deref()))
@@ -156,7 +156,7 @@ pub fn disjoint(ranges: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<(&[u8], Option<&[u
 
 /// The smallest key greater than every key that starts with `prefix`, if there is one.
 #[must_use]
-pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xFF {

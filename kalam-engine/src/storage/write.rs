@@ -1,10 +1,33 @@
-//! A set of writes committed atomically.
+//! Writes: a set of row versions, index entries and catalog rows, committed atomically
+//! under one sequence number.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use rocksdb::WriteOptions;
 
 use super::keyspace::{self, Scope, TableNumber};
-use super::{Storage, TAG_DELETED, TAG_ROW};
+use super::{CF_META, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family};
 use crate::error::StorageError;
+
+impl Storage {
+    /// Commits `set` atomically, every row version with one new sequence number, which it
+    /// returns.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to write; then nothing of the set is written.
+    pub fn write(&self, set: &WriteSet) -> Result<u64, StorageError> {
+        let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let mut batch = rocksdb::WriteBatch::default();
+        set.fill(&mut batch, seq, self)?;
+        batch.put_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
+        let mut options = WriteOptions::default();
+        options.set_sync(self.durability == Durability::Machine);
+        self.db.write_opt(batch, &options)?;
+        Ok(seq)
+    }
+}
 
 enum Op {
     Row {

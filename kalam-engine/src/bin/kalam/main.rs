@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use kalam_engine::{Engine, UserId, models};
+use kalam_engine::{Engine, UserId, model_layouts};
 
 const USAGE: &str = "\
 usage:
@@ -138,7 +138,7 @@ fn layout(args: &[String]) -> Result<(), String> {
     if let Some(dir) = &svg {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    for layout in models::layouts() {
+    for layout in model_layouts() {
         println!("{layout}\n");
         if let Some(dir) = &svg {
             let path = dir.join(format!("{}.svg", layout.name));

@@ -1,0 +1,336 @@
+//! The engine's own DDL: namespaces, tables, indexes and users. Each change is one atomic
+//! write of its catalog rows (and audit entry), then published to the in-memory catalog.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use datafusion::sql::sqlparser::ast::{
+    self, ColumnOption, Expr as SqlExpr, ObjectName, Statement, TableConstraint,
+};
+use kalam::Table;
+
+use super::Engine;
+use crate::catalog::{Catalog, Column, Tag, key};
+use crate::error::Error;
+use crate::ids::{NamespaceId, UserId};
+use crate::models::{
+    ColumnDefinition, Job, Namespace, Role, TableDefinition, TableType, User, now_micros,
+};
+use crate::provider::SYSTEM;
+use crate::result::QueryResult;
+use crate::session::QueryUser;
+use crate::sql::names::{ident_name, object_name, table_id};
+use crate::storage::WriteSet;
+use crate::value::ColumnType;
+use crate::write;
+
+impl Engine {
+    pub(super) fn require_admin(&self, user: &QueryUser, action: &str) -> Result<(), Error> {
+        if user.role.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::PermissionDenied {
+                user: user.id.to_string(),
+                action: action.to_owned(),
+            })
+        }
+    }
+
+    pub(super) fn create_namespace(
+        &self,
+        user: &QueryUser,
+        name: &str,
+        if_not_exists: bool,
+    ) -> Result<QueryResult, Error> {
+        let name = NamespaceId::new(name)?;
+        if name.as_str() == SYSTEM
+            || (if_not_exists && self.shared.catalog.has_namespace(name.as_str()))
+        {
+            return if if_not_exists {
+                Ok(QueryResult::empty())
+            } else {
+                Err(Error::AlreadyExists {
+                    kind: "namespace",
+                    name: name.to_string(),
+                })
+            };
+        }
+        let mut set = WriteSet::new();
+        let ns = self.shared.catalog.create_namespace(
+            Namespace {
+                name,
+                created_at: now_micros(),
+                created_by: user.id.clone(),
+            },
+            &mut set,
+        )?;
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "CREATE NAMESPACE", ns.name.as_str(), 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_namespace(ns);
+        Ok(QueryResult::empty())
+    }
+
+    pub(super) fn drop_namespace(
+        &self,
+        user: &QueryUser,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<QueryResult, Error> {
+        let name = NamespaceId::new(name)?;
+        if if_exists && !self.shared.catalog.has_namespace(name.as_str()) {
+            return Ok(QueryResult::empty());
+        }
+        let mut set = WriteSet::new();
+        self.shared.catalog.drop_namespace(&name, &mut set)?;
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "DROP NAMESPACE", name.as_str(), 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_drop_namespace(&name);
+        Ok(QueryResult::empty())
+    }
+
+    pub(super) fn create_table(
+        &self,
+        user: &QueryUser,
+        kind: TableType,
+        statement: &Statement,
+    ) -> Result<QueryResult, Error> {
+        let Statement::CreateTable(create) = statement else {
+            return Err(Error::parse("expected CREATE TABLE"));
+        };
+        if create.query.is_some() || create.external || create.temporary {
+            return Err(Error::unsupported(
+                "CREATE TABLE AS, EXTERNAL or TEMPORARY tables",
+            ));
+        }
+        let id = table_id(&create.name)?;
+        if id.namespace.as_str() == SYSTEM {
+            return Err(Error::ReadOnly(id.to_string()));
+        }
+        if create.if_not_exists && self.shared.catalog.table(&id).is_some() {
+            return Ok(QueryResult::empty());
+        }
+        let mut columns = Vec::new();
+        let mut pk: Vec<String> = Vec::new();
+        for def in &create.columns {
+            let name = ident_name(&def.name);
+            if columns.iter().any(|c: &Column| c.name == name) {
+                return Err(Error::AlreadyExists {
+                    kind: "column",
+                    name,
+                });
+            }
+            let ty = ColumnType::from_sql(&def.data_type.to_string()).ok_or_else(|| {
+                Error::unsupported(format!(
+                    "column `{name}` has type {}; supported: BOOLEAN, INT, BIGINT, DOUBLE, TEXT \
+                     (VARCHAR, CHAR), BYTEA, TIMESTAMP",
+                    def.data_type
+                ))
+            })?;
+            let mut nullable = true;
+            for option in &def.options {
+                match &option.option {
+                    ColumnOption::NotNull => nullable = false,
+                    ColumnOption::Null => nullable = true,
+                    ColumnOption::PrimaryKey(_) => pk.push(name.clone()),
+                    other => {
+                        return Err(Error::unsupported(format!(
+                            "column option `{other}` on `{name}`"
+                        )));
+                    }
+                }
+            }
+            columns.push(Column { name, ty, nullable });
+        }
+        for constraint in &create.constraints {
+            match constraint {
+                TableConstraint::PrimaryKey(key) => {
+                    if !pk.is_empty() {
+                        return Err(Error::plan(format!("`{id}` has two primary keys")));
+                    }
+                    for column in &key.columns {
+                        pk.push(match &column.column.expr {
+                            SqlExpr::Identifier(ident) => ident_name(ident),
+                            other => {
+                                return Err(Error::unsupported(format!(
+                                    "primary key part `{other}`: name columns"
+                                )));
+                            }
+                        });
+                    }
+                }
+                other => return Err(Error::unsupported(format!("table constraint `{other}`"))),
+            }
+        }
+        if pk.is_empty() {
+            return Err(Error::plan(format!(
+                "`{id}` needs a primary key: add PRIMARY KEY to a column, or PRIMARY KEY (a, b)"
+            )));
+        }
+        let mut pk_positions = Vec::new();
+        for name in &pk {
+            let column = columns
+                .iter()
+                .position(|c| c.name == *name)
+                .ok_or_else(|| Error::UnknownColumn {
+                    table: id.to_string(),
+                    column: name.clone(),
+                })?;
+            columns[column].nullable = false;
+            pk_positions.push(column);
+        }
+        let definition = TableDefinition {
+            namespace: id.namespace.clone(),
+            table_name: id.name.clone(),
+            table_type: kind,
+            number: 0,
+            primary_key: pk.join(","),
+            column_count: u32::try_from(columns.len()).unwrap_or(u32::MAX),
+            created_at: now_micros(),
+            created_by: user.id.clone(),
+        };
+        let defs: Vec<ColumnDefinition> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ColumnDefinition {
+                namespace: id.namespace.clone(),
+                table_name: id.name.clone(),
+                ordinal: u32::try_from(i).unwrap_or(u32::MAX),
+                column_name: c.name.clone(),
+                data_type: c.ty,
+                nullable: c.nullable,
+                primary_key_position: pk_positions
+                    .iter()
+                    .position(|&p| p == i)
+                    .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+            })
+            .collect();
+        let mut set = WriteSet::new();
+        let meta = self
+            .shared
+            .catalog
+            .create_table(definition, &defs, &mut set)?;
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "CREATE TABLE", &id.to_string(), 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.publish(meta);
+        Ok(QueryResult::empty())
+    }
+
+    pub(super) fn drop_table(
+        &self,
+        user: &QueryUser,
+        name: &ObjectName,
+        if_exists: bool,
+    ) -> Result<(), Error> {
+        let id = table_id(name)?;
+        let Some(meta) = self.shared.catalog.table(&id) else {
+            return if if_exists {
+                Ok(())
+            } else {
+                Err(Error::UnknownTable(id.to_string()))
+            };
+        };
+        let _guard = meta
+            .write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut set = WriteSet::new();
+        self.shared.catalog.drop_table(&meta, &mut set);
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "DROP TABLE", &id.to_string(), 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_drop_table(&id);
+        Ok(())
+    }
+
+    pub(super) fn create_index(
+        &self,
+        user: &QueryUser,
+        index: &ast::CreateIndex,
+    ) -> Result<QueryResult, Error> {
+        let id = table_id(&index.table_name)?;
+        let meta = self
+            .shared
+            .catalog
+            .table(&id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let [column] = index.columns.as_slice() else {
+            return Err(Error::unsupported("an index on several columns"));
+        };
+        let SqlExpr::Identifier(column_name) = &column.column.expr else {
+            return Err(Error::unsupported(format!(
+                "an index on `{}`",
+                column.column.expr
+            )));
+        };
+        let column_name = ident_name(column_name);
+        let column = meta
+            .column(&column_name)
+            .ok_or_else(|| Error::UnknownColumn {
+                table: id.to_string(),
+                column: column_name.clone(),
+            })?;
+        let name = match &index.name {
+            Some(name) => object_name(name)?,
+            None => format!("{}_{column_name}_idx", id.name),
+        };
+        if index.if_not_exists && meta.indexes.iter().any(|i| i.name == name) {
+            return Ok(QueryResult::empty());
+        }
+        let lock = Arc::clone(&meta.write_lock);
+        let _guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let meta = self
+            .shared
+            .catalog
+            .table(&id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let started_at = now_micros();
+        let mut set = WriteSet::new();
+        let indexed = Catalog::with_index(&meta, name, column, &mut set)?;
+        let number = indexed.indexes.last().map_or(0, |i| i.number);
+        let rows = write::backfill_index(&self.shared, &indexed, number, column, &mut set)?;
+        let job = Job {
+            job_id: self.shared.next_job_id.fetch_add(1, Ordering::Relaxed) + 1,
+            kind: "build_index".to_owned(),
+            target: format!("{id}({column_name})"),
+            status: "completed".to_owned(),
+            rows,
+            started_at,
+            finished_at: now_micros(),
+            created_by: user.id.clone(),
+        };
+        set.put_catalog(key(Tag::Job, &job), job.to_row());
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "CREATE INDEX", &id.to_string(), 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.publish(indexed);
+        Ok(QueryResult::empty())
+    }
+
+    pub(super) fn create_user(&self, user: &QueryUser, id: &str, role: Role) -> Result<(), Error> {
+        let mut set = WriteSet::new();
+        let created = self.shared.catalog.create_user(
+            User {
+                user_id: UserId::new(id)?,
+                role,
+                created_at: now_micros(),
+            },
+            &mut set,
+        )?;
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "CREATE USER", id, 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_user(created);
+        Ok(())
+    }
+}

@@ -1,0 +1,302 @@
+//! Prepared statements: parsed, planned and optimized once (physically too, where the
+//! plan allows), then run with parameters; simple shapes take the fast paths.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::execution::TaskContext;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::execution_plan::reset_plan_states;
+
+use super::fast::FastPath;
+use super::{Engine, collect, run_optimized};
+use crate::error::Error;
+use crate::ids::UserId;
+use crate::result::QueryResult;
+use crate::session::QueryUser;
+use crate::sql::params::{self, ParamSlot};
+use crate::sql::{self, Stmt};
+use crate::value::Value;
+
+/// A statement parsed and planned once, run many times with different parameters
+/// (`$1`, `$2`, ...). See [`Engine::prepare`].
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    user: Arc<QueryUser>,
+    sql: String,
+    kind: PreparedKind,
+    /// Parameter types, `$1` first.
+    params: Vec<Option<DataType>>,
+    /// The user's DataFusion session and task context, made once: both copy the
+    /// session's registries of functions, which costs more than planning a small query.
+    session: Arc<(SessionState, Arc<TaskContext>)>,
+}
+
+#[derive(Debug, Clone)]
+enum PreparedKind {
+    /// A simple shape that runs straight on RocksDB, see [`super::fast`].
+    Fast(FastPath),
+    /// Anything else: the logical plan, its parameters bound at each run. `optimized`:
+    /// the plan went through DataFusion's optimizer at prepare time, with its
+    /// placeholders, and each run plans it physically without optimizing it again.
+    /// `once`: the physical plan too, made at prepare time.
+    Plan {
+        plan: Box<LogicalPlan>,
+        optimized: bool,
+        once: Option<Arc<PlannedOnce>>,
+    },
+}
+
+/// A prepared query's physical plan, made once; its parameters are read from `slot`.
+#[derive(Debug)]
+struct PlannedOnce {
+    plan: Arc<dyn ExecutionPlan>,
+    schema: SchemaRef,
+    slot: Arc<ParamSlot>,
+}
+
+impl PlannedOnce {
+    /// The physical plan of `plan` (optimized, with placeholders), or `None` when it has
+    /// none that runs with parameters read at run time.
+    async fn new(
+        state: &SessionState,
+        plan: &LogicalPlan,
+        types: &[Option<DataType>],
+    ) -> Option<Self> {
+        if matches!(plan, LogicalPlan::Dml(_) | LogicalPlan::Explain(_)) {
+            return None;
+        }
+        let slot = Arc::default();
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let plan = params::slotted(plan.clone(), types, &slot)?;
+        let plan = state
+            .query_planner()
+            .create_physical_plan(&plan, state)
+            .await
+            .ok()?;
+        Some(PlannedOnce { plan, schema, slot })
+    }
+
+    /// Runs the plan with `params`; gives them back when another run holds the plan.
+    async fn run(
+        &self,
+        task: Arc<TaskContext>,
+        params: Vec<ScalarValue>,
+    ) -> Result<Result<QueryResult, Error>, Vec<ScalarValue>> {
+        let Ok(_running) = self.slot.run.try_lock() else {
+            return Err(params);
+        };
+        self.slot.set(params);
+        let batches = async {
+            let plan = reset_plan_states(Arc::clone(&self.plan))?;
+            datafusion::physical_plan::collect(plan, task).await
+        };
+        Ok(match batches.await {
+            Ok(batches) => Ok(QueryResult::new(Arc::clone(&self.schema), batches)),
+            Err(e) => Err(Error::from_datafusion(e)),
+        })
+    }
+}
+
+impl Prepared {
+    fn check_arity(&self, params: &[Value]) -> Result<(), Error> {
+        if params.len() == self.params.len() {
+            return Ok(());
+        }
+        Err(Error::parameters(format!(
+            "the statement has {} parameters, {} given",
+            self.params.len(),
+            params.len()
+        )))
+    }
+
+    /// Whether runs skip DataFusion: the statement has one of the shapes of the fast paths
+    /// (point select, one-row INSERT, UPDATE or DELETE by primary key).
+    #[must_use]
+    pub fn is_fast_path(&self) -> bool {
+        matches!(self.kind, PreparedKind::Fast(_))
+    }
+
+    /// Whether runs execute a physical plan made once, at prepare time (see
+    /// [`EngineOptions::plan_once`]), instead of planning each time.
+    #[must_use]
+    pub fn is_planned_once(&self) -> bool {
+        matches!(&self.kind, PreparedKind::Plan { once: Some(_), .. })
+    }
+
+    /// Whether runs are a primary-key point select, one RocksDB get.
+    #[must_use]
+    pub fn is_point_get(&self) -> bool {
+        matches!(&self.kind, PreparedKind::Fast(fast) if fast.is_get())
+    }
+
+    /// The statement's text.
+    #[must_use]
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+impl Engine {
+    /// Parses and plans `sql` once for `user`; run it with [`execute`](Self::execute).
+    /// Parameters are `$1`, `$2`, ... A primary-key point select
+    /// (`SELECT a, b FROM ns.t WHERE id = $1`) runs as a RocksDB get without DataFusion.
+    ///
+    /// # Errors
+    ///
+    /// As [`sql_as`](Self::sql_as), for a statement that does not plan; several
+    /// statements, or the engine's own DDL, are refused.
+    pub async fn prepare(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
+        let user = self.user(user)?;
+        let mut statements = sql::parse(sql)?;
+        let (Some(Stmt::Sql(statement)), None) = (statements.pop(), statements.pop()) else {
+            return Err(Error::unsupported(
+                "preparing anything but one SELECT, INSERT, UPDATE or DELETE",
+            ));
+        };
+        let (_, plan) = self.plan(&user, statement.clone()).await?;
+        let types = plan.get_parameter_types().map_err(Error::from_datafusion)?;
+        let mut params = vec![None; types.len()];
+        for (name, ty) in types {
+            let index = name
+                .trim_start_matches('$')
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1))
+                .filter(|&n| n < params.len())
+                .ok_or_else(|| {
+                    Error::parameters(format!("parameters are $1, $2, ...; found {name}"))
+                })?;
+            params[index] = ty;
+        }
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        let fast = if self.shared.fast_paths {
+            FastPath::of(&self.shared, &statement, &schema)
+        } else {
+            None
+        };
+        let mut state = self.session(&user);
+        // A plan made once is executed again and again: no dynamic filters, whose state
+        // one run would leave to the next (the scans take none anyway).
+        state
+            .config_mut()
+            .options_mut()
+            .optimizer
+            .enable_dynamic_filter_pushdown = false;
+        let kind = match fast {
+            Some(fast) => PreparedKind::Fast(fast),
+            None if self.shared.optimize_once => {
+                let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+                let once = if self.shared.plan_once {
+                    PlannedOnce::new(&state, &plan, &params).await.map(Arc::new)
+                } else {
+                    None
+                };
+                PreparedKind::Plan {
+                    plan: Box::new(plan),
+                    optimized: true,
+                    once,
+                }
+            }
+            None => PreparedKind::Plan {
+                plan: Box::new(plan),
+                optimized: false,
+                once: None,
+            },
+        };
+        let task = state.task_ctx();
+        Ok(Prepared {
+            user,
+            sql: sql.to_owned(),
+            kind,
+            params,
+            session: Arc::new((state, task)),
+        })
+    }
+
+    /// [`prepare`](Self::prepare), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`prepare`](Self::prepare).
+    pub fn prepare_blocking(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
+        self.runtime.block_on(self.prepare(user, sql))
+    }
+
+    /// Runs a prepared statement with `params` (`$1` first).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parameters`] for a wrong number of parameters or one of the wrong type; then
+    /// as [`sql_as`](Self::sql_as).
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        prepared.check_arity(params)?;
+        match &prepared.kind {
+            PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
+            PreparedKind::Plan {
+                plan,
+                optimized,
+                once,
+            } => {
+                let mut scalars = Vec::with_capacity(params.len());
+                for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
+                    let scalar = value.to_scalar();
+                    scalars.push(match ty {
+                        Some(ty) if scalar.data_type() != *ty => {
+                            scalar.cast_to(ty).map_err(|_| {
+                                Error::parameters(format!("${}: {value} is not a {ty}", i + 1))
+                            })?
+                        }
+                        _ => scalar,
+                    });
+                }
+                if let Some(once) = once {
+                    let task = Arc::clone(&prepared.session.1);
+                    match once.run(task, scalars).await {
+                        Ok(result) => return result,
+                        // Another run holds the plan: plan this one anew.
+                        Err(given_back) => scalars = given_back,
+                    }
+                }
+                let plan = plan
+                    .as_ref()
+                    .clone()
+                    .with_param_values(ParamValues::from(scalars))
+                    .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
+                if *optimized {
+                    let (state, task) = prepared.session.as_ref();
+                    run_optimized(state, Arc::clone(task), plan).await
+                } else {
+                    collect(self.session(&prepared.user), plan).await
+                }
+            }
+        }
+    }
+
+    /// [`execute`](Self::execute), blocking.
+    ///
+    /// # Errors
+    ///
+    /// As [`execute`](Self::execute).
+    pub fn execute_blocking(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        match &prepared.kind {
+            // Nothing to await: no need for the runtime.
+            PreparedKind::Fast(fast) => {
+                prepared.check_arity(params)?;
+                fast.run(&self.shared, &prepared.user, params)
+            }
+            PreparedKind::Plan { .. } => self.runtime.block_on(self.execute(prepared, params)),
+        }
+    }
+}

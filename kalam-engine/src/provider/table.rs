@@ -1,0 +1,166 @@
+//! The table provider of a user or shared table: scans, and writes as plans.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DFSchema, Result};
+use datafusion::datasource::TableType as DfTableType;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::ExecutionPlan;
+
+use super::dml::{Dml, DmlExec};
+use super::scan::{Filters, PathChoice, ScanExec};
+use crate::access::{self, AccessPath, is_usable};
+use crate::catalog::TableMeta;
+use crate::error::Error;
+use crate::session::query_user;
+use crate::shared::Shared;
+use crate::sql::params;
+
+/// A user or shared table.
+#[derive(Debug)]
+pub(crate) struct KalamTableProvider {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) meta: Arc<TableMeta>,
+}
+
+#[async_trait]
+impl TableProvider for KalamTableProvider {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.meta.schema)
+    }
+
+    fn table_type(&self) -> DfTableType {
+        DfTableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|filter| {
+                if is_usable(&self.meta, filter) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
+        let filters = Filters::new(state, &self.meta, filters, &projection)?;
+        let path = if filters.exprs.iter().any(params::has_param) {
+            PathChoice::PerRun
+        } else {
+            PathChoice::Fixed(filters.plan(&self.meta, &projection, true))
+        };
+        Ok(Arc::new(ScanExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user.id.clone(),
+            (path, filters),
+            projection,
+            limit,
+        )?))
+    }
+
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return Err(Error::unsupported(format!("INSERT {insert_op}")).into_datafusion());
+        }
+        let user = query_user(state)?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Insert(input),
+        )))
+    }
+
+    async fn delete_from(
+        &self,
+        state: &dyn Session,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let (plan, predicates) = self.selection(state, &filters)?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Delete { plan, predicates },
+        )))
+    }
+
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let user = query_user(state)?;
+        let (plan, predicates) = self.selection(state, &filters)?;
+        let schema = DFSchema::try_from(self.meta.schema.as_ref().clone())?;
+        let assignments = assignments
+            .into_iter()
+            .map(|(name, expr)| {
+                let column = self.meta.column(&name).ok_or_else(|| {
+                    Error::UnknownColumn {
+                        table: self.meta.id.to_string(),
+                        column: name.clone(),
+                    }
+                    .into_datafusion()
+                })?;
+                Ok((column, state.create_physical_expr(expr, &schema)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Arc::new(DmlExec::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&self.meta),
+            user,
+            Dml::Update {
+                plan,
+                predicates,
+                assignments,
+            },
+        )))
+    }
+}
+
+impl KalamTableProvider {
+    /// The access path of a DELETE or UPDATE, and its predicates to check on each row.
+    fn selection(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+    ) -> Result<(AccessPath, Vec<Arc<dyn PhysicalExpr>>)> {
+        let schema = DFSchema::try_from(self.meta.schema.as_ref().clone())?;
+        let predicates = filters
+            .iter()
+            .map(|f| state.create_physical_expr(f.clone(), &schema))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((access::plan(&self.meta, filters, true), predicates))
+    }
+}

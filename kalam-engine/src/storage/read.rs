@@ -1,0 +1,517 @@
+//! Reads: the newest version of rows by key, in ranges and through index entries, and the
+//! catalog's rows.
+
+use std::ops::Bound;
+
+use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions};
+
+use super::keyspace::{self, Scope, TableNumber};
+use super::{CF_CATALOG, CF_INDEX, CF_ROWS, Storage, TAG_DELETED, TAG_ROW, family};
+use crate::error::StorageError;
+
+/// A stored version of a row.
+#[derive(Debug)]
+pub(crate) struct Version {
+    /// Its full key, sequence number included.
+    pub(crate) key: Vec<u8>,
+    /// The row, or `None` for a deletion.
+    pub(crate) row: Option<Vec<u8>>,
+}
+
+/// `(key, value)` pairs read from a column family, in key order.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
+impl Storage {
+    /// The newest version of the row `pk` of `table` in `scope`, unless it was deleted.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn get(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .newest(table, scope, pk)?
+            .and_then(|version| version.row))
+    }
+
+    /// The newest version of the row `pk` of `table` in `scope`, live or a deletion.
+    pub(crate) fn newest(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Version>, StorageError> {
+        let prefix = keyspace::row_prefix(table, scope, pk);
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
+        iter.seek(&prefix);
+        if let (Some(key), Some(value)) = (iter.key(), iter.value())
+            && keyspace::is_version_of(key, &prefix)
+        {
+            return Ok(Some(Version {
+                row: live(value)?.map(<[u8]>::to_vec),
+                key: key.to_vec(),
+            }));
+        }
+        iter.status()?;
+        Ok(None)
+    }
+
+    /// [`get`](Self::get) of each of `pks`: the `(pk, row)` pairs of the rows that exist,
+    /// in the order of `pks`. Sorted keys are read by one iterator moving forward: a key a
+    /// few keys past the one before is reached by stepping, not seeking, so dense keys (an
+    /// index range over much of a table) read as fast as a scan; once steps fall short
+    /// twice in a row, sparse keys are only sought.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn get_many(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+    ) -> Result<Rows, StorageError> {
+        copied(|visit| self.visit_many(table, scope, pks, visit)).map(|(rows, ())| rows)
+    }
+
+    /// [`get_many`](Self::get_many), each row found handed to `visit` as `(primary key,
+    /// row)` instead of copied.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_many<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
+        let mut prefix = keyspace::scope_prefix(table, scope);
+        let scope_len = prefix.len();
+        let mut misses = 0;
+        for (i, pk) in pks.iter().enumerate() {
+            prefix.truncate(scope_len);
+            prefix.extend_from_slice(pk);
+            // Stepping only goes forward: a key before the last one is sought.
+            let stepped =
+                i > 0 && misses < MISSES && pks[i - 1] < *pk && step_to(&mut iter, &prefix);
+            if stepped {
+                misses = 0;
+            } else {
+                misses += usize::from(i > 0);
+                iter.seek(&prefix);
+            }
+            if let (Some(key), Some(value)) = (iter.key(), iter.value())
+                && keyspace::is_version_of(key, &prefix)
+                && let Some(row) = live(value)?
+            {
+                visit(pk, row)?;
+            }
+        }
+        iter.status().map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// The newest live version of every row of `table` in `scope` whose primary key starts
+    /// with `pk_prefix` (all of them for an empty prefix), in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read; the iterator reports it as its last item.
+    pub fn scan(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk_prefix: &[u8],
+    ) -> Result<RowIter<'_>, StorageError> {
+        let scope_len = keyspace::scope_prefix(table, scope).len();
+        let prefix = keyspace::row_prefix(table, scope, pk_prefix);
+        let mut options = ReadOptions::default();
+        if let Some(end) = keyspace::prefix_end(&prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
+        iter.seek(&prefix);
+        Ok(RowIter {
+            iter,
+            prefix,
+            scope_len,
+            last_row: Vec::new(),
+            advance: false,
+            done: false,
+        })
+    }
+
+    /// [`scan_range`](Self::scan_range), each row handed to `visit` as `(primary key,
+    /// row)` instead of copied; returns how many rows it visited.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_range<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        (lower, upper): KeyBounds<'_>,
+        max: usize,
+        visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let scope_prefix = keyspace::scope_prefix(table, scope);
+        let Some((start, end)) = keyspace::bounded(&scope_prefix, lower, upper) else {
+            return Ok(0);
+        };
+        self.visit_bounded(scope_prefix, (&start, end), max, visit)
+    }
+
+    /// [`visit_range`](Self::visit_range) over several ranges, which may overlap: each
+    /// row once, in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_ranges<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        ranges: &[KeyBounds<'_>],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let scope_prefix = keyspace::scope_prefix(table, scope);
+        let bounded: Vec<_> = ranges
+            .iter()
+            .filter_map(|&(lower, upper)| keyspace::bounded(&scope_prefix, lower, upper))
+            .collect();
+        for (start, end) in keyspace::disjoint(&bounded) {
+            let end = end.map(<[u8]>::to_vec);
+            self.visit_bounded(scope_prefix.clone(), (start, end), usize::MAX, &mut visit)?;
+        }
+        Ok(())
+    }
+
+    /// Up to `max` rows of the scope whose prefix is `scope_prefix`, from the key `start`
+    /// to the key `end` (exclusive; the end of the family if `None`), to `visit`; returns
+    /// how many it visited.
+    fn visit_bounded<E: From<StorageError>>(
+        &self,
+        scope_prefix: Vec<u8>,
+        (start, end): (&[u8], Option<Vec<u8>>),
+        max: usize,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let mut options = ReadOptions::default();
+        if let Some(end) = end {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
+        iter.seek(start);
+        let mut rows = RowIter {
+            iter,
+            scope_len: scope_prefix.len(),
+            prefix: scope_prefix,
+            last_row: Vec::new(),
+            advance: false,
+            done: false,
+        };
+        let mut count = 0;
+        while count < max {
+            let Some(row) = rows.next_row() else { break };
+            let (pk, row) = row?;
+            visit(pk, row)?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
+    /// from its lower key, inclusive, to its upper one, exclusive, or to the end of the
+    /// family), once, in key order, through one iterator.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub fn index_keys<E: From<StorageError>>(
+        &self,
+        ranges: &[(Vec<u8>, Option<Vec<u8>>)],
+        mut visit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let ranges = keyspace::disjoint(ranges);
+        let mut options = ReadOptions::default();
+        // The iterator stops at the last end instead of stepping over deleted entries to
+        // the next live one.
+        let last_end = ranges
+            .iter()
+            .map(|(_, upper)| upper.as_ref())
+            .collect::<Option<Vec<_>>>()
+            .and_then(|ends| ends.into_iter().max().cloned());
+        if let Some(end) = last_end {
+            options.set_iterate_upper_bound(end);
+        }
+        let mut iter = self
+            .db
+            .raw_iterator_cf_opt(family(&self.db, CF_INDEX)?, options);
+        for (lower, upper) in ranges {
+            iter.seek(lower);
+            while let Some(key) = iter.key() {
+                if upper.is_some_and(|upper| key >= upper) {
+                    break;
+                }
+                visit(key)?;
+                iter.next();
+            }
+            iter.status().map_err(StorageError::from)?;
+        }
+        Ok(())
+    }
+
+    /// The system-table rows whose keys start with `prefix`, in key order.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn catalog_rows(&self, prefix: &[u8]) -> Result<Rows, StorageError> {
+        let end = keyspace::prefix_end(prefix);
+        self.range_of(CF_CATALOG, prefix, end.as_deref())
+    }
+
+    /// The largest catalog key that starts with `prefix`.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub fn last_catalog_key(&self, prefix: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_CATALOG)?);
+        match keyspace::prefix_end(prefix) {
+            Some(end) => iter.seek_for_prev(end),
+            None => iter.seek_to_last(),
+        }
+        // seek_for_prev lands on `end` itself when it exists: step back past it.
+        while let Some(key) = iter.key() {
+            if key.starts_with(prefix) {
+                return Ok(Some(key.to_vec()));
+            }
+            if key < prefix {
+                break;
+            }
+            iter.prev();
+        }
+        iter.status()?;
+        Ok(None)
+    }
+
+    fn range_of(
+        &self,
+        cf: &'static str,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+    ) -> Result<Rows, StorageError> {
+        let mut options = ReadOptions::default();
+        if let Some(upper) = upper {
+            options.set_iterate_upper_bound(upper.to_vec());
+        }
+        let mut iter = self.db.raw_iterator_cf_opt(family(&self.db, cf)?, options);
+        iter.seek(lower);
+        let mut out = Vec::new();
+        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            out.push((key.to_vec(), value.to_vec()));
+            iter.next();
+        }
+        iter.status()?;
+        Ok(out)
+    }
+
+    /// An iterator over the row versions of `rows`, the rows family.
+    pub(crate) fn raw_rows<'a>(&'a self, rows: &'a ColumnFamily) -> DBRawIterator<'a> {
+        self.db.raw_iterator_cf(rows)
+    }
+}
+
+/// The row bytes of a version, or `None` for a deletion.
+pub(super) fn live(value: &[u8]) -> Result<Option<&[u8]>, StorageError> {
+    match value.split_first() {
+        Some((&TAG_ROW, row)) => Ok(Some(row)),
+        Some((&TAG_DELETED, _)) => Ok(None),
+        Some((&tag, _)) => Err(StorageError::Corrupt {
+            what: "row version",
+            source: kalam::DecodeError::InvalidTag(tag),
+        }),
+        None => Err(StorageError::Corrupt {
+            what: "row version",
+            source: kalam::DecodeError::Truncated {
+                needed: 1,
+                remaining: 0,
+            },
+        }),
+    }
+}
+
+/// The rows of a [`Storage::scan`]: `(primary key, row)` pairs, newest versions only.
+pub struct RowIter<'a> {
+    iter: DBRawIterator<'a>,
+    prefix: Vec<u8>,
+    scope_len: usize,
+    /// The row prefix of the last version seen, to skip its older versions.
+    last_row: Vec<u8>,
+    /// Whether the iterator is still on the row last returned.
+    advance: bool,
+    done: bool,
+}
+
+impl std::fmt::Debug for RowIter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowIter")
+            .field("prefix", &self.prefix)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rows a visiting read (`visit_range`, `visit_many`) hands over, copied, and what
+/// the read returned.
+pub(crate) fn copied<T>(
+    read: impl FnOnce(
+        &mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    ) -> Result<T, StorageError>,
+) -> Result<(Rows, T), StorageError> {
+    let mut rows = Vec::new();
+    let out = read(&mut |pk, row| {
+        rows.push((pk.to_vec(), row.to_vec()));
+        Ok(())
+    })?;
+    Ok((rows, out))
+}
+
+/// The lower and upper bound of a range of primary keys, as key prefixes (see
+/// [`Storage::scan_range`]).
+pub(crate) type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
+/// A row borrowed from storage: `(primary key, row)`.
+pub(crate) type RowRef<'a> = (&'a [u8], &'a [u8]);
+
+/// What [`RowIter::next_row`] makes of the entry under the iterator.
+enum Entry {
+    /// An older version, a deletion: on to the next entry.
+    Skip,
+    /// The newest version of a live row.
+    Row,
+    /// Past the prefix.
+    End,
+    /// No entry: the end of the family, or an error.
+    Exhausted,
+    Failed(StorageError),
+}
+
+impl RowIter<'_> {
+    /// The next row, `(primary key, row)`, borrowed from the iterator until the next call.
+    pub(crate) fn next_row(&mut self) -> Option<Result<RowRef<'_>, StorageError>> {
+        if std::mem::take(&mut self.advance) {
+            self.iter.next();
+        }
+        while !self.done {
+            let entry = match (self.iter.key(), self.iter.value()) {
+                (Some(key), _) if !key.starts_with(&self.prefix) => Entry::End,
+                (Some(key), Some(value)) => match keyspace::split_version(key) {
+                    None => Entry::Failed(StorageError::Corrupt {
+                        what: "row key",
+                        source: kalam::DecodeError::Truncated {
+                            needed: keyspace::SEQ_LEN,
+                            remaining: key.len(),
+                        },
+                    }),
+                    Some((row, _)) if row == self.last_row.as_slice() => Entry::Skip,
+                    Some((row, _)) => {
+                        self.last_row.clear();
+                        self.last_row.extend_from_slice(row);
+                        match live(value) {
+                            Ok(Some(_)) => Entry::Row,
+                            Ok(None) => Entry::Skip,
+                            Err(err) => Entry::Failed(err),
+                        }
+                    }
+                },
+                _ => Entry::Exhausted,
+            };
+            match entry {
+                Entry::Skip => self.iter.next(),
+                Entry::Row => {
+                    self.advance = true;
+                    let (key, value) = (self.iter.key()?, self.iter.value()?);
+                    let pk = &key[self.scope_len..key.len() - keyspace::SEQ_LEN];
+                    return Some(live(value).map(|row| (pk, row.unwrap_or_default())));
+                }
+                Entry::End => self.done = true,
+                Entry::Exhausted => {
+                    self.done = true;
+                    return self.iter.status().err().map(|e| Err(e.into()));
+                }
+                Entry::Failed(err) => {
+                    self.done = true;
+                    return Some(Err(err));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Iterator for RowIter<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>), StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_row()
+            .map(|row| row.map(|(pk, row)| (pk.to_vec(), row.to_vec())))
+    }
+}
+
+/// How many keys [`Storage::get_many`] steps over to reach the next key it wants.
+const STEPS: usize = 8;
+
+/// After how many tries in a row that fall short [`Storage::get_many`] only seeks.
+const MISSES: usize = 2;
+
+/// Moves `iter` forward, over at most [`STEPS`] keys, to the first key at or after
+/// `target`; whether it got there.
+fn step_to(iter: &mut DBRawIterator<'_>, target: &[u8]) -> bool {
+    for _ in 0..STEPS {
+        match iter.key() {
+            Some(key) if key >= target => return true,
+            Some(_) => iter.next(),
+            None => return false,
+        }
+    }
+    iter.key().is_some_and(|key| key >= target)
+}
+
+#[cfg(test)]
+impl Storage {
+    /// The stored versions of row `pk` of `table` in `scope`, newest first: `Some(row)`, or
+    /// `None` for a deletion.
+    pub(crate) fn versions(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Vec<Option<Vec<u8>>> {
+        let prefix = keyspace::row_prefix(table, scope, pk);
+        let mut iter = self.raw_rows(self.rows().unwrap());
+        iter.seek(&prefix);
+        let mut found = Vec::new();
+        while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
+            if !key.starts_with(&prefix) {
+                break;
+            }
+            found.push(live(value).unwrap().map(<[u8]>::to_vec));
+            iter.next();
+        }
+        found
+    }
+}
