@@ -59,6 +59,7 @@
 #![forbid(unsafe_code)]
 
 mod access;
+#[cfg(feature = "cli")]
 pub mod bench;
 mod catalog;
 mod engine;

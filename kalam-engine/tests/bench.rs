@@ -94,19 +94,19 @@ fn bad_options_are_refused_with_the_reason() {
         ),
         (
             &["bench", "--rows", "many"][..],
-            "--rows needs a whole number, not `many`",
+            "invalid value 'many' for '--rows <N>'",
         ),
         (
             &["bench", "--iterations", "0"][..],
-            "--iterations must be at least 1",
+            "invalid value '0' for '--iterations <N>': expected at least 1",
         ),
         (
             &["bench", "--durability", "disk"][..],
-            "--durability is process or machine",
+            "invalid value 'disk' for '--durability <DURABILITY>'\n  [possible values: process, machine]",
         ),
         (
             &["bench", "--frobnicate"][..],
-            "unknown argument `--frobnicate`",
+            "unexpected argument '--frobnicate' found",
         ),
     ] {
         let out = kalam(args, dir.path());

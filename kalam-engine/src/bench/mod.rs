@@ -71,7 +71,7 @@ pub enum BenchError {
 }
 
 /// How to run the suite.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BenchOptions {
     /// Test names, in suite order; empty for all. See [`test_names`].
     pub tests: Vec<String>,

@@ -18,7 +18,7 @@ pub(crate) const GATES: [&str; 4] = [
 ];
 
 /// The engine's configuration for a run: the switches the optimisation ladder flips.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Config {
     /// The opt-in gates (audit log, live queries, slow-query log, metrics) on.
     pub gates: bool,

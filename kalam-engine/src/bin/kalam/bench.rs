@@ -1,147 +1,175 @@
-//! `kalam bench`: options, the progress bar, the reports on disk, and the ladder.
+//! `kalam bench`: its options, the progress bar, the reports on disk, and the ladder.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use kalam_engine::Durability;
 use kalam_engine::bench::{self, BenchOptions, Config, Progress, Report, Rung, Summary};
 
-const HELP: &str = "\
-usage: kalam bench [OPTIONS]
-
-Runs the sysbench-style suite on the engine (embedded RocksDB) and on SQLite (bundled,
-WAL) side by side, checks that they return the same results, and reports Dolt's
-multipliers p50(kalam) / p50(sqlite).
-
-options:
-  --tests A,B,...        tests to run (default: all; --list shows them)
-  --rows N               rows of each table (default 10000)
-  --iterations N         measured events per test (default: run each test for --duration)
-  --duration SECS        time per test, both engines together (default 3)
-  --warmup N             events per test before measuring (default 20)
-  --data DIR             where the databases go (default: a temporary directory)
-  --out DIR              where report.json and report.html go (default kalam-bench-report)
-  --json                 print the JSON report instead of the table
-  --durability D         process (default: the WAL without fsync; SQLite synchronous=NORMAL)
-                         or machine (fsync per write; SQLite synchronous=FULL)
-  --gates                run with the opt-in gates on
-  --no-fast-paths        run every prepared statement through DataFusion
-  --optimize-each-run    optimize prepared plans at each run, not once
-  --plan-each-run        plan prepared queries physically at each run, not once
-  --no-lookup-joins      join on primary keys by hashing a full scan, not by lookups
-  --ladder               run the optimisation ladder: the suite once per rung
-  --list                 list the tests";
-
-#[derive(Debug, Default)]
-struct Args {
-    options: BenchOptions,
+/// Runs the sysbench-style suite on the engine (embedded RocksDB) and on SQLite (bundled,
+/// WAL) side by side, checks that they return the same results, and reports Dolt's
+/// multipliers p50(kalam) / p50(sqlite).
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Where the databases go (default: a temporary directory).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Where report.json and report.html go.
+    #[arg(long, value_name = "DIR", default_value = "kalam-bench-report")]
     out: PathBuf,
+    /// Print the JSON report instead of the table.
+    #[arg(long)]
     json: bool,
+    /// Run the optimisation ladder: the suite once per rung, each adding one optimisation.
+    #[arg(long)]
     ladder: bool,
-    /// The options to pass on to a child run (the inlining rung).
-    passed: Vec<String>,
+    /// List the tests and exit.
+    #[arg(long)]
+    list: bool,
 }
 
-fn parse(args: &[String]) -> Result<Option<Args>, String> {
-    let mut parsed = Args {
-        out: PathBuf::from("kalam-bench-report"),
-        ..Args::default()
-    };
-    let options = &mut parsed.options;
-    let mut i = 0;
-    while i < args.len() {
-        let (start, flag) = (i, args[i].as_str());
-        let mut value = || {
-            i += 1;
-            args.get(i)
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value\n{HELP}"))
-        };
-        let number = |text: String| {
-            text.parse::<usize>()
-                .map_err(|_| format!("{flag} needs a whole number, not `{text}`"))
-        };
-        match flag {
-            "-h" | "--help" => {
-                println!("{HELP}");
-                return Ok(None);
-            }
-            "--list" => {
-                for name in bench::test_names() {
-                    println!("{name}");
-                }
-                return Ok(None);
-            }
-            "--tests" => {
-                options.tests = value()?.split(',').map(|t| t.trim().to_owned()).collect();
-            }
-            "--rows" => options.rows = number(value()?)?,
-            "--iterations" => {
-                let n = number(value()?)?;
-                if n == 0 {
-                    return Err("--iterations must be at least 1".into());
-                }
-                options.iterations = Some(n);
-            }
-            "--duration" => {
-                let text = value()?;
-                let secs: f64 = text
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| format!("--duration needs seconds, not `{text}`"))?;
-                options.duration = Duration::from_secs_f64(secs);
-            }
-            "--warmup" => options.warmup = number(value()?)?,
-            "--data" => options.data_dir = Some(PathBuf::from(value()?)),
-            "--out" => parsed.out = PathBuf::from(value()?),
-            "--durability" => {
-                options.config.durability = match value()?.as_str() {
-                    "process" => Durability::Process,
-                    "machine" => Durability::Machine,
-                    other => {
-                        return Err(format!("--durability is process or machine, not `{other}`"));
-                    }
-                };
-            }
-            "--json" => parsed.json = true,
-            "--gates" => options.config.gates = true,
-            "--no-fast-paths" => options.config.fast_paths = false,
-            "--optimize-each-run" => options.config.optimize_once = false,
-            "--plan-each-run" => options.config.plan_once = false,
-            "--no-lookup-joins" => options.config.lookup_joins = false,
-            "--ladder" => parsed.ladder = true,
-            other => return Err(format!("unknown argument `{other}`\n{HELP}")),
-        }
-        // What a child run needs to measure the same thing (its configuration is the
-        // rung's, its output goes elsewhere).
-        let own = [
-            "--json",
-            "--ladder",
-            "--out",
-            "--data",
-            "--gates",
-            "--no-fast-paths",
-        ];
-        if !own.contains(&flag) {
-            parsed.passed.extend(args[start..=i].iter().cloned());
-        }
-        i += 1;
+/// What a run measures: the tests, their sizes and the engine's configuration. A child
+/// run of the ladder gets exactly these, through [`RunArgs::flags`].
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Tests to run, comma-separated (default: all; --list shows them).
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    tests: Vec<String>,
+    /// Rows of each table.
+    #[arg(long, value_name = "N", default_value_t = BenchOptions::default().rows)]
+    rows: usize,
+    /// Measured events per test (default: run each test for --duration).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    iterations: Option<usize>,
+    /// Seconds per test, both engines together.
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = seconds)]
+    duration: Duration,
+    /// Events per test and engine before measuring.
+    #[arg(long, value_name = "N", default_value_t = BenchOptions::default().warmup)]
+    warmup: usize,
+    /// `process`: the WAL without fsync, SQLite synchronous=NORMAL; `machine`: an fsync
+    /// per write, SQLite synchronous=FULL.
+    #[arg(long, value_enum, default_value = "process")]
+    durability: DurabilityArg,
+    /// Run with the opt-in gates on.
+    #[arg(long)]
+    gates: bool,
+    /// Run every prepared statement through DataFusion.
+    #[arg(long)]
+    no_fast_paths: bool,
+    /// Optimize prepared plans at each run, not once.
+    #[arg(long)]
+    optimize_each_run: bool,
+    /// Plan prepared queries physically at each run, not once.
+    #[arg(long)]
+    plan_each_run: bool,
+    /// Join on primary keys by hashing a full scan, not by lookups.
+    #[arg(long)]
+    no_lookup_joins: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum DurabilityArg {
+    Process,
+    Machine,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("expected at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(Some(parsed))
 }
 
-pub(crate) fn main(args: &[String]) -> Result<(), String> {
-    let Some(args) = parse(args)? else {
+fn seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expected a positive number of seconds, not `{text}`"))
+}
+
+impl RunArgs {
+    /// The options of the suite these flags ask for.
+    fn options(&self, data_dir: Option<PathBuf>) -> BenchOptions {
+        BenchOptions {
+            tests: self.tests.clone(),
+            rows: self.rows,
+            iterations: self.iterations,
+            duration: self.duration,
+            warmup: self.warmup,
+            data_dir,
+            config: Config {
+                gates: self.gates,
+                fast_paths: !self.no_fast_paths,
+                optimize_once: !self.optimize_each_run,
+                plan_once: !self.plan_each_run,
+                lookup_joins: !self.no_lookup_joins,
+                durability: match self.durability {
+                    DurabilityArg::Process => Durability::Process,
+                    DurabilityArg::Machine => Durability::Machine,
+                },
+            },
+            ..BenchOptions::default()
+        }
+    }
+
+    /// The flags that ask for `options` (but its data directory): the one place where
+    /// options become flags again, for the ladder's child run.
+    fn flags(options: &BenchOptions) -> Vec<String> {
+        let mut flags = Vec::new();
+        if !options.tests.is_empty() {
+            flags.push(format!("--tests={}", options.tests.join(",")));
+        }
+        flags.push(format!("--rows={}", options.rows));
+        if let Some(n) = options.iterations {
+            flags.push(format!("--iterations={n}"));
+        }
+        flags.push(format!("--duration={}", options.duration.as_secs_f64()));
+        flags.push(format!("--warmup={}", options.warmup));
+        let config = &options.config;
+        flags.push(
+            match config.durability {
+                Durability::Machine => "--durability=machine",
+                _ => "--durability=process",
+            }
+            .to_owned(),
+        );
+        for (on, flag) in [
+            (config.gates, "--gates"),
+            (!config.fast_paths, "--no-fast-paths"),
+            (!config.optimize_once, "--optimize-each-run"),
+            (!config.plan_once, "--plan-each-run"),
+            (!config.lookup_joins, "--no-lookup-joins"),
+        ] {
+            if on {
+                flags.push(flag.to_owned());
+            }
+        }
+        flags
+    }
+}
+
+pub(crate) fn main(args: &BenchArgs) -> Result<(), String> {
+    if args.list {
+        for name in bench::test_names() {
+            println!("{name}");
+        }
         return Ok(());
-    };
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    if args.ladder {
-        return ladder(&args);
     }
-    let report = run(&args.options)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let options = args.run.options(args.data.clone());
+    if args.ladder {
+        return ladder(args, &options);
+    }
+    let report = run(&options)?;
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -152,10 +180,35 @@ pub(crate) fn main(args: &[String]) -> Result<(), String> {
 }
 
 fn run(options: &BenchOptions) -> Result<Report, String> {
-    let mut bar = Bar::new();
-    let result = bench::run(options, &mut |p| bar.show(p));
-    bar.finish();
+    let bar = progress_bar();
+    let mut stage = String::new();
+    let result = bench::run(options, &mut |p| show(&bar, &mut stage, p));
+    bar.finish_and_clear();
     result.map_err(|e| e.to_string())
+}
+
+/// The progress bar on standard error, hidden when standard output is not a terminal or
+/// under CI.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stdout().is_terminal() || std::env::var_os("CI").is_some() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {percent:>3}% {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Moves the bar to `p`, naming its stage when it changes from `stage`.
+fn show(bar: &ProgressBar, stage: &mut String, p: Progress<'_>) {
+    let total = (p.done as f64 + p.fraction) / p.stages.max(1) as f64;
+    bar.set_position((total.clamp(0.0, 1.0) * 1000.0) as u64);
+    if *stage != p.stage {
+        p.stage.clone_into(stage);
+        bar.set_message(format!("[{}/{}] {}", p.done + 1, p.stages, p.stage));
+    }
 }
 
 fn write_reports(report: &Report, out: &Path) -> Result<(), String> {
@@ -172,25 +225,25 @@ fn write_reports(report: &Report, out: &Path) -> Result<(), String> {
 
 /// The ladder: the suite once per runtime rung, then once more in a build whose `#[hot]`
 /// adds no inline attributes.
-fn ladder(args: &Args) -> Result<(), String> {
+fn ladder(args: &BenchArgs, options: &BenchOptions) -> Result<(), String> {
     let mut rungs = Vec::new();
     let mut last = None;
-    for (step, config) in bench::ladder(args.options.config.durability) {
+    for (step, config) in bench::ladder(options.config.durability) {
         eprintln!("ladder: {step}");
-        let options = BenchOptions {
-            config: config.clone(),
-            ..args.options.clone()
+        let rung = BenchOptions {
+            config,
+            ..options.clone()
         };
-        let report = run(&options)?;
+        let report = run(&rung)?;
         rungs.push(Rung {
             step: step.to_owned(),
             summary: report.summary,
         });
-        last = Some((report, config));
+        last = Some((report, rung));
     }
-    if let Some((report, config)) = &last {
+    if let Some((report, rung)) = &last {
         eprintln!("ladder: the same, #[hot] without inline attributes (a second build)");
-        match without_inlining(&args.passed, config) {
+        match without_inlining(rung) {
             Ok(summary) => {
                 // The last rung again, without what inlining adds.
                 rungs.push(Rung {
@@ -215,8 +268,9 @@ fn ladder(args: &Args) -> Result<(), String> {
 }
 
 /// Builds and runs this binary with the `no-hot-inline` feature (needs the source tree and
-/// cargo, as when run through `cargo run`), and returns its means.
-fn without_inlining(passed: &[String], config: &Config) -> Result<Summary, String> {
+/// cargo, as when run through `cargo run`) on the same options as `rung`, and returns its
+/// means.
+fn without_inlining(rung: &BenchOptions) -> Result<Summary, String> {
     // `cargo run` sets the variable; the build-time one may name another checkout.
     let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
@@ -241,16 +295,7 @@ fn without_inlining(passed: &[String], config: &Config) -> Result<Summary, Strin
         "bench",
         "--json",
     ]);
-    command.args(passed);
-    if config.gates {
-        command.arg("--gates");
-    }
-    if !config.fast_paths {
-        command.arg("--no-fast-paths");
-    }
-    if !config.optimize_once {
-        command.arg("--optimize-each-run");
-    }
+    command.args(RunArgs::flags(rung));
     let out = std::env::temp_dir().join(format!("kalam-ladder-{}", std::process::id()));
     command.arg("--out").arg(&out);
     let output = command
@@ -274,45 +319,49 @@ fn without_inlining(passed: &[String], config: &Config) -> Result<Summary, Strin
     })
 }
 
-/// A progress bar on standard error: redrawn in place on a terminal, a line per stage
-/// otherwise.
-struct Bar {
-    terminal: bool,
-    stage: String,
-}
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
 
-impl Bar {
-    fn new() -> Self {
-        Bar {
-            terminal: std::io::stderr().is_terminal(),
-            stage: String::new(),
-        }
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        run: RunArgs,
     }
 
-    fn show(&mut self, p: Progress<'_>) {
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            const WIDTH: usize = 30;
-            let total = (p.done as f64 + p.fraction) / p.stages.max(1) as f64;
-            let filled = ((total * WIDTH as f64) as usize).min(WIDTH);
-            let _ = write!(
-                err,
-                "\r[{}{}] {:>3}% {:<28}",
-                "#".repeat(filled),
-                "-".repeat(WIDTH - filled),
-                (total * 100.0) as usize,
-                p.stage
-            );
-            let _ = err.flush();
-        } else if self.stage != p.stage {
-            let _ = writeln!(err, "[{}/{}] {}", p.done, p.stages, p.stage);
-        }
-        p.stage.clone_into(&mut self.stage);
+    fn parse(flags: &[String]) -> BenchOptions {
+        let args = std::iter::once("probe".to_owned()).chain(flags.iter().cloned());
+        Probe::try_parse_from(args).unwrap().run.options(None)
     }
 
-    fn finish(&mut self) {
-        if self.terminal {
-            let _ = write!(std::io::stderr(), "\r{}\r", " ".repeat(70));
+    #[test]
+    fn flags_ask_for_the_options_they_were_made_from() {
+        let defaults = parse(&[]);
+        assert_eq!(defaults, BenchOptions::default());
+        let mut every = vec![defaults.clone()];
+        for (_, config) in bench::ladder(Durability::Process) {
+            every.push(BenchOptions {
+                config,
+                ..defaults.clone()
+            });
+        }
+        every.push(BenchOptions {
+            tests: vec!["oltp_insert".into(), "table_scan".into()],
+            rows: 300,
+            iterations: Some(7),
+            duration: Duration::from_millis(1500),
+            warmup: 2,
+            config: Config {
+                durability: Durability::Machine,
+                plan_once: false,
+                ..Config::default()
+            },
+            ..BenchOptions::default()
+        });
+        for options in every {
+            assert_eq!(parse(&RunArgs::flags(&options)), options);
         }
     }
 }

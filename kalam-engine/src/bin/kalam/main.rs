@@ -1,10 +1,5 @@
-//! `kalam`: SQL against a data directory, and the layouts of the engine's models.
-//!
-//! ```text
-//! kalam sql --data DIR [--user USER] [-e SQL]   run SQL (interactive without -e)
-//! kalam layout [--svg DIR]                      print the models' layouts (and write SVGs)
-//! kalam bench [OPTIONS]                         the sysbench-style suite against SQLite
-//! ```
+//! `kalam`: SQL against a data directory, the layouts of the engine's models, and the
+//! sysbench-style suite against SQLite. `kalam --help` lists the commands.
 
 mod bench;
 
@@ -13,28 +8,58 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{Parser, Subcommand};
 use kalam_engine::{Engine, UserId, model_layouts};
 
-const USAGE: &str = "\
-usage:
-  kalam sql --data DIR [--user USER] [-e SQL]   run SQL as USER (default root); without -e,
-                                                read statements from the terminal or stdin
-  kalam layout [--svg DIR]                      print the layouts of the engine's models,
-                                                and write one SVG per model into DIR
-  kalam bench [OPTIONS]                         run the sysbench-style suite on the engine
-                                                and on SQLite (`kalam bench --help`)";
+/// A small real database built with the kalam macros: RocksDB storage, SQL through
+/// DataFusion.
+#[derive(Debug, Parser)]
+#[command(name = "kalam", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Sql(SqlArgs),
+    Layout(LayoutArgs),
+    Bench(bench::BenchArgs),
+}
+
+/// Runs SQL against a data directory (created when missing), as a user.
+///
+/// Without -e, reads statements from the terminal (a prompt, `\q` to quit) or from standard
+/// input, each ending with `;`. Tables are `CREATE USER TABLE ns.t (..)` (each user has
+/// their own rows) or `CREATE SHARED TABLE ns.t (..)` (one set of rows); plain
+/// `CREATE TABLE ns.t (..)` makes a USER table.
+#[derive(Debug, clap::Args)]
+struct SqlArgs {
+    /// The data directory.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Who runs the statements; `root` is the administrator.
+    #[arg(long, value_name = "USER", default_value = "root")]
+    user: String,
+    /// Run these statements (separated by `;`) and exit.
+    #[arg(short = 'e', long = "execute", value_name = "SQL")]
+    execute: Option<String>,
+}
+
+/// Prints the layouts of the engine's models (its system tables' rows).
+#[derive(Debug, clap::Args)]
+struct LayoutArgs {
+    /// Also write one SVG memory map per model into this directory.
+    #[arg(long, value_name = "DIR")]
+    svg: Option<PathBuf>,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("sql") => sql(&args[1..]),
-        Some("layout") => layout(&args[1..]),
-        Some("bench") => bench::main(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        _ => Err(format!("expected a command\n{USAGE}")),
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sql(args) => sql(&args),
+        Command::Layout(args) => layout(&args),
+        Command::Bench(args) => bench::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,37 +70,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The value after `flag`, if present.
-fn option(args: &[String], flag: &str) -> Result<Option<String>, String> {
-    match args.iter().position(|a| a == flag) {
-        None => Ok(None),
-        Some(i) => args
-            .get(i + 1)
-            .cloned()
-            .map(Some)
-            .ok_or_else(|| format!("{flag} needs a value")),
-    }
-}
-
-fn check_flags(args: &[String], known: &[&str]) -> Result<(), String> {
-    let mut i = 0;
-    while i < args.len() {
-        if !known.contains(&args[i].as_str()) {
-            return Err(format!("unknown argument `{}`\n{USAGE}", args[i]));
-        }
-        i += 2;
-    }
-    Ok(())
-}
-
-fn sql(args: &[String]) -> Result<(), String> {
-    check_flags(args, &["--data", "--user", "-e"])?;
-    let data = option(args, "--data")?.ok_or_else(|| format!("--data DIR is required\n{USAGE}"))?;
-    let user = option(args, "--user")?.unwrap_or_else(|| "root".to_owned());
-    let user = UserId::new(&user).map_err(|e| e.to_string())?;
-    let engine = Engine::open(PathBuf::from(&data)).map_err(|e| e.to_string())?;
-    if let Some(sql) = option(args, "-e")? {
-        return run(&engine, &user, &sql).map_err(|e| e.to_string());
+fn sql(args: &SqlArgs) -> Result<(), String> {
+    let user = UserId::new(&args.user).map_err(|e| e.to_string())?;
+    let engine = Engine::open(&args.data).map_err(|e| e.to_string())?;
+    if let Some(sql) = &args.execute {
+        return run(&engine, &user, sql).map_err(|e| e.to_string());
     }
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
@@ -132,15 +131,13 @@ fn run(engine: &Engine, user: &UserId, sql: &str) -> Result<(), kalam_engine::Er
     Ok(())
 }
 
-fn layout(args: &[String]) -> Result<(), String> {
-    check_flags(args, &["--svg"])?;
-    let svg = option(args, "--svg")?.map(PathBuf::from);
-    if let Some(dir) = &svg {
+fn layout(args: &LayoutArgs) -> Result<(), String> {
+    if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     for layout in model_layouts() {
         println!("{layout}\n");
-        if let Some(dir) = &svg {
+        if let Some(dir) = &args.svg {
             let path = dir.join(format!("{}.svg", layout.name));
             std::fs::write(&path, layout.to_svg())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
