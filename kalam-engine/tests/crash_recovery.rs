@@ -1,6 +1,7 @@
 //! A writer killed with SIGKILL in the middle of a stream of acknowledged writes loses none
 //! of them and leaves no torn write set, under the default durability (write-ahead log, no
-//! fsync: the log outlives the process in the OS page cache).
+//! fsync: the log outlives the process in the OS page cache); writers racing on several
+//! threads leave a sequence number that never goes back.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -98,5 +99,66 @@ fn killed_writer_loses_no_acknowledged_write() {
     assert!(
         storage.last_seq() as usize >= rows.len(),
         "the sequence survives too"
+    );
+}
+
+const WRITERS: u32 = 4;
+
+#[test]
+#[ignore = "the writer process of killed_racing_writers_leave_the_highest_sequence"]
+fn racing_writers() {
+    let dir = std::env::var(DIR_ENV).expect("run by the crash test");
+    let storage = Storage::open(dir).unwrap();
+    std::thread::scope(|scope| {
+        for writer in 0..WRITERS {
+            let storage = &storage;
+            scope.spawn(move || {
+                for n in 0u64.. {
+                    let mut set = WriteSet::new();
+                    let pk = n.to_be_bytes();
+                    set.put_row(TableNumber(10 + writer), Scope::Shared, &pk, pk.to_vec());
+                    let seq = storage.write(&set).unwrap();
+                    let mut stdout = std::io::stdout().lock();
+                    writeln!(stdout, "ack {seq}").unwrap();
+                    stdout.flush().unwrap();
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn killed_racing_writers_leave_the_highest_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "racing_writers",
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DIR_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut highest = 0;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(seq) = line.unwrap().strip_prefix("ack ") {
+            highest = highest.max(seq.parse::<u64>().unwrap());
+            if highest >= 4_000 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(highest > 0, "the writers acknowledged writes");
+    let storage = Storage::open(dir.path()).unwrap();
+    assert!(
+        storage.last_seq() >= highest,
+        "the sequence went back: {} after an acknowledged {highest}",
+        storage.last_seq()
     );
 }

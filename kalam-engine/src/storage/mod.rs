@@ -8,7 +8,7 @@
 //! | `rows` | every version of every row of user and shared tables (see [`keyspace`]) |
 //! | `index` | secondary-index entries, written in the same batch as their rows |
 //! | `catalog` | the system tables' rows |
-//! | `meta` | the last sequence number |
+//! | `meta` | the highest sequence number committed (merged, so commits in any order keep the highest) |
 //!
 //! A version's value is a tag byte (`0` a row, `1` a deletion) and the row's bytes. Reads
 //! see the newest version of each row; a deletion hides the row.
@@ -57,6 +57,21 @@ const SCAN_FLUSH_TRIGGERS: [(&str, &str); 2] = [
 ];
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
+
+/// The merge operator of the meta family: the highest of the 8-byte big-endian sequence
+/// numbers merged into a key (and its value before them); `None`, which RocksDB reports as
+/// corruption, when one is not 8 bytes.
+fn max_seq(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let mut max = 0u64;
+    for value in existing.into_iter().chain(operands.iter()) {
+        max = max.max(u64::from_be_bytes(value.try_into().ok()?));
+    }
+    Some(max.to_be_bytes().to_vec())
+}
 
 /// How far an acknowledged write is guaranteed to survive.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -113,6 +128,9 @@ impl Storage {
                 // price is write amplification: a flush rewrites the part of the run that
                 // its keys overlap, all of it under random writes to a large table.
                 family.set_level_zero_file_num_compaction_trigger(1);
+            }
+            if name == CF_META {
+                family.set_merge_operator_associative("kalam.max_seq", max_seq);
             }
             (name, family)
         });
@@ -186,6 +204,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).unwrap();
         (dir, storage)
+    }
+
+    #[test]
+    fn the_sequence_number_never_goes_back_when_commits_land_out_of_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = Storage::open(dir.path()).unwrap();
+            // Two writers took 11 and 10; the one holding 11 committed first.
+            let mut set = WriteSet::new();
+            set.put_row(TableNumber(1), Scope::Shared, b"a", b"1".to_vec());
+            storage.commit(&set, 11).unwrap();
+            storage.commit(&set, 10).unwrap();
+        }
+        let storage = Storage::open(dir.path()).unwrap();
+        assert_eq!(storage.last_seq(), 11);
+        // A new commit goes on from there, and the merged value survives a flush too.
+        assert_eq!(storage.write(&WriteSet::new()).unwrap(), 12);
+        storage
+            .db
+            .flush_cf(family(&storage.db, CF_META).unwrap())
+            .unwrap();
+        drop(storage);
+        assert_eq!(Storage::open(dir.path()).unwrap().last_seq(), 12);
     }
 
     #[test]

@@ -19,13 +19,21 @@ impl Storage {
     /// If RocksDB fails to write; then nothing of the set is written.
     pub fn write(&self, set: &WriteSet) -> Result<u64, StorageError> {
         let seq = self.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        self.commit(set, seq)?;
+        Ok(seq)
+    }
+
+    /// Writes `set` under `seq`. Writers of different tables commit in any order, so the
+    /// stored sequence number is merged, never put: the meta family keeps the highest one
+    /// any commit wrote (see [`max_seq`](super::max_seq)), and reopening never goes back.
+    pub(super) fn commit(&self, set: &WriteSet, seq: u64) -> Result<(), StorageError> {
         let mut batch = rocksdb::WriteBatch::default();
         set.fill(&mut batch, seq, self)?;
-        batch.put_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
+        batch.merge_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
         self.db.write_opt(batch, &options)?;
-        Ok(seq)
+        Ok(())
     }
 }
 
