@@ -133,6 +133,14 @@ pub enum Error {
         /// What they tried.
         action: String,
     },
+    /// `SET GATE` of a gate that does not exist.
+    #[error("gate `{name}` does not exist; the gates are: {known}")]
+    UnknownGate {
+        /// The gate asked for.
+        name: String,
+        /// The gates there are, comma-separated.
+        known: String,
+    },
     /// A write to a system table.
     #[error("`{0}` is a system table; it is read-only")]
     ReadOnly(String),

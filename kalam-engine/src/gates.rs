@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kalam::{Table, opt_in_feature};
 
@@ -23,6 +23,14 @@ use crate::catalog::{TableMeta, Tag, key};
 use crate::ids::{TableId, UserId};
 use crate::models::{AuditLogEntry, LiveQuery, TableType, now_micros};
 use crate::storage::WriteSet;
+
+/// The engine's gates, registered with the process's gates when first reached.
+pub(crate) const ENGINE_GATES: [&str; 4] = [
+    "audit_log",
+    "live_queries",
+    "query_metrics",
+    "slow_query_log",
+];
 
 /// What the gated features keep: the audit log's next id, the live subscriptions, the
 /// slow-query log and the statement counters.
@@ -101,6 +109,32 @@ impl Gates {
             u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
+    }
+
+    /// When the slow-query log or the metrics are on, the time a statement starts; while
+    /// both are off, `None`, at the cost of two loads and branches (no clock is read).
+    pub(crate) fn clock(&self) -> Option<Instant> {
+        self.slow_log_clock().or_else(|| self.metrics_clock())
+    }
+
+    #[opt_in_feature("slow_query_log")]
+    fn slow_log_clock(&self) -> Option<Instant> {
+        Some(Instant::now())
+    }
+
+    #[opt_in_feature("query_metrics")]
+    fn metrics_clock(&self) -> Option<Instant> {
+        Some(Instant::now())
+    }
+
+    /// Records a statement that `user` started at `started` (from [`clock`](Self::clock))
+    /// and that returned or changed `rows` rows.
+    pub(crate) fn finished(&self, started: Option<Instant>, user: &UserId, sql: &str, rows: usize) {
+        if let Some(started) = started {
+            let elapsed = started.elapsed();
+            self.note_duration(user, sql, elapsed);
+            self.count_query(rows as u64, elapsed);
+        }
     }
 
     fn slow_log(&self) -> MutexGuard<'_, VecDeque<SlowQuery>> {

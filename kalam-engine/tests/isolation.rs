@@ -97,3 +97,35 @@ fn users_only_ever_see_their_own_rows() {
         )
         .unwrap();
 }
+
+#[test]
+fn a_plain_create_table_is_shared_by_every_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    let root = UserId::new("root").unwrap();
+    engine
+        .sql_blocking(
+            &root,
+            "CREATE NAMESPACE app; CREATE USER alice;
+             CREATE TABLE app.items (id BIGINT PRIMARY KEY, name TEXT)",
+        )
+        .unwrap();
+    let alice = UserId::new("alice").unwrap();
+    engine
+        .sql_blocking(&alice, "INSERT INTO app.items VALUES (1, 'by alice')")
+        .unwrap();
+    // Root sees alice's row: one set of rows, not one per user.
+    let rows = engine
+        .sql_blocking(&root, "SELECT name FROM app.items")
+        .unwrap()
+        .to_string();
+    assert!(rows.contains("| by alice |"), "{rows}");
+    let kind = engine
+        .sql_blocking(
+            &root,
+            "SELECT table_type FROM system.tables WHERE table_name = 'items'",
+        )
+        .unwrap()
+        .to_string();
+    assert!(kind.contains("| SHARED     |"), "{kind}");
+}

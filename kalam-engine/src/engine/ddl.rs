@@ -12,6 +12,7 @@ use kalam::Table;
 use super::Engine;
 use crate::catalog::{Catalog, Column, Tag, key};
 use crate::error::Error;
+use crate::gates::ENGINE_GATES;
 use crate::ids::{NamespaceId, UserId};
 use crate::models::{
     ColumnDefinition, Job, Namespace, Role, TableDefinition, TableType, User, now_micros,
@@ -331,6 +332,39 @@ impl Engine {
             .audit(&mut set, &user.id, "CREATE USER", id, 0);
         self.shared.storage.write(&set)?;
         self.shared.catalog.commit_user(created);
+        Ok(())
+    }
+
+    /// `SET GATE name = on|off`, for one of the engine's gates or any other gate of the
+    /// process, written to the audit log (while it is on, before or after the change).
+    pub(super) fn set_gate(&self, user: &QueryUser, name: &str, on: bool) -> Result<(), Error> {
+        let mut known: Vec<String> = kalam::gates().into_iter().map(|g| g.name).collect();
+        known.extend(ENGINE_GATES.iter().map(|&g| g.to_owned()));
+        known.sort_unstable();
+        known.dedup();
+        if !known.iter().any(|g| g == name) {
+            return Err(Error::UnknownGate {
+                name: name.to_owned(),
+                known: known.join(", "),
+            });
+        }
+        let change = format!("{name} = {}", if on { "on" } else { "off" });
+        let audit = |set: &mut WriteSet| {
+            self.shared
+                .gates
+                .audit(set, &user.id, "SET GATE", &change, 0);
+        };
+        let mut set = WriteSet::new();
+        if on {
+            kalam::set_gate(name, true);
+            audit(&mut set);
+        } else {
+            audit(&mut set);
+            kalam::set_gate(name, false);
+        }
+        if !set.is_empty() {
+            self.shared.storage.write(&set)?;
+        }
         Ok(())
     }
 }

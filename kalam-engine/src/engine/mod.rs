@@ -15,7 +15,6 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -171,13 +170,11 @@ impl Engine {
         let user = self.user(user)?;
         let mut last = QueryResult::empty();
         for statement in sql::parse(sql)? {
-            let started = Instant::now();
-            last = self.run(&user, statement).await?;
-            let elapsed = started.elapsed();
-            self.shared.gates.note_duration(&user.id, sql, elapsed);
+            let started = self.shared.gates.clock();
+            last = self.run(&user, statement.stmt).await?;
             self.shared
                 .gates
-                .count_query(last.num_rows() as u64, elapsed);
+                .finished(started, &user.id, statement.text, last.num_rows());
         }
         Ok(last)
     }
@@ -216,7 +213,7 @@ impl Engine {
             }
             Stmt::SetGate { name, on } => {
                 self.require_admin(user, "set a gate")?;
-                kalam::set_gate(&name, on);
+                self.set_gate(user, &name, on)?;
                 Ok(QueryResult::empty())
             }
             Stmt::Sql(Statement::CreateIndex(index)) => {

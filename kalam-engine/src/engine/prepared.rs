@@ -2,6 +2,7 @@
 //! plan allows), then run with parameters; simple shapes take the fast paths.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{ParamValues, ScalarValue};
@@ -152,7 +153,9 @@ impl Engine {
     pub async fn prepare(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
         let user = self.user(user)?;
         let mut statements = sql::parse(sql)?;
-        let (Some(Stmt::Sql(statement)), None) = (statements.pop(), statements.pop()) else {
+        let (Some(Stmt::Sql(statement)), None) =
+            (statements.pop().map(|p| p.stmt), statements.pop())
+        else {
             return Err(Error::unsupported(
                 "preparing anything but one SELECT, INSERT, UPDATE or DELETE",
             ));
@@ -237,6 +240,24 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
+        let started = self.shared.gates.clock();
+        let result = self.run_prepared(prepared, params).await?;
+        self.finished(started, prepared, &result);
+        Ok(result)
+    }
+
+    /// What the slow-query log and the metrics keep of a prepared statement's run.
+    fn finished(&self, started: Option<Instant>, prepared: &Prepared, result: &QueryResult) {
+        self.shared
+            .gates
+            .finished(started, &prepared.user.id, &prepared.sql, result.num_rows());
+    }
+
+    async fn run_prepared(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
         prepared.check_arity(params)?;
         match &prepared.kind {
             PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
@@ -294,7 +315,10 @@ impl Engine {
             // Nothing to await: no need for the runtime.
             PreparedKind::Fast(fast) => {
                 prepared.check_arity(params)?;
-                fast.run(&self.shared, &prepared.user, params)
+                let started = self.shared.gates.clock();
+                let result = fast.run(&self.shared, &prepared.user, params)?;
+                self.finished(started, prepared, &result);
+                Ok(result)
             }
             PreparedKind::Plan { .. } => self.runtime.block_on(self.execute(prepared, params)),
         }

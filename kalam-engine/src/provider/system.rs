@@ -13,12 +13,14 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use kalam::ArrowTable;
 
-use crate::catalog::{Catalog, column_definition};
+use crate::catalog::{Catalog, ROOT, column_definition};
 use crate::error::Error;
+use crate::ids::UserId;
 use crate::models::{
     AuditLogEntry, ColumnDefinition, GateRow, IndexDefinition, Job, LiveQuery, Namespace, Role,
     TableDefinition, User,
 };
+use crate::session::{QueryUser, query_user};
 use crate::shared::Shared;
 
 /// The system namespace.
@@ -66,10 +68,17 @@ impl SystemTable {
         })
     }
 
-    fn batch(&self) -> Result<RecordBatch, Error> {
+    /// The table's rows that `user` may see: all of them for a dba; of the audit log, the
+    /// jobs, the live queries and the users, only the user's own otherwise.
+    fn batch(&self, user: &QueryUser) -> Result<RecordBatch, Error> {
         let shared = &self.shared;
+        let own = |id: &UserId| user.role.is_admin() || *id == user.id;
         let batch = match self.name {
-            "audit_log" => AuditLogEntry::to_record_batch(&Catalog::audit_log(&shared.storage)?),
+            "audit_log" => {
+                let mut entries = Catalog::audit_log(&shared.storage)?;
+                entries.retain(|e| own(&e.user_id));
+                AuditLogEntry::to_record_batch(&entries)
+            }
             "columns" => ColumnDefinition::to_record_batch(
                 &shared
                     .catalog
@@ -111,8 +120,16 @@ impl SystemTable {
                     })
                     .collect::<Vec<_>>(),
             ),
-            "jobs" => Job::to_record_batch(&Catalog::jobs(&shared.storage)?),
-            "live_queries" => LiveQuery::to_record_batch(&shared.gates.live.rows()),
+            "jobs" => {
+                let mut jobs = Catalog::jobs(&shared.storage)?;
+                jobs.retain(|j| own(&j.created_by));
+                Job::to_record_batch(&jobs)
+            }
+            "live_queries" => {
+                let mut live = shared.gates.live.rows();
+                live.retain(|l| own(&l.user_id));
+                LiveQuery::to_record_batch(&live)
+            }
             "namespaces" => Namespace::to_record_batch(&shared.catalog.namespaces()),
             "tables" => TableDefinition::to_record_batch(
                 &shared
@@ -124,11 +141,12 @@ impl SystemTable {
             ),
             _ => {
                 let mut users = vec![User {
-                    user_id: crate::ids::UserId::new(crate::catalog::ROOT)?,
+                    user_id: UserId::new(ROOT)?,
                     role: Role::System,
                     created_at: 0,
                 }];
                 users.extend(shared.catalog.users());
+                users.retain(|u| own(&u.user_id));
                 User::to_record_batch(&users)
             }
         };
@@ -153,7 +171,8 @@ impl TableProvider for SystemTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let batch = self.batch().map_err(Error::into_datafusion)?;
+        let user = query_user(state)?;
+        let batch = self.batch(&user).map_err(Error::into_datafusion)?;
         let table = MemTable::try_new(Arc::clone(&self.schema), vec![vec![batch]])?;
         table.scan(state, projection, filters, limit).await
     }

@@ -8,7 +8,7 @@ pub(crate) mod params;
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 use crate::error::Error;
 use crate::models::{Role, TableType};
@@ -71,12 +71,23 @@ fn expect_end(tokens: &[TokenWithSpan], at: usize) -> Result<(), Error> {
     }
 }
 
+/// A statement and its text.
+#[derive(Debug)]
+pub(crate) struct Parsed<'a> {
+    pub(crate) stmt: Stmt,
+    /// The statement as written in the text it came from, without the `;`.
+    pub(crate) text: &'a str,
+}
+
 /// Parses `sql` into statements.
-pub(crate) fn parse(sql: &str) -> Result<Vec<Stmt>, Error> {
+pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
     let dialect = GenericDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(Error::parse_from)?;
+    let lines: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let mut statements = Vec::new();
     for piece in tokens.split(|t| t.token == Token::SemiColon) {
         let piece: Vec<TokenWithSpan> = piece
@@ -84,15 +95,36 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Stmt>, Error> {
             .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
             .cloned()
             .collect();
-        if piece.is_empty() {
+        let (Some(first), Some(last)) = (piece.first(), piece.last()) else {
             continue;
-        }
-        statements.push(parse_one(piece)?);
+        };
+        let (start, end) = (
+            offset(sql, &lines, first.span.start),
+            offset(sql, &lines, last.span.end),
+        );
+        let text = sql.get(start..end.max(start)).unwrap_or(sql).trim();
+        statements.push(Parsed {
+            stmt: parse_one(piece)?,
+            text,
+        });
     }
     if statements.is_empty() {
         return Err(Error::parse("no statement"));
     }
     Ok(statements)
+}
+
+/// The byte offset in `sql` of a token location (lines and columns count from 1, columns
+/// in characters); `lines` holds where each line starts.
+fn offset(sql: &str, lines: &[usize], at: Location) -> usize {
+    let Some(&line) = (at.line as usize).checked_sub(1).and_then(|l| lines.get(l)) else {
+        return sql.len();
+    };
+    let column = (at.column as usize).saturating_sub(1);
+    sql[line..]
+        .char_indices()
+        .nth(column)
+        .map_or(sql.len(), |(i, _)| line + i)
 }
 
 fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
@@ -128,8 +160,10 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
                 statement: parse_standard(tokens)?,
             })
         }
+        // As in every other SQL database, a plain CREATE TABLE makes one set of rows that
+        // everyone allowed sees; a per-user table is asked for by name.
         ("CREATE", "TABLE", _) => Ok(Stmt::CreateTable {
-            kind: TableType::User,
+            kind: TableType::Shared,
             statement: parse_standard(tokens)?,
         }),
         ("CREATE", "USER", _) => {
@@ -199,24 +233,48 @@ mod tests {
 
     #[test]
     fn engine_statements_are_recognized() {
-        let stmts = parse(
+        let parsed = parse(
             "CREATE NAMESPACE IF NOT EXISTS App; create shared table app.t (id INT PRIMARY KEY); \
-             CREATE USER alice WITH ROLE dba; SET GATE audit_log = on; SELECT 1",
+             CREATE USER alice WITH ROLE dba; SET GATE audit_log = on; SELECT 1; \
+             CREATE TABLE app.u (id INT PRIMARY KEY)",
         )
         .unwrap();
+        let stmts: Vec<&Stmt> = parsed.iter().map(|p| &p.stmt).collect();
         assert!(
-            matches!(&stmts[0], Stmt::CreateNamespace { name, if_not_exists: true } if name == "app")
+            matches!(stmts[0], Stmt::CreateNamespace { name, if_not_exists: true } if name == "app")
         );
         assert!(matches!(
-            &stmts[1],
+            stmts[1],
             Stmt::CreateTable {
                 kind: TableType::Shared,
                 ..
             }
         ));
-        assert!(matches!(&stmts[2], Stmt::CreateUser { id, role: Role::Dba } if id == "alice"));
-        assert!(matches!(&stmts[3], Stmt::SetGate { name, on: true } if name == "audit_log"));
-        assert!(matches!(&stmts[4], Stmt::Sql(_)));
+        assert!(matches!(stmts[2], Stmt::CreateUser { id, role: Role::Dba } if id == "alice"));
+        assert!(matches!(stmts[3], Stmt::SetGate { name, on: true } if name == "audit_log"));
+        assert!(matches!(stmts[4], Stmt::Sql(_)));
+        assert!(matches!(
+            stmts[5],
+            Stmt::CreateTable {
+                kind: TableType::Shared,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn each_statement_keeps_its_own_text() {
+        let sql = "SELECT 'a;b' ;\n  -- a comment\n  SELECT\n    2 ;;CREATE NAMESPACE é_ns; SELECT 'é' AS x";
+        let texts: Vec<&str> = parse(sql).unwrap().iter().map(|p| p.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "SELECT 'a;b'",
+                "SELECT\n    2",
+                "CREATE NAMESPACE é_ns",
+                "SELECT 'é' AS x"
+            ]
+        );
     }
 
     #[test]

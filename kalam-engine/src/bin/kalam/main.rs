@@ -31,8 +31,8 @@ enum Command {
 ///
 /// Without -e, reads statements from the terminal (a prompt, `\q` to quit) or from standard
 /// input, each ending with `;`. Tables are `CREATE USER TABLE ns.t (..)` (each user has
-/// their own rows) or `CREATE SHARED TABLE ns.t (..)` (one set of rows); plain
-/// `CREATE TABLE ns.t (..)` makes a USER table.
+/// their own rows) or `CREATE SHARED TABLE ns.t (..)` (one set of rows); a plain
+/// `CREATE TABLE ns.t (..)` is a SHARED table, as in other SQL databases.
 #[derive(Debug, clap::Args)]
 struct SqlArgs {
     /// The data directory.
