@@ -63,6 +63,76 @@ mod no_prelude {
 
     #[derive(::kalam::AlignedModel)]
     pub struct Unit;
+
+    /// A node id stored as its integer, for a `via` column through an `Option`.
+    #[derive(
+        ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::clone::Clone, ::core::marker::Copy,
+    )]
+    pub struct Node(pub u64);
+
+    impl ::kalam::ColumnVia<u64> for Node {
+        fn to_repr(&self) -> u64 {
+            self.0
+        }
+        fn from_repr(repr: u64) -> ::core::result::Result<Self, ::std::string::String> {
+            ::core::result::Result::Ok(Node(repr))
+        }
+    }
+
+    #[derive(::kalam::KalamTable, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+    #[table(name = "rows", namespace = "hygiene")]
+    pub struct Row {
+        #[column(primary_key)]
+        pub owner: ::std::string::String,
+        #[column(primary_key)]
+        pub seq: i64,
+        pub note: ::core::option::Option<::std::string::String>,
+        pub data: ::std::vec::Vec<u8>,
+        #[column(via = u64)]
+        pub leader: ::core::option::Option<Node>,
+        #[column(skip)]
+        pub cache: ::core::option::Option<u8>,
+    }
+
+    /// Gated, with a value to return when off.
+    #[::kalam::opt_in_feature("hygiene_gate")]
+    pub fn gated(x: u64) -> ::core::option::Option<u64> {
+        ::core::option::Option::Some(x + 1)
+    }
+
+    pub struct Counter(pub u64);
+
+    impl Counter {
+        #[::kalam::opt_in_feature("hygiene_gate", default)]
+        pub fn bump(&mut self) -> u64 {
+            self.0 += 1;
+            self.0
+        }
+    }
+}
+
+#[test]
+fn tables_and_gates_work_without_a_prelude() {
+    use kalam::Table;
+    let row = no_prelude::Row {
+        owner: "ann".to_owned(),
+        seq: -3,
+        note: Some("n".to_owned()),
+        data: vec![1, 2],
+        leader: Some(no_prelude::Node(9)),
+        cache: None,
+    };
+    assert_eq!(no_prelude::Row::decode(&row.to_row()).unwrap(), row);
+    assert_eq!(no_prelude::Row::key_for("ann", &-3), row.key());
+    assert_eq!(<no_prelude::Row as Table>::NAME, "rows");
+
+    assert_eq!(no_prelude::gated(1), None);
+    let mut counter = no_prelude::Counter(0);
+    assert_eq!(counter.bump(), 0);
+    kalam::set_gate("hygiene_gate", true);
+    assert_eq!(no_prelude::gated(1), Some(2));
+    assert_eq!(counter.bump(), 1);
+    kalam::set_gate("hygiene_gate", false);
 }
 
 #[test]

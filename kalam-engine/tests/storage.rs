@@ -148,7 +148,7 @@ fn a_key_prefix_scans_one_range_in_key_order() {
         &storage,
         t,
         Scope::Shared,
-        &Event::key_prefix_stream(&"a".to_owned()),
+        &Event::key_prefix_stream("a"),
     )
     .into_iter()
     .map(|(_, row)| Event::decode(&row).unwrap())

@@ -184,16 +184,22 @@ pub(crate) struct Column<'a> {
     /// The column's name in keys, schemas and SQL.
     pub(crate) name: String,
     pub(crate) attrs: ColumnAttrs,
+    /// The type the column is stored as: the field's; or with `via = R`, `R`, and
+    /// `Option<R>` for a field of type `Option<T>` (each value converted through
+    /// `ColumnVia<R>` for `T`).
+    pub(crate) repr: Type,
+    /// With `via` on an `Option<T>` field: `T`, the type that converts.
+    pub(crate) via_inner: Option<&'a Type>,
 }
 
 impl Column<'_> {
     pub(crate) fn nullable(&self) -> bool {
-        self.attrs.nullable.is_some() || is_option(self.repr())
+        self.attrs.nullable.is_some() || is_option(&self.repr)
     }
 
-    /// The type the column is stored as: the field's, or its `via` type.
+    /// The type the column is stored as.
     pub(crate) fn repr(&self) -> &Type {
-        self.attrs.via.as_ref().unwrap_or(self.ty)
+        &self.repr
     }
 }
 
@@ -232,11 +238,19 @@ impl<'a> TableInput<'a> {
                     .name
                     .as_ref()
                     .map_or_else(|| unraw(ident), syn::LitStr::value);
+                let via_inner = attrs.via.as_ref().and_then(|_| option_inner(&field.ty));
+                let repr = match (&attrs.via, via_inner) {
+                    (Some(via), Some(_)) => syn::parse_quote!(::core::option::Option<#via>),
+                    (Some(via), None) => via.clone(),
+                    (None, _) => field.ty.clone(),
+                };
                 Some(Column {
                     ident,
                     ty: &field.ty,
                     name,
                     attrs,
+                    repr,
+                    via_inner,
                 })
             })
             .collect();
@@ -254,4 +268,20 @@ impl<'a> TableInput<'a> {
 pub(crate) fn is_option(ty: &Type) -> bool {
     matches!(ty, Type::Path(path) if path.qself.is_none()
         && path.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// `T` of a type written `Option<T>`.
+fn option_inner(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if path.qself.is_some() || last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) if args.args.len() == 1 => Some(inner),
+        _ => None,
+    }
 }

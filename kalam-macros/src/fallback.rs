@@ -46,26 +46,26 @@ pub(crate) fn table(input: &DeriveInput, krate: &TokenStream, error: &syn::Error
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #private::Table for #ident #ty_generics #where_clause {
-                const NAME: &'static str = #name;
-                const NAMESPACE: &'static str = "default";
-                const ROW_VERSION: u8 = 1;
+                const NAME: &'static ::core::primitive::str = #name;
+                const NAMESPACE: &'static ::core::primitive::str = "default";
+                const ROW_VERSION: ::core::primitive::u8 = 1;
                 const COLUMNS: &'static [#private::ColumnInfo] = &[];
 
-                fn key_len(&self) -> usize {
+                fn key_len(&self) -> ::core::primitive::usize {
                     0
                 }
 
-                fn write_key(&self, _: &mut #private::Vec<u8>) {}
+                fn write_key(&self, _: &mut #private::Vec<::core::primitive::u8>) {}
 
-                fn encoded_len(&self) -> usize {
+                fn encoded_len(&self) -> ::core::primitive::usize {
                     0
                 }
 
-                fn encode(&self, _: &mut #private::Vec<u8>) {}
+                fn encode(&self, _: &mut #private::Vec<::core::primitive::u8>) {}
 
-                fn decode(_: &[u8]) -> ::core::result::Result<Self, #private::DecodeError> {
+                fn decode(_: &[::core::primitive::u8]) -> ::core::result::Result<Self, #private::DecodeError> {
                     ::core::result::Result::Err(#private::DecodeError::Invalid(
-                        ::std::string::String::from(#failed),
+                        <::std::string::String as ::core::convert::From<&::core::primitive::str>>::from(#failed),
                     ))
                 }
             }

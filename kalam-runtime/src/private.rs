@@ -147,7 +147,7 @@ pub fn first_call<R>(gate: &'static Gate, body: impl FnOnce() -> R, off: impl Fn
 pub const fn assert_copy<T: Copy>() {}
 
 pub use crate::table::{
-    ColumnInfo, ColumnVia, DecodeError, KeyPart, RowValue, Table, finish, read_version,
+    ColumnInfo, ColumnVia, DecodeError, KeyArg, KeyPart, RowValue, Table, finish, read_version,
 };
 pub use core::default::Default;
 pub use std::vec::Vec;

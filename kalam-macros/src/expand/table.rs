@@ -12,6 +12,24 @@ use crate::ctxt::Ctxt;
 use crate::{check, fallback, text};
 
 impl Column<'_> {
+    /// The type a key function takes the column by reference as: `str` for a `String`,
+    /// `[u8]` for a `Vec<u8>`, the field's type otherwise (and always with `via`).
+    fn arg_type(&self) -> TokenStream {
+        let ty = self.ty;
+        if self.attrs.via.is_some() {
+            return quote!(#ty);
+        }
+        match text::compact(ty).trim_start_matches("::") {
+            "String" | "std::string::String" | "alloc::string::String" => {
+                quote_spanned!(ty.span()=> ::core::primitive::str)
+            }
+            "Vec<u8>" | "std::vec::Vec<u8>" | "alloc::vec::Vec<u8>" => {
+                quote_spanned!(ty.span()=> [::core::primitive::u8])
+            }
+            _ => quote!(#ty),
+        }
+    }
+
     /// `&T` for a field reached by `place` (`self.id`, `row.id`, or `id` of type `&T`
     /// when `by_ref`): the stored representation, converted through `ColumnVia` if asked.
     fn value(&self, place: &TokenStream, by_ref: bool, private: &TokenStream) -> TokenStream {
@@ -20,12 +38,18 @@ impl Column<'_> {
         } else {
             quote!(&#place)
         };
-        match &self.attrs.via {
-            Some(repr) => {
+        match (&self.attrs.via, self.via_inner) {
+            (Some(repr), Some(inner)) => quote_spanned!(inner.span()=>
+                &::core::option::Option::map(
+                    ::core::option::Option::as_ref(#borrowed),
+                    <#inner as #private::ColumnVia<#repr>>::to_repr,
+                )
+            ),
+            (Some(repr), None) => {
                 let ty = self.ty;
                 quote_spanned!(ty.span()=> &<#ty as #private::ColumnVia<#repr>>::to_repr(#borrowed))
             }
-            None => borrowed,
+            (None, _) => borrowed,
         }
     }
 
@@ -37,14 +61,23 @@ impl Column<'_> {
         error: &TokenStream,
         private: &TokenStream,
     ) -> TokenStream {
-        match &self.attrs.via {
-            Some(via) => {
+        match (&self.attrs.via, self.via_inner) {
+            (Some(via), Some(inner)) => quote_spanned!(inner.span()=>
+                match #repr {
+                    ::core::option::Option::None => ::core::option::Option::None,
+                    ::core::option::Option::Some(__kalam_repr) => ::core::option::Option::Some(
+                        <#inner as #private::ColumnVia<#via>>::from_repr(__kalam_repr)
+                            .map_err(#error)?,
+                    ),
+                }
+            ),
+            (Some(via), None) => {
                 let ty = self.ty;
                 quote_spanned!(ty.span()=>
                     <#ty as #private::ColumnVia<#via>>::from_repr(#repr).map_err(#error)?
                 )
             }
-            None => quote!(#repr),
+            (None, _) => quote!(#repr),
         }
     }
 }
@@ -168,16 +201,25 @@ fn expand(
             format_ident!("key_prefix_{}", names.join("_"))
         };
         let args = prefix.iter().map(|c| {
-            let (field, ty) = (c.ident, c.ty);
+            let (field, ty) = (c.ident, c.arg_type());
             quote!(#field: &#ty)
         });
+        // A column without `via` is encoded from the argument as it is given (`&str` for a
+        // `String`); one with `via` is converted to its stored type first.
+        let key_arg = |c: &Column<'_>| match &c.attrs.via {
+            Some(_) => key_part(c),
+            None => {
+                let ty = c.arg_type();
+                quote_spanned!(c.ty.span()=> <#ty as #private::KeyArg>)
+            }
+        };
         let lens = prefix.iter().map(|c| {
-            let (part, field) = (key_part(c), c.ident);
+            let (part, field) = (key_arg(c), c.ident);
             let value = c.value(&quote!(#field), true, &private);
             quote!(#part::key_len(#value))
         });
         let writes = prefix.iter().map(|c| {
-            let (part, field) = (key_part(c), c.ident);
+            let (part, field) = (key_arg(c), c.ident);
             let value = c.value(&quote!(#field), true, &private);
             quote!(#part::encode_key(#value, &mut __kalam_key);)
         });
@@ -198,7 +240,7 @@ fn expand(
         quote! {
             #[doc = #doc]
             #[must_use]
-            #vis fn #fn_name(#(#args),*) -> #private::Vec<u8> {
+            #vis fn #fn_name(#(#args),*) -> #private::Vec<::core::primitive::u8> {
                 let mut __kalam_key = #private::Vec::with_capacity(0 #(+ #lens)*);
                 #(#writes)*
                 __kalam_key
@@ -213,34 +255,34 @@ fn expand(
         const _: () = {
             #[automatically_derived]
             impl #private::Table for #ident {
-                const NAME: &'static str = #name;
-                const NAMESPACE: &'static str = #namespace;
-                const ROW_VERSION: u8 = #version;
+                const NAME: &'static ::core::primitive::str = #name;
+                const NAMESPACE: &'static ::core::primitive::str = #namespace;
+                const ROW_VERSION: ::core::primitive::u8 = #version;
                 const COLUMNS: &'static [#private::ColumnInfo] = &[#(#column_infos),*];
 
                 #[inline]
-                fn key_len(&self) -> usize {
+                fn key_len(&self) -> ::core::primitive::usize {
                     0 #(+ #key_len)*
                 }
 
                 #[inline]
-                fn write_key(&self, out: &mut #private::Vec<u8>) {
+                fn write_key(&self, out: &mut #private::Vec<::core::primitive::u8>) {
                     #(#write_key)*
                 }
 
                 #[inline]
-                fn encoded_len(&self) -> usize {
+                fn encoded_len(&self) -> ::core::primitive::usize {
                     1 #(+ #row_len)*
                 }
 
                 #[inline]
-                fn encode(&self, out: &mut #private::Vec<u8>) {
+                fn encode(&self, out: &mut #private::Vec<::core::primitive::u8>) {
                     out.reserve(<Self as #private::Table>::encoded_len(self));
                     out.push(#version);
                     #(#encode)*
                 }
 
-                fn decode(bytes: &[u8]) -> ::core::result::Result<Self, #private::DecodeError> {
+                fn decode(bytes: &[::core::primitive::u8]) -> ::core::result::Result<Self, #private::DecodeError> {
                     let mut input = bytes;
                     #private::read_version(&mut input, #version)?;
                     #(#decode)*
@@ -298,7 +340,9 @@ fn arrow_impl(
         } else {
             quote! {
                 if #col::VARIABLE {
-                    __kalam_rows.iter().map(|row| #col::data_len(&row.#field)).sum()
+                    ::core::iter::Iterator::sum::<::core::primitive::usize>(
+                        ::core::iter::Iterator::map(__kalam_rows.iter(), |row| #col::data_len(&row.#field)),
+                    )
                 } else {
                     0
                 }
@@ -343,7 +387,9 @@ fn arrow_impl(
             ::core::result::Result::Ok(rows)
         }
     } else {
-        quote!(::core::result::Result::Ok((0..batch.num_rows()).map(|row| #row).collect()))
+        quote!(::core::result::Result::Ok(::core::iter::Iterator::collect(
+            ::core::iter::Iterator::map(0..batch.num_rows(), |row| #row),
+        )))
     };
     quote! {
         #private::if_arrow! {
@@ -353,9 +399,9 @@ fn arrow_impl(
                     static SCHEMA: ::std::sync::OnceLock<#private::arrow_schema::SchemaRef> =
                         ::std::sync::OnceLock::new();
                     ::core::clone::Clone::clone(SCHEMA.get_or_init(|| {
-                        let metadata = ::std::collections::HashMap::from([
-                            (::std::string::String::from("kalam.table"), ::std::string::String::from(#name)),
-                            (::std::string::String::from("kalam.namespace"), ::std::string::String::from(#namespace)),
+                        let metadata = <::std::collections::HashMap<_, _> as ::core::convert::From<_>>::from([
+                            (<::std::string::String as ::core::convert::From<&::core::primitive::str>>::from("kalam.table"), <::std::string::String as ::core::convert::From<&::core::primitive::str>>::from(#name)),
+                            (<::std::string::String as ::core::convert::From<&::core::primitive::str>>::from("kalam.namespace"), <::std::string::String as ::core::convert::From<&::core::primitive::str>>::from(#namespace)),
                         ]);
                         ::std::sync::Arc::new(#private::arrow_schema::Schema::new_with_metadata(
                             ::std::vec![#(#fields),*],

@@ -1,5 +1,6 @@
-//! The derive never panics, whatever it is given: generated struct and enum definitions,
-//! valid and broken, always come back as an expansion or as spanned errors.
+//! The derives never panic, whatever they are given: generated struct and enum definitions,
+//! valid and broken, always come back as an expansion or as spanned errors. So do the
+//! attribute macros, on any item.
 
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
@@ -129,8 +130,96 @@ fn definition() -> impl Strategy<Value = String> {
     )
 }
 
-/// Runs the derive and checks that it returned tokens that parse as items.
+const TABLE_ATTRS: &[&str] = &[
+    "",
+    "#[table(name = \"jobs\")]",
+    "#[table(name = \"jobs\", namespace = \"system\", version = 3)]",
+    "#[table(version = 0)]",
+    "#[table(version = 300)]",
+    "#[table(nmespace = \"x\")]",
+    "#[table(name)]",
+    "#[table(name = 1)]",
+    "#[table]",
+    "#[table = \"x\"]",
+    "#[kalam(crate = \"::kalam\")]",
+    "#[kalam(crate = \"not a path\")]",
+];
+
+const COLUMN_ATTRS: &[&str] = &[
+    "",
+    "",
+    "#[column(primary_key)]",
+    "#[column(primary_key)]",
+    "#[column(primary_key, name = \"k\")]",
+    "#[column(name = \"k\")]",
+    "#[column(name = \"two words\")]",
+    "#[column(skip)]",
+    "#[column(skip, primary_key)]",
+    "#[column(nullable)]",
+    "#[column(via = u64)]",
+    "#[column(via = Option<u64>)]",
+    "#[column(via)]",
+    "#[column(via = )]",
+    "#[column(primary_key, primary_key)]",
+    "#[column(sise = 3)]",
+    "#[column]",
+    "#[column = 1]",
+];
+
+const COLUMN_TYPES: &[&str] = &[
+    "u8",
+    "i64",
+    "bool",
+    "f64",
+    "String",
+    "Vec<u8>",
+    "Option<String>",
+    "Option<u64>",
+    "Option<NodeId>",
+    "Option<>",
+    "Option<u8, u8>",
+    "NodeId",
+    "std::string::String",
+    "T",
+    "&'a str",
+    "[u8; 4]",
+    "(u8, u8)",
+];
+
+fn table_definition() -> impl Strategy<Value = String> {
+    let columns = prop::collection::vec((pick(COLUMN_ATTRS), pick(COLUMN_TYPES)), 0..6);
+    (pick(TABLE_ATTRS), pick(GENERICS), 0..5usize, columns).prop_map(
+        |(head, generics, shape, columns)| {
+            let named = columns
+                .iter()
+                .enumerate()
+                .map(|(i, (attr, ty))| format!("{attr} c{i}: {ty},"))
+                .collect::<String>();
+            let unnamed = columns
+                .iter()
+                .map(|(attr, ty)| format!("{attr} {ty},"))
+                .collect::<String>();
+            let body = match shape {
+                0 | 1 => format!("struct S{generics} {{ {named} }}"),
+                2 => format!("struct S{generics}({unnamed});"),
+                3 => format!("enum S{generics} {{ A, B {{ {named} }} }}"),
+                _ => format!("union S{generics} {{ {named} }}"),
+            };
+            format!("{head} {body}")
+        },
+    )
+}
+
+/// Runs the `AlignedModel` derive and checks that it returned tokens that parse as items.
 fn expands_without_panic(input: &TokenStream) -> Result<(), TestCaseError> {
+    derives_without_panic(derive, input)
+}
+
+/// Runs `derive` and checks that it returned tokens that parse as items.
+fn derives_without_panic(
+    derive: fn(TokenStream) -> TokenStream,
+    input: &TokenStream,
+) -> Result<(), TestCaseError> {
     let output = std::panic::catch_unwind(|| derive(input.clone()))
         .map_err(|_| TestCaseError::fail(format!("derive panicked on: {input}")))?;
     prop_assert!(!output.is_empty(), "empty expansion for: {}", input);
@@ -194,6 +283,32 @@ proptest! {
         // to the derive to judge.
         let tokens: TokenStream = text.parse().expect("strategy output tokenizes");
         expands_without_panic(&tokens)?;
+    }
+
+    #[test]
+    fn generated_tables(text in table_definition()) {
+        let tokens: TokenStream = text.parse().expect("strategy output tokenizes");
+        derives_without_panic(crate::expand::table::derive, &tokens)?;
+    }
+
+    #[test]
+    fn tables_with_a_token_removed_or_repeated(
+        text in table_definition(),
+        at in any::<prop::sample::Index>(),
+        repeat in any::<bool>(),
+    ) {
+        let tokens: Vec<proc_macro2::TokenTree> =
+            text.parse::<TokenStream>().expect("tokenizes").into_iter().collect();
+        let mut mutated = tokens.clone();
+        if !tokens.is_empty() {
+            let i = at.index(tokens.len());
+            if repeat {
+                mutated.insert(i, tokens[i].clone());
+            } else {
+                mutated.remove(i);
+            }
+        }
+        derives_without_panic(crate::expand::table::derive, &mutated.into_iter().collect())?;
     }
 
     #[test]

@@ -372,6 +372,55 @@ impl KeyPart for Vec<u8> {
     }
 }
 
+/// What the generated `key_for` and `key_prefix_*` functions take for a primary-key
+/// column: `&str` for a `String`, `&[u8]` for a `Vec<u8>` (as a hand-written API would), and
+/// `&T` for any other [`KeyPart`]. Encodes exactly as the column's `KeyPart` does.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be part of a KalamTable primary key",
+    note = "key columns are integers, bool, floats, String, Vec<u8>, or types that implement \
+            kalam::KeyPart (a newtype can delegate to its inner value)"
+)]
+pub trait KeyArg {
+    /// As [`KeyPart::key_len`].
+    fn key_len(&self) -> usize;
+    /// As [`KeyPart::encode_key`].
+    fn encode_key(&self, out: &mut Vec<u8>);
+}
+
+impl<T: KeyPart> KeyArg for T {
+    #[inline]
+    fn key_len(&self) -> usize {
+        KeyPart::key_len(self)
+    }
+    #[inline]
+    fn encode_key(&self, out: &mut Vec<u8>) {
+        KeyPart::encode_key(self, out);
+    }
+}
+
+impl KeyArg for str {
+    #[inline]
+    fn key_len(&self) -> usize {
+        escaped_len(self.as_bytes())
+    }
+    #[inline]
+    fn encode_key(&self, out: &mut Vec<u8>) {
+        encode_escaped(self.as_bytes(), out);
+    }
+}
+
+impl KeyArg for [u8] {
+    #[inline]
+    fn key_len(&self) -> usize {
+        escaped_len(self)
+    }
+    #[inline]
+    fn encode_key(&self, out: &mut Vec<u8>) {
+        encode_escaped(self, out);
+    }
+}
+
 impl RowValue for Vec<u8> {
     #[inline]
     fn row_len(&self) -> usize {

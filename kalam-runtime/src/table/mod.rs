@@ -7,6 +7,8 @@ mod codec;
 
 use core::fmt;
 
+#[doc(hidden)]
+pub use codec::KeyArg;
 pub use codec::{KeyPart, RowValue, read_row_bytes, str_key_len, write_row_bytes, write_str_key};
 
 /// Why a row (or key) could not be decoded. Decoding never panics and never returns a
@@ -174,7 +176,13 @@ pub fn finish(input: &[u8]) -> Result<(), DecodeError> {
 
 /// Stores a field as another column type: `#[column(via = Repr)]` on a field of type
 /// `Self`. Implement it for newtypes and enums that are not columns themselves; the `kalam`
-/// crate's docs show an enum stored as text.
+/// crate's docs show an enum stored as text. On an `Option<T>` field, `via = Repr`
+/// converts each `T` present (the column is nullable): implement it for `T`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored as `{Repr}`",
+    label = "`#[column(via = {Repr})]` needs `{Self}: kalam::ColumnVia<{Repr}>`",
+    note = "implement kalam::ColumnVia<{Repr}> for `{Self}` (on an `Option<T>` field, for `T`)"
+)]
 pub trait ColumnVia<Repr>: Sized {
     /// The stored value.
     fn to_repr(&self) -> Repr;
