@@ -8,5 +8,11 @@
 fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*/*.rs");
+    // Cases whose errors depend on the `arrow` feature: with it, a column type also needs an
+    // Arrow column type.
+    #[cfg(feature = "arrow")]
+    cases.compile_fail("tests/ui-arrow/*.rs");
+    #[cfg(not(feature = "arrow"))]
+    cases.compile_fail("tests/ui-no-arrow/*.rs");
     cases.pass("tests/ui-pass/*.rs");
 }
