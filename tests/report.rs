@@ -32,6 +32,27 @@ enum Message {
     Blob([u8; 256]),
 }
 
+// The holes are there for `const` assertions: 7 bytes after `flag`, 4 at the tail.
+const _: () = assert!(Job::LAYOUT.hole_count() == 2);
+const _: () =
+    assert!(matches!(Job::LAYOUT.hole(0), Some(h) if h.offset == 1 && h.size == 7 && !h.tail));
+const _: () =
+    assert!(matches!(Job::LAYOUT.hole(1), Some(h) if h.offset == 28 && h.size == 4 && h.tail));
+const _: () = assert!(Job::LAYOUT.hole(2).is_none());
+
+#[test]
+fn const_holes_agree_with_the_iterator() {
+    for layout in [&Job::LAYOUT, &Session::LAYOUT, &Message::LAYOUT] {
+        let holes: Vec<_> = layout.holes().collect();
+        assert_eq!(holes.len(), layout.hole_count(), "{}", layout.name);
+        for (n, hole) in holes.iter().enumerate() {
+            assert_eq!(layout.hole(n).as_ref(), Some(hole));
+        }
+        let padding: usize = holes.iter().map(|h| h.size).sum();
+        assert_eq!(padding, layout.padding(), "{}", layout.name);
+    }
+}
+
 #[test]
 fn struct_table_shows_holes_hot_fields_and_the_best_order() {
     let expected = "\

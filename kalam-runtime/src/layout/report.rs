@@ -18,26 +18,72 @@ pub struct Hole {
 }
 
 impl StructLayout {
-    /// Every run of padding, in offset order, the tail last.
-    pub fn holes(&self) -> impl Iterator<Item = Hole> + '_ {
+    /// How many runs of padding there are, the tail's included. A `const fn`, for your own
+    /// `const` assertions (with [`hole`](Self::hole)).
+    ///
+    /// ```
+    /// # use kalam_runtime::{FieldLayout, StructLayout};
+    /// const FIELDS: &[FieldLayout] = &[
+    ///     FieldLayout::new("flag", "bool", 0, 1, 1, false),
+    ///     FieldLayout::new("count", "i64", 8, 8, 8, false),
+    /// ];
+    /// const JOB: StructLayout = StructLayout::new("Job", "repr(C)", 16, 8, FIELDS);
+    /// const _: () = assert!(JOB.hole_count() == 1);
+    /// const _: () = assert!(matches!(JOB.hole(0), Some(h) if h.offset == 1 && h.size == 7));
+    /// ```
+    #[must_use]
+    pub const fn hole_count(&self) -> usize {
+        let mut count = 0;
+        let mut i = 0;
+        while i < self.fields.len() {
+            if self.padding_before(i) > 0 {
+                count += 1;
+            }
+            i += 1;
+        }
+        if self.tail_padding() > 0 {
+            count += 1;
+        }
+        count
+    }
+
+    /// The `n`th run of padding, in offset order, the tail last; `None` past the last one.
+    #[must_use]
+    pub const fn hole(&self, n: usize) -> Option<Hole> {
         let fields = self.fields;
-        let inner = (0..fields.len()).filter_map(move |i| {
+        let mut seen = 0;
+        let mut i = 0;
+        while i < fields.len() {
             let size = self.padding_before(i);
-            (size > 0).then(|| Hole {
-                offset: fields[i].offset - size,
-                size,
-                after: i.checked_sub(1).map(|p| &fields[p]),
-                tail: false,
-            })
-        });
+            if size > 0 {
+                if seen == n {
+                    return Some(Hole {
+                        offset: fields[i].offset - size,
+                        size,
+                        after: if i == 0 { None } else { Some(&fields[i - 1]) },
+                        tail: false,
+                    });
+                }
+                seen += 1;
+            }
+            i += 1;
+        }
         let tail = self.tail_padding();
-        let tail = (tail > 0).then(|| Hole {
-            offset: self.size - tail,
-            size: tail,
-            after: fields.last(),
-            tail: true,
-        });
-        inner.chain(tail)
+        if tail > 0 && seen == n {
+            return Some(Hole {
+                offset: self.size - tail,
+                size: tail,
+                after: fields.last(),
+                tail: true,
+            });
+        }
+        None
+    }
+
+    /// Every run of padding, in offset order, the tail last: [`hole`](Self::hole) for each
+    /// of the [`hole_count`](Self::hole_count).
+    pub fn holes(&self) -> impl Iterator<Item = Hole> + '_ {
+        (0..self.hole_count()).filter_map(|n| self.hole(n))
     }
 }
 
