@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the derives cost at build time (BENCHMARKS.md §4).
+# What the derives cost at build time (the README's "Compile-time cost" section).
 #
 # Generates three crates with the same N structs (default 200):
 #   plain   #[derive(Clone, Debug, PartialEq)]
