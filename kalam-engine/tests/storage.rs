@@ -144,15 +144,10 @@ fn a_key_prefix_scans_one_range_in_key_order() {
         set.put_row(t, Scope::Shared, &event.key(), event.to_row());
     }
     storage.write(&set).unwrap();
-    let in_a: Vec<Event> = rows(
-        &storage,
-        t,
-        Scope::Shared,
-        &Event::key_prefix_stream("a"),
-    )
-    .into_iter()
-    .map(|(_, row)| Event::decode(&row).unwrap())
-    .collect();
+    let in_a: Vec<Event> = rows(&storage, t, Scope::Shared, &Event::key_prefix_stream("a"))
+        .into_iter()
+        .map(|(_, row)| Event::decode(&row).unwrap())
+        .collect();
     let seqs: Vec<(String, i64)> = in_a.iter().map(|e| (e.stream.clone(), e.seq)).collect();
     assert_eq!(
         seqs,
