@@ -123,3 +123,19 @@ fn svg_draws_every_field_and_the_padding() {
     assert_eq!(row_labels(&svg), 2);
     assert_eq!(row_labels(&Session::LAYOUT.to_svg_with_line(16)), 5);
 }
+
+#[test]
+fn an_enum_map_draws_its_variants() {
+    let svg = Message::LAYOUT.to_svg();
+    for variant in Message::LAYOUT.variants {
+        assert!(svg.contains(&format!(">{}</text>", variant.name)), "{svg}");
+        assert!(
+            svg.contains(&format!(">{} B</text>", variant.payload)),
+            "{svg}"
+        );
+    }
+    assert!(svg.contains(&format!(
+        "<title>Blob — payload 256 of {} bytes</title>",
+        Message::LAYOUT.size
+    )));
+}

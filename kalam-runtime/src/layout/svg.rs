@@ -20,6 +20,13 @@ const HOT: &str = "#ef476f";
 impl StructLayout {
     /// Renders the layout as a self-contained SVG image with 64-byte cache lines.
     ///
+    /// A struct is drawn byte by byte, one row per line, fields as boxes and padding
+    /// hatched. An enum is drawn one bar per variant, each the enum's size: the variant's
+    /// payload (its fields laid out together) as a box, and the rest, which holds the tag
+    /// and the room the larger variants need, hatched. Where the compiler places a payload
+    /// within the enum is its choice and not part of the layout, so each is drawn from the
+    /// start of its bar.
+    ///
     /// ```
     /// use kalam_runtime::{FieldLayout, StructLayout};
     ///
@@ -35,6 +42,9 @@ impl StructLayout {
     /// Renders the layout as an SVG image with `line`-byte rows (`line` of 0 counts as 1).
     #[must_use]
     pub fn to_svg_with_line(&self, line: usize) -> String {
+        if self.kind == ModelKind::Enum {
+            return self.enum_svg();
+        }
         let line = line.max(1);
         let rows = self.size.div_ceil(line).max(1);
         let width = LEFT + line * BYTE_W + 20;
@@ -139,6 +149,70 @@ impl StructLayout {
     }
 }
 
+impl StructLayout {
+    /// The variants of an enum as bars of the enum's size, see [`to_svg`](Self::to_svg).
+    fn enum_svg(&self) -> String {
+        const NAMES: usize = 140;
+        const BAR: usize = 560;
+        let left = NAMES + 10;
+        let rows = self.variants.len().max(1);
+        let width = left + BAR + 20;
+        let height = TOP + rows * (ROW_H + ROW_GAP) + LEGEND_H;
+        let size = self.size.max(1);
+        let mut svg = String::new();
+        let _ = write!(
+            svg,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">
+<defs><pattern id="pad" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f1f1f1"/><line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>
+<text x="{left}" y="16" font-size="14" font-weight="bold">{} — enum, {} bytes, align {}, repr({})</text>
+"##,
+            escape(self.name),
+            self.size,
+            self.align,
+            escape(self.repr)
+        );
+        for (i, variant) in self.variants.iter().enumerate() {
+            let y = TOP + i * (ROW_H + ROW_GAP);
+            let w = variant.payload.min(size) * BAR / size;
+            let _ = writeln!(
+                svg,
+                r##"<text x="{}" y="{}" text-anchor="end">{}</text>
+<rect x="{left}" y="{y}" width="{BAR}" height="{ROW_H}" fill="url(#pad)" stroke="#333"/>"##,
+                NAMES,
+                y + ROW_H / 2 + 4,
+                escape(&clip(variant.name, NAMES / 7)),
+            );
+            if w > 0 {
+                let _ = writeln!(
+                    svg,
+                    r##"<g><title>{} — payload {} of {} bytes</title><rect x="{left}" y="{y}" width="{w}" height="{ROW_H}" fill="{}" stroke="#333"/></g>"##,
+                    escape(variant.name),
+                    variant.payload,
+                    self.size,
+                    PALETTE[i % PALETTE.len()],
+                );
+            }
+            let _ = writeln!(
+                svg,
+                r##"<text x="{}" y="{}" fill="#333">{} B</text>"##,
+                left + w + 4,
+                y + ROW_H / 2 + 4,
+                variant.payload
+            );
+        }
+        let legend_y = TOP + rows * (ROW_H + ROW_GAP) + 12;
+        let _ = write!(
+            svg,
+            r##"<rect x="{left}" y="{}" width="14" height="14" fill="url(#pad)" stroke="#333"/><text x="{}" y="{legend_y}">the tag, and room for larger variants</text>
+</svg>
+"##,
+            legend_y - 11,
+            left + 20,
+        );
+        svg
+    }
+}
+
 fn clip(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_owned();
@@ -185,6 +259,32 @@ mod tests {
         assert!(svg.contains("Vec&lt;u8&gt;"), "types are escaped");
         assert!(svg.contains(HOT), "hot field coloured");
         assert!(svg.contains("padding: 11 bytes"));
+    }
+
+    #[test]
+    fn an_enum_is_a_bar_per_variant() {
+        use crate::VariantLayout;
+        static VARIANTS: [VariantLayout; 2] = [
+            VariantLayout::new("Ping", 0),
+            VariantLayout::new("Blob", 256),
+        ];
+        let layout = StructLayout::new_enum("Message", "Rust", 257, 1, &VARIANTS);
+        let svg = layout.to_svg();
+        assert!(
+            svg.contains(">Ping</text>") && svg.contains(">Blob</text>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<title>Blob — payload 256 of 257 bytes</title>"),
+            "{svg}"
+        );
+        // A unit variant has no payload box, only its bar.
+        assert!(!svg.contains("<title>Ping"), "{svg}");
+        assert!(
+            svg.contains(">0 B</text>") && svg.contains(">256 B</text>"),
+            "{svg}"
+        );
+        assert!(svg.contains("enum, 257 bytes"));
     }
 
     #[test]
