@@ -27,6 +27,24 @@ fn write_set(n: u64) -> WriteSet {
     set
 }
 
+/// This test binary again, running only the ignored test `name` as the writer process,
+/// on the data directory `dir`; its acknowledgements come on its standard output.
+fn spawn(name: &str, dir: &std::path::Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            name,
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DIR_ENV, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 #[ignore = "the writer process of killed_writer_loses_no_acknowledged_write"]
 fn writer() {
@@ -44,19 +62,7 @@ fn writer() {
 #[test]
 fn killed_writer_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "writer",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn("writer", dir.path());
     let mut acknowledged = None;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -130,19 +136,7 @@ fn racing_writers() {
 #[test]
 fn killed_racing_writers_leave_the_highest_sequence() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "racing_writers",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn("racing_writers", dir.path());
     let mut highest = 0;
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         if let Some(seq) = line.unwrap().strip_prefix("ack ") {

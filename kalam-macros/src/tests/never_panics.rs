@@ -210,6 +210,25 @@ fn table_definition() -> impl Strategy<Value = String> {
     )
 }
 
+/// `text`'s tokens with the one `at` removed, or with `repeat`, repeated.
+fn mutated(text: &str, at: prop::sample::Index, repeat: bool) -> TokenStream {
+    let tokens: Vec<proc_macro2::TokenTree> = text
+        .parse::<TokenStream>()
+        .expect("tokenizes")
+        .into_iter()
+        .collect();
+    let mut mutated = tokens.clone();
+    if !tokens.is_empty() {
+        let i = at.index(tokens.len());
+        if repeat {
+            mutated.insert(i, tokens[i].clone());
+        } else {
+            mutated.remove(i);
+        }
+    }
+    mutated.into_iter().collect()
+}
+
 /// Runs the `AlignedModel` derive and checks that it returned tokens that parse as items.
 fn expands_without_panic(input: &TokenStream) -> Result<(), TestCaseError> {
     derives_without_panic(derive, input)
@@ -297,18 +316,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         repeat in any::<bool>(),
     ) {
-        let tokens: Vec<proc_macro2::TokenTree> =
-            text.parse::<TokenStream>().expect("tokenizes").into_iter().collect();
-        let mut mutated = tokens.clone();
-        if !tokens.is_empty() {
-            let i = at.index(tokens.len());
-            if repeat {
-                mutated.insert(i, tokens[i].clone());
-            } else {
-                mutated.remove(i);
-            }
-        }
-        derives_without_panic(crate::expand::table::derive, &mutated.into_iter().collect())?;
+        derives_without_panic(crate::expand::table::derive, &mutated(&text, at, repeat))?;
     }
 
     #[test]
@@ -317,17 +325,6 @@ proptest! {
         at in any::<prop::sample::Index>(),
         repeat in any::<bool>(),
     ) {
-        let tokens: Vec<proc_macro2::TokenTree> =
-            text.parse::<TokenStream>().expect("tokenizes").into_iter().collect();
-        let mut mutated = tokens.clone();
-        if !tokens.is_empty() {
-            let i = at.index(tokens.len());
-            if repeat {
-                mutated.insert(i, tokens[i].clone());
-            } else {
-                mutated.remove(i);
-            }
-        }
-        expands_without_panic(&mutated.into_iter().collect())?;
+        expands_without_panic(&mutated(&text, at, repeat))?;
     }
 }

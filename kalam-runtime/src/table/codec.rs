@@ -330,11 +330,11 @@ pub fn write_str_key(text: &str, out: &mut Vec<u8>) {
 impl KeyPart for String {
     #[inline]
     fn key_len(&self) -> usize {
-        escaped_len(self.as_bytes())
+        KeyArg::key_len(self.as_str())
     }
     #[inline]
     fn encode_key(&self, out: &mut Vec<u8>) {
-        encode_escaped(self.as_bytes(), out);
+        KeyArg::encode_key(self.as_str(), out);
     }
     fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
         String::from_utf8(decode_escaped(input)?).map_err(|_| DecodeError::InvalidUtf8)
@@ -361,11 +361,11 @@ impl RowValue for String {
 impl KeyPart for Vec<u8> {
     #[inline]
     fn key_len(&self) -> usize {
-        escaped_len(self)
+        KeyArg::key_len(self.as_slice())
     }
     #[inline]
     fn encode_key(&self, out: &mut Vec<u8>) {
-        encode_escaped(self, out);
+        KeyArg::encode_key(self.as_slice(), out);
     }
     fn decode_key(input: &mut &[u8]) -> Result<Self, DecodeError> {
         decode_escaped(input)
