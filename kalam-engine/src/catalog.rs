@@ -95,20 +95,14 @@ impl TableMeta {
             // gets the engine's typed error naming the table's column.
             .map(|c| Field::new(&c.name, c.ty.arrow(), true))
             .collect();
-        let metadata = [
-            ("kalam.table".to_owned(), id.to_string()),
-            (
-                "kalam.table_type".to_owned(),
-                definition.table_type.to_string(),
-            ),
-        ]
-        .into_iter()
-        .collect();
         TableMeta {
             kind: definition.table_type,
             number: TableNumber(definition.number),
             types: columns.iter().map(|c| c.ty).collect(),
-            schema: Arc::new(Schema::new_with_metadata(fields, metadata)),
+            // No schema metadata: DataFusion checks that a plan's physical schema equals its
+            // logical one, and a plan over two tables would carry one table's metadata on
+            // one side and the other's on the other.
+            schema: Arc::new(Schema::new(fields)),
             id,
             columns,
             pk,

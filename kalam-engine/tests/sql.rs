@@ -452,3 +452,56 @@ fn a_where_clause_that_is_never_true_changes_nothing() {
         Some(5)
     );
 }
+
+#[test]
+fn plans_over_two_tables_of_either_kind() {
+    let (_dir, engine) = setup();
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.a (col0 INT PRIMARY KEY, col1 INT);
+         CREATE SHARED TABLE shop.b (col0 INT PRIMARY KEY, col1 INT);
+         INSERT INTO shop.a VALUES (1, 10), (2, 20);
+         INSERT INTO shop.b VALUES (1, 10), (2, 10), (3, 30)",
+    );
+    // A cross join under a GROUP BY: each side's schema is its own table's.
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT DISTINCT -56 AS v FROM shop.a, shop.b AS x GROUP BY x.col1"
+        )),
+        ["+-----+", "| v   |", "+-----+", "| -56 |", "+-----+"]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT x.col1, count(*) AS n FROM shop.a, shop.b AS x GROUP BY x.col1 ORDER BY x.col1"
+        )),
+        [
+            "+------+---+",
+            "| col1 | n |",
+            "+------+---+",
+            "| 10   | 4 |",
+            "| 30   | 2 |",
+            "+------+---+",
+        ]
+    );
+    // System tables too, joined with each other.
+    assert_eq!(
+        run(
+            &engine,
+            "SELECT DISTINCT 1 AS v FROM system.tables, system.namespaces AS x GROUP BY x.name"
+        )
+        .num_rows(),
+        1
+    );
+    let columns = run(
+        &engine,
+        "SELECT t.table_name, count(*) AS n FROM system.tables t, system.columns c \
+         WHERE t.table_name = c.table_name AND t.namespace = c.namespace \
+         GROUP BY t.table_name ORDER BY t.table_name",
+    );
+    assert_eq!(
+        table(&columns)[3..5],
+        ["| a          | 2 |", "| b          | 2 |"]
+    );
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
 use datafusion::datasource::{MemTable, TableType as DfTableType};
@@ -61,6 +61,10 @@ impl SystemTable {
             "tables" => TableDefinition::schema(),
             _ => User::schema(),
         };
+        // Without the generated schema's metadata (the table's name): a plan over two
+        // tables would carry one's on one side and the other's on the other, which
+        // DataFusion's check of physical against logical schemas refuses.
+        let schema = Arc::new(Schema::new(schema.fields().clone()));
         Some(SystemTable {
             shared,
             name,
@@ -150,7 +154,12 @@ impl SystemTable {
                 User::to_record_batch(&users)
             }
         };
-        batch.map_err(Error::execution_from)
+        batch
+            .and_then(|batch| {
+                RecordBatch::try_new(Arc::clone(&self.schema), batch.columns().to_vec())
+                    .map_err(Into::into)
+            })
+            .map_err(Error::execution_from)
     }
 }
 
