@@ -402,11 +402,11 @@ impl<T: KeyPart> KeyArg for T {
 impl KeyArg for str {
     #[inline]
     fn key_len(&self) -> usize {
-        escaped_len(self.as_bytes())
+        str_key_len(self)
     }
     #[inline]
     fn encode_key(&self, out: &mut Vec<u8>) {
-        encode_escaped(self.as_bytes(), out);
+        write_str_key(self, out);
     }
 }
 
