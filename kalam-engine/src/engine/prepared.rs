@@ -240,10 +240,22 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        let started = self.shared.gates.clock();
-        let result = self.run_prepared(prepared, params).await?;
-        self.finished(started, prepared, &result);
-        Ok(result)
+        match &prepared.kind {
+            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params),
+            PreparedKind::Plan {
+                plan,
+                optimized,
+                once,
+            } => {
+                prepared.check_arity(params)?;
+                let started = self.shared.gates.clock();
+                let result = self
+                    .run_plan(prepared, plan, *optimized, once.as_deref(), params)
+                    .await?;
+                self.finished(started, prepared, &result);
+                Ok(result)
+            }
+        }
     }
 
     /// What the slow-query log and the metrics keep of a prepared statement's run.
@@ -253,51 +265,56 @@ impl Engine {
             .finished(started, &prepared.user.id, &prepared.sql, result.num_rows());
     }
 
-    async fn run_prepared(
+    /// A run of a fast path: nothing to await.
+    fn run_fast(
         &self,
         prepared: &Prepared,
+        fast: &FastPath,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
         prepared.check_arity(params)?;
-        match &prepared.kind {
-            PreparedKind::Fast(fast) => fast.run(&self.shared, &prepared.user, params),
-            PreparedKind::Plan {
-                plan,
-                optimized,
-                once,
-            } => {
-                let mut scalars = Vec::with_capacity(params.len());
-                for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
-                    let scalar = value.to_scalar();
-                    scalars.push(match ty {
-                        Some(ty) if scalar.data_type() != *ty => {
-                            scalar.cast_to(ty).map_err(|_| {
-                                Error::parameters(format!("${}: {value} is not a {ty}", i + 1))
-                            })?
-                        }
-                        _ => scalar,
-                    });
-                }
-                if let Some(once) = once {
-                    let task = Arc::clone(&prepared.session.1);
-                    match once.run(task, scalars).await {
-                        Ok(result) => return result,
-                        // Another run holds the plan: plan this one anew.
-                        Err(given_back) => scalars = given_back,
-                    }
-                }
-                let plan = plan
-                    .as_ref()
-                    .clone()
-                    .with_param_values(ParamValues::from(scalars))
-                    .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
-                if *optimized {
-                    let (state, task) = prepared.session.as_ref();
-                    run_optimized(state, Arc::clone(task), plan).await
-                } else {
-                    collect(self.session(&prepared.user), plan).await
-                }
+        let started = self.shared.gates.clock();
+        let result = fast.run(&self.shared, &prepared.user, params)?;
+        self.finished(started, prepared, &result);
+        Ok(result)
+    }
+
+    /// A run of a plan: `optimized` at prepare time or not, perhaps planned `once`.
+    async fn run_plan(
+        &self,
+        prepared: &Prepared,
+        plan: &LogicalPlan,
+        optimized: bool,
+        once: Option<&PlannedOnce>,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        let mut scalars = Vec::with_capacity(params.len());
+        for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
+            let scalar = value.to_scalar();
+            scalars.push(match ty {
+                Some(ty) if scalar.data_type() != *ty => scalar
+                    .cast_to(ty)
+                    .map_err(|_| Error::parameters(format!("${}: {value} is not a {ty}", i + 1)))?,
+                _ => scalar,
+            });
+        }
+        if let Some(once) = once {
+            let task = Arc::clone(&prepared.session.1);
+            match once.run(task, scalars).await {
+                Ok(result) => return result,
+                // Another run holds the plan: plan this one anew.
+                Err(given_back) => scalars = given_back,
             }
+        }
+        let plan = plan
+            .clone()
+            .with_param_values(ParamValues::from(scalars))
+            .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
+        if optimized {
+            let (state, task) = prepared.session.as_ref();
+            run_optimized(state, Arc::clone(task), plan).await
+        } else {
+            collect(self.session(&prepared.user), plan).await
         }
     }
 
@@ -313,13 +330,7 @@ impl Engine {
     ) -> Result<QueryResult, Error> {
         match &prepared.kind {
             // Nothing to await: no need for the runtime.
-            PreparedKind::Fast(fast) => {
-                prepared.check_arity(params)?;
-                let started = self.shared.gates.clock();
-                let result = fast.run(&self.shared, &prepared.user, params)?;
-                self.finished(started, prepared, &result);
-                Ok(result)
-            }
+            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params),
             PreparedKind::Plan { .. } => self.runtime.block_on(self.execute(prepared, params)),
         }
     }
