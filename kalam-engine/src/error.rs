@@ -108,6 +108,10 @@ pub enum Error {
         /// The key's values.
         key: String,
     },
+    /// An UPDATE or DELETE whose rows kept changing under it while it ran (by other
+    /// writers of the table); nothing was written. Running it again may succeed.
+    #[error("rows of `{0}` changed while the statement ran; nothing was written, run it again")]
+    WriteConflict(String),
     /// A NULL for a NOT NULL or primary-key column.
     #[error("column `{column}` of `{table}` may not be NULL")]
     NullViolation {

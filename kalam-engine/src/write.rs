@@ -401,6 +401,81 @@ pub(crate) fn apply_update(
     })
 }
 
+/// The rows a found UPDATE or DELETE changes (see `engine/dml.rs`): the batches of its
+/// query, each row's old values (every column) first and, for an UPDATE, its new values
+/// after them.
+pub(crate) struct Found<'a> {
+    pub(crate) batches: &'a [RecordBatch],
+    pub(crate) update: bool,
+}
+
+/// A found UPDATE or DELETE: under the lock, every row must still be as the query saw it
+/// ([`Error::WriteConflict`] otherwise, and nothing is written). A row found twice (by an
+/// `UPDATE .. FROM` whose join matches it twice) changes once, as the first match says.
+pub(crate) fn apply_found(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    found: &Found<'_>,
+) -> Result<u64, Error> {
+    locked(shared, id, |meta| {
+        let scope = scope_of(meta, &user.id);
+        let width = meta.columns.len();
+        let mut rows = Vec::new();
+        let mut seen = HashSet::new();
+        for batch in found.batches {
+            let old = cast_columns(meta, &batch.columns()[..width])?;
+            let new = if found.update {
+                cast_columns(meta, &batch.columns()[width..])?
+            } else {
+                Vec::new()
+            };
+            for row in 0..batch.num_rows() {
+                let old_values = values_at(meta, &old, row);
+                let pk = primary_key(meta, &old_values)?;
+                if seen.insert(pk.clone()) {
+                    let new_values = found.update.then(|| values_at(meta, &new, row));
+                    rows.push((pk, old_values, new_values));
+                }
+            }
+        }
+        let vacated: HashSet<&Vec<u8>> = rows.iter().map(|(pk, ..)| pk).collect();
+        let mut taken = HashSet::new();
+        let mut set = WriteSet::new();
+        for (pk, old, new) in &rows {
+            let Some((stored, version)) = current(shared, meta, scope, pk)? else {
+                return Err(Error::WriteConflict(meta.id.to_string()));
+            };
+            if !same_values(&stored, old) {
+                return Err(Error::WriteConflict(meta.id.to_string()));
+            }
+            match new {
+                None => remove_row(meta, scope, &mut set, (pk, version), old),
+                Some(new) => rewrite_row(
+                    shared,
+                    meta,
+                    scope,
+                    &mut set,
+                    (pk, old, version),
+                    new,
+                    &vacated,
+                    &mut taken,
+                )?,
+            }
+        }
+        let action = if found.update { "UPDATE" } else { "DELETE" };
+        commit(shared, meta, user, action, rows.len() as u64, set)
+    })
+}
+
+/// Whether two rows hold the same values, bit for bit (a NaN is the NaN it was).
+fn same_values(a: &[Value], b: &[Value]) -> bool {
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    encode_values(a, &mut left);
+    encode_values(b, &mut right);
+    left == right
+}
+
 /// A new version of a row: checked (NULLs; a changed key must be free: not `taken` by
 /// another row of the statement, and not in storage unless `vacated` by the statement),
 /// its index entries moved where they changed.

@@ -191,6 +191,58 @@ fn other_statements_bind_parameters_into_a_plan() {
     ));
 }
 
+#[test]
+fn writes_with_subqueries_bind_parameters_and_change_only_their_rows() {
+    let (_dir, engine, root) = setup();
+    let count = |sql: &str| {
+        engine
+            .sql_blocking(&root, sql)
+            .unwrap()
+            .batches()
+            .first()
+            .map(|b| {
+                datafusion::arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
+            })
+    };
+    let update = engine
+        .prepare_blocking(
+            &root,
+            "UPDATE sb.sbtest1 SET pad = $1 WHERE k IN (SELECT k FROM sb.sbtest1 WHERE id = $2)",
+        )
+        .unwrap();
+    let changed = engine
+        .execute_blocking(&update, &[Value::from("seen"), Value::Int32(3)])
+        .unwrap();
+    // Rows 3, 53, 103 and 153 share k = 21.
+    assert_eq!(changed.rows_affected(), Some(4));
+    assert_eq!(
+        count("SELECT count(*) FROM sb.sbtest1 WHERE pad = 'seen'").as_deref(),
+        Some("4")
+    );
+    let delete = engine
+        .prepare_blocking(
+            &root,
+            "DELETE FROM sb.sbtest1 WHERE id > $1 AND k = (SELECT max(k) FROM sb.sbtest1 WHERE pad = $2)",
+        )
+        .unwrap();
+    for _ in 0..2 {
+        let deleted = engine
+            .execute_blocking(&delete, &[Value::Int32(100), Value::from("seen")])
+            .unwrap();
+        assert_eq!(deleted.rows_affected(), Some(2));
+        engine
+            .sql_blocking(
+                &root,
+                "UPDATE sb.sbtest1 SET pad = 'seen' WHERE id IN (4, 104, 154)",
+            )
+            .unwrap();
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM sb.sbtest1").as_deref(),
+        Some("196")
+    );
+}
+
 /// The statement with literal bounds, for DataFusion's path.
 type Literal = fn(i32, i32) -> String;
 

@@ -505,3 +505,77 @@ fn plans_over_two_tables_of_either_kind() {
         ["| a          | 2 |", "| b          | 2 |"]
     );
 }
+
+#[test]
+fn writes_whose_where_has_a_subquery_change_only_the_rows_it_selects() {
+    // DataFusion hands a table provider only the predicates on the table's own columns; a
+    // WHERE with a subquery must not become "every row".
+    let (_dir, engine) = setup();
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.sold (item INT PRIMARY KEY, n INT);
+         INSERT INTO shop.sold VALUES (1, 4), (3, 9)",
+    );
+    let sql = "DELETE FROM shop.items WHERE qty IN (SELECT n FROM shop.sold) OR id = 4";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(1));
+    let sql = "UPDATE shop.items SET qty = qty - (SELECT max(n) FROM shop.sold s WHERE s.item = items.id) \
+               WHERE EXISTS (SELECT 1 FROM shop.sold s WHERE s.item = items.id)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(2));
+    let sql = "UPDATE shop.items AS i SET price = (SELECT max(n) FROM shop.sold) WHERE i.id > 2";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(2));
+    // A new primary key, from a subquery's rows.
+    let sql = "UPDATE shop.items SET id = id + 10 WHERE id IN (SELECT item FROM shop.sold)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(2));
+    assert_eq!(
+        table(&run(&engine, "SELECT * FROM shop.items ORDER BY id")),
+        [
+            "+----+-------+-------+-----+",
+            "| id | name  | price | qty |",
+            "+----+-------+-------+-----+",
+            "| 2  | pear  | 0.75  | 0   |",
+            "| 5  | plum  | 9.0   | 12  |",
+            "| 11 | apple | 0.5   | 6   |",
+            "| 13 | fig   | 9.0   | -2  |",
+            "+----+-------+-------+-----+",
+        ]
+    );
+    // A write through a subquery still checks the key.
+    let err = engine
+        .sql_blocking(
+            &root(),
+            "UPDATE shop.items SET id = 2 WHERE id IN (SELECT 5)",
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::DuplicateKey { .. }), "{err}");
+    // A subquery that matches nothing changes nothing.
+    let sql = "DELETE FROM shop.items WHERE id IN (SELECT item FROM shop.sold WHERE n > 100)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(0));
+    assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 4);
+}
+
+#[test]
+fn a_where_with_repeated_subexpressions_deletes_what_it_selects() {
+    // The optimizer's common-subexpression elimination would make the WHERE refer to a
+    // projection the table never sees.
+    let (_dir, engine) = setup();
+    let sql = "DELETE FROM shop.items WHERE (qty > 8 AND (price <= 0.6 OR id > 6)) \
+               OR (qty = 6 OR price > 1.1 AND id IN (7, 3, 0)) AND qty IS NULL \
+               OR qty < 0 OR (price <= 0.6 OR id > 6)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(1));
+    let sql = "UPDATE shop.items SET qty = qty + 1 \
+               WHERE (qty + 1 > 5 AND price * 2 > 1) OR (qty + 1 > 5 AND price * 2 < 3)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(2));
+    assert_eq!(
+        table(&run(&engine, "SELECT id, qty FROM shop.items ORDER BY id")),
+        [
+            "+----+-----+",
+            "| id | qty |",
+            "+----+-----+",
+            "| 2  | 0   |",
+            "| 3  | 8   |",
+            "| 4  | 3   |",
+            "| 5  | 13  |",
+            "+----+-----+",
+        ]
+    );
+}

@@ -4,10 +4,12 @@
 //! | --- | --- |
 //! | `mod.rs` | [`Engine`]: open, statement dispatch, planning and running queries |
 //! | `ddl.rs` | the engine's own DDL: namespaces, tables, indexes, users |
+//! | `dml.rs` | UPDATE and DELETE the table provider runs, and those run as a query |
 //! | `prepared.rs` | [`Prepared`] statements: planned once, run with parameters |
 //! | `fast.rs` | the shapes of prepared statements that run straight on RocksDB |
 
 mod ddl;
+mod dml;
 mod fast;
 mod prepared;
 
@@ -297,7 +299,7 @@ impl Engine {
             }
             _ => {}
         }
-        Ok((state, plan))
+        Ok((state, dml::find_rows(plan)?))
     }
 
     async fn query(
@@ -340,7 +342,7 @@ impl Engine {
 }
 
 async fn collect(state: SessionState, plan: LogicalPlan) -> Result<QueryResult, Error> {
-    let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+    let plan = dml::optimize(&state, &plan)?;
     let task = state.task_ctx();
     run_optimized(&state, task, plan).await
 }
@@ -354,6 +356,10 @@ async fn run_optimized(
     if matches_nothing(&plan) {
         return Ok(changed(0));
     }
+    let plan = match dml::run_found(state, &task, plan).await {
+        Ok(result) => return result,
+        Err(plan) => plan,
+    };
     let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
     let physical = state
         .query_planner()

@@ -192,7 +192,7 @@ impl Engine {
         let kind = match fast {
             Some(fast) => PreparedKind::Fast(fast),
             None if self.shared.optimize_once => {
-                let plan = state.optimize(&plan).map_err(Error::from_datafusion)?;
+                let plan = super::dml::optimize(&state, &plan)?;
                 let once = if self.shared.plan_once {
                     PlannedOnce::new(&state, &plan, &params).await.map(Arc::new)
                 } else {

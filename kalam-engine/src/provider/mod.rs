@@ -27,6 +27,7 @@ use datafusion::physical_plan::{Partitioning, PlanProperties};
 pub(crate) use catalog::{CATALOG, KalamCatalog};
 pub(crate) use lookup::LookupJoinRule;
 pub(crate) use system::{SYSTEM, SystemTable};
+pub(crate) use table::KalamTableProvider;
 
 fn properties(schema: SchemaRef) -> Arc<PlanProperties> {
     Arc::new(PlanProperties::new(
