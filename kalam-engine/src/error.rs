@@ -54,6 +54,9 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+    /// A statement beyond the engine's limits (an expression nested or chained too deep).
+    #[error("statement too complex: {0}")]
+    TooComplex(String),
     /// The statement parsed but cannot be planned (unknown column, wrong function, ...).
     #[error("planning failed: {message}")]
     Plan {
@@ -235,6 +238,13 @@ impl Error {
             E::Plan(message) => Error::plan(message),
             E::SchemaError(err, _) => Error::plan_from(*err),
             E::NotImplemented(message) => Error::unsupported(message),
+            // DataFusion's own invariant failed: not the user's fault, and nothing for them to
+            // report upstream either; say what the statement ran into.
+            E::Internal(message) => Error::unsupported(format!(
+                "the query planner cannot handle this statement ({message}); a simpler \
+                 form of it (naming each output column with AS, a join instead of a \
+                 subquery, or several statements) usually avoids it"
+            )),
             other => Error::execution_from(other),
         }
     }
@@ -250,5 +260,25 @@ impl Error {
     /// This error as a DataFusion error, to travel through DataFusion's APIs.
     pub(crate) fn into_datafusion(self) -> datafusion::error::DataFusionError {
         datafusion::error::DataFusionError::External(Box::new(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::error::DataFusionError;
+
+    use super::*;
+
+    #[test]
+    fn datafusion_internal_errors_do_not_ask_for_a_bug_report() {
+        let err = Error::from_datafusion(DataFusionError::Context(
+            "while planning".into(),
+            Box::new(DataFusionError::Internal("schema mismatch".into())),
+        ));
+        assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("schema mismatch"), "{message}");
+        assert!(!message.to_lowercase().contains("bug"), "{message}");
+        assert!(!message.contains("Internal error"), "{message}");
     }
 }

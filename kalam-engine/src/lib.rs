@@ -9,7 +9,13 @@
 //! - **SQL.** [`Engine::sql_as`] runs statements as a user: SELECT (joins, aggregates,
 //!   ORDER BY, LIMIT: whatever DataFusion plans), INSERT, UPDATE, DELETE, EXPLAIN. Scans
 //!   push primary-key equality, IN lists and ranges, and indexed-column predicates down to
-//!   RocksDB seeks; `EXPLAIN` shows the access path.
+//!   RocksDB seeks; `EXPLAIN` shows the access path. An UPDATE or DELETE whose WHERE or SET
+//!   has a subquery runs as a query for the rows it changes, then writes those that are
+//!   still as it found them ([`Error::WriteConflict`] if rows keep changing under it).
+//! - **Limits.** An expression may be 2,000 levels deep, counting each parenthesis and each
+//!   operator of a chain (`a = 1 OR a = 2` is three): an `OR` of 1,000 equalities, a sum of
+//!   2,000 terms. Deeper ones are refused with [`Error::TooComplex`]; IN lists, rows and
+//!   texts of many statements have no such limit.
 //! - **Versions.** Each write is a new version of its rows under one sequence number (the
 //!   newest wins; a deletion hides the row), committed with its index entries in one
 //!   atomic RocksDB write.

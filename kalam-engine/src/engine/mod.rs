@@ -173,7 +173,7 @@ impl Engine {
         let mut last = QueryResult::empty();
         for statement in sql::parse(sql)? {
             let started = self.shared.gates.clock();
-            last = self.run(&user, statement.stmt).await?;
+            last = sql::on_deep_stack(statement.depth, self.run(&user, statement.stmt)).await?;
             self.shared
                 .gates
                 .finished(started, &user.id, statement.text, last.num_rows());

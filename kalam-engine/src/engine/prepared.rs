@@ -11,6 +11,7 @@ use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::execution_plan::reset_plan_states;
+use datafusion::sql::sqlparser::ast::Statement;
 
 use super::fast::FastPath;
 use super::{Engine, collect, run_optimized};
@@ -28,6 +29,8 @@ use crate::value::Value;
 pub struct Prepared {
     user: Arc<QueryUser>,
     sql: String,
+    /// A bound on how deep its expressions go: runs of a deep one get a stack of their own.
+    depth: usize,
     kind: PreparedKind,
     /// Parameter types, `$1` first.
     params: Vec<Option<DataType>>,
@@ -153,13 +156,24 @@ impl Engine {
     pub async fn prepare(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
         let user = self.user(user)?;
         let mut statements = sql::parse(sql)?;
-        let (Some(Stmt::Sql(statement)), None) =
-            (statements.pop().map(|p| p.stmt), statements.pop())
-        else {
+        let (Some((Stmt::Sql(statement), depth)), None) = (
+            statements.pop().map(|p| (p.stmt, p.depth)),
+            statements.pop(),
+        ) else {
             return Err(Error::unsupported(
                 "preparing anything but one SELECT, INSERT, UPDATE or DELETE",
             ));
         };
+        sql::on_deep_stack(depth, self.prepare_statement(user, sql, statement, depth)).await
+    }
+
+    async fn prepare_statement(
+        &self,
+        user: Arc<QueryUser>,
+        sql: &str,
+        statement: Statement,
+        depth: usize,
+    ) -> Result<Prepared, Error> {
         let (_, plan) = self.plan(&user, statement.clone()).await?;
         let types = plan.get_parameter_types().map_err(Error::from_datafusion)?;
         let mut params = vec![None; types.len()];
@@ -214,6 +228,7 @@ impl Engine {
         Ok(Prepared {
             user,
             sql: sql.to_owned(),
+            depth,
             kind,
             params,
             session: Arc::new((state, task)),
@@ -249,9 +264,8 @@ impl Engine {
             } => {
                 prepared.check_arity(params)?;
                 let started = self.shared.gates.clock();
-                let result = self
-                    .run_plan(prepared, plan, *optimized, once.as_deref(), params)
-                    .await?;
+                let run = self.run_plan(prepared, plan, *optimized, once.as_deref(), params);
+                let result = sql::on_deep_stack(prepared.depth, run).await?;
                 self.finished(started, prepared, &result);
                 Ok(result)
             }

@@ -2,8 +2,11 @@
 //! (`CREATE NAMESPACE`, `CREATE USER|SHARED TABLE`, `CREATE USER`, `SET GATE`). Everything
 //! else is standard SQL for DataFusion.
 
+mod depth;
 pub(crate) mod names;
 pub(crate) mod params;
+
+pub(crate) use depth::on_deep_stack;
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -77,6 +80,8 @@ pub(crate) struct Parsed<'a> {
     pub(crate) stmt: Stmt,
     /// The statement as written in the text it came from, without the `;`.
     pub(crate) text: &'a str,
+    /// A bound on how deep its expressions are (see [`depth`]).
+    pub(crate) depth: usize,
 }
 
 /// Parses `sql` into statements.
@@ -85,9 +90,7 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(Error::parse_from)?;
-    let lines: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let mut cursor = Cursor::new(sql);
     let mut statements = Vec::new();
     for piece in tokens.split(|t| t.token == Token::SemiColon) {
         let piece: Vec<TokenWithSpan> = piece
@@ -99,13 +102,16 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
             continue;
         };
         let (start, end) = (
-            offset(sql, &lines, first.span.start),
-            offset(sql, &lines, last.span.end),
+            cursor.offset(first.span.start),
+            cursor.offset(last.span.end),
         );
         let text = sql.get(start..end.max(start)).unwrap_or(sql).trim();
+        // Before the parser: it would build the expression, whose drop alone recurses.
+        let depth = depth::of(&piece)?;
         statements.push(Parsed {
             stmt: parse_one(piece)?,
             text,
+            depth,
         });
     }
     if statements.is_empty() {
@@ -114,17 +120,45 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
     Ok(statements)
 }
 
-/// The byte offset in `sql` of a token location (lines and columns count from 1, columns
-/// in characters); `lines` holds where each line starts.
-fn offset(sql: &str, lines: &[usize], at: Location) -> usize {
-    let Some(&line) = (at.line as usize).checked_sub(1).and_then(|l| lines.get(l)) else {
-        return sql.len();
-    };
-    let column = (at.column as usize).saturating_sub(1);
-    sql[line..]
-        .char_indices()
-        .nth(column)
-        .map_or(sql.len(), |(i, _)| line + i)
+/// Byte offsets of token locations (lines and columns count from 1, columns in
+/// characters), found walking forward from the last one: the statements of a text are
+/// found in one pass over it, however many there are on a line.
+struct Cursor<'a> {
+    sql: &'a str,
+    /// The location at `byte`.
+    at: (u64, u64),
+    byte: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(sql: &'a str) -> Self {
+        Cursor {
+            sql,
+            at: (1, 1),
+            byte: 0,
+        }
+    }
+
+    /// The byte offset of `location`; the end of the text for a location past it.
+    fn offset(&mut self, location: Location) -> usize {
+        let wanted = (location.line, location.column);
+        if wanted < self.at {
+            *self = Cursor::new(self.sql);
+        }
+        for (i, c) in self.sql[self.byte..].char_indices() {
+            if self.at == wanted {
+                self.byte += i;
+                return self.byte;
+            }
+            self.at = if c == '\n' {
+                (self.at.0 + 1, 1)
+            } else {
+                (self.at.0, self.at.1 + 1)
+            };
+        }
+        self.byte = self.sql.len();
+        self.sql.len()
+    }
 }
 
 fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
