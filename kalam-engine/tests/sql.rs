@@ -384,7 +384,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
 
     // Deep nesting is refused, not a stack overflow.
     let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
-    assert!(matches!(err(&deep), Error::Parse { .. }));
+    assert!(matches!(err(&deep), Error::TooComplex(_)));
 }
 
 #[test]
@@ -576,6 +576,99 @@ fn a_where_with_repeated_subexpressions_deletes_what_it_selects() {
             "| 4  | 3   |",
             "| 5  | 13  |",
             "+----+-----+",
+        ]
+    );
+}
+
+#[test]
+fn output_columns_may_share_a_name() {
+    // As in SQLite and PostgreSQL: two columns of one name, each with its own values.
+    let (_dir, engine) = setup();
+    let names = |sql: &str| -> Vec<String> {
+        let result = run(&engine, sql);
+        result
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    assert_eq!(names("SELECT 1, 1"), ["Int64(1)", "Int64(1)"]);
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT -qty, -qty, qty FROM shop.items WHERE id = 1"
+        )),
+        [
+            "+--------------------+--------------------+-----+",
+            "| (- shop.items.qty) | (- shop.items.qty) | qty |",
+            "+--------------------+--------------------+-----+",
+            "| -10                | -10                | 10  |",
+            "+--------------------+--------------------+-----+",
+        ]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT qty, -qty AS qty FROM shop.items WHERE id < 3 ORDER BY id"
+        )),
+        [
+            "+-----+-----+",
+            "| qty | qty |",
+            "+-----+-----+",
+            "| 10  | -10 |",
+            "| 0   | 0   |",
+            "+-----+-----+",
+        ]
+    );
+    assert_eq!(
+        names("SELECT count(*), count(*), max(id) AS m, min(id) AS m FROM shop.items"),
+        ["count(*)", "count(*)", "m", "m"]
+    );
+    assert_eq!(
+        names("SELECT *, id FROM shop.items"),
+        ["id", "name", "price", "qty", "id"]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, id FROM shop.items WHERE id < 3 UNION ALL SELECT 7, 7 ORDER BY 1"
+        )),
+        [
+            "+----+----+",
+            "| id | id |",
+            "+----+----+",
+            "| 1  | 1  |",
+            "| 2  | 2  |",
+            "| 7  | 7  |",
+            "+----+----+",
+        ]
+    );
+    // An INSERT whose query repeats a column.
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.pairs (a INT PRIMARY KEY, b INT);
+         INSERT INTO shop.pairs SELECT id, id FROM shop.items WHERE id < 3",
+    );
+    assert_eq!(
+        table(&run(&engine, "SELECT b FROM shop.pairs ORDER BY a")),
+        ["+---+", "| b |", "+---+", "| 1 |", "| 2 |", "+---+"]
+    );
+    // Prepared, the same names.
+    let prepared = engine
+        .prepare_blocking(&root(), "SELECT qty, qty FROM shop.items WHERE id = $1")
+        .unwrap();
+    let result = engine
+        .execute_blocking(&prepared, &[kalam_engine::Value::Int32(3)])
+        .unwrap();
+    assert_eq!(
+        table(&result),
+        [
+            "+-----+-----+",
+            "| qty | qty |",
+            "+-----+-----+",
+            "| 7   | 7   |",
+            "+-----+-----+"
         ]
     );
 }

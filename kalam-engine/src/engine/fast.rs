@@ -342,6 +342,10 @@ fn get_shape(shared: &Shared, query: &ast::Query, schema: &SchemaRef) -> Option<
             _ => return None,
         }
     }
+    // A column twice (`SELECT k, k`): the row decoder fills each column once.
+    if (1..projection.len()).any(|i| projection[..i].contains(&projection[i])) {
+        return None;
+    }
     let selection = select.selection.as_ref()?;
     if let Some(bounds) = pk_between(&meta, selection) {
         return Some(FastPath::Range {

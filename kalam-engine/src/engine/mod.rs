@@ -39,6 +39,7 @@ use crate::result::{QueryResult, changed};
 use crate::session::QueryUser;
 use crate::shared::{EngineOptions, Shared};
 use crate::sql::names::object_name;
+use crate::sql::output;
 use crate::sql::{self, Stmt};
 use crate::storage::Storage;
 
@@ -253,9 +254,10 @@ impl Engine {
     async fn plan(
         &self,
         user: &Arc<QueryUser>,
-        statement: Statement,
+        mut statement: Statement,
     ) -> Result<(SessionState, LogicalPlan), Error> {
         let state = self.session(user);
+        let renamed = output::rename_repeats(&mut statement);
         let statement = DfStatement::Statement(Box::new(statement));
         for reference in state
             .resolve_table_references(&statement)
@@ -282,10 +284,13 @@ impl Engine {
                 return Err(Error::UnknownTable(format!("{namespace}.{table}")));
             }
         }
-        let plan = state
+        let mut plan = state
             .statement_to_plan(statement)
             .await
             .map_err(Error::from_datafusion)?;
+        if let Some(renamed) = &renamed {
+            plan = output::restore_names(plan, renamed)?;
+        }
         match &plan {
             LogicalPlan::Dml(dml) if dml.table_name.schema() == Some(SYSTEM) => {
                 return Err(Error::ReadOnly(dml.table_name.to_string()));

@@ -4,6 +4,7 @@
 
 mod depth;
 pub(crate) mod names;
+pub(crate) mod output;
 pub(crate) mod params;
 
 pub(crate) use depth::on_deep_stack;
