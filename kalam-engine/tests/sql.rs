@@ -672,3 +672,102 @@ fn output_columns_may_share_a_name() {
         ]
     );
 }
+
+#[test]
+fn not_in_a_subquery_with_nulls_is_unknown() {
+    // `v NOT IN (rows with a NULL and no v)` is NULL, never TRUE: no row passes it. With a
+    // value on the left (no column of the outer row) DataFusion's anti join lost this.
+    let (_dir, engine) = setup();
+    let count = |sql: &str| {
+        let result = run(&engine, sql);
+        let batch = &result.batches()[0];
+        datafusion::arrow::util::display::array_value_to_string(batch.column(0), 0).unwrap()
+    };
+    // price has a NULL (kiwi); no price is 3.
+    for (sql, expected) in [
+        (
+            "SELECT count(*) FROM shop.items WHERE 3 NOT IN (SELECT price FROM shop.items)",
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE 3 NOT IN (SELECT price FROM shop.items WHERE price IS NOT NULL)",
+            "5",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE 0.5 NOT IN (SELECT price FROM shop.items)",
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE 3 NOT IN (SELECT price FROM shop.items WHERE id > 100)",
+            "5",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE NULL NOT IN (SELECT price FROM shop.items WHERE id > 100)",
+            "5",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE NOT (3 NOT IN (SELECT price FROM shop.items))",
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM shop.items WHERE id NOT IN (SELECT qty FROM shop.items)",
+            "4",
+        ),
+    ] {
+        assert_eq!(count(sql), expected, "{sql}");
+    }
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT 3 NOT IN (SELECT price FROM shop.items) AS a, \
+                    2.0 NOT IN (SELECT price FROM shop.items) AS b, \
+                    4 NOT IN (SELECT qty FROM shop.items) AS c"
+        )),
+        [
+            "+---+-------+------+",
+            "| a | b     | c    |",
+            "+---+-------+------+",
+            "|   | false | true |",
+            "+---+-------+------+",
+        ]
+    );
+    // DELETE leaves the rows such a WHERE does not select.
+    let sql = "DELETE FROM shop.items WHERE 3 NOT IN (SELECT price FROM shop.items)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(0));
+}
+
+#[test]
+fn forms_other_databases_answer() {
+    let (_dir, engine) = setup();
+    // A DELETE's table under an alias.
+    let sql = "DELETE FROM shop.items AS i WHERE i.qty > 9 AND i.id IN (SELECT id FROM shop.items AS j WHERE j.price > 1)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(1));
+    // A UNION of a branch that is empty and a DISTINCT one, naming columns apart.
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT qty AS a FROM shop.items WHERE false \
+             UNION SELECT DISTINCT qty % 2 AS b FROM shop.items ORDER BY 1"
+        )),
+        ["+---+", "| a |", "+---+", "| 0 |", "| 1 |", "+---+"]
+    );
+    // Under DISTINCT, a CASE the planner knows is never NULL.
+    assert_eq!(
+        run(
+            &engine,
+            "SELECT DISTINCT CASE WHEN qty IS NOT NULL AND price IN (0.5) THEN price ELSE 0 END \
+             FROM shop.items"
+        )
+        .num_rows(),
+        2
+    );
+    // A later branch of a UNION with a literal beside a column of the first's names.
+    assert_eq!(
+        run(
+            &engine,
+            "SELECT id, qty FROM shop.items UNION SELECT 5, x.id FROM shop.items AS x"
+        )
+        .num_rows(),
+        8
+    );
+}

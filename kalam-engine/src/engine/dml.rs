@@ -24,7 +24,7 @@ use datafusion::datasource::source_as_provider;
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::{DmlStatement, Expr, LogicalPlan, LogicalPlanBuilder, WriteOp};
-use datafusion::optimizer::{Optimizer, OptimizerRule};
+use datafusion::optimizer::Optimizer;
 
 use crate::error::Error;
 use crate::provider::KalamTableProvider;
@@ -40,15 +40,10 @@ const NEW: &str = "kalam.new.";
 /// How many times a found UPDATE or DELETE runs when rows change under it.
 const ATTEMPTS: usize = 4;
 
-/// The optimizer of direct UPDATE and DELETE: DataFusion's rules but common-subexpression
+/// The optimizer of direct UPDATE and DELETE: the engine's rules but common-subexpression
 /// elimination.
 static DIRECT_OPTIMIZER: LazyLock<Optimizer> = LazyLock::new(|| {
-    let rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = Optimizer::new()
-        .rules
-        .into_iter()
-        .filter(|rule| rule.name() != "common_sub_expression_eliminate")
-        .collect();
-    Optimizer::with_rules(rules)
+    Optimizer::with_rules(super::optimizer_rules(&["common_sub_expression_eliminate"]))
 });
 
 /// Whether an expression holds a subquery or refers to an outer query's columns.

@@ -1,6 +1,10 @@
 //! Names in SQL: identifiers as DataFusion normalizes them, and `namespace.table`.
 
-use datafusion::sql::sqlparser::ast::{Ident, ObjectName};
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    Delete, Expr, FromTable, Ident, ObjectName, Statement, TableFactor, visit_expressions_mut,
+};
 
 use crate::error::Error;
 use crate::ids::{NamespaceId, TableId, TableName};
@@ -40,4 +44,43 @@ pub(crate) fn table_id(name: &ObjectName) -> Result<TableId, Error> {
         [table] => Err(Error::UnqualifiedTable(table.clone())),
         _ => Err(Error::parse(format!("`{name}`: write `namespace.table`"))),
     }
+}
+
+/// `DELETE FROM ns.t AS x WHERE x.a = 1` as `DELETE FROM ns.t WHERE ns.t.a = 1`: DataFusion
+/// plans a DELETE's table under its name only, and would not know `x`.
+pub(crate) fn unalias_delete(statement: &mut Statement) {
+    let Statement::Delete(Delete {
+        from: FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from),
+        selection,
+        ..
+    }) = statement
+    else {
+        return;
+    };
+    let [target] = from.as_mut_slice() else {
+        return;
+    };
+    let TableFactor::Table { name, alias, .. } = &mut target.relation else {
+        return;
+    };
+    let Some(alias) = alias.take() else {
+        return;
+    };
+    let qualifier: Vec<Ident> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().cloned())
+        .collect();
+    let alias = ident_name(&alias.name);
+    let _ = visit_expressions_mut(selection, |expr| {
+        if let Expr::CompoundIdentifier(parts) = expr
+            && let [first, column] = parts.as_slice()
+            && ident_name(first) == alias
+        {
+            let mut renamed = qualifier.clone();
+            renamed.push(column.clone());
+            *parts = renamed;
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }

@@ -12,6 +12,7 @@ use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::sqlparser::ast::{Ident, Query, Select, SelectItem, SetExpr, Statement};
 
+use super::names::ident_name;
 use crate::error::Error;
 
 /// The prefix of a stand-in name; what follows is its index in [`Renamed`].
@@ -24,15 +25,6 @@ pub(crate) struct Renamed {
     names: Vec<Option<String>>,
     /// Whether the statement's output has them (a query, not an INSERT's source).
     output: bool,
-}
-
-/// The name DataFusion gives an identifier.
-fn normalized(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
 }
 
 /// Renames the repeated items of the SELECT lists of `statement` (a query, or the query of
@@ -55,11 +47,16 @@ pub(crate) fn rename_repeats(statement: &mut Statement) -> Option<Renamed> {
 }
 
 fn rename_query(query: &mut Query, renamed: &mut Renamed) {
-    // The branches of a UNION, INTERSECT or EXCEPT, and parenthesized queries.
+    // The branches of a UNION, INTERSECT or EXCEPT, and parenthesized queries. Every item of
+    // a set operation's branches is renamed: DataFusion names the output columns as the
+    // first branch's and renames the others' to match, which fails when a renamed item
+    // meets a column of its new name (`SELECT a, b .. UNION SELECT 5, x.a ..`) or when a
+    // name reads as a qualified one (`x.b - x.b`).
+    let every = matches!(query.body.as_ref(), SetExpr::SetOperation { .. });
     let mut bodies = vec![query.body.as_mut()];
     while let Some(body) = bodies.pop() {
         match body {
-            SetExpr::Select(select) => rename_select(select, renamed),
+            SetExpr::Select(select) => rename_select(select, every, renamed),
             SetExpr::SetOperation { left, right, .. } => {
                 bodies.push(left.as_mut());
                 bodies.push(right.as_mut());
@@ -70,34 +67,36 @@ fn rename_query(query: &mut Query, renamed: &mut Renamed) {
     }
 }
 
-fn rename_select(select: &mut Select, renamed: &mut Renamed) {
+/// Renames the repeated items of `select`, or all of them (`every`).
+fn rename_select(select: &mut Select, every: bool, renamed: &mut Renamed) {
     // A wildcard's columns are known only once planned: beside one, every item is renamed.
-    let wildcard = select.projection.iter().any(|item| {
-        matches!(
-            item,
-            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-        )
-    });
+    let every = every
+        || select.projection.iter().any(|item| {
+            matches!(
+                item,
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+            )
+        });
     let mut seen = HashSet::new();
     for item in &mut select.projection {
         let (expr, alias) = match item {
             SelectItem::UnnamedExpr(expr) => (expr, None),
             SelectItem::ExprWithAlias { expr, alias } => {
-                let alias = normalized(alias);
+                let alias = ident_name(alias);
                 (expr, Some(alias))
             }
             _ => continue,
         };
         let name = match (&alias, &*expr) {
             (Some(alias), _) => alias.clone(),
-            (None, datafusion::sql::sqlparser::ast::Expr::Identifier(ident)) => normalized(ident),
+            (None, datafusion::sql::sqlparser::ast::Expr::Identifier(ident)) => ident_name(ident),
             (None, datafusion::sql::sqlparser::ast::Expr::CompoundIdentifier(parts)) => {
-                parts.last().map(normalized).unwrap_or_default()
+                parts.last().map(ident_name).unwrap_or_default()
             }
             // DataFusion names other expressions by their text, less its case for names.
             (None, other) => other.to_string().to_lowercase(),
         };
-        if seen.insert(name) && !wildcard {
+        if seen.insert(name) && !every {
             continue;
         }
         let stand_in = Ident::new(format!("{STAND_IN}{}", renamed.names.len()));
