@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KALAM_DIFF_SEEDS="${1:-1}..${2:-1000}"
 export KALAM_DIFF_STATEMENTS="${3:-200}"
-exec cargo test --locked -p kalam-engine --features kalam/arrow --test differential -- --nocapture
+exec cargo test --workspace --locked --features kalam/arrow --test differential -- --nocapture
