@@ -397,6 +397,31 @@ impl Catalog {
         )))
     }
 
+    /// The table without its index `name`, that index's catalog row and entries removed in
+    /// `set`; `None` if it has no such index.
+    pub(crate) fn without_index(
+        meta: &TableMeta,
+        name: &str,
+        set: &mut WriteSet,
+    ) -> Option<Arc<TableMeta>> {
+        let index = meta.indexes.iter().find(|i| i.name == name)?;
+        set.delete_catalog(key(Tag::Index, &index_definition(meta, index)));
+        set.delete_index_data(meta.number, index.number);
+        let indexes = meta
+            .indexes
+            .iter()
+            .filter(|i| i.name != name)
+            .cloned()
+            .collect();
+        Some(Arc::new(TableMeta::new(
+            meta.definition.clone(),
+            meta.columns.clone(),
+            meta.pk.clone(),
+            indexes,
+            Arc::clone(&meta.write_lock),
+        )))
+    }
+
     pub(crate) fn create_user(&self, user: User, set: &mut WriteSet) -> Result<User, Error> {
         if user.user_id.as_str() == ROOT || self.read().users.contains_key(&user.user_id) {
             return Err(Error::AlreadyExists {

@@ -84,6 +84,9 @@ pub enum Error {
     /// A table named without its namespace.
     #[error("table `{0}` needs its namespace: tables are named `namespace.{0}`")]
     UnqualifiedTable(String),
+    /// No index of that name.
+    #[error("index `{0}` does not exist")]
+    UnknownIndex(String),
     /// No user of that id.
     #[error("user `{0}` does not exist")]
     UnknownUser(String),

@@ -4,7 +4,7 @@
 //! - **Namespaces and tables.** `CREATE NAMESPACE app`, then
 //!   `CREATE USER TABLE app.notes (...)` (each user has their own rows) or
 //!   `CREATE SHARED TABLE app.items (...)` (one set of rows), with a primary key, and
-//!   `CREATE INDEX` for secondary indexes. A plain `CREATE TABLE` is a SHARED table, as in
+//!   `CREATE INDEX` (and `DROP INDEX`) for secondary indexes. A plain `CREATE TABLE` is a SHARED table, as in
 //!   other SQL databases: a per-user table is always asked for by name.
 //! - **SQL.** [`Engine::sql_as`] runs statements as a user: SELECT (joins, aggregates,
 //!   ORDER BY, LIMIT: whatever DataFusion plans), INSERT, UPDATE, DELETE, EXPLAIN. Scans

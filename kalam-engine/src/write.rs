@@ -10,7 +10,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::physical_expr::PhysicalExpr;
 
-use crate::access::{Access, Cursor, decode_batch, read_chunk};
+use crate::access::{Access, Cursor, decode_batch, read_chunk, still_usable};
 use crate::catalog::TableMeta;
 use crate::error::Error;
 use crate::ids::TableId;
@@ -253,16 +253,28 @@ fn select(
     Ok((keys, batch))
 }
 
+/// `access`, chosen on the table as it was `planned`, or every row if the table no longer
+/// has what it reads (the predicates are checked on each row either way).
+fn usable<'a>(access: &'a Access, planned: &TableMeta, current: &TableMeta) -> &'a Access {
+    if still_usable(access, planned, current) {
+        access
+    } else {
+        &Access::Full
+    }
+}
+
 /// DELETE: a deletion version for every selected row, and its index entries removed.
+/// `access` was chosen on the table as it was `planned`.
 pub(crate) fn apply_delete(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     user: &QueryUser,
     access: &Access,
     predicates: &[Arc<dyn PhysicalExpr>],
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked(shared, &planned.id, |meta| {
         let scope = scope_of(meta, &user.id);
+        let access = usable(access, planned, meta);
         let (keys, batch) = select(shared, meta, scope, access, predicates)?;
         let mut set = WriteSet::new();
         for (row, pk) in keys.iter().enumerate() {
@@ -359,17 +371,19 @@ pub(crate) fn update_by_key(
 }
 
 /// UPDATE: a new version of every selected row; index entries follow changed values and
-/// keys; a changed primary key must stay unique.
+/// keys; a changed primary key must stay unique. `access` was chosen on the table as it
+/// was `planned`.
 pub(crate) fn apply_update(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     user: &QueryUser,
     access: &Access,
     predicates: &[Arc<dyn PhysicalExpr>],
     assignments: &[(usize, Arc<dyn PhysicalExpr>)],
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked(shared, &planned.id, |meta| {
         let scope = scope_of(meta, &user.id);
+        let access = usable(access, planned, meta);
         let (keys, batch) = select(shared, meta, scope, access, predicates)?;
         let mut new_columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (column, expr) in assignments {

@@ -771,3 +771,78 @@ fn forms_other_databases_answer() {
         8
     );
 }
+
+#[test]
+fn drop_index_removes_it_and_plans_made_before_stop_using_it() {
+    let (_dir, engine) = setup();
+    run(&engine, "CREATE INDEX by_qty ON shop.items (qty)");
+    let explain = |sql: &str| run(&engine, &format!("EXPLAIN {sql}")).to_string();
+    let by_qty = "SELECT name FROM shop.items WHERE qty = 7";
+    assert!(
+        explain(by_qty).contains("index by_qty"),
+        "{}",
+        explain(by_qty)
+    );
+    // Prepared while the index exists: a plan made once, a DELETE planned each run.
+    let select = engine
+        .prepare_blocking(&root(), "SELECT name FROM shop.items WHERE qty = $1")
+        .unwrap();
+    let delete = engine
+        .prepare_blocking(&root(), "DELETE FROM shop.items WHERE qty = $1")
+        .unwrap();
+
+    run(&engine, "DROP INDEX shop.by_qty");
+    assert!(!explain(by_qty).contains("by_qty"), "{}", explain(by_qty));
+    assert_eq!(
+        run(
+            &engine,
+            "SELECT count(*) AS n FROM system.indexes WHERE index_name = 'by_qty'"
+        )
+        .to_string()
+        .lines()
+        .nth(3),
+        Some("| 0 |")
+    );
+    // Another index takes its number, on another column.
+    run(&engine, "CREATE INDEX by_price ON shop.items (price)");
+    let fig = engine
+        .execute_blocking(&select, &[kalam_engine::Value::Int64(7)])
+        .unwrap();
+    assert_eq!(
+        table(&fig),
+        ["+------+", "| name |", "+------+", "| fig  |", "+------+"]
+    );
+    let deleted = engine
+        .execute_blocking(&delete, &[kalam_engine::Value::Int64(7)])
+        .unwrap();
+    assert_eq!(deleted.rows_affected(), Some(1));
+    assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 4);
+
+    // The forms of DROP INDEX, and its errors.
+    run(&engine, "DROP INDEX IF EXISTS by_qty");
+    let err = engine
+        .sql_blocking(&root(), "DROP INDEX by_qty")
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownIndex(_)), "{err}");
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.other (id INT PRIMARY KEY, price DOUBLE);
+         CREATE INDEX by_price ON shop.other (price)",
+    );
+    let err = engine
+        .sql_blocking(&root(), "DROP INDEX by_price")
+        .unwrap_err();
+    assert!(err.to_string().contains("name its table"), "{err}");
+    run(&engine, "DROP INDEX by_price ON shop.other");
+    run(&engine, "DROP INDEX by_price");
+    assert!(!explain("SELECT id FROM shop.items WHERE price = 0.5").contains("index"));
+    let alice = UserId::new("alice").unwrap();
+    run(
+        &engine,
+        "CREATE USER alice; CREATE INDEX by_name ON shop.items (name)",
+    );
+    let err = engine
+        .sql_blocking(&alice, "DROP INDEX by_name")
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
+}

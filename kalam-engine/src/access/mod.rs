@@ -74,6 +74,18 @@ pub(crate) enum Access {
     },
 }
 
+/// Whether `access`, chosen when the table was `planned`, still reads what it read then in
+/// the table as it is (`current`): an index may have been dropped, or its number given to
+/// another since. Callers fall back to another path otherwise.
+pub(crate) fn still_usable(access: &Access, planned: &TableMeta, current: &TableMeta) -> bool {
+    match access {
+        Access::Index { index, .. } => planned
+            .indexed_column(*index)
+            .is_some_and(|column| current.indexed_column(*index) == Some(column)),
+        _ => true,
+    }
+}
+
 /// An access path, how `EXPLAIN` shows it, and the filters it does not answer.
 #[derive(Clone, Debug)]
 pub(crate) struct AccessPath {

@@ -317,6 +317,77 @@ impl Engine {
         Ok(QueryResult::empty())
     }
 
+    /// `DROP INDEX name`, `DROP INDEX ns.name` or `DROP INDEX name ON ns.t`: the index's
+    /// catalog row and all its entries go in one write.
+    pub(super) fn drop_index(
+        &self,
+        user: &QueryUser,
+        name: &ObjectName,
+        table: Option<&ObjectName>,
+        if_exists: bool,
+    ) -> Result<(), Error> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|p| p.as_ident().map(ident_name))
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::parse(format!("`{name}` is not an index name")))?;
+        let (namespace, index) = match parts.as_slice() {
+            [index] => (None, index.clone()),
+            [namespace, index] => (Some(namespace.clone()), index.clone()),
+            _ => return Err(Error::parse(format!("`{name}` is not an index name"))),
+        };
+        let table = table.map(table_id).transpose()?;
+        let holders: Vec<_> = self
+            .shared
+            .catalog
+            .tables()
+            .into_iter()
+            .filter(|meta| table.as_ref().is_none_or(|t| *t == meta.id))
+            .filter(|meta| {
+                namespace
+                    .as_deref()
+                    .is_none_or(|ns| meta.id.namespace.as_str() == ns)
+            })
+            .filter(|meta| meta.indexes.iter().any(|i| i.name == index))
+            .collect();
+        let meta = match holders.as_slice() {
+            [] if if_exists => return Ok(()),
+            [] => return Err(Error::UnknownIndex(name.to_string())),
+            [meta] => Arc::clone(meta),
+            [first, second, ..] => {
+                return Err(Error::plan(format!(
+                    "index `{index}` exists on `{}` and `{}`; name its table: \
+                     DROP INDEX {index} ON {}",
+                    first.id, second.id, first.id
+                )));
+            }
+        };
+        let lock = Arc::clone(&meta.write_lock);
+        let _guard = lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let meta = self
+            .shared
+            .catalog
+            .table(&meta.id)
+            .ok_or_else(|| Error::UnknownTable(meta.id.to_string()))?;
+        let mut set = WriteSet::new();
+        let Some(without) = Catalog::without_index(&meta, &index, &mut set) else {
+            return Err(Error::UnknownIndex(name.to_string()));
+        };
+        self.shared.gates.audit(
+            &mut set,
+            &user.id,
+            "DROP INDEX",
+            &format!("{}({index})", meta.id),
+            0,
+        );
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.publish(without);
+        Ok(())
+    }
+
     pub(super) fn create_user(&self, user: &QueryUser, id: &str, role: Role) -> Result<(), Error> {
         let mut set = WriteSet::new();
         let created = self.shared.catalog.create_user(

@@ -250,6 +250,19 @@ impl Engine {
                 Ok(QueryResult::empty())
             }
             Stmt::Sql(Statement::Drop {
+                object_type: ObjectType::Index,
+                if_exists,
+                names,
+                table,
+                ..
+            }) => {
+                self.require_admin(user, "drop an index")?;
+                for name in &names {
+                    self.drop_index(user, name, table.as_ref(), if_exists)?;
+                }
+                Ok(QueryResult::empty())
+            }
+            Stmt::Sql(Statement::Drop {
                 object_type: ObjectType::Schema,
                 if_exists,
                 names,
@@ -314,7 +327,7 @@ impl Engine {
             LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => {
                 return Err(Error::unsupported(format!(
                     "`{}`: the engine runs SELECT, INSERT, UPDATE, DELETE, EXPLAIN and its own DDL \
-                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, DROP, CREATE USER, SET GATE)",
+                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, DROP TABLE|INDEX|NAMESPACE, CREATE USER, SET GATE)",
                     plan.display()
                 )));
             }

@@ -135,20 +135,13 @@ impl ExecutionPlan for DmlExec {
                     apply_insert(&shared, &meta.id, &user, &batches)
                 }
                 Dml::Delete { plan, predicates } => {
-                    apply_delete(&shared, &meta.id, &user, &plan.access, predicates)
+                    apply_delete(&shared, &meta, &user, &plan.access, predicates)
                 }
                 Dml::Update {
                     plan,
                     predicates,
                     assignments,
-                } => apply_update(
-                    &shared,
-                    &meta.id,
-                    &user,
-                    &plan.access,
-                    predicates,
-                    assignments,
-                ),
+                } => apply_update(&shared, &meta, &user, &plan.access, predicates, assignments),
             }
             .map_err(Error::into_datafusion)?;
             Ok(RecordBatch::try_new(

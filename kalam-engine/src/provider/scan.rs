@@ -20,7 +20,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
 use super::properties;
-use crate::access::{self, Access, AccessPath, Cursor, covered_batch, visit_chunk};
+use crate::access::{self, Access, AccessPath, Cursor, covered_batch, still_usable, visit_chunk};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::UserId;
@@ -226,10 +226,19 @@ impl ExecutionPlan for ScanExec {
     ) -> Result<SendableRecordBatchStream> {
         let batch_size = context.session_config().batch_size();
         // A plan chosen for this run is moved into the scan, not copied.
+        // The table as it is now: an index the plan reads may have been dropped since.
+        let current = self
+            .shared
+            .catalog
+            .table(&self.meta.id)
+            .filter(|current| current.number == self.meta.number)
+            .unwrap_or_else(|| Arc::clone(&self.meta));
         let plan = match &self.path {
-            PathChoice::Fixed(plan) => Cow::Borrowed(plan),
-            PathChoice::PerRun => {
-                Cow::Owned(self.filters.plan(&self.meta, &self.projection, false))
+            PathChoice::Fixed(plan) if still_usable(&plan.access, &self.meta, &current) => {
+                Cow::Borrowed(plan)
+            }
+            PathChoice::Fixed(_) | PathChoice::PerRun => {
+                Cow::Owned(self.filters.plan(&current, &self.projection, false))
             }
         };
         let (read, read_schema) = if plan.residual.is_empty() {
@@ -247,7 +256,7 @@ impl ExecutionPlan for ScanExec {
             .collect();
         let state = ScanState {
             shared: Arc::clone(&self.shared),
-            meta: Arc::clone(&self.meta),
+            meta: current,
             user: self.user.clone(),
             access: plan.into_owned().access,
             checks,

@@ -52,6 +52,7 @@ enum Op {
         value: Option<Vec<u8>>,
     },
     DropTable(TableNumber),
+    DropIndex(TableNumber, u32),
 }
 
 /// The stored version a new row version replaces, as far as its writer knows.
@@ -146,6 +147,11 @@ impl WriteSet {
         self.ops.push(Op::DropTable(table));
     }
 
+    /// Removes every entry of secondary index `index` of `table`, in every scope.
+    pub fn delete_index_data(&mut self, table: TableNumber, index: u32) {
+        self.ops.push(Op::DropIndex(table, index));
+    }
+
     /// Whether there is nothing to write.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -224,6 +230,12 @@ impl WriteSet {
                     let from = table.0.to_be_bytes();
                     let to = keyspace::prefix_end(&from).unwrap_or_else(|| vec![0xFF; 5]);
                     batch.delete_range_cf(rows, &from[..], &to[..]);
+                    batch.delete_range_cf(index, &from[..], &to[..]);
+                }
+                Op::DropIndex(table, number) => {
+                    let mut from = table.0.to_be_bytes().to_vec();
+                    from.extend_from_slice(&number.to_be_bytes());
+                    let to = keyspace::prefix_end(&from).unwrap_or_else(|| vec![0xFF; 9]);
                     batch.delete_range_cf(index, &from[..], &to[..]);
                 }
             }

@@ -418,7 +418,14 @@ impl<'a> Generator<'a> {
 
     fn grouped(&mut self) -> String {
         let (from, scope) = self.one_table();
-        let key = self.int(&scope, 1);
+        // A key of a column: SQLite reads a constant integer key as an output position.
+        let column = scope.column(self.rng);
+        let key = match self.rng.below(4) {
+            0 => column,
+            1 => format!("({column} % 3)"),
+            2 => format!("coalesce({column}, {})", self.rng.int()),
+            _ => format!("({column} + {})", self.int(&scope, 1)),
+        };
         let value = self.int(&scope, 1);
         let aggregate = |rng: &mut Rng, value: &str| match rng.below(6) {
             0 => "count(*)".to_owned(),
