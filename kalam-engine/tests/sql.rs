@@ -846,3 +846,120 @@ fn drop_index_removes_it_and_plans_made_before_stop_using_it() {
         .unwrap_err();
     assert!(matches!(err, Error::PermissionDenied { .. }), "{err}");
 }
+
+#[test]
+fn lists_with_a_null_are_never_true_for_a_missing_value() {
+    let (_dir, engine) = setup();
+    // The simplifier intersected the lists as if the NULL were not there.
+    let sql = "SELECT id FROM shop.items WHERE qty IN (10, 7, 3) AND qty NOT IN (NULL, 12)";
+    assert_eq!(run(&engine, sql).num_rows(), 0);
+    let sql = "SELECT id FROM shop.items WHERE qty IN (10, 7) AND qty IN (NULL, 7)";
+    assert_eq!(
+        table(&run(&engine, sql)),
+        ["+----+", "| id |", "+----+", "| 3  |", "+----+"]
+    );
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT qty NOT IN (NULL, 10) AS a, qty IN (NULL, 10) AS b, qty IN (NULL) AS c \
+             FROM shop.items WHERE id < 3 ORDER BY id"
+        )),
+        [
+            "+-------+------+---+",
+            "| a     | b    | c |",
+            "+-------+------+---+",
+            "| false | true |   |",
+            "|       |      |   |",
+            "+-------+------+---+",
+        ]
+    );
+}
+
+#[test]
+fn correlated_subqueries_anywhere_are_answered_per_row() {
+    let (_dir, engine) = setup();
+    // A non-equality correlation, in the output.
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, (SELECT count(*) FROM shop.items AS x WHERE x.qty < items.qty) AS below \
+             FROM shop.items ORDER BY id"
+        )),
+        [
+            "+----+-------+",
+            "| id | below |",
+            "+----+-------+",
+            "| 1  | 3     |",
+            "| 2  | 0     |",
+            "| 3  | 2     |",
+            "| 4  | 1     |",
+            "| 5  | 4     |",
+            "+----+-------+",
+        ]
+    );
+    // EXISTS in a CASE, and under OR with a non-equality correlation.
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, CASE WHEN EXISTS (SELECT 1 FROM shop.items x WHERE x.price > items.price) \
+             THEN 'cheaper' ELSE 'top' END AS rank FROM shop.items WHERE price IS NOT NULL ORDER BY id"
+        ))[3..8],
+        [
+            "| 1  | cheaper |",
+            "| 2  | cheaper |",
+            "| 3  | top     |",
+            "| 5  | cheaper |",
+            "+----+---------+",
+        ]
+    );
+    let sql = "SELECT id FROM shop.items WHERE id = 4 \
+               OR NOT EXISTS (SELECT 1 FROM shop.items x WHERE x.qty > items.qty) ORDER BY id";
+    assert_eq!(
+        table(&run(&engine, sql)),
+        ["+----+", "| id |", "+----+", "| 4  |", "| 5  |", "+----+"]
+    );
+    // A correlated NOT IN, whose subquery has a NULL for some rows.
+    let sql = "SELECT id FROM shop.items WHERE qty NOT IN \
+               (SELECT x.qty * 0 + CASE WHEN x.price IS NULL THEN NULL ELSE x.qty END \
+                FROM shop.items x WHERE x.id > items.id) ORDER BY id";
+    // Rows 1 to 3 see kiwi's NULL after them; 4 sees only 12, 5 nothing.
+    assert_eq!(
+        table(&run(&engine, sql)),
+        ["+----+", "| id |", "+----+", "| 4  |", "| 5  |", "+----+"]
+    );
+    // A scalar subquery of several rows is an error; of none, NULL.
+    let err = engine
+        .sql_blocking(
+            &root(),
+            "SELECT id, (SELECT max(x.id) FROM shop.items x WHERE x.id > items.id GROUP BY x.qty) \
+             FROM shop.items",
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("at most one"), "{err}");
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, (SELECT max(x.id) FROM shop.items x WHERE x.id > items.id) AS next \
+             FROM shop.items WHERE id > 3 ORDER BY id"
+        ))[3..5],
+        ["| 4  | 5    |", "| 5  |      |"]
+    );
+    // In a write's WHERE and SET.
+    let sql = "UPDATE shop.items SET qty = (SELECT count(*) FROM shop.items x WHERE x.id < items.id) \
+               WHERE id > 3 OR EXISTS (SELECT 1 FROM shop.items x WHERE x.qty > items.qty * 2)";
+    assert_eq!(run(&engine, sql).rows_affected(), Some(3));
+    assert_eq!(
+        table(&run(&engine, "SELECT id, qty FROM shop.items ORDER BY id")),
+        [
+            "+----+-----+",
+            "| id | qty |",
+            "+----+-----+",
+            "| 1  | 10  |",
+            "| 2  | 1   |",
+            "| 3  | 7   |",
+            "| 4  | 3   |",
+            "| 5  | 4   |",
+            "+----+-----+",
+        ]
+    );
+}

@@ -5,15 +5,17 @@
 //! | `mod.rs` | [`Engine`]: open, statement dispatch, planning and running queries |
 //! | `ddl.rs` | the engine's own DDL: namespaces, tables, indexes, users |
 //! | `dml.rs` | UPDATE and DELETE the table provider runs, and those run as a query |
-//! | `subquery.rs` | subqueries DataFusion answers wrongly, rewritten |
+//! | `per_row.rs` | subqueries DataFusion cannot decorrelate, run per outer row |
+//! | `rewrites.rs` | forms DataFusion's optimizer answers wrongly, rewritten |
 //! | `prepared.rs` | [`Prepared`] statements: planned once, run with parameters |
 //! | `fast.rs` | the shapes of prepared statements that run straight on RocksDB |
 
 mod ddl;
 mod dml;
 mod fast;
+mod per_row;
 mod prepared;
-mod subquery;
+mod rewrites;
 
 use std::fmt;
 use std::path::Path;
@@ -319,7 +321,8 @@ impl Engine {
         if let Some(renamed) = &renamed {
             plan = output::restore_names(plan, renamed)?;
         }
-        let plan = subquery::rewrite(plan)?;
+        let plan = rewrites::rewrite(plan)?;
+        let plan = per_row::rewrite_early(plan, &state)?;
         match &plan {
             LogicalPlan::Dml(dml) if dml.table_name.schema() == Some(SYSTEM) => {
                 return Err(Error::ReadOnly(dml.table_name.to_string()));
@@ -406,6 +409,7 @@ async fn run_optimized(
     if matches_nothing(&plan) {
         return Ok(changed(0));
     }
+    let plan = per_row::rewrite(plan, state)?;
     let plan = match dml::run_found(state, &task, plan).await {
         Ok(result) => return result,
         Err(plan) => plan,

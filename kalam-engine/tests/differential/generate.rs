@@ -177,7 +177,7 @@ impl<'a> Generator<'a> {
                 let op = self.rng.pick(&["/", "%"]);
                 format!("({} {op} {divisor})", self.int(scope, d))
             }
-            10 if depth >= 2 => self.scalar_subquery(scope, d, false),
+            10 if depth >= 2 => self.scalar_subquery(scope, d, true),
             _ => scope.column(self.rng),
         }
     }
@@ -188,7 +188,7 @@ impl<'a> Generator<'a> {
         let choice = if depth == 0 {
             self.rng.below(5)
         } else {
-            self.rng.below(11)
+            self.rng.below(12)
         };
         match choice {
             0 | 1 => {
@@ -243,18 +243,13 @@ impl<'a> Generator<'a> {
                 self.predicate(scope, d)
             ),
             10 => format!("NOT ({})", self.predicate(scope, d)),
-            _ => format!(
-                "{} = {}",
-                scope.column(self.rng),
-                self.scalar_subquery(scope, 0, false)
-            ),
+            _ => self.subquery_condition(scope),
         }
     }
 
-    /// A WHERE clause: a predicate, and perhaps a subquery condition beside it. Correlated
-    /// subqueries are generated only where DataFusion decorrelates them, in a conjunct of
-    /// a WHERE; elsewhere (under OR, in CASE, in the output) they need an operator that
-    /// runs them per row, which the engine does not have yet.
+    /// A WHERE clause: a predicate, and perhaps a subquery condition beside it, where
+    /// DataFusion decorrelates it (elsewhere, under OR, in a CASE or an output, as
+    /// `predicate` makes them, the engine runs it per row).
     fn filter(&mut self, scope: &Scope, depth: usize) -> String {
         let predicate = self.predicate(scope, depth);
         if !self.rng.chance(35) {
@@ -267,19 +262,17 @@ impl<'a> Generator<'a> {
     fn subquery_condition(&mut self, scope: &Scope) -> String {
         match self.rng.below(3) {
             0 => {
-                // IN a subquery, perhaps correlated by equality.
+                // IN a subquery, perhaps correlated.
                 let alias = self.alias();
                 let table = self.table();
                 let inner = Scope {
                     aliases: vec![alias.clone()],
                 };
                 let mut filter = self.predicate(&inner, 0);
-                // Not yet: a correlated NOT IN (DataFusion's null-aware anti join takes one
-                // column).
-                let mut not = if self.rng.chance(25) { "NOT " } else { "" };
+                let not = if self.rng.chance(25) { "NOT " } else { "" };
                 if self.rng.chance(40) {
-                    filter = format!("{filter} AND {alias}.c = {}", scope.column(self.rng));
-                    not = "";
+                    let op = self.correlation();
+                    filter = format!("{filter} AND {alias}.c {op} {}", scope.column(self.rng));
                 }
                 format!(
                     "{} {not}IN (SELECT {alias}.{} FROM {table} AS {alias} WHERE {filter})",
@@ -288,14 +281,15 @@ impl<'a> Generator<'a> {
                 )
             }
             1 => {
-                // EXISTS, correlated by equality.
+                // EXISTS, correlated.
                 let alias = self.alias();
                 let table = self.table();
                 let inner = Scope {
                     aliases: vec![alias.clone()],
                 };
+                let op = self.correlation();
                 format!(
-                    "{}EXISTS (SELECT 1 FROM {table} AS {alias} WHERE {alias}.{} = {} AND {})",
+                    "{}EXISTS (SELECT 1 FROM {table} AS {alias} WHERE {alias}.{} {op} {} AND {})",
                     if self.rng.chance(25) { "NOT " } else { "" },
                     self.rng.pick(&INTS),
                     scope.column(self.rng),
@@ -310,7 +304,14 @@ impl<'a> Generator<'a> {
         }
     }
 
-    /// An aggregated scalar subquery, perhaps correlated by equality.
+    /// How a subquery's row relates to the outer row: mostly equality, which DataFusion
+    /// decorrelates, sometimes another comparison, which the engine runs per row.
+    fn correlation(&mut self) -> &'static str {
+        const CORRELATIONS: [&str; 5] = ["=", "=", "<", ">=", "<>"];
+        CORRELATIONS[self.rng.below(CORRELATIONS.len())]
+    }
+
+    /// An aggregated scalar subquery, perhaps correlated.
     fn scalar_subquery(&mut self, scope: &Scope, depth: usize, correlated: bool) -> String {
         let alias = self.alias();
         let table = self.table();
@@ -320,7 +321,8 @@ impl<'a> Generator<'a> {
         let aggregate = self.rng.pick(&["max", "min", "sum", "count"]);
         let value = self.int(&inner, depth.min(1));
         let correlation = if correlated && self.rng.chance(50) {
-            format!(" AND {alias}.b = {}", scope.column(self.rng))
+            let op = self.correlation();
+            format!(" AND {alias}.b {op} {}", scope.column(self.rng))
         } else {
             String::new()
         };
