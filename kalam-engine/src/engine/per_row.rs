@@ -23,10 +23,10 @@ use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, ParamValues, Result, ScalarValue, exec_err};
 use datafusion::execution::context::SessionState;
 use datafusion::logical_expr::expr::{Exists, InSubquery, Placeholder, ScalarFunction};
-use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::utils::{conjunction, split_conjunction, split_conjunction_owned};
 use datafusion::logical_expr::{
-    BinaryExpr, ColumnarValue, Expr, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF,
-    ScalarUDFImpl, Signature, Subquery, Volatility,
+    BinaryExpr, ColumnarValue, Expr, Filter, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Subquery, Volatility, lit,
 };
 
 use super::rewrites::map_keeping_names;
@@ -137,6 +137,7 @@ fn correlated_by_equality(plan: &LogicalPlan) -> bool {
 /// `plan` (as planned, before optimizing) with each subquery that DataFusion would refuse
 /// early (see [`refused_early`]) made a per-row function.
 pub(super) fn rewrite_early(plan: LogicalPlan, state: &SessionState) -> Result<LogicalPlan, Error> {
+    let plan = nested_in_per_row(plan, state)?;
     let mut found = false;
     let _ = plan.apply_with_subqueries(|node| {
         for expr in node.expressions() {
@@ -167,6 +168,73 @@ pub(super) fn rewrite_early(plan: LogicalPlan, state: &SessionState) -> Result<L
             e if refused_early(&e) => per_row(e, state),
             e => Ok(Transformed::no(e)),
         })
+    })
+    .map(|t| t.data)
+    .map_err(Error::from_datafusion)
+}
+
+/// `plan` with each IN subquery that is not a whole conjunct of a WHERE made a per-row
+/// function. DataFusion would make one under OR or NOT a mark join, which answers FALSE
+/// where IN answers NULL (`NULL IN (..)`, or no match among rows with a NULL): under NOT,
+/// or for NOT IN, rows pass that should not.
+fn nested_in_per_row(plan: LogicalPlan, state: &SessionState) -> Result<LogicalPlan, Error> {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        for expr in node.expressions() {
+            let whole = matches!(node, LogicalPlan::Filter(_));
+            let conjuncts = if whole {
+                split_conjunction(&expr)
+            } else {
+                vec![&expr]
+            };
+            for conjunct in conjuncts {
+                let top = whole && matches!(conjunct, Expr::InSubquery(_));
+                found |= conjunct
+                    .exists(|e| {
+                        Ok(matches!(e, Expr::InSubquery(_)) && !(top && std::ptr::eq(e, conjunct)))
+                    })
+                    .unwrap_or(false);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    if !found {
+        return Ok(plan);
+    }
+    let nested = |e: Expr| {
+        e.transform_up(|e| match e {
+            Expr::InSubquery(_) => per_row(e, state),
+            e => Ok(Transformed::no(e)),
+        })
+        .map(|t| t.data)
+    };
+    plan.transform_up_with_subqueries(|node| match node {
+        LogicalPlan::Filter(filter) => {
+            let conjuncts = split_conjunction_owned(filter.predicate)
+                .into_iter()
+                .map(|conjunct| match conjunct {
+                    Expr::InSubquery(InSubquery {
+                        expr,
+                        subquery,
+                        negated,
+                    }) => Ok(Expr::InSubquery(InSubquery {
+                        expr: Box::new(nested(*expr)?),
+                        subquery,
+                        negated,
+                    })),
+                    other => nested(other),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let predicate = conjunction(conjuncts).unwrap_or_else(|| lit(true));
+            Ok(Transformed::yes(LogicalPlan::Filter(Filter::try_new(
+                predicate,
+                filter.input,
+            )?)))
+        }
+        other => map_keeping_names(other, |e| match e {
+            Expr::InSubquery(_) => per_row(e, state),
+            e => Ok(Transformed::no(e)),
+        }),
     })
     .map(|t| t.data)
     .map_err(Error::from_datafusion)
@@ -421,7 +489,12 @@ impl ScalarUDFImpl for PerRow {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        // Each argument as an array of the batch's rows (a literal's too).
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
         let (value, outer) = match self.kind {
             Kind::In { .. } => (arrays.first(), &arrays[1.min(arrays.len())..]),
             _ => (None, &arrays[..]),
