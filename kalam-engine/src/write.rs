@@ -21,7 +21,7 @@ use crate::storage::{Scope, Supersedes, Version, WriteSet, keyspace};
 use crate::value::Value;
 
 /// Runs `f` holding the table's write lock, on the table's current definition.
-fn locked<T>(
+pub(crate) fn locked<T>(
     shared: &Shared,
     id: &TableId,
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,

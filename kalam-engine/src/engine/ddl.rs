@@ -284,36 +284,30 @@ impl Engine {
         if index.if_not_exists && meta.indexes.iter().any(|i| i.name == name) {
             return Ok(QueryResult::empty());
         }
-        let lock = Arc::clone(&meta.write_lock);
-        let _guard = lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let meta = self
-            .shared
-            .catalog
-            .table(&id)
-            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
-        let started_at = now_micros();
-        let mut set = WriteSet::new();
-        let indexed = Catalog::with_index(&meta, name, column, &mut set)?;
-        let number = indexed.indexes.last().map_or(0, |i| i.number);
-        let rows = write::backfill_index(&self.shared, &indexed, number, column, &mut set)?;
-        let job = Job {
-            job_id: self.shared.next_job_id.fetch_add(1, Ordering::Relaxed) + 1,
-            kind: "build_index".to_owned(),
-            target: format!("{id}({column_name})"),
-            status: "completed".to_owned(),
-            rows,
-            started_at,
-            finished_at: now_micros(),
-            created_by: user.id.clone(),
-        };
-        set.put_catalog(key(Tag::Job, &job), job.to_row());
-        self.shared
-            .gates
-            .audit(&mut set, &user.id, "CREATE INDEX", &id.to_string(), 0);
-        self.shared.storage.write(&set)?;
-        self.shared.catalog.publish(indexed);
+        write::locked(&self.shared, &id, |meta| {
+            let started_at = now_micros();
+            let mut set = WriteSet::new();
+            let indexed = Catalog::with_index(meta, name, column, &mut set)?;
+            let number = indexed.indexes.last().map_or(0, |i| i.number);
+            let rows = write::backfill_index(&self.shared, &indexed, number, column, &mut set)?;
+            let job = Job {
+                job_id: self.shared.next_job_id.fetch_add(1, Ordering::Relaxed) + 1,
+                kind: "build_index".to_owned(),
+                target: format!("{id}({column_name})"),
+                status: "completed".to_owned(),
+                rows,
+                started_at,
+                finished_at: now_micros(),
+                created_by: user.id.clone(),
+            };
+            set.put_catalog(key(Tag::Job, &job), job.to_row());
+            self.shared
+                .gates
+                .audit(&mut set, &user.id, "CREATE INDEX", &id.to_string(), 0);
+            self.shared.storage.write(&set)?;
+            self.shared.catalog.publish(indexed);
+            Ok(())
+        })?;
         Ok(QueryResult::empty())
     }
 
@@ -363,29 +357,22 @@ impl Engine {
                 )));
             }
         };
-        let lock = Arc::clone(&meta.write_lock);
-        let _guard = lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let meta = self
-            .shared
-            .catalog
-            .table(&meta.id)
-            .ok_or_else(|| Error::UnknownTable(meta.id.to_string()))?;
-        let mut set = WriteSet::new();
-        let Some(without) = Catalog::without_index(&meta, &index, &mut set) else {
-            return Err(Error::UnknownIndex(name.to_string()));
-        };
-        self.shared.gates.audit(
-            &mut set,
-            &user.id,
-            "DROP INDEX",
-            &format!("{}({index})", meta.id),
-            0,
-        );
-        self.shared.storage.write(&set)?;
-        self.shared.catalog.publish(without);
-        Ok(())
+        write::locked(&self.shared, &meta.id, |meta| {
+            let mut set = WriteSet::new();
+            let Some(without) = Catalog::without_index(meta, &index, &mut set) else {
+                return Err(Error::UnknownIndex(name.to_string()));
+            };
+            self.shared.gates.audit(
+                &mut set,
+                &user.id,
+                "DROP INDEX",
+                &format!("{}({index})", meta.id),
+                0,
+            );
+            self.shared.storage.write(&set)?;
+            self.shared.catalog.publish(without);
+            Ok(())
+        })
     }
 
     pub(super) fn create_user(&self, user: &QueryUser, id: &str, role: Role) -> Result<(), Error> {

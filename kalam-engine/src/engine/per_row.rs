@@ -32,23 +32,30 @@ use datafusion::logical_expr::{
 use super::rewrites::map_keeping_names;
 use crate::error::Error;
 
-/// Whether `plan` (not counting what its subqueries hold) has a subquery the physical
-/// planner refuses: anything but an uncorrelated scalar subquery.
-fn has_refused_subquery(plan: &LogicalPlan) -> bool {
+/// Whether a part of an expression of `plan` `matches`; in the plans of its subqueries
+/// too if `with_subqueries`.
+fn any_expr(plan: &LogicalPlan, with_subqueries: bool, matches: impl Fn(&Expr) -> bool) -> bool {
     let mut found = false;
-    let _ = plan.apply(|node| {
+    let mut visit = |node: &LogicalPlan| {
         for expr in node.expressions() {
-            found |= expr.exists(|e| Ok(refused(e))).unwrap_or(false);
+            found |= expr.exists(|e| Ok(matches(e))).unwrap_or(false);
         }
         Ok(if found {
             TreeNodeRecursion::Stop
         } else {
             TreeNodeRecursion::Continue
         })
-    });
+    };
+    let _ = if with_subqueries {
+        plan.apply_with_subqueries(&mut visit)
+    } else {
+        plan.apply(&mut visit)
+    };
     found
 }
 
+/// Whether the physical planner refuses a subquery: anything but an uncorrelated scalar
+/// subquery.
 fn refused(expr: &Expr) -> bool {
     match expr {
         Expr::ScalarSubquery(subquery) => !subquery.outer_ref_columns.is_empty(),
@@ -60,7 +67,7 @@ fn refused(expr: &Expr) -> bool {
 /// `plan` (optimized) with every subquery the physical planner refuses made a per-row
 /// function.
 pub(super) fn rewrite(plan: LogicalPlan, state: &SessionState) -> Result<LogicalPlan, Error> {
-    if !has_refused_subquery(&plan) {
+    if !any_expr(&plan, false, refused) {
         return Ok(plan);
     }
     plan.transform_up(|node| map_keeping_names(node, |e| per_row(e, state)))
@@ -138,14 +145,7 @@ fn correlated_by_equality(plan: &LogicalPlan) -> bool {
 /// early (see [`refused_early`]) made a per-row function.
 pub(super) fn rewrite_early(plan: LogicalPlan, state: &SessionState) -> Result<LogicalPlan, Error> {
     let plan = nested_in_per_row(plan, state)?;
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        for expr in node.expressions() {
-            found |= expr.exists(|e| Ok(refused_early(e))).unwrap_or(false);
-        }
-        Ok(TreeNodeRecursion::Continue)
-    });
-    if !found {
+    if !any_expr(&plan, true, refused_early) {
         return Ok(plan);
     }
     plan.transform_up_with_subqueries(|node| {

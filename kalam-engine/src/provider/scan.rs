@@ -226,21 +226,25 @@ impl ExecutionPlan for ScanExec {
     ) -> Result<SendableRecordBatchStream> {
         let batch_size = context.session_config().batch_size();
         // A plan chosen for this run is moved into the scan, not copied.
-        // The table as it is now: an index the plan reads may have been dropped since.
-        let current = self
-            .shared
-            .catalog
-            .table(&self.meta.id)
-            .filter(|current| current.number == self.meta.number)
-            .unwrap_or_else(|| Arc::clone(&self.meta));
-        let plan = match &self.path {
-            PathChoice::Fixed(plan) if still_usable(&plan.access, &self.meta, &current) => {
-                Cow::Borrowed(plan)
-            }
-            PathChoice::Fixed(_) | PathChoice::PerRun => {
-                Cow::Owned(self.filters.plan(&current, &self.projection, false))
-            }
+        let mut meta = Arc::clone(&self.meta);
+        let mut plan = match &self.path {
+            PathChoice::Fixed(plan) => Cow::Borrowed(plan),
+            PathChoice::PerRun => Cow::Owned(self.filters.plan(&meta, &self.projection, false)),
         };
+        // A path through an index checks that the index is still there (it may have been
+        // dropped since the plan was made), and plans on the table as it is otherwise.
+        if matches!(plan.access, Access::Index { .. }) {
+            let current = self
+                .shared
+                .catalog
+                .table(&self.meta.id)
+                .filter(|current| current.number == self.meta.number)
+                .unwrap_or_else(|| Arc::clone(&self.meta));
+            if !still_usable(&plan.access, &self.meta, &current) {
+                plan = Cow::Owned(self.filters.plan(&current, &self.projection, false));
+                meta = current;
+            }
+        }
         let (read, read_schema) = if plan.residual.is_empty() {
             (self.projection.clone(), Arc::clone(&self.schema))
         } else {
@@ -256,7 +260,7 @@ impl ExecutionPlan for ScanExec {
             .collect();
         let state = ScanState {
             shared: Arc::clone(&self.shared),
-            meta: current,
+            meta,
             user: self.user.clone(),
             access: plan.into_owned().access,
             checks,
