@@ -51,12 +51,37 @@ pub(crate) struct Column {
     pub(crate) nullable: bool,
 }
 
-/// A secondary index.
+/// One column of a secondary index's key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IndexPart {
+    pub(crate) column: usize,
+    /// Whether the index holds the column's values in descending order.
+    pub(crate) descending: bool,
+}
+
+/// A secondary index: its entries are keyed by its parts' values, then the primary key
+/// (see `access/entry.rs`).
 #[derive(Clone, Debug)]
 pub(crate) struct Index {
     pub(crate) name: String,
-    pub(crate) column: usize,
     pub(crate) number: u32,
+    /// The key's columns, in order; never empty.
+    pub(crate) parts: Vec<IndexPart>,
+    /// No two rows of one scope may hold the same values in every part (rows with a NULL
+    /// in one of them excepted, as in SQLite and PostgreSQL).
+    pub(crate) unique: bool,
+}
+
+impl Index {
+    /// The first column of the key: every path through the index constrains it.
+    pub(crate) fn leading(&self) -> usize {
+        self.parts[0].column
+    }
+
+    /// Whether its entries hold the values of `column`.
+    pub(crate) fn holds(&self, column: usize) -> bool {
+        self.parts.iter().any(|p| p.column == column)
+    }
 }
 
 /// Everything the engine knows about a user or shared table.
@@ -117,17 +142,14 @@ impl TableMeta {
         self.columns.iter().position(|c| c.name == name)
     }
 
-    /// The column of the index numbered `index`.
-    pub(crate) fn indexed_column(&self, index: u32) -> Option<usize> {
-        self.indexes
-            .iter()
-            .find(|i| i.number == index)
-            .map(|i| i.column)
+    /// The index numbered `number`.
+    pub(crate) fn index(&self, number: u32) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.number == number)
     }
 
-    /// The index on column `column`, if there is one.
-    pub(crate) fn index_on(&self, column: usize) -> Option<&Index> {
-        self.indexes.iter().find(|i| i.column == column)
+    /// The first index whose key starts with column `column`, if there is one.
+    pub(crate) fn index_led_by(&self, column: usize) -> Option<&Index> {
+        self.indexes.iter().find(|i| i.leading() == column)
     }
 }
 
@@ -356,7 +378,9 @@ impl Catalog {
             set.delete_catalog(key(Tag::Column, &column_definition(meta, ordinal, column)));
         }
         for index in &meta.indexes {
-            set.delete_catalog(key(Tag::Index, &index_definition(meta, index)));
+            for row in index_definitions(meta, index) {
+                set.delete_catalog(key(Tag::Index, &row));
+            }
         }
         set.delete_table_data(meta.number);
     }
@@ -365,11 +389,12 @@ impl Catalog {
         self.write().tables.remove(id);
     }
 
-    /// The table with one more index, and that index's catalog row in `set`.
+    /// The table with one more index (`parts`, `unique`), and that index's catalog rows in
+    /// `set`.
     pub(crate) fn with_index(
         meta: &TableMeta,
         name: String,
-        column: usize,
+        (parts, unique): (Vec<IndexPart>, bool),
         set: &mut WriteSet,
     ) -> Result<Arc<TableMeta>, Error> {
         if meta.indexes.iter().any(|i| i.name == name) {
@@ -381,11 +406,13 @@ impl Catalog {
         let number = meta.indexes.iter().map(|i| i.number).max().unwrap_or(0) + 1;
         let index = Index {
             name,
-            column,
             number,
+            parts,
+            unique,
         };
-        let definition = index_definition(meta, &index);
-        set.put_catalog(key(Tag::Index, &definition), definition.to_row());
+        for row in index_definitions(meta, &index) {
+            set.put_catalog(key(Tag::Index, &row), row.to_row());
+        }
         let mut indexes = meta.indexes.clone();
         indexes.push(index);
         Ok(Arc::new(TableMeta::new(
@@ -405,7 +432,9 @@ impl Catalog {
         set: &mut WriteSet,
     ) -> Option<Arc<TableMeta>> {
         let index = meta.indexes.iter().find(|i| i.name == name)?;
-        set.delete_catalog(key(Tag::Index, &index_definition(meta, index)));
+        for row in index_definitions(meta, index) {
+            set.delete_catalog(key(Tag::Index, &row));
+        }
         set.delete_index_data(meta.number, index.number);
         let indexes = meta
             .indexes
@@ -493,20 +522,33 @@ fn table_meta(
     if pk.is_empty() || columns.len() != definition.column_count as usize {
         return Err(corrupt("table definition"));
     }
-    let indexes = index_defs
-        .into_iter()
-        .map(|i| {
-            let column = columns
-                .iter()
-                .position(|c| c.name == i.column_name)
-                .ok_or_else(|| corrupt("index definition"))?;
-            Ok(Index {
-                name: i.index_name,
-                column,
-                number: i.number,
-            })
-        })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+    // An index's rows, by index name then position (the catalog's key order).
+    let mut indexes: Vec<Index> = Vec::new();
+    for row in index_defs {
+        let column = columns
+            .iter()
+            .position(|c| c.name == row.column_name)
+            .ok_or_else(|| corrupt("index definition"))?;
+        let part = IndexPart {
+            column,
+            descending: row.descending,
+        };
+        match indexes.last_mut() {
+            Some(index) if index.name == row.index_name => {
+                if row.position as usize != index.parts.len() {
+                    return Err(corrupt("index definition"));
+                }
+                index.parts.push(part);
+            }
+            _ if row.position != 0 => return Err(corrupt("index definition")),
+            _ => indexes.push(Index {
+                name: row.index_name,
+                number: row.number,
+                parts: vec![part],
+                unique: row.is_unique,
+            }),
+        }
+    }
     Ok(TableMeta::new(
         definition,
         columns,
@@ -536,12 +578,21 @@ pub(crate) fn column_definition(
     }
 }
 
-fn index_definition(meta: &TableMeta, index: &Index) -> IndexDefinition {
-    IndexDefinition {
-        namespace: meta.id.namespace.clone(),
-        table_name: meta.id.name.clone(),
-        index_name: index.name.clone(),
-        column_name: meta.columns[index.column].name.clone(),
-        number: index.number,
-    }
+/// The catalog rows of an index: one per part.
+pub(crate) fn index_definitions(meta: &TableMeta, index: &Index) -> Vec<IndexDefinition> {
+    index
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(position, part)| IndexDefinition {
+            namespace: meta.id.namespace.clone(),
+            table_name: meta.id.name.clone(),
+            index_name: index.name.clone(),
+            position: u32::try_from(position).unwrap_or(u32::MAX),
+            column_name: meta.columns[part.column].name.clone(),
+            descending: part.descending,
+            is_unique: index.unique,
+            number: index.number,
+        })
+        .collect()
 }

@@ -114,6 +114,17 @@ pub enum Error {
         /// The key's values.
         key: String,
     },
+    /// An INSERT or UPDATE would give two rows of one scope the same values in every
+    /// column of a unique index, or `CREATE UNIQUE INDEX` found two such rows.
+    #[error("duplicate values ({values}) in unique index `{index}` of `{table}`")]
+    UniqueViolation {
+        /// The table.
+        table: String,
+        /// The index.
+        index: String,
+        /// The values, column by column.
+        values: String,
+    },
     /// An UPDATE or DELETE whose rows kept changing under it while it ran (by other
     /// writers of the table); nothing was written. Running it again may succeed.
     #[error("rows of `{0}` changed while the statement ran; nothing was written, run it again")]

@@ -4,12 +4,16 @@
 //! - **Namespaces and tables.** `CREATE NAMESPACE app`, then
 //!   `CREATE USER TABLE app.notes (...)` (each user has their own rows) or
 //!   `CREATE SHARED TABLE app.items (...)` (one set of rows), with a primary key, and
-//!   `CREATE INDEX` (and `DROP INDEX`) for secondary indexes. A plain `CREATE TABLE` is a SHARED table, as in
-//!   other SQL databases: a per-user table is always asked for by name.
+//!   `CREATE [UNIQUE] INDEX .. ON t (a, b DESC)` (and `DROP INDEX`) for secondary indexes
+//!   on one or more columns; a unique one refuses duplicates with
+//!   [`Error::UniqueViolation`], checked as of each statement's end. A plain `CREATE TABLE`
+//!   is a SHARED table, as in other SQL databases: a per-user table is always asked for by
+//!   name.
 //! - **SQL.** [`Engine::sql_as`] runs statements as a user: SELECT (joins, aggregates,
 //!   ORDER BY, LIMIT: whatever DataFusion plans), INSERT, UPDATE, DELETE, EXPLAIN. Scans
-//!   push primary-key equality, IN lists and ranges, and indexed-column predicates down to
-//!   RocksDB seeks; `EXPLAIN` shows the access path. An UPDATE or DELETE whose WHERE or SET
+//!   push primary-key equality, IN lists and ranges, and index predicates (values of an
+//!   index's first columns, then a range on the next) down to RocksDB seeks; `EXPLAIN`
+//!   shows the access path. An UPDATE or DELETE whose WHERE or SET
 //!   has a subquery runs as a query for the rows it changes, then writes those that are
 //!   still as it found them ([`Error::WriteConflict`] if rows keep changing under it).
 //! - **Limits.** An expression may be 2,000 levels deep, counting each parenthesis and each

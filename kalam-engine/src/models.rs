@@ -186,7 +186,8 @@ pub struct ColumnDefinition {
     pub(crate) primary_key_position: Option<u32>,
 }
 
-/// A row of `system.indexes`: a secondary index on one column.
+/// A row of `system.indexes`: one column of a secondary index. An index on several
+/// columns has a row for each, by `position` in its key.
 #[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
 #[table(name = "indexes", namespace = "system")]
 pub struct IndexDefinition {
@@ -200,9 +201,20 @@ pub struct IndexDefinition {
     #[hot]
     #[column(primary_key)]
     pub(crate) index_name: String,
+    /// The column's position in the index's key, from 0.
+    #[hot]
+    #[column(primary_key)]
+    pub(crate) position: u32,
     /// The indexed column.
     #[hot]
     pub(crate) column_name: String,
+    /// Whether the index holds this column's values in descending order.
+    #[hot]
+    pub(crate) descending: bool,
+    /// Whether no two rows may hold the same values in all the index's columns (rows with
+    /// a NULL in one of them excepted).
+    #[hot]
+    pub(crate) is_unique: bool,
     /// The index's number within its table, part of its keys.
     #[hot]
     pub(crate) number: u32,

@@ -214,27 +214,21 @@ impl RowDecoder {
         Ok(())
     }
 
-    /// Decodes one row from a key (an index entry: the indexed value's key, then the
-    /// primary key's) that holds the values of `columns`, in order, in the key encoding.
-    /// Projected columns it does not hold are NULL.
-    pub(crate) fn push_keys(
-        &mut self,
-        columns: &[usize],
-        mut key: &[u8],
-    ) -> Result<(), DecodeError> {
-        for &column in columns {
-            let value = Value::decode_key(self.types[column], &mut key)?;
-            if let Some(builder) = &mut self.builders[column]
-                && !builder.append(&value)
+    /// Pushes one row of which `values` holds some columns (an index entry's): each
+    /// column, at most once, with its value. Projected columns it does not hold are NULL.
+    pub(crate) fn push_values(&mut self, values: &[(usize, Value)]) -> Result<(), DecodeError> {
+        for (column, value) in values {
+            if let Some(builder) = &mut self.builders[*column]
+                && !builder.append(value)
             {
                 return Err(DecodeError::Invalid(format!(
                     "a {:?} key part for a {:?} column",
-                    value, self.types[column]
+                    value, self.types[*column]
                 )));
             }
         }
         for &column in &self.projection {
-            if !columns.contains(&column)
+            if !values.iter().any(|(c, _)| *c == column)
                 && let Some(builder) = &mut self.builders[column]
             {
                 builder.append_null();

@@ -10,8 +10,8 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::physical_expr::PhysicalExpr;
 
-use crate::access::{Access, Cursor, decode_batch, read_chunk, still_usable};
-use crate::catalog::TableMeta;
+use crate::access::{Access, Cursor, decode_batch, entry, read_chunk, still_usable};
+use crate::catalog::{Index, TableMeta};
 use crate::error::Error;
 use crate::ids::TableId;
 use crate::row::{encode_values, value_at};
@@ -77,15 +77,22 @@ fn check_nulls(meta: &TableMeta, values: &[Value]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The key of the entry of `index` for a row.
-fn index_key(meta: &TableMeta, scope: Scope<'_>, index: u32, value: &Value, pk: &[u8]) -> Vec<u8> {
-    let mut key = keyspace::index_prefix(meta.number, index, scope);
-    value.write_key(&mut key);
-    key.extend_from_slice(pk);
-    key
+/// The key of the entry of `index` for a row, if it has one (see `access/entry.rs`).
+fn index_key(
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    index: &Index,
+    values: &[Value],
+    pk: &[u8],
+) -> Option<Vec<u8>> {
+    let mut key = keyspace::index_prefix(meta.number, index.number, scope);
+    entry::write_parts(index, values, &mut key).then(|| {
+        key.extend_from_slice(pk);
+        key
+    })
 }
 
-/// The keys of a row's index entries (NULLs are not indexed).
+/// The keys of a row's index entries.
 fn index_keys<'a>(
     meta: &'a TableMeta,
     scope: Scope<'a>,
@@ -94,8 +101,80 @@ fn index_keys<'a>(
 ) -> impl Iterator<Item = Vec<u8>> + 'a {
     meta.indexes
         .iter()
-        .filter(|index| values[index.column] != Value::Null)
-        .map(move |index| index_key(meta, scope, index.number, &values[index.column], pk))
+        .filter_map(move |index| index_key(meta, scope, index, values, pk))
+}
+
+/// What the rows one statement writes claim: primary keys, and values of unique indexes.
+/// Checked as of the statement's end, as SQL says: a claim must not be another written
+/// row's, nor a stored row's that the statement does not rewrite or delete (`vacated`),
+/// so that `UPDATE t SET k = k + 1` may move every key up by one.
+struct Claims<'a> {
+    vacated: HashSet<&'a [u8]>,
+    keys: HashSet<Vec<u8>>,
+    uniques: HashSet<Vec<u8>>,
+}
+
+impl<'a> Claims<'a> {
+    fn new(vacated: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        Claims {
+            vacated: vacated.into_iter().collect(),
+            keys: HashSet::new(),
+            uniques: HashSet::new(),
+        }
+    }
+
+    /// The values of each unique index for a row `values` with primary key `pk`.
+    fn unique(
+        &mut self,
+        shared: &Shared,
+        (meta, scope): (&TableMeta, Scope<'_>),
+        values: &[Value],
+        pk: &[u8],
+    ) -> Result<(), Error> {
+        for index in meta.indexes.iter().filter(|i| i.unique) {
+            self.unique_in(shared, (meta, scope), index, values, pk)?;
+        }
+        Ok(())
+    }
+
+    /// The values of unique index `index` for a row `values` with primary key `pk`.
+    fn unique_in(
+        &mut self,
+        shared: &Shared,
+        (meta, scope): (&TableMeta, Scope<'_>),
+        index: &Index,
+        values: &[Value],
+        pk: &[u8],
+    ) -> Result<(), Error> {
+        // Rows with a NULL in the index are never duplicates.
+        if !entry::complete(index, values) {
+            return Ok(());
+        }
+        let mut prefix = keyspace::index_prefix(meta.number, index.number, scope);
+        entry::write_parts(index, values, &mut prefix);
+        let violation = || Error::UniqueViolation {
+            table: meta.id.to_string(),
+            index: index.name.clone(),
+            values: index
+                .parts
+                .iter()
+                .map(|p| format!("{} = {}", meta.columns[p.column].name, values[p.column]))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        if !self.uniques.insert(prefix.clone()) {
+            return Err(violation());
+        }
+        let range = (prefix.clone(), keyspace::prefix_end(&prefix));
+        shared.storage.index_keys(&[range], |key| {
+            let holder = &key[prefix.len()..];
+            if holder == pk || self.vacated.contains(holder) {
+                Ok(())
+            } else {
+                Err(violation())
+            }
+        })
+    }
 }
 
 /// Row `row` of `columns` (cast to the table's types) as values.
@@ -183,18 +262,19 @@ fn insert_rows(
 ) -> Result<u64, Error> {
     let scope = scope_of(meta, &user.id);
     let mut set = WriteSet::new();
-    let mut seen = HashSet::new();
+    let mut claims = Claims::new([]);
     let mut count = 0;
     for values in rows {
         check_nulls(meta, &values)?;
         let pk = primary_key(meta, &values)?;
         let newest = shared.storage.newest(meta.number, scope, &pk)?;
-        if !seen.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
+        if !claims.keys.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
             return Err(Error::DuplicateKey {
                 table: meta.id.to_string(),
                 key: show_key(meta, &values),
             });
         }
+        claims.unique(shared, (meta, scope), &values, &pk)?;
         for key in index_keys(meta, scope, &values, &pk) {
             set.put_index(key, Vec::new());
         }
@@ -354,17 +434,14 @@ pub(crate) fn update_by_key(
         let mut new = old.clone();
         change(meta, &mut new)?;
         let mut set = WriteSet::new();
-        let pk_owned = pk.to_vec();
-        let vacated = HashSet::from([&pk_owned]);
+        let mut claims = Claims::new([pk]);
         rewrite_row(
             shared,
-            meta,
-            scope,
+            (meta, scope),
             &mut set,
             (pk, &old, version),
             &new,
-            &vacated,
-            &mut HashSet::new(),
+            &mut claims,
         )?;
         commit(shared, meta, user, "UPDATE", 1, set)
     })
@@ -394,21 +471,18 @@ pub(crate) fn apply_update(
             new_columns[*column] = value;
         }
         let new_columns = cast_columns(meta, &new_columns)?;
-        let vacated: HashSet<&Vec<u8>> = keys.iter().collect();
-        let mut taken = HashSet::new();
+        let mut claims = Claims::new(keys.iter().map(Vec::as_slice));
         let mut set = WriteSet::new();
         for (row, old_pk) in keys.iter().enumerate() {
             let old = values_at(meta, batch.columns(), row);
             let new = values_at(meta, &new_columns, row);
             rewrite_row(
                 shared,
-                meta,
-                scope,
+                (meta, scope),
                 &mut set,
                 (old_pk, &old, Supersedes::Unknown),
                 &new,
-                &vacated,
-                &mut taken,
+                &mut claims,
             )?;
         }
         commit(shared, meta, user, "UPDATE", keys.len() as u64, set)
@@ -453,8 +527,7 @@ pub(crate) fn apply_found(
                 }
             }
         }
-        let vacated: HashSet<&Vec<u8>> = rows.iter().map(|(pk, ..)| pk).collect();
-        let mut taken = HashSet::new();
+        let mut claims = Claims::new(rows.iter().map(|(pk, ..)| pk.as_slice()));
         let mut set = WriteSet::new();
         for (pk, old, new) in &rows {
             let Some((stored, version)) = current(shared, meta, scope, pk)? else {
@@ -467,13 +540,11 @@ pub(crate) fn apply_found(
                 None => remove_row(meta, scope, &mut set, (pk, version), old),
                 Some(new) => rewrite_row(
                     shared,
-                    meta,
-                    scope,
+                    (meta, scope),
                     &mut set,
                     (pk, old, version),
                     new,
-                    &vacated,
-                    &mut taken,
+                    &mut claims,
                 )?,
             }
         }
@@ -490,25 +561,21 @@ fn same_values(a: &[Value], b: &[Value]) -> bool {
     left == right
 }
 
-/// A new version of a row: checked (NULLs; a changed key must be free: not `taken` by
-/// another row of the statement, and not in storage unless `vacated` by the statement),
-/// its index entries moved where they changed.
-#[allow(clippy::too_many_arguments)]
+/// A new version of a row: checked (NULLs; its key and unique values must be free, see
+/// [`Claims`]), its index entries moved where they changed.
 fn rewrite_row(
     shared: &Shared,
-    meta: &TableMeta,
-    scope: Scope<'_>,
+    (meta, scope): (&TableMeta, Scope<'_>),
     set: &mut WriteSet,
     (old_pk, old, version): (&[u8], &[Value], Supersedes),
     new: &[Value],
-    vacated: &HashSet<&Vec<u8>>,
-    taken: &mut HashSet<Vec<u8>>,
+    claims: &mut Claims<'_>,
 ) -> Result<(), Error> {
     check_nulls(meta, new)?;
     let new_pk = primary_key(meta, new)?;
-    let duplicate = !taken.insert(new_pk.clone())
+    let duplicate = !claims.keys.insert(new_pk.clone())
         || (new_pk != old_pk
-            && !vacated.contains(&new_pk)
+            && !claims.vacated.contains(new_pk.as_slice())
             && shared.storage.get(meta.number, scope, &new_pk)?.is_some());
     if duplicate {
         return Err(Error::DuplicateKey {
@@ -516,6 +583,7 @@ fn rewrite_row(
             key: show_key(meta, new),
         });
     }
+    claims.unique(shared, (meta, scope), new, &new_pk)?;
     let supersedes = if new_pk == old_pk {
         version
     } else {
@@ -537,12 +605,13 @@ fn rewrite_row(
     Ok(())
 }
 
-/// Index entries for every existing row of `meta` in every scope, for `CREATE INDEX`.
+/// Entries of `index` (of `meta`) for every existing row of the table in every scope, for
+/// `CREATE INDEX`; a unique index fails on the first two rows of a scope with the same
+/// values.
 pub(crate) fn backfill_index(
     shared: &Shared,
     meta: &TableMeta,
-    index: u32,
-    column: usize,
+    index: &Index,
     set: &mut WriteSet,
 ) -> Result<u64, Error> {
     // All scopes of the table: shared rows, and each user's.
@@ -559,6 +628,7 @@ pub(crate) fn backfill_index(
     };
     let mut rows = 0;
     for scope in scopes {
+        let mut claims = Claims::new([]);
         let mut cursor = Cursor::Start;
         while !matches!(cursor, Cursor::Done) {
             let (chunk, next) =
@@ -566,9 +636,11 @@ pub(crate) fn backfill_index(
             for (pk, row) in &chunk {
                 let values = crate::row::decode_values(&meta.types, row)
                     .map_err(crate::error::StorageError::corrupt_row)?;
-                let value = &values[column];
-                if *value != Value::Null {
-                    set.put_index(index_key(meta, scope, index, value, pk), Vec::new());
+                if index.unique {
+                    claims.unique_in(shared, (meta, scope), index, &values, pk)?;
+                }
+                if let Some(key) = index_key(meta, scope, index, &values, pk) {
+                    set.put_index(key, Vec::new());
                 }
                 rows += 1;
             }

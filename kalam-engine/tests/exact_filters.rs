@@ -3,6 +3,7 @@
 //! filters that path leaves to be checked row by row. Every query here runs on a table
 //! whose keys and indexes the filters use, and on a twin with the same rows where no
 //! filter can be pushed (DataFusion's own filter decides); the answers must be the same.
+//! A third twin has indexes on several columns, some descending, one unique.
 
 use kalam_engine::{Engine, UserId, Value};
 use proptest::prelude::*;
@@ -22,7 +23,12 @@ fn setup() -> (tempfile::TempDir, Engine, UserId) {
                  CREATE INDEX ON sb.keyed (c);
                  CREATE INDEX ON sb.keyed (f);
                  CREATE INDEX ON sb.keyed (ts);
-                 CREATE SHARED TABLE sb.plain (rid BIGINT PRIMARY KEY, {COLUMNS})"
+                 CREATE SHARED TABLE sb.plain (rid BIGINT PRIMARY KEY, {COLUMNS});
+                 CREATE SHARED TABLE sb.composite ({COLUMNS}, PRIMARY KEY (a, b));
+                 CREATE INDEX ON sb.composite (c DESC, ts);
+                 CREATE INDEX ON sb.composite (ts DESC, c, f);
+                 CREATE UNIQUE INDEX ON sb.composite (b, a DESC);
+                 CREATE INDEX ON sb.composite (f, b DESC)"
             ),
         )
         .unwrap();
@@ -53,7 +59,8 @@ fn setup() -> (tempfile::TempDir, Engine, UserId) {
         .sql_blocking(
             &root,
             &format!(
-                "INSERT INTO sb.keyed VALUES {}; INSERT INTO sb.plain VALUES {}",
+                "INSERT INTO sb.keyed VALUES {0}; INSERT INTO sb.plain VALUES {1};
+                 INSERT INTO sb.composite VALUES {0}",
                 keyed.join(", "),
                 plain.join(", ")
             ),
@@ -91,6 +98,25 @@ fn atom() -> impl Strategy<Value = String> {
             .prop_map(|(op, v)| format!("f {op} {v}")),
         (comparison(), 0..42u32)
             .prop_map(|(op, s)| format!("ts {op} TIMESTAMP '2024-01-01 00:00:{s:02}'")),
+        // Values for the first parts of an index on several columns, bounds on the next.
+        (big(), big(), comparison(), 0..42u32).prop_map(|(x, y, op, s)| format!(
+            "c IN ({x}, {y}) AND ts {op} TIMESTAMP '2024-01-01 00:00:{s:02}'"
+        )),
+        (
+            0..42u32,
+            big(),
+            comparison(),
+            prop::sample::select(vec!["0.0", "0.5", "1.5"])
+        )
+            .prop_map(|(s, c, op, f)| format!(
+                "ts = TIMESTAMP '2024-01-01 00:00:{s:02}' AND c = {c} AND f {op} {f}"
+            )),
+        (
+            prop::sample::select(vec!["x", "y", "w"]),
+            comparison(),
+            int()
+        )
+            .prop_map(|(b, op, a)| format!("b = '{b}' AND a {op} {a}")),
     ]
 }
 
@@ -100,8 +126,17 @@ fn both(engine: &Engine, root: &UserId, sql: &str) -> (String, String) {
     (run(sql), run(&sql.replace("sb.keyed", "sb.plain")))
 }
 
+/// `sql` on the table with indexes on several columns, and on the twin without any.
+fn composite(engine: &Engine, root: &UserId, sql: &str) -> (String, String) {
+    let run = |sql: &str| engine.sql_blocking(root, sql).unwrap().to_string();
+    (
+        run(&sql.replace("sb.keyed", "sb.composite")),
+        run(&sql.replace("sb.keyed", "sb.plain")),
+    )
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(150))]
+    #![proptest_config(ProptestConfig::with_cases(100))]
 
     #[test]
     fn every_pushed_filter_keeps_the_rows_datafusion_keeps(
@@ -112,14 +147,18 @@ proptest! {
         let filter = atoms.join(" AND ");
         let rows = format!("SELECT a, b, c, f, ts FROM sb.keyed WHERE {filter} ORDER BY a, b");
         let (keyed, plain) = both(&engine, &root, &rows);
-        prop_assert_eq!(keyed, plain, "{}", rows);
-        // Only the key and one indexed column: an index on it covers the scan.
-        for column in ["c", "f", "ts"] {
+        prop_assert_eq!(&keyed, &plain, "{}", rows);
+        let (composite_rows, plain) = composite(&engine, &root, &rows);
+        prop_assert_eq!(composite_rows, plain, "{}", rows);
+        // Only the key and indexed columns: an index on them covers the scan.
+        for columns in ["c", "f", "ts", "c, ts", "ts, c, f", "f, b"] {
             let covered = format!(
-                "SELECT a, b, {column} FROM sb.keyed WHERE {filter} ORDER BY a, b"
+                "SELECT a, b, {columns} FROM sb.keyed WHERE {filter} ORDER BY a, b"
             );
             let (keyed, plain) = both(&engine, &root, &covered);
             prop_assert_eq!(keyed, plain, "{}", covered);
+            let (composite_rows, plain) = composite(&engine, &root, &covered);
+            prop_assert_eq!(composite_rows, plain, "{}", covered);
         }
         // The limit goes into the scan: it counts the rows that pass the filters.
         let count = format!(
@@ -127,6 +166,8 @@ proptest! {
         );
         let (keyed, plain) = both(&engine, &root, &count);
         prop_assert_eq!(keyed, plain, "{}", count);
+        let (composite_rows, plain) = composite(&engine, &root, &count);
+        prop_assert_eq!(composite_rows, plain, "{}", count);
     }
 }
 

@@ -963,3 +963,195 @@ fn correlated_subqueries_anywhere_are_answered_per_row() {
         ]
     );
 }
+
+#[test]
+fn indexes_on_several_columns_read_value_prefixes_and_a_range_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = |engine: &Engine, filter: &str| {
+        let sql = format!("SELECT id FROM shop.items WHERE {filter} ORDER BY id");
+        let result = run(engine, &sql);
+        let ids: Vec<String> = table(&result)[3..]
+            .iter()
+            .filter(|line| line.starts_with("| "))
+            .map(|line| line.trim_matches(['|', ' ']).to_owned())
+            .collect();
+        ids.join(",")
+    };
+    let explain = |engine: &Engine, filter: &str| {
+        run(
+            engine,
+            &format!("EXPLAIN SELECT id, name FROM shop.items WHERE {filter}"),
+        )
+        .to_string()
+    };
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        run(
+            &engine,
+            "CREATE NAMESPACE shop;
+             CREATE SHARED TABLE shop.items (id INT PRIMARY KEY, name TEXT, qty BIGINT);
+             INSERT INTO shop.items VALUES (1, 'apple', 10), (2, 'pear', 10), (3, 'fig', 7),
+                 (4, NULL, 10), (5, 'plum', NULL), (6, 'kiwi', 10), (7, 'fig', 10);
+             CREATE INDEX by_qty_name ON shop.items (qty, name DESC)",
+        );
+        // Values of the first part, a range on the second (descending), NULLs kept out.
+        let plan = explain(&engine, "qty = 10 AND name > 'fig'");
+        assert!(
+            plan.contains(
+                "access=index by_qty_name range: qty IN (10) AND name > 'fig', covering, \
+                 projection=[id, name]"
+            ),
+            "{plan}"
+        );
+        assert_eq!(ids(&engine, "qty = 10 AND name > 'fig'"), "2,6");
+        assert_eq!(ids(&engine, "qty = 10 AND name <= 'kiwi'"), "1,6,7");
+        assert_eq!(ids(&engine, "qty IN (7, 10) AND name = 'fig'"), "3,7");
+        // The first part alone: every row of the value, whatever its second part.
+        assert_eq!(ids(&engine, "qty = 10"), "1,2,4,6,7");
+        let plan = explain(&engine, "qty = 10");
+        assert!(
+            plan.contains("access=index by_qty_name get: qty IN (10)"),
+            "{plan}"
+        );
+        assert_eq!(ids(&engine, "qty > 7"), "1,2,4,6,7");
+        assert_eq!(ids(&engine, "qty = 10 AND name IS NULL"), "4");
+        // Writes keep the entries: moved, removed, added.
+        run(
+            &engine,
+            "UPDATE shop.items SET name = 'zucchini' WHERE id = 1;
+             DELETE FROM shop.items WHERE id = 6;
+             INSERT INTO shop.items VALUES (8, 'lime', 10)",
+        );
+        assert_eq!(ids(&engine, "qty = 10 AND name > 'fig'"), "1,2,8");
+    }
+    // The index, its order and its directions, are as they were after a reopen.
+    let engine = Engine::open(dir.path()).unwrap();
+    let plan = explain(&engine, "qty = 10 AND name > 'fig'");
+    assert!(plan.contains("access=index by_qty_name range"), "{plan}");
+    assert_eq!(ids(&engine, "qty = 10 AND name > 'fig'"), "1,2,8");
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT position, column_name, descending, is_unique FROM system.indexes \
+             ORDER BY position"
+        )),
+        [
+            "+----------+-------------+------------+-----------+",
+            "| position | column_name | descending | is_unique |",
+            "+----------+-------------+------------+-----------+",
+            "| 0        | qty         | false      | false     |",
+            "| 1        | name        | true       | false     |",
+            "+----------+-------------+------------+-----------+",
+        ]
+    );
+}
+
+#[test]
+fn unique_indexes_refuse_duplicates_with_a_typed_error_and_write_nothing() {
+    let (_dir, engine) = setup();
+    let count = |sql: &str| run(&engine, sql).num_rows();
+    let unique_violation = |sql: &str| {
+        let err = engine.sql_blocking(&root(), sql).unwrap_err();
+        assert!(
+            matches!(err, Error::UniqueViolation { .. }),
+            "{sql}: {err:?}"
+        );
+        err.to_string()
+    };
+    // Existing duplicates: no index.
+    run(&engine, "INSERT INTO shop.items VALUES (6, 'fig', 3.0, 1)");
+    let message = unique_violation("CREATE UNIQUE INDEX by_name ON shop.items (name)");
+    assert_eq!(
+        message,
+        "duplicate values (name = 'fig') in unique index `by_name` of `shop.items`"
+    );
+    assert_eq!(count("SELECT * FROM system.indexes"), 0);
+    run(&engine, "DELETE FROM shop.items WHERE id = 6");
+    run(&engine, "CREATE UNIQUE INDEX by_name ON shop.items (name)");
+
+    // A duplicate in storage or within the statement: nothing of the statement is written.
+    unique_violation("INSERT INTO shop.items VALUES (6, 'lime', 1.0, 1), (7, 'fig', 1.0, 1)");
+    unique_violation("INSERT INTO shop.items VALUES (6, 'lime', 1.0, 1), (7, 'lime', 1.0, 1)");
+    assert_eq!(count("SELECT * FROM shop.items WHERE id > 5"), 0);
+    let insert = engine
+        .prepare_blocking(&root(), "INSERT INTO shop.items VALUES ($1, $2, 1.0, 1)")
+        .unwrap();
+    let err = engine
+        .execute_blocking(&insert, &[6.into(), "pear".into()])
+        .unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err:?}");
+    unique_violation("UPDATE shop.items SET name = 'fig' WHERE id = 1");
+    unique_violation("UPDATE shop.items SET name = 'same' WHERE id IN (1, 2)");
+    assert_eq!(
+        count("SELECT * FROM shop.items WHERE name IN ('same', 'fig')"),
+        1
+    );
+
+    // Checked as of the statement's end: values may move between its rows.
+    run(
+        &engine,
+        "UPDATE shop.items SET name = CASE id WHEN 1 THEN 'pear' ELSE 'apple' END \
+         WHERE id IN (1, 2)",
+    );
+    assert_eq!(
+        count("SELECT * FROM shop.items WHERE id = 1 AND name = 'pear'"),
+        1
+    );
+    // A value freed by a delete may be taken; NULLs are never duplicates.
+    run(
+        &engine,
+        "CREATE UNIQUE INDEX by_price ON shop.items (price);
+         DELETE FROM shop.items WHERE name = 'fig';
+         INSERT INTO shop.items VALUES (3, 'fig', 2.0, 7), (6, 'lime', NULL, 1),
+             (7, 'date', NULL, 1)",
+    );
+    assert_eq!(count("SELECT * FROM shop.items WHERE price IS NULL"), 3);
+    unique_violation("INSERT INTO shop.items VALUES (8, 'sloe', 2.0, 1)");
+    // Each user's rows of a USER table are their own: the same value for two users.
+    run(
+        &engine,
+        "CREATE USER TABLE shop.notes (id INT PRIMARY KEY, title TEXT);
+         CREATE UNIQUE INDEX ON shop.notes (title);
+         CREATE USER alice; CREATE USER bob",
+    );
+    for user in ["alice", "bob"] {
+        let user = UserId::new(user).unwrap();
+        engine
+            .sql_blocking(&user, "INSERT INTO shop.notes VALUES (1, 'todo')")
+            .unwrap();
+        let err = engine
+            .sql_blocking(&user, "INSERT INTO shop.notes VALUES (2, 'todo')")
+            .unwrap_err();
+        assert!(matches!(err, Error::UniqueViolation { .. }), "{err:?}");
+    }
+}
+
+#[test]
+fn index_options_the_engine_has_not_are_refused_by_name() {
+    let (_dir, engine) = setup();
+    for (sql, names) in [
+        (
+            "CREATE INDEX ON shop.items (qty) WHERE qty > 0",
+            "partial index",
+        ),
+        (
+            "CREATE INDEX ON shop.items (lower(name))",
+            "expression `lower(name)`",
+        ),
+        (
+            "CREATE INDEX ON shop.items (qty NULLS FIRST)",
+            "NULLS FIRST",
+        ),
+        ("CREATE INDEX ON shop.items USING HASH (qty)", "BTREE"),
+        ("CREATE INDEX ON shop.items (qty) INCLUDE (name)", "INCLUDE"),
+    ] {
+        let err = engine.sql_blocking(&root(), sql).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{sql}: {err:?}");
+        assert!(err.to_string().contains(names), "{sql}: {err}");
+    }
+    let err = engine
+        .sql_blocking(&root(), "CREATE INDEX ON shop.items (qty, nope)")
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownColumn { .. }), "{err:?}");
+    assert_eq!(run(&engine, "SELECT * FROM system.indexes").num_rows(), 0);
+}

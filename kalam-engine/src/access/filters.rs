@@ -181,8 +181,9 @@ pub(super) fn constraint_of(
 /// literals they will be: a prepared plan is optimized before its values are known, and
 /// its scans read them with [`value_of`] as each run starts.
 pub(crate) fn is_usable(meta: &TableMeta, filter: &Expr) -> bool {
-    filter_column(meta, filter)
-        .is_some_and(|column| meta.pk.contains(&column) || meta.index_on(column).is_some())
+    filter_column(meta, filter).is_some_and(|column| {
+        meta.pk.contains(&column) || meta.indexes.iter().any(|i| i.holds(column))
+    })
 }
 
 /// The one column a filter of a usable shape constrains: `column op value`,

@@ -11,6 +11,7 @@
 //! | `filters.rs` | what one filter says about one column: values, bounds, a union of ranges |
 //! | `primary.rs` | point gets and ranges on the primary key |
 //! | `index.rs` | gets and ranges on a secondary index |
+//! | `entry.rs` | the keys of a secondary index's entries |
 //! | `read.rs` | reading the rows of a path from storage, a chunk at a time |
 
 use std::fmt;
@@ -32,6 +33,7 @@ macro_rules! text {
     };
 }
 
+pub(crate) mod entry;
 mod filters;
 mod index;
 mod primary;
@@ -64,9 +66,9 @@ pub(crate) enum Access {
     },
     /// The rows whose keys lie in any of these ranges (they may overlap).
     Ranges(Vec<KeyRange>),
-    /// The rows whose indexed column lies in any of these ranges (a value `v` is the
-    /// range `[v, v]`). `covering`: the scan needs only the indexed column and the
-    /// primary key, which the index entries hold, so no row is read.
+    /// The rows whose entries in index `index` lie in any of these ranges (of the
+    /// entries' keys after their prefix: see [`entry`]). `covering`: the scan needs only
+    /// the indexed columns and the primary key, which the entries hold, so no row is read.
     Index {
         index: u32,
         ranges: Vec<KeyRange>,
@@ -80,8 +82,8 @@ pub(crate) enum Access {
 pub(crate) fn still_usable(access: &Access, planned: &TableMeta, current: &TableMeta) -> bool {
     match access {
         Access::Index { index, .. } => planned
-            .indexed_column(*index)
-            .is_some_and(|column| current.indexed_column(*index) == Some(column)),
+            .index(*index)
+            .is_some_and(|i| current.index(*index).is_some_and(|c| c.parts == i.parts)),
         _ => true,
     }
 }
@@ -98,17 +100,17 @@ pub(crate) struct AccessPath {
 
 impl AccessPath {
     /// The path, its index access marked as covering when the scan reads nothing but the
-    /// indexed column and primary-key columns: `columns`, those it projects and those its
+    /// indexed columns and primary-key columns: `columns`, those it projects and those its
     /// residual filters read.
     pub(crate) fn covering(mut self, meta: &TableMeta, columns: &[usize]) -> Self {
         if let Access::Index {
             index, covering, ..
         } = &mut self.access
         {
-            let column = meta.indexed_column(*index);
+            let index = meta.index(*index);
             if columns
                 .iter()
-                .all(|c| meta.pk.contains(c) || Some(*c) == column)
+                .all(|&c| meta.pk.contains(&c) || index.is_some_and(|i| i.holds(c)))
             {
                 *covering = true;
                 // A path chosen per run has no description (see `plan`).
@@ -233,12 +235,16 @@ impl<'a> Analysis<'a> {
                     residual: left,
                 });
             }
-            if let Some(index) = meta.index_on(union.column) {
+            if let Some(index) = meta.index_led_by(union.column) {
                 return Some(AccessPath {
                     description: text!(self.describe, "index {} {how}", index.name),
                     access: Access::Index {
                         index: index.number,
-                        ranges: union.ranges,
+                        ranges: union
+                            .ranges
+                            .into_iter()
+                            .map(|range| index::first_part(index, range))
+                            .collect(),
                         covering: false,
                     },
                     residual: left,

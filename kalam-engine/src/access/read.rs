@@ -6,8 +6,10 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 
-use super::{Access, KeyRange};
-use crate::catalog::TableMeta;
+use kalam::DecodeError;
+
+use super::{Access, KeyRange, entry};
+use crate::catalog::{Index, TableMeta};
 use crate::error::{Error, StorageError};
 use crate::row::RowDecoder;
 use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
@@ -141,16 +143,28 @@ fn index_entries(
     storage.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
 }
 
-/// The primary keys of the rows whose values of `index` lie in any of `ranges`, sorted.
+/// The index numbered `number`, which the path chosen on `meta` reads.
+fn index_of(meta: &TableMeta, number: u32) -> Result<&Index, StorageError> {
+    meta.index(number).ok_or_else(|| {
+        StorageError::corrupt_index_entry(DecodeError::Invalid(format!(
+            "`{}` has no index numbered {number}",
+            meta.id
+        )))
+    })
+}
+
+/// The primary keys of the rows whose entries of `index` lie in any of `ranges`, sorted.
 fn index_pks(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
-    (index, ranges): (u32, &[KeyRange]),
+    (number, ranges): (u32, &[KeyRange]),
 ) -> Result<Vec<Vec<u8>>, StorageError> {
+    let index = index_of(meta, number)?;
     let mut pks = Vec::new();
-    index_entries(storage, meta, scope, (index, ranges), |entry| {
-        let len = index_value_len(meta, index, entry)?;
+    index_entries(storage, meta, scope, (number, ranges), |entry| {
+        let (_, len) = entry::read_parts(&meta.types, index, entry)
+            .map_err(StorageError::corrupt_index_entry)?;
         pks.push(entry[len..].to_vec());
         Ok(())
     })?;
@@ -158,39 +172,40 @@ fn index_pks(
     Ok(pks)
 }
 
-/// The `columns` (the indexed one and primary-key ones) of the rows whose indexed values
-/// lie in any of `ranges`, read from the index entries alone: a covering scan.
+/// The `columns` (indexed ones and primary-key ones) of the rows whose entries of `index`
+/// lie in any of `ranges`, read from the entries alone: a covering scan.
 pub(crate) fn covered_batch(
     storage: &Storage,
     meta: &TableMeta,
     scope: Scope<'_>,
-    (index, ranges): (u32, &[KeyRange]),
+    (number, ranges): (u32, &[KeyRange]),
     columns: &[usize],
     schema: SchemaRef,
 ) -> datafusion::common::Result<RecordBatch> {
-    // An entry holds the indexed column's value, then the primary-key columns'.
-    let in_entry: Vec<usize> = meta
-        .indexed_column(index)
-        .into_iter()
-        .chain(meta.pk.iter().copied())
-        .collect();
+    let fail = |e: StorageError| Error::from(e).into_datafusion();
+    let index = index_of(meta, number).map_err(fail)?;
     let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, 0);
-    index_entries(storage, meta, scope, (index, ranges), |entry| {
-        decoder
-            .push_keys(&in_entry, entry)
-            .map_err(StorageError::corrupt_index_entry)
+    let mut values = Vec::with_capacity(index.parts.len() + meta.pk.len());
+    index_entries(storage, meta, scope, (number, ranges), |entry| {
+        let mut read = || -> Result<(), DecodeError> {
+            // The parts' values, then the primary-key columns'.
+            let (parts, len) = entry::read_parts(&meta.types, index, entry)?;
+            values.clear();
+            values.extend(index.parts.iter().map(|p| p.column).zip(parts));
+            let mut pk = &entry[len..];
+            for &column in &meta.pk {
+                let value = Value::decode_key(meta.types[column], &mut pk)?;
+                // A key column the index holds too is pushed once.
+                if !index.holds(column) {
+                    values.push((column, value));
+                }
+            }
+            decoder.push_values(&values)
+        };
+        read().map_err(StorageError::corrupt_index_entry)
     })
-    .map_err(|e| Error::from(e).into_datafusion())?;
+    .map_err(fail)?;
     Ok(decoder.finish(schema)?)
-}
-
-/// The length of the indexed value's key part at the front of `entry`.
-fn index_value_len(meta: &TableMeta, index: u32, entry: &[u8]) -> Result<usize, StorageError> {
-    let column = meta.indexed_column(index).unwrap_or_default();
-    let mut rest = entry;
-    Value::decode_key(meta.columns[column].ty, &mut rest)
-        .map_err(StorageError::corrupt_index_entry)?;
-    Ok(entry.len() - rest.len())
 }
 
 /// Decodes stored rows into a batch of the `projection` columns.

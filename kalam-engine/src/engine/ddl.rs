@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::ast::{
 use kalam::Table;
 
 use super::Engine;
-use crate::catalog::{Catalog, Column, Tag, key};
+use crate::catalog::{Catalog, Column, IndexPart, TableMeta, Tag, key};
 use crate::error::Error;
 use crate::gates::ENGINE_GATES;
 use crate::ids::{NamespaceId, UserId};
@@ -261,25 +261,27 @@ impl Engine {
             .catalog
             .table(&id)
             .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
-        let [column] = index.columns.as_slice() else {
-            return Err(Error::unsupported("an index on several columns"));
-        };
-        let SqlExpr::Identifier(column_name) = &column.column.expr else {
-            return Err(Error::unsupported(format!(
-                "an index on `{}`",
-                column.column.expr
-            )));
-        };
-        let column_name = ident_name(column_name);
-        let column = meta
-            .column(&column_name)
-            .ok_or_else(|| Error::UnknownColumn {
-                table: id.to_string(),
-                column: column_name.clone(),
-            })?;
+        let parts = index_parts(&meta, index)?;
+        let shown: Vec<String> = parts
+            .iter()
+            .map(|p| {
+                let name = &meta.columns[p.column].name;
+                if p.descending {
+                    format!("{name} DESC")
+                } else {
+                    name.clone()
+                }
+            })
+            .collect();
         let name = match &index.name {
             Some(name) => object_name(name)?,
-            None => format!("{}_{column_name}_idx", id.name),
+            None => {
+                let columns: Vec<&str> = parts
+                    .iter()
+                    .map(|p| meta.columns[p.column].name.as_str())
+                    .collect();
+                format!("{}_{}_idx", id.name, columns.join("_"))
+            }
         };
         if index.if_not_exists && meta.indexes.iter().any(|i| i.name == name) {
             return Ok(QueryResult::empty());
@@ -287,13 +289,15 @@ impl Engine {
         write::locked(&self.shared, &id, |meta| {
             let started_at = now_micros();
             let mut set = WriteSet::new();
-            let indexed = Catalog::with_index(meta, name, column, &mut set)?;
-            let number = indexed.indexes.last().map_or(0, |i| i.number);
-            let rows = write::backfill_index(&self.shared, &indexed, number, column, &mut set)?;
+            let indexed = Catalog::with_index(meta, name, (parts, index.unique), &mut set)?;
+            let Some(new) = indexed.indexes.last() else {
+                return Err(Error::plan(format!("`{id}` lost the index it was given")));
+            };
+            let rows = write::backfill_index(&self.shared, &indexed, new, &mut set)?;
             let job = Job {
                 job_id: self.shared.next_job_id.fetch_add(1, Ordering::Relaxed) + 1,
                 kind: "build_index".to_owned(),
-                target: format!("{id}({column_name})"),
+                target: format!("{id}({})", shown.join(", ")),
                 status: "completed".to_owned(),
                 rows,
                 started_at,
@@ -425,4 +429,68 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The columns of `CREATE [UNIQUE] INDEX .. ON t (a, b DESC, ..)`, with the options the
+/// engine's indexes do not have refused by name.
+fn index_parts(meta: &TableMeta, index: &ast::CreateIndex) -> Result<Vec<IndexPart>, Error> {
+    let refused = [
+        (
+            index.predicate.is_some(),
+            "a partial index (CREATE INDEX .. WHERE)",
+        ),
+        (!index.include.is_empty(), "INCLUDE columns in an index"),
+        (
+            index.nulls_distinct == Some(false),
+            "NULLS NOT DISTINCT (NULLs are distinct in a unique index)",
+        ),
+        (
+            !index.with.is_empty()
+                || !index.index_options.is_empty()
+                || !index.alter_options.is_empty(),
+            "index options",
+        ),
+        (
+            index
+                .using
+                .as_ref()
+                .is_some_and(|using| !matches!(using, ast::IndexType::BTree)),
+            "an index method other than BTREE",
+        ),
+    ];
+    if let Some((_, what)) = refused.iter().find(|(refused, _)| *refused) {
+        return Err(Error::unsupported(*what));
+    }
+    if index.columns.is_empty() {
+        return Err(Error::parse("an index needs at least one column"));
+    }
+    index
+        .columns
+        .iter()
+        .map(|part| {
+            let SqlExpr::Identifier(name) = &part.column.expr else {
+                return Err(Error::unsupported(format!(
+                    "an index on the expression `{}` (index columns by name)",
+                    part.column.expr
+                )));
+            };
+            if part.operator_class.is_some() {
+                return Err(Error::unsupported("an operator class in an index"));
+            }
+            if part.column.options.nulls_first.is_some() {
+                return Err(Error::unsupported(
+                    "NULLS FIRST or LAST in an index (NULLs sort below every value)",
+                ));
+            }
+            let name = ident_name(name);
+            let column = meta.column(&name).ok_or_else(|| Error::UnknownColumn {
+                table: meta.id.to_string(),
+                column: name,
+            })?;
+            Ok(IndexPart {
+                column,
+                descending: part.column.options.asc == Some(false),
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use kalam::ArrowTable;
 
-use crate::catalog::{Catalog, ROOT, column_definition};
+use crate::catalog::{Catalog, ROOT, column_definition, index_definitions};
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::models::{
@@ -114,13 +114,9 @@ impl SystemTable {
                     .tables()
                     .iter()
                     .flat_map(|meta| {
-                        meta.indexes.iter().map(|i| IndexDefinition {
-                            namespace: meta.id.namespace.clone(),
-                            table_name: meta.id.name.clone(),
-                            index_name: i.name.clone(),
-                            column_name: meta.columns[i.column].name.clone(),
-                            number: i.number,
-                        })
+                        meta.indexes
+                            .iter()
+                            .flat_map(|index| index_definitions(meta, index))
                     })
                     .collect::<Vec<_>>(),
             ),

@@ -6,7 +6,8 @@
 //! arithmetic on an untyped NULL (`- NULL`: an error in the engine, as in PostgreSQL;
 //! generated NULLs are typed), division and remainder by a value that may be zero (an error in the engine, as in
 //! PostgreSQL; NULL in SQLite), assignments to a primary key (SQLite checks uniqueness
-//! row by row, the engine per statement, as PostgreSQL with deferred constraints), `LIKE`
+//! row by row, the engine per statement, as PostgreSQL with deferred constraints; unique
+//! indexes are therefore only on `s`, which no statement assigns), `LIKE`
 //! on mixed case (case-insensitive in SQLite), a scalar subquery of several rows (the
 //! first row in SQLite, an error in the engine), and output ordered only in part (the
 //! harness orders both sides' rows, or the statement orders every column).
@@ -56,6 +57,9 @@ const TEXTS: [&str; 6] = ["''", "'a'", "'b'", "'ab'", "'ba'", "'abc'"];
 pub(crate) fn schema(rng: &mut Rng) -> Vec<String> {
     let mut statements = Vec::new();
     for table in TABLES {
+        // The indexes added since seeds were first kept draw from their own generator, so
+        // that a kept seed's rows and statements stay what they were.
+        let mut more = Rng::new(rng.0 ^ 0x1D3E_5EED);
         statements.push(format!(
             "CREATE TABLE {{{table}}} (a BIGINT PRIMARY KEY, b BIGINT, c BIGINT NOT NULL, s TEXT)"
         ));
@@ -67,25 +71,54 @@ pub(crate) fn schema(rng: &mut Rng) -> Vec<String> {
         }
         let rows = 3 + rng.below(12);
         let mut keys: Vec<i64> = (0..40).collect();
+        let mut texts = Vec::new();
         let values: Vec<String> = (0..rows)
             .map(|_| {
                 let key = keys.swap_remove(rng.below(keys.len()));
-                format!(
-                    "({key}, {}, {}, {})",
-                    nullable_int(rng),
-                    rng.int(),
-                    if rng.chance(15) {
-                        "NULL"
-                    } else {
-                        rng.pick(&TEXTS)
-                    }
-                )
+                let (b, c) = (nullable_int(rng), rng.int());
+                let text = if rng.chance(15) {
+                    "NULL"
+                } else {
+                    rng.pick(&TEXTS)
+                };
+                if text != "NULL" {
+                    texts.push(text);
+                }
+                format!("({key}, {b}, {c}, {text})")
             })
             .collect();
-        statements.push(format!(
-            "INSERT INTO {{{table}}} VALUES {}",
-            values.join(", ")
-        ));
+        // An index on two or three columns, some descending, and a unique one on `s` when
+        // its values allow (no statement assigns `s`); built before or after the rows.
+        let mut indexes = Vec::new();
+        if more.chance(60) {
+            let mut columns = vec!["b", "c", "s"];
+            let parts: Vec<String> = (0..2 + more.below(2))
+                .map(|_| {
+                    let column = columns.swap_remove(more.below(columns.len()));
+                    let desc = if more.chance(30) { " DESC" } else { "" };
+                    format!("{column}{desc}")
+                })
+                .collect();
+            indexes.push(format!(
+                "CREATE INDEX {table}_i ON {{{table}}} ({})",
+                parts.join(", ")
+            ));
+        }
+        texts.sort_unstable();
+        if texts.windows(2).all(|pair| pair[0] != pair[1]) && more.chance(50) {
+            let desc = if more.chance(50) { " DESC" } else { "" };
+            indexes.push(format!(
+                "CREATE UNIQUE INDEX {table}_u ON {{{table}}} (s{desc})"
+            ));
+        }
+        let insert = format!("INSERT INTO {{{table}}} VALUES {}", values.join(", "));
+        if more.chance(50) {
+            statements.push(insert);
+            statements.extend(indexes);
+        } else {
+            statements.extend(indexes);
+            statements.push(insert);
+        }
     }
     statements
 }
