@@ -11,7 +11,7 @@ use crate::error::{Error, StorageError};
 use crate::ids::{NamespaceId, TableId, TableName, UserId};
 use crate::models::{
     AuditLogEntry, ColumnDefinition, IndexDefinition, Job, Namespace, Role, TableDefinition,
-    TableType, User,
+    TableType, User, ViewDefinition,
 };
 use crate::storage::{Storage, TableNumber, WriteSet};
 use crate::value::ColumnType;
@@ -29,6 +29,7 @@ pub(crate) enum Tag {
     Job = 6,
     Audit = 7,
     Counter = 8,
+    View = 9,
 }
 
 /// The catalog key of a system-table row.
@@ -158,6 +159,7 @@ struct State {
     namespaces: BTreeMap<NamespaceId, Namespace>,
     tables: BTreeMap<TableId, Arc<TableMeta>>,
     users: BTreeMap<UserId, User>,
+    views: BTreeMap<TableId, ViewDefinition>,
     next_table: u32,
 }
 
@@ -205,6 +207,10 @@ impl Catalog {
                 .entry((index.namespace.clone(), index.table_name.clone()))
                 .or_default()
                 .push(index);
+        }
+        for (_, row) in storage.catalog_rows(&[Tag::View as u8])? {
+            let view: ViewDefinition = decode("view", &row)?;
+            state.views.insert(view_id(&view), view);
         }
         for (_, row) in storage.catalog_rows(&[Tag::Table as u8])? {
             let table: TableDefinition = decode("table", &row)?;
@@ -279,6 +285,61 @@ impl Catalog {
         self.table(&id)
     }
 
+    /// The view `id`, if there is one.
+    pub(crate) fn view(&self, id: &TableId) -> Option<ViewDefinition> {
+        self.read().views.get(id).cloned()
+    }
+
+    pub(crate) fn views(&self) -> Vec<ViewDefinition> {
+        self.read().views.values().cloned().collect()
+    }
+
+    /// Plans a view, new or (`replace`) replacing one of that name: its row in `set`.
+    pub(crate) fn create_view(
+        &self,
+        view: &ViewDefinition,
+        replace: bool,
+        set: &mut WriteSet,
+    ) -> Result<(), Error> {
+        let state = self.read();
+        let id = view_id(view);
+        if !state.namespaces.contains_key(&id.namespace) {
+            return Err(Error::UnknownNamespace(id.namespace.to_string()));
+        }
+        let taken = match (
+            state.tables.contains_key(&id),
+            state.views.contains_key(&id),
+        ) {
+            (true, _) => Some("table"),
+            (false, true) if !replace => Some("view"),
+            _ => None,
+        };
+        if let Some(kind) = taken {
+            return Err(Error::AlreadyExists {
+                kind,
+                name: id.to_string(),
+            });
+        }
+        set.put_catalog(key(Tag::View, view), view.to_row());
+        Ok(())
+    }
+
+    pub(crate) fn commit_view(&self, view: ViewDefinition) {
+        self.write().views.insert(view_id(&view), view);
+    }
+
+    /// Plans dropping view `id`: its row in `set`; `None` if there is no such view.
+    pub(crate) fn drop_view(&self, id: &TableId, set: &mut WriteSet) -> Option<()> {
+        let state = self.read();
+        let view = state.views.get(id)?;
+        set.delete_catalog(key(Tag::View, view));
+        Some(())
+    }
+
+    pub(crate) fn commit_drop_view(&self, id: &TableId) {
+        self.write().views.remove(id);
+    }
+
     pub(crate) fn users(&self) -> Vec<User> {
         self.read().users.values().cloned().collect()
     }
@@ -321,6 +382,11 @@ impl Catalog {
                 "namespace `{ns}` still holds table `{id}`; drop its tables first"
             )));
         }
+        if let Some(id) = state.views.keys().find(|id| &id.namespace == ns) {
+            return Err(Error::unsupported(format!(
+                "namespace `{ns}` still holds view `{id}`; drop its views first"
+            )));
+        }
         set.delete_catalog(key(Tag::Namespace, namespace));
         Ok(())
     }
@@ -344,9 +410,14 @@ impl Catalog {
             namespace: definition.namespace.clone(),
             name: definition.table_name.clone(),
         };
-        if state.tables.contains_key(&id) {
+        let taken = if state.tables.contains_key(&id) {
+            Some("table")
+        } else {
+            state.views.contains_key(&id).then_some("view")
+        };
+        if let Some(kind) = taken {
             return Err(Error::AlreadyExists {
-                kind: "table",
+                kind,
                 name: id.to_string(),
             });
         }
@@ -595,4 +666,11 @@ pub(crate) fn index_definitions(meta: &TableMeta, index: &Index) -> Vec<IndexDef
             number: index.number,
         })
         .collect()
+}
+
+fn view_id(view: &ViewDefinition) -> TableId {
+    TableId {
+        namespace: view.namespace.clone(),
+        name: view.view_name.clone(),
+    }
 }

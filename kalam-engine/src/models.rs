@@ -220,6 +220,26 @@ pub struct IndexDefinition {
     pub(crate) number: u32,
 }
 
+/// A row of `system.views`: a view, kept as the statement that made it. A query that
+/// names the view reads its query in its place, as the user who runs it.
+#[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
+#[table(name = "views", namespace = "system")]
+pub struct ViewDefinition {
+    /// The view's namespace.
+    #[column(primary_key, via = String)]
+    pub(crate) namespace: NamespaceId,
+    /// The view's name.
+    #[hot]
+    #[column(primary_key, via = String)]
+    pub(crate) view_name: TableName,
+    /// `CREATE VIEW ns.v [(columns)] AS query`.
+    #[hot]
+    pub(crate) definition: String,
+    /// Who made it.
+    #[column(via = String)]
+    pub(crate) created_by: UserId,
+}
+
 /// A row of `system.users`.
 #[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
 #[table(name = "users", namespace = "system")]
@@ -355,6 +375,7 @@ pub fn model_layouts() -> Vec<&'static kalam::StructLayout> {
         &TableDefinition::LAYOUT,
         &ColumnDefinition::LAYOUT,
         &IndexDefinition::LAYOUT,
+        &ViewDefinition::LAYOUT,
         &User::LAYOUT,
         &Job::LAYOUT,
         &AuditLogEntry::LAYOUT,

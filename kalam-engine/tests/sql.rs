@@ -1155,3 +1155,144 @@ fn index_options_the_engine_has_not_are_refused_by_name() {
     assert!(matches!(err, Error::UnknownColumn { .. }), "{err:?}");
     assert_eq!(run(&engine, "SELECT * FROM system.indexes").num_rows(), 0);
 }
+
+#[test]
+fn views_read_their_query_as_the_user_who_runs_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = UserId::new("alice").unwrap();
+    let as_alice = |engine: &Engine, sql: &str| {
+        engine
+            .sql_blocking(&alice, sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        run(
+            &engine,
+            "CREATE NAMESPACE app; CREATE USER alice;
+             CREATE USER TABLE app.notes (id BIGINT PRIMARY KEY, body TEXT, stars INT);
+             INSERT INTO app.notes VALUES (1, 'root''s', 5);
+             CREATE VIEW app.starred (note, body) AS SELECT id, body FROM app.notes WHERE stars > 2;
+             CREATE VIEW app.long_starred AS SELECT * FROM app.starred s WHERE length(s.body) > 3",
+        );
+        as_alice(
+            &engine,
+            "INSERT INTO app.notes VALUES (1, 'hi', 3), (2, 'hello', 4), (3, 'meh', 1)",
+        );
+        // Each user reads their own rows through the view; views within views too.
+        assert_eq!(
+            table(&as_alice(
+                &engine,
+                "SELECT * FROM app.starred ORDER BY note"
+            )),
+            [
+                "+------+-------+",
+                "| note | body  |",
+                "+------+-------+",
+                "| 1    | hi    |",
+                "| 2    | hello |",
+                "+------+-------+",
+            ]
+        );
+        assert_eq!(run(&engine, "SELECT * FROM app.starred").num_rows(), 1);
+        assert_eq!(
+            table(&as_alice(
+                &engine,
+                "SELECT l.note FROM app.long_starred AS l"
+            )),
+            ["+------+", "| note |", "+------+", "| 2    |", "+------+"]
+        );
+        // Prepared, joined, and pushed into the view's scan.
+        let get = engine
+            .prepare_blocking(&alice, "SELECT body FROM app.starred WHERE note = $1")
+            .unwrap();
+        let hi = engine
+            .execute_blocking(&get, &[kalam_engine::Value::Int64(1)])
+            .unwrap();
+        assert_eq!(
+            table(&hi),
+            ["+------+", "| body |", "+------+", "| hi   |", "+------+"]
+        );
+        let plan = as_alice(
+            &engine,
+            "EXPLAIN SELECT body FROM app.starred WHERE note = 2",
+        )
+        .to_string();
+        assert!(
+            plan.contains("access=primary key get of 1 key: id = 2"),
+            "{plan}"
+        );
+        let joined = as_alice(
+            &engine,
+            "SELECT count(*) AS n FROM app.starred s JOIN app.notes n ON s.note = n.id",
+        );
+        assert_eq!(table(&joined)[3], "| 2 |");
+    }
+    // Kept across a reopen; written as the engine shows it.
+    let engine = Engine::open(dir.path()).unwrap();
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT view_name, definition FROM system.views WHERE view_name = 'starred'"
+        ))[3],
+        "| starred   | CREATE VIEW app.starred (note, body) AS SELECT id, body FROM app.notes WHERE stars > 2 |"
+    );
+    assert_eq!(
+        as_alice(&engine, "SELECT * FROM app.long_starred").num_rows(),
+        1
+    );
+
+    // Refusals: writes, a view that names itself, a name taken, a query that does not plan.
+    let refused = |sql: &str| engine.sql_blocking(&root(), sql).unwrap_err();
+    let err = refused("DELETE FROM app.starred WHERE note = 1");
+    assert!(
+        err.to_string().contains("writing to view `app.starred`"),
+        "{err}"
+    );
+    let err = refused("UPDATE app.starred SET body = 'x'");
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    let err = refused("CREATE OR REPLACE VIEW app.starred AS SELECT * FROM app.long_starred");
+    assert!(err.to_string().contains("names itself"), "{err}");
+    let err = refused("CREATE VIEW app.notes AS SELECT 1");
+    assert!(
+        matches!(err, Error::AlreadyExists { kind: "table", .. }),
+        "{err:?}"
+    );
+    let err = refused("CREATE SHARED TABLE app.starred (id INT PRIMARY KEY)");
+    assert!(
+        matches!(err, Error::AlreadyExists { kind: "view", .. }),
+        "{err:?}"
+    );
+    let err = refused("CREATE VIEW app.bad AS SELECT nope FROM app.notes");
+    assert!(err.to_string().contains("nope"), "{err}");
+    let err = engine
+        .sql_blocking(&alice, "CREATE VIEW app.mine AS SELECT 1")
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied { .. }), "{err:?}");
+
+    // Replaced, then dropped; a view over a dropped table says what is missing.
+    run(
+        &engine,
+        "CREATE OR REPLACE VIEW app.starred (note, body) AS SELECT id, body FROM app.notes",
+    );
+    assert_eq!(as_alice(&engine, "SELECT * FROM app.starred").num_rows(), 3);
+    run(
+        &engine,
+        "DROP VIEW app.long_starred; DROP VIEW IF EXISTS app.long_starred",
+    );
+    assert!(matches!(
+        refused("SELECT * FROM app.long_starred"),
+        Error::UnknownTable(_)
+    ));
+    run(&engine, "DROP TABLE app.notes");
+    assert!(matches!(
+        refused("SELECT * FROM app.starred"),
+        Error::UnknownTable(_)
+    ));
+    let err = refused("DROP NAMESPACE app");
+    assert!(
+        err.to_string().contains("still holds view `app.starred`"),
+        "{err}"
+    );
+    run(&engine, "DROP VIEW app.starred; DROP NAMESPACE app");
+}

@@ -16,6 +16,7 @@ mod fast;
 mod per_row;
 mod prepared;
 mod rewrites;
+mod views;
 
 use std::fmt;
 use std::path::Path;
@@ -251,6 +252,23 @@ impl Engine {
                 }
                 Ok(QueryResult::empty())
             }
+            Stmt::Sql(Statement::CreateView(view)) => {
+                self.require_admin(user, "create a view")?;
+                self.create_view(user, &view).await?;
+                Ok(QueryResult::empty())
+            }
+            Stmt::Sql(Statement::Drop {
+                object_type: ObjectType::View,
+                if_exists,
+                names,
+                ..
+            }) => {
+                self.require_admin(user, "drop a view")?;
+                for name in &names {
+                    self.drop_view(user, name, if_exists)?;
+                }
+                Ok(QueryResult::empty())
+            }
             Stmt::Sql(Statement::Drop {
                 object_type: ObjectType::Index,
                 if_exists,
@@ -286,6 +304,7 @@ impl Engine {
         mut statement: Statement,
     ) -> Result<(SessionState, LogicalPlan), Error> {
         let state = self.session(user);
+        views::expand(&self.shared, &mut statement)?;
         let renamed = output::rename_repeats(&mut statement);
         unalias_delete(&mut statement);
         let statement = DfStatement::Statement(Box::new(statement));
@@ -330,7 +349,7 @@ impl Engine {
             LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => {
                 return Err(Error::unsupported(format!(
                     "`{}`: the engine runs SELECT, INSERT, UPDATE, DELETE, EXPLAIN and its own DDL \
-                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, DROP TABLE|INDEX|NAMESPACE, CREATE USER, SET GATE)",
+                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, CREATE VIEW, DROP TABLE|INDEX|VIEW|NAMESPACE, CREATE USER, SET GATE)",
                     plan.display()
                 )));
             }

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::ids::UserId;
 use crate::models::{
     AuditLogEntry, ColumnDefinition, GateRow, IndexDefinition, Job, LiveQuery, Namespace, Role,
-    TableDefinition, User,
+    TableDefinition, User, ViewDefinition,
 };
 use crate::session::{QueryUser, query_user};
 use crate::shared::Shared;
@@ -27,7 +27,7 @@ use crate::shared::Shared;
 pub(crate) const SYSTEM: &str = "system";
 
 /// The system tables, by name.
-pub(crate) const NAMES: [&str; 9] = [
+pub(crate) const NAMES: [&str; 10] = [
     "audit_log",
     "columns",
     "gates",
@@ -37,6 +37,7 @@ pub(crate) const NAMES: [&str; 9] = [
     "namespaces",
     "tables",
     "users",
+    "views",
 ];
 
 /// One system table.
@@ -55,6 +56,7 @@ impl SystemTable {
             "columns" => ColumnDefinition::schema(),
             "gates" => GateRow::schema(),
             "indexes" => IndexDefinition::schema(),
+            "views" => ViewDefinition::schema(),
             "jobs" => Job::schema(),
             "live_queries" => LiveQuery::schema(),
             "namespaces" => Namespace::schema(),
@@ -108,6 +110,7 @@ impl SystemTable {
                     })
                     .collect::<Vec<_>>(),
             ),
+            "views" => ViewDefinition::to_record_batch(&shared.catalog.views()),
             "indexes" => IndexDefinition::to_record_batch(
                 &shared
                     .catalog
