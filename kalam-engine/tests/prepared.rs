@@ -286,3 +286,62 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
         Err(Error::Parameters { .. })
     ));
 }
+
+#[test]
+fn correlated_subqueries_with_parameters_inside_answer_as_their_literal_forms() {
+    let (_dir, engine, root) = setup();
+    engine
+        .sql_blocking(
+            &root,
+            "CREATE SHARED TABLE sb.bad (id INT PRIMARY KEY, k INT, pad TEXT);
+             INSERT INTO sb.bad VALUES (1, 21, 'pad3'), (2, 21, NULL), (3, 49, 'pad7'), (4, 7, 'x')",
+        )
+        .unwrap();
+    // A NOT IN per row (correlated, so the engine runs it per distinct outer `k`), a
+    // correlated scalar subquery with a non-equality correlation, each with parameters
+    // inside and outside.
+    let statements = [
+        "SELECT id FROM sb.sbtest1 t WHERE t.id < $1 AND t.pad NOT IN \
+         (SELECT b.pad FROM sb.bad b WHERE b.k = t.k AND b.id > $2) ORDER BY id",
+        "SELECT id, (SELECT count(*) FROM sb.bad b WHERE b.k < t.k AND b.id <> $2) AS n \
+         FROM sb.sbtest1 t WHERE t.id < $1 ORDER BY id",
+    ];
+    for sql in statements {
+        let prepared = engine.prepare_blocking(&root, sql).unwrap();
+        for (below, id) in [(30, 0), (30, 1), (60, 2), (10, 4), (200, 9)] {
+            let run = engine
+                .execute_blocking(&prepared, &[Value::Int32(below), Value::Int32(id)])
+                .unwrap();
+            let written = sql
+                .replace("$1", &below.to_string())
+                .replace("$2", &id.to_string());
+            let literal = engine.sql_blocking(&root, &written).unwrap();
+            assert_eq!(run.to_string(), literal.to_string(), "{written}");
+            assert!(literal.num_rows() > 0 || below < 10, "{written}");
+        }
+        // A run after a write sees it: nothing is kept from one run to the next.
+        let before = engine
+            .execute_blocking(&prepared, &[Value::Int32(60), Value::Int32(0)])
+            .unwrap()
+            .to_string();
+        engine
+            .sql_blocking(
+                &root,
+                "INSERT INTO sb.bad VALUES (5, 14, 'pad2'), (6, 0, 'y')",
+            )
+            .unwrap();
+        let after = engine
+            .execute_blocking(&prepared, &[Value::Int32(60), Value::Int32(0)])
+            .unwrap()
+            .to_string();
+        let literal = engine
+            .sql_blocking(&root, &sql.replace("$1", "60").replace("$2", "0"))
+            .unwrap()
+            .to_string();
+        assert_eq!(after, literal, "{sql}");
+        assert_ne!(before, after, "{sql}");
+        engine
+            .sql_blocking(&root, "DELETE FROM sb.bad WHERE id > 4")
+            .unwrap();
+    }
+}

@@ -1296,3 +1296,41 @@ fn views_read_their_query_as_the_user_who_runs_them() {
     );
     run(&engine, "DROP VIEW app.starred; DROP NAMESPACE app");
 }
+
+#[test]
+fn explain_of_a_write_through_a_subquery_shows_the_query_for_its_rows() {
+    let (_dir, engine) = setup();
+    run(
+        &engine,
+        "CREATE SHARED TABLE shop.sold (item INT PRIMARY KEY); INSERT INTO shop.sold VALUES (2), (3)",
+    );
+    let plan = run(
+        &engine,
+        "EXPLAIN DELETE FROM shop.items WHERE id IN (SELECT item FROM shop.sold)",
+    )
+    .to_string();
+    assert!(
+        plan.contains("Projection: shop.items.id AS kalam.old.id"),
+        "{plan}"
+    );
+    assert!(plan.contains("KalamScanExec: table=shop.sold"), "{plan}");
+    assert!(!plan.contains("KalamDeleteExec"), "{plan}");
+    let plan = run(
+        &engine,
+        "EXPLAIN UPDATE shop.items SET qty = (SELECT count(*) FROM shop.sold) WHERE id = 1",
+    )
+    .to_string();
+    assert!(plan.contains("AS kalam.new.qty"), "{plan}");
+    assert!(
+        plan.contains("access=primary key get of 1 key: id = 1"),
+        "{plan}"
+    );
+    // Explaining wrote nothing; a direct write is still shown as its own operator.
+    assert_eq!(run(&engine, "SELECT * FROM shop.items").num_rows(), 5);
+    assert_eq!(
+        table(&run(&engine, "SELECT qty FROM shop.items WHERE id = 1"))[3],
+        "| 10  |"
+    );
+    let plan = run(&engine, "EXPLAIN DELETE FROM shop.items WHERE id = 1").to_string();
+    assert!(plan.contains("KalamDeleteExec"), "{plan}");
+}

@@ -13,7 +13,7 @@
 //! statement becomes a query for the rows it changes: each row's old values and, for an
 //! UPDATE, its new ones. The engine runs the query, then writes the rows under the table's
 //! lock, each only if it is still as the query saw it; a row changed meanwhile makes the
-//! statement run again.
+//! statement run again. `EXPLAIN` of such a statement shows that query.
 
 use std::sync::{Arc, LazyLock};
 
@@ -131,6 +131,28 @@ pub(super) fn find_rows(plan: LogicalPlan) -> Result<LogicalPlan, Error> {
         dml.op.clone(),
         Arc::new(query),
     )))
+}
+
+/// `EXPLAIN` of a found UPDATE or DELETE as `EXPLAIN` of the query for its rows (their
+/// old values as `kalam.old.*` columns, an UPDATE's new ones as `kalam.new.*`), which is
+/// what runs before the rows are written; any other plan as it is.
+pub(super) fn explain_found(plan: LogicalPlan) -> Result<LogicalPlan, Error> {
+    let LogicalPlan::Explain(explain) = &plan else {
+        return Ok(plan);
+    };
+    if !matches!(explain.plan.as_ref(), LogicalPlan::Dml(_)) {
+        return Ok(plan);
+    }
+    let LogicalPlan::Dml(dml) = find_rows(explain.plan.as_ref().clone())? else {
+        return Ok(plan);
+    };
+    if found(&dml).is_none() {
+        return Ok(plan);
+    }
+    LogicalPlanBuilder::from(dml.input.as_ref().clone())
+        .explain(explain.verbose, false)
+        .and_then(LogicalPlanBuilder::build)
+        .map_err(Error::from_datafusion)
 }
 
 /// The name the target table's columns go by in the input of its UPDATE: its alias

@@ -125,6 +125,9 @@ impl Engine {
         // An optimizer rule that fails on a plan (as one does on a UNION of an empty branch
         // and a DISTINCT one) leaves the plan as it was, instead of failing the statement.
         config.options_mut().optimizer.skip_failed_rules = true;
+        // For what outlives a run, as a subquery's answers per row do (`per_row.rs`): they
+        // hold while no write has committed since.
+        config.set_extension(Arc::clone(&shared));
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
@@ -355,7 +358,7 @@ impl Engine {
             }
             _ => {}
         }
-        Ok((state, dml::find_rows(plan)?))
+        Ok((state, dml::find_rows(dml::explain_found(plan)?)?))
     }
 
     async fn query(

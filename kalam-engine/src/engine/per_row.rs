@@ -6,7 +6,9 @@
 //! physical planner refuses it. After optimizing, the engine replaces each subquery left
 //! in the plan with a function of the outer row's columns it refers to: for each distinct
 //! tuple of their values the function binds them into the subquery (planned once, the
-//! outer columns as parameters), runs it and keeps its answer.
+//! outer columns as parameters), runs it and keeps its answer until the next write
+//! commits. The statement's own parameters in the subquery (`$1`) are arguments of the
+//! function too, bound with the statement's.
 //!
 //! SQL's rules hold: a scalar subquery of no rows is NULL and of several an error (as in
 //! PostgreSQL), `x IN (..)` is NULL when no row equals `x` but one is NULL, `NOT IN` its
@@ -31,6 +33,7 @@ use datafusion::logical_expr::{
 
 use super::rewrites::map_keeping_names;
 use crate::error::Error;
+use crate::shared::Shared;
 
 /// Whether a part of an expression of `plan` `matches`; in the plans of its subqueries
 /// too if `with_subqueries`.
@@ -259,7 +262,10 @@ fn per_row(expr: Expr, state: &SessionState) -> Result<Transformed<Expr>> {
         Expr::OuterReferenceColumn(_, column) => Expr::Column(column.clone()),
         other => other.clone(),
     });
-    let args = value.into_iter().chain(outer).collect();
+    // The statement's parameters in the subquery are arguments too: the statement's
+    // parameters are its arguments' and are bound there, before each run.
+    let parameters = function.parameters.iter().cloned().map(Expr::Placeholder);
+    let args = value.into_iter().chain(outer).chain(parameters).collect();
     Ok(Transformed::yes(Expr::ScalarFunction(
         ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(function)), args),
     )))
@@ -307,10 +313,15 @@ struct PerRow {
     /// The subquery, optimized, its outer columns parameters.
     plan: LogicalPlan,
     outer: usize,
+    /// The statement's parameters (`$1`, ..) the subquery reads, as arguments after the
+    /// outer columns.
+    parameters: Vec<Placeholder>,
     output: DataType,
     state: SessionState,
     signature: Signature,
-    answers: Mutex<HashMap<Vec<ScalarValue>, Answer>>,
+    /// The answers per tuple of arguments, and the storage's sequence number they were
+    /// found at: a later write makes them stale (a prepared plan runs many times).
+    answers: Mutex<(u64, HashMap<Vec<ScalarValue>, Answer>)>,
 }
 
 impl PartialEq for PerRow {
@@ -358,6 +369,21 @@ impl PerRow {
                 })
             })?
             .data;
+        let mut parameters: Vec<Placeholder> = Vec::new();
+        plan.apply_with_subqueries(|node| {
+            for expr in node.expressions() {
+                expr.apply(|e| {
+                    if let Expr::Placeholder(p) = e
+                        && !p.id.starts_with("$kalam_outer_")
+                        && !parameters.iter().any(|q| q.id == p.id)
+                    {
+                        parameters.push(p.clone());
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })?;
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
         let plan = state.optimize(&plan)?;
         let output = match kind {
             Kind::Scalar => plan.schema().field(0).data_type().clone(),
@@ -368,6 +394,7 @@ impl PerRow {
             kind,
             plan,
             outer: columns.len(),
+            parameters,
             output,
             state: state.clone(),
             signature: Signature::variadic_any(Volatility::Volatile),
@@ -375,12 +402,20 @@ impl PerRow {
         })
     }
 
-    /// Runs the subquery with `outer` bound.
-    fn run(&self, outer: &[ScalarValue]) -> Result<Answer> {
+    /// Runs the subquery with `arguments` bound: the outer columns', then the statement's
+    /// parameters'.
+    fn run(&self, arguments: &[ScalarValue]) -> Result<Answer> {
+        let (outer, parameters) = arguments.split_at(self.outer.min(arguments.len()));
         let values = outer
             .iter()
             .enumerate()
             .map(|(i, v)| (parameter(i), v.clone().into()))
+            .chain(
+                self.parameters
+                    .iter()
+                    .zip(parameters)
+                    .map(|(p, v)| (p.id.trim_start_matches('$').to_owned(), v.clone().into())),
+            )
             .collect();
         let plan = self
             .plan
@@ -499,7 +534,21 @@ impl ScalarUDFImpl for PerRow {
             Kind::In { .. } => (arrays.first(), &arrays[1.min(arrays.len())..]),
             _ => (None, &arrays[..]),
         };
-        debug_assert_eq!(outer.len(), self.outer);
+        debug_assert_eq!(outer.len(), self.outer + self.parameters.len());
+        let seq = self
+            .state
+            .config()
+            .get_extension::<Shared>()
+            .map_or(u64::MAX, |shared| shared.storage.last_seq());
+        {
+            let mut answers = self
+                .answers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if answers.0 != seq {
+                *answers = (seq, HashMap::new());
+            }
+        }
         let mut out = Vec::with_capacity(rows);
         for row in 0..rows {
             let key = outer
@@ -510,6 +559,7 @@ impl ScalarUDFImpl for PerRow {
                 .answers
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .1
                 .get(&key)
                 .cloned();
             let answer = match cached {
@@ -519,6 +569,7 @@ impl ScalarUDFImpl for PerRow {
                     self.answers
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .1
                         .insert(key, answer.clone());
                     answer
                 }
