@@ -594,6 +594,11 @@ fn output_columns_may_share_a_name() {
             .collect()
     };
     assert_eq!(names("SELECT 1, 1"), ["Int64(1)", "Int64(1)"]);
+    // Written apart, named alike: a negated number is a negative one, parentheses go.
+    assert_eq!(
+        names("SELECT -3, (- 3), ((2)), 2 FROM shop.items"),
+        ["Int64(-3)", "Int64(-3)", "Int64(2)", "Int64(2)"]
+    );
     assert_eq!(
         table(&run(
             &engine,

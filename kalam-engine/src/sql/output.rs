@@ -6,6 +6,7 @@
 //! columns of its name come before it, which keeps DataFusion's schemas unambiguous).
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use datafusion::common::TableReference;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
@@ -67,6 +68,43 @@ fn rename_query(query: &mut Query, renamed: &mut Renamed) {
     }
 }
 
+/// About the name DataFusion gives an expression: its text, less its case for names,
+/// parentheses and the sign of a negated number (`(- 3)` and `-3` are both `Int64(-3)`).
+fn planned_name(expr: &datafusion::sql::sqlparser::ast::Expr) -> String {
+    use datafusion::sql::sqlparser::ast::{
+        Expr as SqlExpr, UnaryOperator, Value, VisitMut, VisitorMut,
+    };
+    struct Plain;
+    impl VisitorMut for Plain {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut SqlExpr) -> ControlFlow<()> {
+            loop {
+                let negated = match expr {
+                    SqlExpr::Nested(inner) => {
+                        *expr = std::mem::replace(inner.as_mut(), SqlExpr::value(Value::Null));
+                        continue;
+                    }
+                    SqlExpr::UnaryOp {
+                        op: UnaryOperator::Minus,
+                        expr: inner,
+                    } => match inner.as_ref() {
+                        SqlExpr::Value(v) => match &v.value {
+                            Value::Number(n, long) => Value::Number(format!("-{n}"), *long),
+                            _ => return ControlFlow::Continue(()),
+                        },
+                        _ => return ControlFlow::Continue(()),
+                    },
+                    _ => return ControlFlow::Continue(()),
+                };
+                *expr = SqlExpr::value(negated);
+            }
+        }
+    }
+    let mut plain = expr.clone();
+    let _ = plain.visit(&mut Plain);
+    plain.to_string().to_lowercase()
+}
+
 /// Renames the repeated items of `select`, or all of them (`every`).
 fn rename_select(select: &mut Select, every: bool, renamed: &mut Renamed) {
     // A wildcard's columns are known only once planned: beside one, every item is renamed.
@@ -93,8 +131,7 @@ fn rename_select(select: &mut Select, every: bool, renamed: &mut Renamed) {
             (None, datafusion::sql::sqlparser::ast::Expr::CompoundIdentifier(parts)) => {
                 parts.last().map(ident_name).unwrap_or_default()
             }
-            // DataFusion names other expressions by their text, less its case for names.
-            (None, other) => other.to_string().to_lowercase(),
+            (None, other) => planned_name(other),
         };
         if seen.insert(name) && !every {
             continue;
