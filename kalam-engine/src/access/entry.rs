@@ -84,8 +84,28 @@ pub(crate) fn read_parts(
     index: &Index,
     entry: &[u8],
 ) -> Result<(Vec<Value>, usize), DecodeError> {
-    let mut rest = entry;
     let mut values = Vec::with_capacity(index.parts.len());
+    let len = visit_parts(types, index, entry, |value| values.push(value))?;
+    Ok((values, len))
+}
+
+/// The length `index`'s parts take at the front of `entry`: where its primary key starts.
+pub(crate) fn parts_len(
+    types: &[ColumnType],
+    index: &Index,
+    entry: &[u8],
+) -> Result<usize, DecodeError> {
+    visit_parts(types, index, entry, drop)
+}
+
+/// Reads each part's value at the front of `entry` into `visit`; the length they take.
+fn visit_parts(
+    types: &[ColumnType],
+    index: &Index,
+    entry: &[u8],
+    mut visit: impl FnMut(Value),
+) -> Result<usize, DecodeError> {
+    let mut rest = entry;
     for (position, part) in index.parts.iter().enumerate() {
         let ty = types[part.column];
         let read = |input: &mut &[u8]| -> Result<Value, DecodeError> {
@@ -113,9 +133,9 @@ pub(crate) fn read_parts(
         } else {
             read(&mut rest)?
         };
-        values.push(value);
+        visit(value);
     }
-    Ok((values, entry.len() - rest.len()))
+    Ok(entry.len() - rest.len())
 }
 
 #[cfg(test)]

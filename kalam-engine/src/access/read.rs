@@ -163,7 +163,7 @@ fn index_pks(
     let index = index_of(meta, number)?;
     let mut pks = Vec::new();
     index_entries(storage, meta, scope, (number, ranges), |entry| {
-        let (_, len) = entry::read_parts(&meta.types, index, entry)
+        let len = entry::parts_len(&meta.types, index, entry)
             .map_err(StorageError::corrupt_index_entry)?;
         pks.push(entry[len..].to_vec());
         Ok(())
@@ -186,6 +186,8 @@ pub(crate) fn covered_batch(
     let index = index_of(meta, number).map_err(fail)?;
     let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, 0);
     let mut values = Vec::with_capacity(index.parts.len() + meta.pk.len());
+    // A key column the index holds too is pushed once, from the index's part.
+    let pushed: Vec<bool> = meta.pk.iter().map(|&c| !index.holds(c)).collect();
     index_entries(storage, meta, scope, (number, ranges), |entry| {
         let mut read = || -> Result<(), DecodeError> {
             // The parts' values, then the primary-key columns'.
@@ -193,10 +195,9 @@ pub(crate) fn covered_batch(
             values.clear();
             values.extend(index.parts.iter().map(|p| p.column).zip(parts));
             let mut pk = &entry[len..];
-            for &column in &meta.pk {
+            for (&column, &push) in meta.pk.iter().zip(&pushed) {
                 let value = Value::decode_key(meta.types[column], &mut pk)?;
-                // A key column the index holds too is pushed once.
-                if !index.holds(column) {
+                if push {
                     values.push((column, value));
                 }
             }
