@@ -348,7 +348,57 @@
 //! schema (built once, with `kalam.table` and `kalam.namespace` metadata),
 //! `to_record_batch(&[Self])` with typed builders sized up front, and
 //! `from_record_batch(&RecordBatch)`, which finds columns by name and reports a missing
-//! column, another type or a null where none may be as a `BatchError`.
+//! column, another type or a null where none may be as a `BatchError`. `ArrowDecoder`
+//! reads stored rows (of any version the table reads) straight into the builders of the
+//! columns a scan projects, stepping over the others:
+//!
+//! ```
+//! # #[cfg(feature = "arrow")] {
+//! use kalam::{ArrowDecoder, KalamTable, Table};
+//!
+//! #[derive(KalamTable)]
+//! struct Item {
+//!     #[column(primary_key)]
+//!     id: i64,
+//!     name: String,
+//!     price: f64,
+//! }
+//!
+//! let mut decoder = ArrowDecoder::<Item>::new(&[2, 1], 2).unwrap();
+//! for item in [Item { id: 7, name: "pen".into(), price: 1.5 }, Item { id: 8, name: "ink".into(), price: 4.0 }] {
+//!     decoder.push(&item.to_row()).unwrap();
+//! }
+//! let batch = decoder.finish().unwrap();
+//! assert_eq!(batch.schema().field(0).name(), "price");
+//! assert_eq!(batch.num_rows(), 2);
+//! # }
+//! ```
+//!
+//! **Versions**: `#[table(version = N)]` is the byte every row starts with. A column added
+//! by a later version says so, `#[column(since = N)]` (with `default = expr`, or its
+//! type's `Default`), after the columns of the versions before it; rows written by older
+//! versions then read with the default, through `decode` and `ArrowDecoder` alike:
+//!
+//! ```
+//! use kalam::{KalamTable, Table};
+//!
+//! #[derive(KalamTable)]
+//! #[table(name = "accounts")]
+//! struct AccountV1 { #[column(primary_key)] id: i64, owner: String }
+//!
+//! #[derive(KalamTable, Debug, PartialEq)]
+//! #[table(name = "accounts", version = 2)]
+//! struct Account {
+//!     #[column(primary_key)]
+//!     id: i64,
+//!     owner: String,
+//!     #[column(since = 2, default = 100)]
+//!     limit: i64,
+//! }
+//!
+//! let old = AccountV1 { id: 1, owner: "ada".into() }.to_row();
+//! assert_eq!(Account::decode(&old).unwrap(), Account { id: 1, owner: "ada".into(), limit: 100 });
+//! ```
 //!
 //! Column types: `bool`, integers, `f32`, `f64`, `String`, `Vec<u8>`, `Option` of those;
 //! anything else through `via`, or by implementing [`KeyPart`], [`RowValue`] (and
@@ -365,7 +415,7 @@ pub use kalam_runtime::{
     write_row_bytes, write_str_key,
 };
 #[cfg(feature = "arrow")]
-pub use kalam_runtime::{ArrowColumn, ArrowTable, BatchError};
+pub use kalam_runtime::{ArrowColumn, ArrowDecoder, ArrowRow, ArrowTable, BatchError};
 
 /// What generated code uses. Not a public API.
 #[doc(hidden)]

@@ -2,7 +2,8 @@
 //! [`TableInput`] for `KalamTable`.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens as _, quote};
+use quote::{ToTokens as _, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::{Attribute, DeriveInput, Generics, Ident, Member, Path, Type};
 
 use crate::attr::table::{ColumnAttrs, TableAttrs};
@@ -200,6 +201,18 @@ impl Column<'_> {
     /// The type the column is stored as.
     pub(crate) fn repr(&self) -> &Type {
         &self.repr
+    }
+
+    /// The value of rows written before the column existed: `default = ..`, or the field
+    /// type's `Default`.
+    pub(crate) fn default_value(&self, private: &TokenStream) -> TokenStream {
+        match &self.attrs.default {
+            Some(value) => quote!(#value),
+            None => {
+                let ty = self.ty;
+                quote_spanned!(ty.span()=> <#ty as #private::Default>::default())
+            }
+        }
     }
 }
 

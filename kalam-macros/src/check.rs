@@ -2,7 +2,7 @@
 
 use syn::{GenericParam, Type};
 
-use crate::ast::{Data, Input, TableInput, is_option};
+use crate::ast::{Column, Data, Input, TableInput, is_option};
 use crate::ctxt::Ctxt;
 
 pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
@@ -179,6 +179,74 @@ fn is_unsized(ty: &Type) -> bool {
 
 /// `#[derive(KalamTable)]`'s rules: a concrete struct with named fields, a primary key,
 /// column names unique, `skip` alone on its field, no optional primary-key column.
+/// `since` and `default` on one stored column: a version the table has, not on a key
+/// column, after every column of an earlier version.
+fn versions<'a>(
+    cx: &Ctxt,
+    table: &TableInput<'_>,
+    column: &'a Column<'_>,
+    added: &mut Option<(u8, &'a str)>,
+) {
+    let version = table.attrs.version.map_or(1, |(v, _)| v);
+    let Some((since, span)) = column.attrs.since else {
+        if let Some(default) = &column.attrs.default {
+            cx.error_spanned_by(
+                default,
+                format!(
+                    "`default` is what rows written before `{}` existed read; say since which \
+                     version it exists: #[column(since = N, default = ..)]",
+                    column.name
+                ),
+            );
+        }
+        if let Some((since, earlier)) = *added {
+            cx.error_at(
+                column.ident.span(),
+                format!(
+                    "`{}` is in every row version, but is declared after `{earlier}`, added in \
+                     version {since}: declare the columns a version adds after all the others",
+                    column.name
+                ),
+            );
+        }
+        return;
+    };
+    if column.attrs.primary_key.is_some() {
+        cx.error_at(
+            span,
+            format!(
+                "`{}` is part of the primary key, which every row holds: a key column cannot \
+                 be added by a later version",
+                column.name
+            ),
+        );
+        return;
+    }
+    if since == 0 || since > version {
+        cx.error_at(
+            span,
+            format!(
+                "`since = {since}` is not a version of this table, which writes version \
+                 {version}: a column added now has `since = {version}`, with \
+                 #[table(version = {version})] raised to it"
+            ),
+        );
+        return;
+    }
+    match *added {
+        Some((later, earlier)) if later > since => cx.error_at(
+            span,
+            format!(
+                "`{}`, added in version {since}, is declared after `{earlier}`, added in \
+                 version {later}: declare the columns of each version after those of the \
+                 versions before",
+                column.name
+            ),
+        ),
+        _ => *added = Some((since, column.name.as_str())),
+    }
+}
+
 pub(crate) fn table(cx: &Ctxt, table: &TableInput<'_>) {
     let (input, columns) = (table.input, &table.columns);
     if let Some(param) = input.generics.params.first() {
@@ -191,12 +259,15 @@ pub(crate) fn table(cx: &Ctxt, table: &TableInput<'_>) {
         return;
     }
     let mut seen: Vec<&str> = Vec::new();
+    // The latest `since` so far, and its column: columns added by a version come last.
+    let mut added: Option<(u8, &str)> = None;
     for column in columns {
         if column.attrs.skip.is_some() {
             for (key, span) in [
                 ("primary_key", column.attrs.primary_key),
                 ("nullable", column.attrs.nullable),
                 ("name", column.attrs.name.as_ref().map(syn::LitStr::span)),
+                ("since", column.attrs.since.map(|(_, span)| span)),
             ] {
                 if let Some(span) = span {
                     cx.error_at(
@@ -218,6 +289,7 @@ pub(crate) fn table(cx: &Ctxt, table: &TableInput<'_>) {
                 ),
             );
         }
+        versions(cx, table, column, &mut added);
         if seen.contains(&column.name.as_str()) {
             let span = column
                 .attrs

@@ -88,6 +88,25 @@ pub(crate) fn table(input: &DeriveInput, krate: &TokenStream, error: &syn::Error
                     ) -> ::core::result::Result<::std::vec::Vec<Self>, #private::BatchError> {
                         ::core::result::Result::Err(#private::BatchError::MissingColumn(#failed))
                     }
+
+                    type Builders = ();
+
+                    fn builders(_: &[::core::primitive::bool], _: ::core::primitive::usize) {}
+
+                    fn push_row(
+                        _: &mut (),
+                        _: &[::core::primitive::u8],
+                    ) -> ::core::result::Result<(), #private::DecodeError> {
+                        ::core::result::Result::Err(#private::DecodeError::Invalid(
+                            <::std::string::String as ::core::convert::From<&::core::primitive::str>>::from(#failed),
+                        ))
+                    }
+
+                    fn finish_builders(
+                        _: &mut (),
+                    ) -> ::std::vec::Vec<::core::option::Option<#private::arrow_array::ArrayRef>> {
+                        ::std::vec::Vec::new()
+                    }
                 }
             }
         };

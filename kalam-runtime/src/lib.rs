@@ -26,7 +26,7 @@ pub use layout::{
 };
 pub use log::Level;
 #[cfg(feature = "arrow")]
-pub use table::arrow::{ArrowColumn, ArrowTable, BatchError};
+pub use table::arrow::{ArrowColumn, ArrowDecoder, ArrowRow, ArrowTable, BatchError};
 pub use table::{
     ColumnInfo, ColumnVia, DecodeError, KeyPart, RowValue, Table, read_row_bytes, str_key_len,
     write_row_bytes, write_str_key,

@@ -148,12 +148,13 @@ pub const fn assert_copy<T: Copy>() {}
 
 pub use crate::table::{
     ColumnInfo, ColumnVia, DecodeError, KeyArg, KeyPart, RowValue, Table, finish, read_version,
+    read_version_in,
 };
 pub use core::default::Default;
 pub use std::vec::Vec;
 
 #[cfg(feature = "arrow")]
-pub use crate::table::arrow::{ArrowColumn, ArrowTable, BatchError, column};
+pub use crate::table::arrow::{ArrowColumn, ArrowRow, ArrowTable, BatchError, column};
 #[cfg(feature = "arrow")]
 pub use {arrow_array, arrow_schema};
 

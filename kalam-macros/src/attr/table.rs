@@ -15,7 +15,7 @@ pub(crate) struct TableAttrs {
     pub(crate) version: Option<(u8, Span)>,
 }
 
-/// `#[column(primary_key, name = "..", skip, nullable)]`.
+/// `#[column(primary_key, name = "..", skip, nullable, via = T, since = N, default = expr)]`.
 #[derive(Default)]
 pub(crate) struct ColumnAttrs {
     pub(crate) primary_key: Option<Span>,
@@ -24,6 +24,10 @@ pub(crate) struct ColumnAttrs {
     pub(crate) nullable: Option<Span>,
     /// `via = Repr`: stored as `Repr`, converted through `kalam::ColumnVia<Repr>`.
     pub(crate) via: Option<syn::Type>,
+    /// `since = N`: the row version that added the column.
+    pub(crate) since: Option<(u8, Span)>,
+    /// `default = expr`: the value of rows written before `since`.
+    pub(crate) default: Option<syn::Expr>,
 }
 
 /// A name usable as an SQL identifier without quoting.
@@ -122,9 +126,29 @@ impl ColumnAttrs {
                         }
                         Ok(())
                     }
+                    "since" => {
+                        let lit: LitInt = meta.value()?.parse()?;
+                        let since = lit.base10_parse::<u8>().map_err(|_| {
+                            syn::Error::new(
+                                lit.span(),
+                                "`since` is a row format's version byte: 0 to 255",
+                            )
+                        })?;
+                        if out.since.replace((since, lit.span())).is_some() {
+                            return Err(duplicate());
+                        }
+                        Ok(())
+                    }
+                    "default" => {
+                        let value: syn::Expr = meta.value()?.parse()?;
+                        if out.default.replace(value).is_some() {
+                            return Err(duplicate());
+                        }
+                        Ok(())
+                    }
                     _ => Err(meta.error(format!(
                         "unknown #[column] key `{key}`; expected primary_key, name = \"..\", skip, \
-                         nullable or via = Type"
+                         nullable, via = Type, since = N or default = expr"
                     ))),
                 }
             });

@@ -130,6 +130,12 @@ fn expand(
         .as_ref()
         .map_or_else(|| "default".to_owned(), syn::LitStr::value);
     let version = table.version.map_or(1, |(v, _)| v);
+    // Rows of the version before the earliest `since` hold every column without one.
+    let oldest = all
+        .iter()
+        .filter_map(|c| c.attrs.since.map(|(since, _)| since))
+        .min()
+        .map_or(version, |since| since.saturating_sub(1));
 
     let stored: Vec<&Column<'_>> = all.iter().filter(|c| c.attrs.skip.is_none()).collect();
     let keys: Vec<&Column<'_>> = stored
@@ -165,7 +171,13 @@ fn expand(
             Some(p) => quote!(::core::option::Option::Some(#p)),
             None => quote!(::core::option::Option::None),
         };
-        quote!(#private::ColumnInfo::new(#column, #ty, #nullable, #position))
+        let since = c.attrs.since.map_or(0, |(since, _)| since);
+        let codec = row_value(c);
+        quote! {
+            #private::ColumnInfo::new(#column, #ty, #nullable, #position)
+                .since(#since)
+                .optional(#codec::OPTIONAL)
+        }
     });
 
     let key_len = keys.iter().map(|c| {
@@ -187,7 +199,15 @@ fn expand(
     let decode = stored.iter().map(|c| {
         let (codec, field) = (row_value(c), c.ident);
         let value = c.converted(&quote!(#codec::decode_row(&mut input)?), &invalid, &private);
-        quote!(let #field = #value;)
+        match c.attrs.since {
+            Some((since, _)) => {
+                let default = c.default_value(&private);
+                quote! {
+                    let #field = if __kalam_version >= #since { #value } else { #default };
+                }
+            }
+            None => quote!(let #field = #value;),
+        }
     });
     let stored_idents: Vec<&Ident> = stored.iter().map(|c| c.ident).collect();
 
@@ -248,7 +268,13 @@ fn expand(
         }
     });
 
-    let arrow = arrow_impl(ident, &name, &namespace, &stored, &skipped, &private);
+    let arrow = arrow_impl(
+        ident,
+        (&name, &namespace, (oldest, version)),
+        &stored,
+        &skipped,
+        &private,
+    );
 
     quote! {
         #[doc(hidden)]
@@ -258,6 +284,7 @@ fn expand(
                 const NAME: &'static ::core::primitive::str = #name;
                 const NAMESPACE: &'static ::core::primitive::str = #namespace;
                 const ROW_VERSION: ::core::primitive::u8 = #version;
+                const OLDEST_VERSION: ::core::primitive::u8 = #oldest;
                 const COLUMNS: &'static [#private::ColumnInfo] = &[#(#column_infos),*];
 
                 #[inline]
@@ -284,7 +311,8 @@ fn expand(
 
                 fn decode(bytes: &[::core::primitive::u8]) -> ::core::result::Result<Self, #private::DecodeError> {
                     let mut input = bytes;
-                    #private::read_version(&mut input, #version)?;
+                    #[allow(unused_variables)]
+                    let __kalam_version = #private::read_version_in(&mut input, #oldest, #version)?;
                     #(#decode)*
                     #private::finish(input)?;
                     ::core::result::Result::Ok(#ident {
@@ -306,8 +334,7 @@ fn expand(
 
 fn arrow_impl(
     ident: &Ident,
-    name: &str,
-    namespace: &str,
+    (name, namespace, (oldest, version)): (&str, &str, (u8, u8)),
     stored: &[&Column<'_>],
     skipped: &[&Ident],
     private: &TokenStream,
@@ -391,6 +418,7 @@ fn arrow_impl(
             ::core::iter::Iterator::map(0..batch.num_rows(), |row| #row),
         )))
     };
+    let decoder = arrow_decoder(stored, (oldest, version), private);
     quote! {
         #private::if_arrow! {
             #[automatically_derived]
@@ -432,7 +460,107 @@ fn arrow_impl(
                     #(#get_arrays)*
                     #collect
                 }
+
+                #decoder
             }
+        }
+    }
+}
+
+/// The items of `ArrowTable` behind `kalam::ArrowDecoder`: a tuple of optional builders,
+/// one per stored column, and a row decoder that appends each projected column's value
+/// from the row's bytes and steps over the others.
+fn arrow_decoder(
+    stored: &[&Column<'_>],
+    (oldest, version): (u8, u8),
+    private: &TokenStream,
+) -> TokenStream {
+    let column = |c: &Column<'_>| {
+        let ty = c.repr();
+        quote_spanned!(ty.span()=> <#ty as #private::ArrowColumn>)
+    };
+    let row = |c: &Column<'_>| {
+        let ty = c.repr();
+        quote_spanned!(ty.span()=> <#ty as #private::ArrowRow>)
+    };
+    let slots: Vec<TokenStream> = stored
+        .iter()
+        .map(|c| {
+            let col = column(c);
+            quote!(::core::option::Option<#col::Builder>)
+        })
+        .collect();
+    let index = (0..stored.len()).map(syn::Index::from);
+    let make = stored.iter().zip(index.clone()).map(|(c, i)| {
+        let col = column(c);
+        quote! {
+            match <[::core::primitive::bool]>::get(projected, #i) {
+                ::core::option::Option::Some(true) => ::core::option::Option::Some(#col::builder(
+                    rows,
+                    if #col::VARIABLE { rows * 16 } else { 0 },
+                )),
+                _ => ::core::option::Option::None,
+            }
+        }
+    });
+    let pushes = stored.iter().zip(index.clone()).map(|(c, i)| {
+        let (col, row) = (column(c), row(c));
+        let read = quote! {
+            match &mut builders.#i {
+                ::core::option::Option::Some(builder) => #row::append_row(&mut input, builder)?,
+                ::core::option::Option::None => #row::skip_row(&mut input)?,
+            }
+        };
+        match c.attrs.since {
+            Some((since, _)) => {
+                let (ty, default) = (c.ty, c.default_value(private));
+                let value = c.value(&quote!(__kalam_default), false, private);
+                quote! {
+                    if __kalam_version >= #since {
+                        #read
+                    } else if let ::core::option::Option::Some(builder) = &mut builders.#i {
+                        let __kalam_default: #ty = #default;
+                        #col::append(#value, builder);
+                    }
+                }
+            }
+            None => read,
+        }
+    });
+    let finishes = index.map(|i| {
+        quote! {
+            ::core::option::Option::map(
+                ::core::option::Option::as_mut(&mut builders.#i),
+                #private::arrow_array::builder::ArrayBuilder::finish,
+            )
+        }
+    });
+    quote! {
+        type Builders = (#(#slots,)*);
+
+        fn builders(
+            projected: &[::core::primitive::bool],
+            rows: ::core::primitive::usize,
+        ) -> Self::Builders {
+            (#(#make,)*)
+        }
+
+        #[inline]
+        fn push_row(
+            builders: &mut Self::Builders,
+            row: &[::core::primitive::u8],
+        ) -> ::core::result::Result<(), #private::DecodeError> {
+            let mut input = row;
+            #[allow(unused_variables)]
+            let __kalam_version = #private::read_version_in(&mut input, #oldest, #version)?;
+            #(#pushes)*
+            #private::finish(input)
+        }
+
+        fn finish_builders(
+            builders: &mut Self::Builders,
+        ) -> ::std::vec::Vec<::core::option::Option<#private::arrow_array::ArrayRef>> {
+            ::std::vec![#(#finishes),*]
         }
     }
 }

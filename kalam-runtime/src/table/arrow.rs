@@ -12,8 +12,13 @@ use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type,
     UInt32Type, UInt64Type,
 };
-use arrow_array::{Array, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch, StringArray};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch, RecordBatchOptions,
+    StringArray,
+};
 use arrow_schema::{ArrowError, DataType, SchemaRef};
+
+use super::{DecodeError, RowValue, read_row_bytes};
 
 /// A column type with an Arrow representation.
 #[diagnostic::on_unimplemented(
@@ -184,6 +189,109 @@ impl<T: ArrowColumn> ArrowColumn for Option<T> {
     }
 }
 
+/// A column type whose stored rows decode straight into its Arrow builder: what a
+/// generated [`ArrowDecoder`] calls for each column. Strings and bytes are appended from
+/// the row's bytes, with no `String` or `Vec` in between.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be decoded from a row into Arrow",
+    note = "implement kalam::ArrowRow for `{Self}` (an empty impl decodes the value, then \
+            appends it)"
+)]
+pub trait ArrowRow: RowValue + ArrowColumn {
+    /// Reads a value's row encoding from the front of `input` and appends it to `builder`.
+    ///
+    /// # Errors
+    ///
+    /// If the bytes are truncated or not an encoding of this type.
+    #[inline]
+    fn append_row(input: &mut &[u8], builder: &mut Self::Builder) -> Result<(), DecodeError> {
+        Self::decode_row(input)?.append(builder);
+        Ok(())
+    }
+
+    /// Steps over a value's row encoding (a column the scan does not read).
+    ///
+    /// # Errors
+    ///
+    /// If the bytes are truncated or not an encoding of this type.
+    #[inline]
+    fn skip_row(input: &mut &[u8]) -> Result<(), DecodeError> {
+        Self::decode_row(input).map(drop)
+    }
+}
+
+macro_rules! fixed_arrow_row {
+    ($($t:ty),*) => {$(
+        impl ArrowRow for $t {}
+    )*};
+}
+fixed_arrow_row!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool);
+
+impl ArrowRow for String {
+    #[inline]
+    fn append_row(input: &mut &[u8], builder: &mut StringBuilder) -> Result<(), DecodeError> {
+        let bytes = read_row_bytes(input)?;
+        builder.append_value(core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?);
+        Ok(())
+    }
+
+    #[inline]
+    fn skip_row(input: &mut &[u8]) -> Result<(), DecodeError> {
+        read_row_bytes(input).map(drop)
+    }
+}
+
+impl ArrowRow for Vec<u8> {
+    #[inline]
+    fn append_row(input: &mut &[u8], builder: &mut BinaryBuilder) -> Result<(), DecodeError> {
+        builder.append_value(read_row_bytes(input)?);
+        Ok(())
+    }
+
+    #[inline]
+    fn skip_row(input: &mut &[u8]) -> Result<(), DecodeError> {
+        read_row_bytes(input).map(drop)
+    }
+}
+
+impl<T: ArrowRow> ArrowRow for Option<T> {
+    #[inline]
+    fn append_row(input: &mut &[u8], builder: &mut T::Builder) -> Result<(), DecodeError> {
+        if take_tag(input)? {
+            T::append_row(input, builder)
+        } else {
+            T::append_null(builder);
+            Ok(())
+        }
+    }
+
+    #[inline]
+    fn skip_row(input: &mut &[u8]) -> Result<(), DecodeError> {
+        if take_tag(input)? {
+            T::skip_row(input)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// An `Option`'s tag byte: whether a value follows.
+#[inline]
+fn take_tag(input: &mut &[u8]) -> Result<bool, DecodeError> {
+    let Some((&tag, rest)) = input.split_first() else {
+        return Err(DecodeError::Truncated {
+            needed: 1,
+            remaining: 0,
+        });
+    };
+    *input = rest;
+    match tag {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(DecodeError::InvalidTag(other)),
+    }
+}
+
 /// Why a record batch could not be read into rows.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -205,6 +313,13 @@ pub enum BatchError {
         column: &'static str,
         /// The row.
         row: usize,
+    },
+    /// A projection named a column the table does not have.
+    NoColumn {
+        /// The position asked for.
+        index: usize,
+        /// How many columns the table has.
+        columns: usize,
     },
     /// A column's value was refused by its type.
     Invalid {
@@ -237,6 +352,12 @@ impl fmt::Display for BatchError {
                 write!(
                     f,
                     "column `{column}` is null at row {row}, but it is not nullable"
+                )
+            }
+            BatchError::NoColumn { index, columns } => {
+                write!(
+                    f,
+                    "no column {index}: the table has {columns} (numbered from 0)"
                 )
             }
             BatchError::Invalid {
@@ -285,6 +406,129 @@ pub trait ArrowTable: Sized {
     ///
     /// On a missing column, a column of another type, or a null in a non-nullable column.
     fn from_record_batch(batch: &RecordBatch) -> Result<Vec<Self>, BatchError>;
+
+    /// One optional builder per stored column; see [`ArrowDecoder`].
+    #[doc(hidden)]
+    type Builders: Send;
+
+    /// Builders for the columns `projected` says (one flag per column), for `rows` rows.
+    #[doc(hidden)]
+    fn builders(projected: &[bool], rows: usize) -> Self::Builders;
+
+    /// Decodes one stored row (any version the table reads) into the builders present,
+    /// stepping over the other columns.
+    #[doc(hidden)]
+    fn push_row(builders: &mut Self::Builders, row: &[u8]) -> Result<(), DecodeError>;
+
+    /// The arrays of the builders present, one slot per column; the builders start over.
+    #[doc(hidden)]
+    fn finish_builders(builders: &mut Self::Builders) -> Vec<Option<ArrayRef>>;
+}
+
+/// Decodes stored rows of `T` (its [`Table::encode`](crate::Table::encode) bytes) straight
+/// into the Arrow builders of the projected columns: no row struct, no per-cell dispatch,
+/// strings appended from the row's bytes. The columns the projection leaves out are
+/// stepped over. A scan keeps one decoder, pushes the rows it reads and finishes a batch
+/// when it has enough (the `kalam` crate's docs show one).
+pub struct ArrowDecoder<T: ArrowTable> {
+    builders: T::Builders,
+    /// Column positions in output order.
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    rows: usize,
+}
+
+impl<T: ArrowTable> fmt::Debug for ArrowDecoder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArrowDecoder")
+            .field("projection", &self.projection)
+            .field("rows", &self.rows)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: ArrowTable> ArrowDecoder<T> {
+    /// A decoder of the columns `projection` (positions among the stored columns, in
+    /// output order; a column may appear twice), with builders sized for `rows` rows.
+    ///
+    /// # Errors
+    ///
+    /// [`BatchError::NoColumn`] if a position is not a column.
+    pub fn new(projection: &[usize], rows: usize) -> Result<Self, BatchError> {
+        let table = T::schema();
+        let columns = table.fields().len();
+        let mut projected = vec![false; columns];
+        for &index in projection {
+            *projected
+                .get_mut(index)
+                .ok_or(BatchError::NoColumn { index, columns })? = true;
+        }
+        Ok(ArrowDecoder {
+            builders: T::builders(&projected, rows),
+            schema: std::sync::Arc::new(table.project(projection)?),
+            projection: projection.to_vec(),
+            rows: 0,
+        })
+    }
+
+    /// Decodes one stored row into the builders.
+    ///
+    /// # Errors
+    ///
+    /// On a version the table does not read, truncated or corrupt bytes, or bytes left
+    /// over. The row may then be partly appended: discard the decoder.
+    #[inline]
+    pub fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
+        T::push_row(&mut self.builders, row)?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows pushed since the last finish.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no row was pushed since the last finish.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The projected schema: `T`'s fields in projection order.
+    #[must_use]
+    pub fn schema(&self) -> SchemaRef {
+        std::sync::Arc::clone(&self.schema)
+    }
+
+    /// The projected columns of the rows pushed so far, in projection order; the decoder
+    /// starts over empty.
+    pub fn finish_columns(&mut self) -> Vec<ArrayRef> {
+        let arrays = T::finish_builders(&mut self.builders);
+        self.rows = 0;
+        self.projection
+            .iter()
+            .filter_map(|&column| arrays[column].clone())
+            .collect()
+    }
+
+    /// The batch of the rows pushed so far, with [`schema`](Self::schema); the decoder
+    /// starts over empty.
+    ///
+    /// # Errors
+    ///
+    /// If Arrow refuses the columns (after a failed [`push`](Self::push)).
+    pub fn finish(&mut self) -> Result<RecordBatch, BatchError> {
+        let rows = self.rows;
+        let columns = self.finish_columns();
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            self.schema(),
+            columns,
+            &options,
+        )?)
+    }
 }
 
 /// The column `name` of `batch` as `T`'s array; used by generated code.

@@ -39,6 +39,9 @@ pub trait KeyPart: Sized {
             or mark the field #[column(skip)]"
 )]
 pub trait RowValue: Sized {
+    /// Whether the encoding starts with a tag byte saying whether a value follows: `Option`
+    /// only, so that a column that cannot be null costs no byte for it.
+    const OPTIONAL: bool = false;
     /// Bytes [`encode_row`](Self::encode_row) will write.
     fn row_len(&self) -> usize;
     /// Appends the row encoding.
@@ -474,6 +477,7 @@ impl<T: KeyPart> KeyPart for Option<T> {
 }
 
 impl<T: RowValue> RowValue for Option<T> {
+    const OPTIONAL: bool = true;
     #[inline]
     fn row_len(&self) -> usize {
         1 + self.as_ref().map_or(0, RowValue::row_len)

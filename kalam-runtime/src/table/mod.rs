@@ -80,6 +80,12 @@ pub struct ColumnInfo {
     pub nullable: bool,
     /// Its position in the primary key, if it is part of it.
     pub key_position: Option<usize>,
+    /// The row version that added it (`#[column(since = N)]`); rows of older versions do
+    /// not hold it and read as its default. 0 for a column of every version.
+    pub since: u8,
+    /// Whether its row encoding starts with a tag byte (an `Option`): see
+    /// [`RowValue::OPTIONAL`].
+    pub optional: bool,
 }
 
 impl ColumnInfo {
@@ -96,7 +102,23 @@ impl ColumnInfo {
             ty,
             nullable,
             key_position,
+            since: 0,
+            optional: false,
         }
+    }
+
+    /// The column, added by row version `since`.
+    #[must_use]
+    pub const fn since(mut self, since: u8) -> Self {
+        self.since = since;
+        self
+    }
+
+    /// The column, whose row encoding does (`true`) or does not start with a tag byte.
+    #[must_use]
+    pub const fn optional(mut self, optional: bool) -> Self {
+        self.optional = optional;
+        self
     }
 }
 
@@ -109,6 +131,9 @@ pub trait Table: Sized {
     const NAMESPACE: &'static str;
     /// The first byte of every encoded row.
     const ROW_VERSION: u8;
+    /// The oldest row version [`decode`](Self::decode) reads: the one before the earliest
+    /// `#[column(since = N)]`, or [`ROW_VERSION`](Self::ROW_VERSION) when no column has one.
+    const OLDEST_VERSION: u8 = Self::ROW_VERSION;
     /// The stored columns in declaration order (skipped fields are not columns).
     const COLUMNS: &'static [ColumnInfo];
 
@@ -138,11 +163,15 @@ pub trait Table: Sized {
         out
     }
 
-    /// Reads a row written by [`encode`](Self::encode). Skipped fields get their default.
+    /// Reads a row written by [`encode`](Self::encode), of any version from
+    /// [`OLDEST_VERSION`](Self::OLDEST_VERSION) to [`ROW_VERSION`](Self::ROW_VERSION):
+    /// columns added after the row's version get their `default` (or `Default::default()`).
+    /// Skipped fields get their default.
     ///
     /// # Errors
     ///
-    /// On a wrong version byte, truncated or corrupt input, or bytes left over.
+    /// On a version byte outside that range, truncated or corrupt input, or bytes left
+    /// over.
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError>;
 }
 
@@ -161,6 +190,27 @@ pub fn read_version(input: &mut &[u8], expected: u8) -> Result<(), DecodeError> 
     }
     *input = rest;
     Ok(())
+}
+
+/// Reads the version byte of a table that reads versions `oldest..=newest`, and returns
+/// it; used by generated code.
+#[doc(hidden)]
+#[inline]
+pub fn read_version_in(input: &mut &[u8], oldest: u8, newest: u8) -> Result<u8, DecodeError> {
+    let Some((&found, rest)) = input.split_first() else {
+        return Err(DecodeError::Truncated {
+            needed: 1,
+            remaining: 0,
+        });
+    };
+    if !(oldest..=newest).contains(&found) {
+        return Err(DecodeError::WrongVersion {
+            expected: newest,
+            found,
+        });
+    }
+    *input = rest;
+    Ok(found)
 }
 
 /// Fails when bytes are left after the last column; used by generated code.
