@@ -13,8 +13,10 @@ use crate::models::{
     AuditLogEntry, ColumnDefinition, IndexDefinition, Job, Namespace, Role, TableDefinition,
     TableType, User, ViewDefinition,
 };
+use crate::row::{Layout, Slot};
 use crate::storage::{Storage, TableNumber, WriteSet};
-use crate::value::ColumnType;
+use crate::typed::Generated;
+use crate::value::{ColumnType, Value};
 
 /// Where each system table's rows live in the catalog family: a tag byte, then the row's
 /// key.
@@ -50,6 +52,23 @@ pub(crate) struct Column {
     pub(crate) name: String,
     pub(crate) ty: ColumnType,
     pub(crate) nullable: bool,
+    /// In a typed table, the row version that added the column (0: every row holds it).
+    pub(crate) since: u8,
+    /// What rows of versions before `since` read.
+    pub(crate) default: Value,
+}
+
+impl Column {
+    /// A column every row holds.
+    pub(crate) fn new(name: String, ty: ColumnType, nullable: bool) -> Self {
+        Column {
+            name,
+            ty,
+            nullable,
+            since: 0,
+            default: Value::Null,
+        }
+    }
 }
 
 /// One column of a secondary index's key.
@@ -86,7 +105,7 @@ impl Index {
 }
 
 /// Everything the engine knows about a user or shared table.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct TableMeta {
     pub(crate) id: TableId,
     pub(crate) kind: TableType,
@@ -97,6 +116,10 @@ pub(crate) struct TableMeta {
     pub(crate) pk: Vec<usize>,
     pub(crate) indexes: Vec<Index>,
     pub(crate) schema: SchemaRef,
+    /// How its rows are stored.
+    pub(crate) layout: Arc<Layout>,
+    /// For a typed table whose Rust type is attached: the type's generated decoders.
+    pub(crate) generated: Option<Arc<dyn Generated>>,
     pub(crate) definition: TableDefinition,
     /// Serializes the table's writes (checks for duplicate keys and index upkeep read what
     /// they then change). Shared by every version of the table's metadata.
@@ -110,7 +133,7 @@ impl TableMeta {
         pk: Vec<usize>,
         indexes: Vec<Index>,
         write_lock: Arc<Mutex<()>>,
-    ) -> Self {
+    ) -> Result<Self, StorageError> {
         let id = TableId {
             namespace: definition.namespace.clone(),
             name: definition.table_name.clone(),
@@ -121,10 +144,39 @@ impl TableMeta {
             // gets the engine's typed error naming the table's column.
             .map(|c| Field::new(&c.name, c.ty.arrow(), true))
             .collect();
-        TableMeta {
+        let types: Vec<ColumnType> = columns.iter().map(|c| c.ty).collect();
+        let layout = match definition.row_version {
+            None => Layout::engine(&types),
+            Some(version) => {
+                let byte = |v: u32| {
+                    u8::try_from(v).map_err(|_| StorageError::Corrupt {
+                        what: "table definition",
+                        source: kalam::DecodeError::InvalidLength,
+                    })
+                };
+                Layout {
+                    version: byte(version)?,
+                    oldest: byte(definition.oldest_row_version.unwrap_or(version))?,
+                    columns: columns
+                        .iter()
+                        .map(|c| Slot {
+                            ty: c.ty,
+                            // Typed tables tag exactly their optional columns, which are
+                            // their nullable ones (checked when declared).
+                            tagged: c.nullable,
+                            since: c.since,
+                            default: c.default.clone(),
+                        })
+                        .collect(),
+                }
+            }
+        };
+        Ok(TableMeta {
             kind: definition.table_type,
             number: TableNumber(definition.number),
-            types: columns.iter().map(|c| c.ty).collect(),
+            types: types.into(),
+            layout: Arc::new(layout),
+            generated: None,
             // No schema metadata: DataFusion checks that a plan's physical schema equals its
             // logical one, and a plan over two tables would carry one table's metadata on
             // one side and the other's on the other.
@@ -135,7 +187,22 @@ impl TableMeta {
             indexes,
             definition,
             write_lock,
+        })
+    }
+
+    /// The table, its rows read by the generated decoders of `generated`.
+    pub(crate) fn with_generated(&self, generated: Arc<dyn Generated>) -> Self {
+        TableMeta {
+            generated: Some(generated),
+            ..self.clone()
         }
+    }
+
+    /// Whether it is a typed table attached to the Rust type `rust_type`.
+    pub(crate) fn typed_by(&self, rust_type: &str) -> bool {
+        self.generated
+            .as_ref()
+            .is_some_and(|g| g.rust_type() == rust_type)
     }
 
     /// The column named `name`.
@@ -437,6 +504,33 @@ impl Catalog {
         Ok(Arc::new(meta))
     }
 
+    /// The table `meta` with a new definition of its columns (a typed table whose Rust type
+    /// added columns in a new row version), and the new catalog rows in `set`. Its number,
+    /// indexes and write lock stay.
+    pub(crate) fn redefine_table(
+        meta: &TableMeta,
+        mut definition: TableDefinition,
+        columns: &[ColumnDefinition],
+        set: &mut WriteSet,
+    ) -> Result<Arc<TableMeta>, Error> {
+        definition.number = meta.number.0;
+        let indexes = meta
+            .indexes
+            .iter()
+            .flat_map(|index| index_definitions(meta, index))
+            .collect();
+        let mut redefined = table_meta(definition, columns, indexes)?;
+        redefined.write_lock = Arc::clone(&meta.write_lock);
+        set.put_catalog(
+            key(Tag::Table, &redefined.definition),
+            redefined.definition.to_row(),
+        );
+        for column in columns {
+            set.put_catalog(key(Tag::Column, column), column.to_row());
+        }
+        Ok(Arc::new(redefined))
+    }
+
     /// Makes a table (new, or with a new index) visible.
     pub(crate) fn publish(&self, meta: Arc<TableMeta>) {
         self.write().tables.insert(meta.id.clone(), meta);
@@ -486,13 +580,10 @@ impl Catalog {
         }
         let mut indexes = meta.indexes.clone();
         indexes.push(index);
-        Ok(Arc::new(TableMeta::new(
-            meta.definition.clone(),
-            meta.columns.clone(),
-            meta.pk.clone(),
+        Ok(Arc::new(TableMeta {
             indexes,
-            Arc::clone(&meta.write_lock),
-        )))
+            ..meta.clone()
+        }))
     }
 
     /// The table without its index `name`, that index's catalog row and entries removed in
@@ -513,13 +604,10 @@ impl Catalog {
             .filter(|i| i.name != name)
             .cloned()
             .collect();
-        Some(Arc::new(TableMeta::new(
-            meta.definition.clone(),
-            meta.columns.clone(),
-            meta.pk.clone(),
+        Some(Arc::new(TableMeta {
             indexes,
-            Arc::clone(&meta.write_lock),
-        )))
+            ..meta.clone()
+        }))
     }
 
     pub(crate) fn create_user(&self, user: User, set: &mut WriteSet) -> Result<User, Error> {
@@ -572,24 +660,32 @@ fn table_meta(
 ) -> Result<TableMeta, StorageError> {
     let mut defs: Vec<&ColumnDefinition> = defs.iter().collect();
     defs.sort_by_key(|c| c.ordinal);
+    let corrupt = |what| StorageError::Corrupt {
+        what,
+        source: kalam::DecodeError::InvalidLength,
+    };
     let columns: Vec<Column> = defs
         .iter()
-        .map(|c| Column {
-            name: c.column_name.clone(),
-            ty: c.data_type,
-            nullable: c.nullable,
+        .map(|c| {
+            Ok(Column {
+                name: c.column_name.clone(),
+                ty: c.data_type,
+                nullable: c.nullable,
+                since: c
+                    .added_in_version
+                    .map_or(Ok(0), u8::try_from)
+                    .map_err(|_| corrupt("column definition"))?,
+                default: Value::from_text(c.data_type, c.default_value.as_deref())
+                    .ok_or_else(|| corrupt("column default"))?,
+            })
         })
-        .collect();
+        .collect::<Result<_, StorageError>>()?;
     let mut pk: Vec<(u32, usize)> = defs
         .iter()
         .enumerate()
         .filter_map(|(i, c)| c.primary_key_position.map(|p| (p, i)))
         .collect();
     pk.sort_unstable();
-    let corrupt = |what| StorageError::Corrupt {
-        what,
-        source: kalam::DecodeError::InvalidLength,
-    };
     if pk.is_empty() || columns.len() != definition.column_count as usize {
         return Err(corrupt("table definition"));
     }
@@ -620,13 +716,13 @@ fn table_meta(
             }),
         }
     }
-    Ok(TableMeta::new(
+    TableMeta::new(
         definition,
         columns,
         pk.into_iter().map(|(_, i)| i).collect(),
         indexes,
         Arc::default(),
-    ))
+    )
 }
 
 pub(crate) fn column_definition(
@@ -646,6 +742,8 @@ pub(crate) fn column_definition(
             .iter()
             .position(|&p| p == ordinal)
             .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+        added_in_version: (column.since > 0).then_some(u32::from(column.since)),
+        default_value: column.default.to_text(),
     }
 }
 

@@ -125,6 +125,19 @@ pub enum Error {
         /// The values, column by column.
         values: String,
     },
+    /// A typed table's Rust type does not declare the table the data directory holds
+    /// (other columns, another kind, an older row version): nothing was changed.
+    #[error(
+        "`{table}` is stored with another definition than `{rust_type}` declares: {difference}"
+    )]
+    TypedTableMismatch {
+        /// The table.
+        table: String,
+        /// The Rust type.
+        rust_type: String,
+        /// The first difference found.
+        difference: String,
+    },
     /// An UPDATE or DELETE whose rows kept changing under it while it ran (by other
     /// writers of the table); nothing was written. Running it again may succeed.
     #[error("rows of `{0}` changed while the statement ran; nothing was written, run it again")]

@@ -85,10 +85,11 @@ mod session;
 mod shared;
 mod sql;
 mod storage;
+mod typed;
 mod value;
 mod write;
 
-pub use engine::{Engine, Prepared};
+pub use engine::{Engine, Prepared, TypedRows};
 pub use error::{Cause, Error, StorageError};
 pub use gates::{Change, QueryMetrics, SlowQuery, Subscription};
 pub use ids::{IdError, NamespaceId, TableId, TableName, UserId};
@@ -99,4 +100,5 @@ pub use models::{
 pub use result::QueryResult;
 pub use shared::EngineOptions;
 pub use storage::{Durability, RowIter, Rows, Scope, Storage, TableNumber, WriteSet};
+pub use typed::TypedTable;
 pub use value::{ColumnType, Value};

@@ -123,9 +123,9 @@ pub struct Namespace {
     pub(crate) created_by: UserId,
 }
 
-/// A row of `system.tables`.
+/// A row of `system.tables`. Version 2 added the columns of typed tables.
 #[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
-#[table(name = "tables", namespace = "system")]
+#[table(name = "tables", namespace = "system", version = 2)]
 pub struct TableDefinition {
     /// The table's namespace.
     #[hot]
@@ -155,11 +155,22 @@ pub struct TableDefinition {
     #[hot]
     #[column(via = String)]
     pub(crate) created_by: UserId,
+    /// For a typed table (declared in Rust), the version its rows are written with; NULL
+    /// for a table declared in SQL, whose rows are in the engine's own format.
+    #[column(since = 2)]
+    pub(crate) row_version: Option<u32>,
+    /// For a typed table, the oldest row version its stored rows may have.
+    #[column(since = 2)]
+    pub(crate) oldest_row_version: Option<u32>,
+    /// For a typed table, the Rust type that declared it.
+    #[column(since = 2)]
+    pub(crate) rust_type: Option<String>,
 }
 
-/// A row of `system.columns`: one column of a user or shared table.
+/// A row of `system.columns`: one column of a user or shared table. Version 2 added the
+/// columns of typed tables' row versions.
 #[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
-#[table(name = "columns", namespace = "system")]
+#[table(name = "columns", namespace = "system", version = 2)]
 pub struct ColumnDefinition {
     /// The table's namespace.
     #[column(primary_key, via = String)]
@@ -184,6 +195,13 @@ pub struct ColumnDefinition {
     /// Its position in the primary key, if it is part of it.
     #[hot]
     pub(crate) primary_key_position: Option<u32>,
+    /// In a typed table, the row version that added the column; NULL if every row holds it.
+    #[column(since = 2)]
+    pub(crate) added_in_version: Option<u32>,
+    /// The value rows written before `added_in_version` read, as text (bytes in hex);
+    /// NULL for NULL, or when every row holds the column.
+    #[column(since = 2)]
+    pub(crate) default_value: Option<String>,
 }
 
 /// A row of `system.indexes`: one column of a secondary index. An index on several

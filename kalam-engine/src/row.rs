@@ -1,9 +1,13 @@
 //! The stored form of a user-table row, and its way to and from Arrow.
 //!
-//! A row is a format byte, then every column in declaration order, each as kalam's row
-//! codec writes an `Option` of the column's type: a tag byte (`0` null, `1` a value), then
-//! numbers little-endian, text and bytes length-prefixed. The same codec as
-//! `#[derive(KalamTable)]`'s, for columns known at run time.
+//! A table declared in SQL stores a row as a format byte, then every column in declaration
+//! order, each as kalam's row codec writes an `Option` of the column's type: a tag byte
+//! (`0` null, `1` a value), then numbers little-endian, text and bytes length-prefixed. A
+//! typed table (declared in Rust, `#[derive(KalamTable)]`) stores the generated codec's
+//! rows: its version byte, and a tag byte only before its optional columns; a row of an
+//! older version lacks the columns added since, which read as their defaults. A [`Layout`]
+//! says which, so that the shared code here reads and writes both; scans of a typed table
+//! whose type is attached decode with the generated code instead (see `typed.rs`).
 
 use std::sync::Arc;
 
@@ -18,28 +22,135 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use kalam::{DecodeError, RowValue, read_row_bytes, write_row_bytes};
 
+use crate::catalog::TableMeta;
+use crate::typed::GeneratedDecoder;
 use crate::value::{ColumnType, Value};
 
-/// The first byte of every stored row.
+/// The first byte of every stored row of a table declared in SQL.
 const ROW_FORMAT: u8 = 1;
 
 const NULL: u8 = 0;
 const PRESENT: u8 = 1;
 
-/// Appends the stored form of `values` (one per column, in order).
-pub(crate) fn encode_values(values: &[Value], out: &mut Vec<u8>) {
-    out.push(ROW_FORMAT);
-    for value in values {
-        encode_value(value, out);
+/// How a table's rows are stored.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Layout {
+    /// The version byte rows are written with.
+    pub(crate) version: u8,
+    /// The oldest version byte a stored row may have.
+    pub(crate) oldest: u8,
+    /// One per column, in order.
+    pub(crate) columns: Vec<Slot>,
+}
+
+/// How one column is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Slot {
+    pub(crate) ty: ColumnType,
+    /// Whether a tag byte says if a value follows; without one the column is never NULL.
+    pub(crate) tagged: bool,
+    /// The row version that added the column (0: every row holds it).
+    pub(crate) since: u8,
+    /// What rows of versions before `since` read.
+    pub(crate) default: Value,
+}
+
+impl Layout {
+    /// The engine's own format, for a table declared in SQL with columns `types`.
+    pub(crate) fn engine(types: &[ColumnType]) -> Self {
+        Layout {
+            version: ROW_FORMAT,
+            oldest: ROW_FORMAT,
+            columns: types
+                .iter()
+                .map(|&ty| Slot {
+                    ty,
+                    tagged: true,
+                    since: 0,
+                    default: Value::Null,
+                })
+                .collect(),
+        }
+    }
+
+    /// Appends the stored form of `values` (one per column, in order). `Err(column)` if a
+    /// column stored without a tag is NULL (writers check NOT NULL before).
+    pub(crate) fn encode(&self, values: &[Value], out: &mut Vec<u8>) -> Result<(), usize> {
+        out.push(self.version);
+        for (column, (slot, value)) in self.columns.iter().zip(values).enumerate() {
+            match (slot.tagged, value) {
+                (true, Value::Null) => out.push(NULL),
+                (false, Value::Null) => return Err(column),
+                (tagged, value) => {
+                    if tagged {
+                        out.push(PRESENT);
+                    }
+                    encode_present(value, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The row's version byte, checked.
+    fn version_of(&self, input: &mut &[u8]) -> Result<u8, DecodeError> {
+        kalam::__private::read_version_in(input, self.oldest, self.version)
+    }
+
+    /// Whether column `slot` is held by a row of `version`.
+    #[inline]
+    fn holds(slot: &Slot, version: u8) -> bool {
+        version >= slot.since
+    }
+
+    /// Reads the tag byte of a tagged column: whether a value follows.
+    #[inline]
+    fn present(slot: &Slot, input: &mut &[u8]) -> Result<bool, DecodeError> {
+        if !slot.tagged {
+            return Ok(true);
+        }
+        let [tag] = take_tag(input)?;
+        match tag {
+            NULL => Ok(false),
+            PRESENT => Ok(true),
+            other => Err(DecodeError::InvalidTag(other)),
+        }
+    }
+
+    /// Decodes one stored row into values, every column.
+    pub(crate) fn decode(&self, row: &[u8]) -> Result<Vec<Value>, DecodeError> {
+        let mut input = row;
+        let version = self.version_of(&mut input)?;
+        let mut values = Vec::with_capacity(self.columns.len());
+        for slot in &self.columns {
+            let value = if !Self::holds(slot, version) {
+                slot.default.clone()
+            } else if Self::present(slot, &mut input)? {
+                decode_present(slot.ty, &mut input)?
+            } else {
+                Value::Null
+            };
+            values.push(value);
+        }
+        kalam::__private::finish(input)?;
+        Ok(values)
     }
 }
 
-fn encode_value(value: &Value, out: &mut Vec<u8>) {
-    if matches!(value, Value::Null) {
-        out.push(NULL);
-        return;
+/// Appends a row in the engine's own format: for comparing rows of any table bit for bit.
+pub(crate) fn encode_values(values: &[Value], out: &mut Vec<u8>) {
+    out.push(ROW_FORMAT);
+    for value in values {
+        if matches!(value, Value::Null) {
+            out.push(NULL);
+        } else {
+            out.push(PRESENT);
+            encode_present(value, out);
+        }
     }
-    out.push(PRESENT);
+}
+
+pub(crate) fn encode_present(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => {}
         Value::Boolean(v) => v.encode_row(out),
@@ -49,6 +160,21 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Text(v) => write_row_bytes(v.as_bytes(), out),
         Value::Bytes(v) => write_row_bytes(v, out),
     }
+}
+
+fn decode_present(ty: ColumnType, input: &mut &[u8]) -> Result<Value, DecodeError> {
+    Ok(match ty {
+        ColumnType::Boolean => Value::Boolean(bool::decode_row(input)?),
+        ColumnType::Int32 => Value::Int32(i32::decode_row(input)?),
+        ColumnType::Int64 => Value::Int64(i64::decode_row(input)?),
+        ColumnType::Timestamp => Value::Timestamp(i64::decode_row(input)?),
+        ColumnType::Float64 => Value::Float64(f64::decode_row(input)?),
+        ColumnType::Text => Value::Text(
+            String::from_utf8(read_row_bytes(input)?.to_vec())
+                .map_err(|_| DecodeError::InvalidUtf8)?,
+        ),
+        ColumnType::Bytes => Value::Bytes(read_row_bytes(input)?.to_vec()),
+    })
 }
 
 /// The value in row `row` of `array`, a column of type `ty` (already cast to it).
@@ -71,7 +197,7 @@ pub(crate) fn value_at(array: &dyn Array, ty: ColumnType, row: usize) -> Value {
 
 /// Reads stored rows into Arrow columns: the projected ones are built, the others skipped.
 pub(crate) struct RowDecoder {
-    types: Arc<[ColumnType]>,
+    layout: Arc<Layout>,
     /// One slot per table column: the builder of a projected column, `None` otherwise.
     builders: Vec<Option<Builder>>,
     /// Table column indices in output order.
@@ -150,15 +276,15 @@ impl Builder {
 }
 
 impl RowDecoder {
-    /// A decoder of rows of columns `types` into the columns `projection` (table column
-    /// indices, in output order; each at most once).
-    pub(crate) fn new(types: Arc<[ColumnType]>, projection: &[usize], capacity: usize) -> Self {
-        let mut builders: Vec<Option<Builder>> = types.iter().map(|_| None).collect();
+    /// A decoder of rows stored as `layout` says into the columns `projection` (table
+    /// column indices, in output order; each at most once).
+    pub(crate) fn new(layout: Arc<Layout>, projection: &[usize], capacity: usize) -> Self {
+        let mut builders: Vec<Option<Builder>> = layout.columns.iter().map(|_| None).collect();
         for &column in projection {
-            builders[column] = Some(Builder::new(types[column], capacity));
+            builders[column] = Some(Builder::new(layout.columns[column].ty, capacity));
         }
         RowDecoder {
-            types,
+            layout,
             builders,
             projection: projection.to_vec(),
             rows: 0,
@@ -168,20 +294,26 @@ impl RowDecoder {
     /// Decodes one stored row into the builders.
     pub(crate) fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
         let mut input = row;
-        kalam::__private::read_version(&mut input, ROW_FORMAT)?;
-        for (ty, builder) in self.types.iter().zip(&mut self.builders) {
-            let [tag] = take_tag(&mut input)?;
-            match tag {
-                NULL => {
-                    if let Some(builder) = builder {
-                        builder.append_null();
-                    }
-                    continue;
+        let version = self.layout.version_of(&mut input)?;
+        for (slot, builder) in self.layout.columns.iter().zip(&mut self.builders) {
+            if !Layout::holds(slot, version) {
+                if let Some(builder) = builder
+                    && !builder.append(&slot.default)
+                {
+                    return Err(DecodeError::Invalid(format!(
+                        "default {} of a {} column",
+                        slot.default, slot.ty
+                    )));
                 }
-                PRESENT => {}
-                other => return Err(DecodeError::InvalidTag(other)),
+                continue;
             }
-            match (ty, builder) {
+            if !Layout::present(slot, &mut input)? {
+                if let Some(builder) = builder {
+                    builder.append_null();
+                }
+                continue;
+            }
+            match (slot.ty, builder) {
                 (ColumnType::Boolean, Some(Builder::Boolean(b))) => {
                     b.append_value(bool::decode_row(&mut input)?);
                 }
@@ -206,7 +338,7 @@ impl RowDecoder {
                 (ColumnType::Timestamp, Some(Builder::Timestamp(b))) => {
                     b.append_value(i64::decode_row(&mut input)?);
                 }
-                (ty, _) => skip(*ty, &mut input)?,
+                (ty, _) => skip(ty, &mut input)?,
             }
         }
         kalam::__private::finish(input)?;
@@ -223,7 +355,7 @@ impl RowDecoder {
             {
                 return Err(DecodeError::Invalid(format!(
                     "a {:?} key part for a {:?} column",
-                    value, self.types[*column]
+                    value, self.layout.columns[*column].ty
                 )));
             }
         }
@@ -279,50 +411,75 @@ fn skip(ty: ColumnType, input: &mut &[u8]) -> Result<(), DecodeError> {
     }
 }
 
-/// Decodes one stored row into values, every column.
-pub(crate) fn decode_values(types: &[ColumnType], row: &[u8]) -> Result<Vec<Value>, DecodeError> {
-    let mut input = row;
-    kalam::__private::read_version(&mut input, ROW_FORMAT)?;
-    let mut values = Vec::with_capacity(types.len());
-    for &ty in types {
-        let [tag] = take_tag(&mut input)?;
-        let value = match tag {
-            NULL => Value::Null,
-            PRESENT => match ty {
-                ColumnType::Boolean => Value::Boolean(bool::decode_row(&mut input)?),
-                ColumnType::Int32 => Value::Int32(i32::decode_row(&mut input)?),
-                ColumnType::Int64 => Value::Int64(i64::decode_row(&mut input)?),
-                ColumnType::Timestamp => Value::Timestamp(i64::decode_row(&mut input)?),
-                ColumnType::Float64 => Value::Float64(f64::decode_row(&mut input)?),
-                ColumnType::Text => Value::Text(
-                    String::from_utf8(read_row_bytes(&mut input)?.to_vec())
-                        .map_err(|_| DecodeError::InvalidUtf8)?,
-                ),
-                ColumnType::Bytes => Value::Bytes(read_row_bytes(&mut input)?.to_vec()),
-            },
-            other => return Err(DecodeError::InvalidTag(other)),
-        };
-        values.push(value);
+/// A decoder of a table's stored rows into Arrow columns: the generated one of its Rust
+/// type when the table is typed and its type attached, the shared one otherwise.
+pub(crate) enum Decoder {
+    Shared(RowDecoder),
+    Generated {
+        decoder: Box<dyn GeneratedDecoder>,
+        rows: usize,
+    },
+}
+
+impl Decoder {
+    /// A decoder of `meta`'s rows into the columns `projection` (in output order).
+    pub(crate) fn new(meta: &TableMeta, projection: &[usize], capacity: usize) -> Self {
+        match meta
+            .generated
+            .as_ref()
+            .and_then(|g| g.decoder(projection, capacity))
+        {
+            Some(decoder) => Decoder::Generated { decoder, rows: 0 },
+            None => Decoder::Shared(RowDecoder::new(
+                Arc::clone(&meta.layout),
+                projection,
+                capacity,
+            )),
+        }
     }
-    kalam::__private::finish(input)?;
-    Ok(values)
+
+    /// Decodes one stored row.
+    #[inline]
+    pub(crate) fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
+        match self {
+            Decoder::Shared(decoder) => decoder.push(row),
+            Decoder::Generated { decoder, rows } => {
+                decoder.push(row)?;
+                *rows += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// The batch of the rows pushed so far, with `schema` (the projected schema).
+    pub(crate) fn finish(&mut self, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
+        match self {
+            Decoder::Shared(decoder) => decoder.finish(schema),
+            Decoder::Generated { decoder, rows } => {
+                let options = RecordBatchOptions::new().with_row_count(Some(*rows));
+                *rows = 0;
+                RecordBatch::try_new_with_options(schema, decoder.finish(), &options)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
     #[test]
     fn rows_round_trip_through_values_and_arrow() {
-        let types: Arc<[ColumnType]> = Arc::from(vec![
+        let types = [
             ColumnType::Int32,
             ColumnType::Text,
             ColumnType::Float64,
             ColumnType::Boolean,
             ColumnType::Bytes,
             ColumnType::Int64,
-        ]);
+        ];
+        let layout = Arc::new(Layout::engine(&types));
         let values = vec![
             Value::Int32(-7),
             Value::Text("a\0é".into()),
@@ -332,11 +489,14 @@ mod tests {
             Value::Int64(i64::MIN),
         ];
         let mut row = Vec::new();
-        encode_values(&values, &mut row);
-        assert_eq!(decode_values(&types, &row).unwrap(), values);
+        layout.encode(&values, &mut row).unwrap();
+        let mut engine = Vec::new();
+        encode_values(&values, &mut engine);
+        assert_eq!(row, engine);
+        assert_eq!(layout.decode(&row).unwrap(), values);
 
         // Project two columns, out of order; the others are skipped.
-        let mut decoder = RowDecoder::new(Arc::clone(&types), &[5, 1], 1);
+        let mut decoder = RowDecoder::new(Arc::clone(&layout), &[5, 1], 1);
         decoder.push(&row).unwrap();
         let schema = Arc::new(Schema::new(vec![
             Field::new("f", types[5].arrow(), true),
@@ -348,8 +508,70 @@ mod tests {
 
         // Truncations fail, never panic.
         for cut in 0..row.len() {
-            assert!(decode_values(&types, &row[..cut]).is_err(), "cut at {cut}");
+            assert!(layout.decode(&row[..cut]).is_err(), "cut at {cut}");
             assert!(decoder.push(&row[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    /// A typed table's layout: tags only on optional columns, a column added by version 2
+    /// read as its default from a version-1 row.
+    #[test]
+    fn typed_layouts_read_older_versions() {
+        let slot = |ty, tagged, since, default| Slot {
+            ty,
+            tagged,
+            since,
+            default,
+        };
+        let layout = Arc::new(Layout {
+            version: 2,
+            oldest: 1,
+            columns: vec![
+                slot(ColumnType::Int64, false, 0, Value::Null),
+                slot(ColumnType::Text, true, 0, Value::Null),
+                slot(ColumnType::Int32, false, 2, Value::Int32(7)),
+            ],
+        });
+        let mut v2 = Vec::new();
+        let values = [Value::Int64(3), Value::Null, Value::Int32(-1)];
+        layout.encode(&values, &mut v2).unwrap();
+        // Version, the key untagged, a NULL tag, the added column untagged.
+        assert_eq!(v2.len(), 1 + 8 + 1 + 4);
+        assert_eq!(layout.decode(&v2).unwrap(), values);
+        assert_eq!(
+            layout.encode(
+                &[Value::Null, Value::Null, Value::Int32(1)],
+                &mut Vec::new()
+            ),
+            Err(0)
+        );
+        // The same row as version 1 wrote it: no third column.
+        let v1 = [&[1u8][..], &v2[1..10]].concat();
+        assert_eq!(
+            layout.decode(&v1).unwrap(),
+            [Value::Int64(3), Value::Null, Value::Int32(7)]
+        );
+        let mut decoder = RowDecoder::new(Arc::clone(&layout), &[2, 0], 2);
+        decoder.push(&v1).unwrap();
+        decoder.push(&v2).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c", DataType::Int32, true),
+            Field::new("a", DataType::Int64, true),
+        ]));
+        let batch = decoder.finish(schema).unwrap();
+        assert_eq!(
+            value_at(batch.column(0), ColumnType::Int32, 0),
+            Value::Int32(7)
+        );
+        assert_eq!(
+            value_at(batch.column(0), ColumnType::Int32, 1),
+            Value::Int32(-1)
+        );
+        // Version 3 is newer than the layout, version 0 older.
+        for version in [0, 3] {
+            let mut row = v2.clone();
+            row[0] = version;
+            assert!(layout.decode(&row).is_err());
         }
     }
 }

@@ -76,6 +76,24 @@ impl ColumnType {
     }
 }
 
+impl ColumnType {
+    /// The column type whose Arrow type is `data_type`, if there is one.
+    #[must_use]
+    pub fn from_arrow(data_type: &DataType) -> Option<Self> {
+        [
+            ColumnType::Boolean,
+            ColumnType::Int32,
+            ColumnType::Int64,
+            ColumnType::Float64,
+            ColumnType::Text,
+            ColumnType::Bytes,
+            ColumnType::Timestamp,
+        ]
+        .into_iter()
+        .find(|ty| ty.arrow() == *data_type)
+    }
+}
+
 impl fmt::Display for ColumnType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.sql_name())
@@ -257,5 +275,46 @@ impl fmt::Display for Value {
                 f.write_str("'")
             }
         }
+    }
+}
+
+impl Value {
+    /// The value as `system.columns.default_value` shows it: numbers and booleans as
+    /// written, text as it is, bytes in hex; `None` for NULL.
+    pub(crate) fn to_text(&self) -> Option<String> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Boolean(v) => v.to_string(),
+            Value::Int32(v) => v.to_string(),
+            Value::Int64(v) | Value::Timestamp(v) => v.to_string(),
+            Value::Float64(v) => v.to_string(),
+            Value::Text(v) => v.clone(),
+            Value::Bytes(v) => v.iter().map(|b| format!("{b:02x}")).collect(),
+        })
+    }
+
+    /// The value of type `ty` that [`to_text`](Self::to_text) showed as `text`.
+    pub(crate) fn from_text(ty: ColumnType, text: Option<&str>) -> Option<Value> {
+        let Some(text) = text else {
+            return Some(Value::Null);
+        };
+        Some(match ty {
+            ColumnType::Boolean => Value::Boolean(text.parse().ok()?),
+            ColumnType::Int32 => Value::Int32(text.parse().ok()?),
+            ColumnType::Int64 => Value::Int64(text.parse().ok()?),
+            ColumnType::Timestamp => Value::Timestamp(text.parse().ok()?),
+            ColumnType::Float64 => Value::Float64(text.parse().ok()?),
+            ColumnType::Text => Value::Text(text.to_owned()),
+            ColumnType::Bytes => {
+                if text.len() % 2 != 0 {
+                    return None;
+                }
+                let bytes = (0..text.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                    .collect::<Option<Vec<u8>>>()?;
+                Value::Bytes(bytes)
+            }
+        })
     }
 }

@@ -260,11 +260,58 @@ fn insert_rows(
     user: &QueryUser,
     rows: impl IntoIterator<Item = Vec<Value>>,
 ) -> Result<u64, Error> {
+    insert_encoded(
+        shared,
+        meta,
+        user,
+        rows.into_iter().map(|values| (values, None)),
+    )
+}
+
+/// INSERT of typed rows (`Engine::insert`): each row's values for the checks and index
+/// entries, and its stored form from the type's generated encoder.
+pub(crate) fn insert_typed<T: crate::TypedTable>(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    rows: &[T],
+) -> Result<u64, Error> {
+    let batch = T::to_record_batch(rows).map_err(|e| Error::type_mismatch(e.to_string()))?;
+    locked(shared, id, |meta| {
+        crate::typed::attached::<T>(meta)?;
+        let columns = batch.columns();
+        let rows = rows
+            .iter()
+            .enumerate()
+            .map(|(row, typed)| (values_at(meta, columns, row), Some(typed.to_row())));
+        insert_encoded(shared, meta, user, rows)
+    })
+}
+
+/// The stored form of a row of `meta`.
+fn encode_row(meta: &TableMeta, values: &[Value]) -> Result<Vec<u8>, Error> {
+    let mut bytes = Vec::new();
+    meta.layout
+        .encode(values, &mut bytes)
+        .map_err(|column| Error::NullViolation {
+            table: meta.id.to_string(),
+            column: meta.columns[column].name.clone(),
+        })?;
+    Ok(bytes)
+}
+
+/// INSERT of rows given as values, each with its stored form if the caller has it.
+fn insert_encoded(
+    shared: &Shared,
+    meta: &TableMeta,
+    user: &QueryUser,
+    rows: impl IntoIterator<Item = (Vec<Value>, Option<Vec<u8>>)>,
+) -> Result<u64, Error> {
     let scope = scope_of(meta, &user.id);
     let mut set = WriteSet::new();
     let mut claims = Claims::new([]);
     let mut count = 0;
-    for values in rows {
+    for (values, encoded) in rows {
         check_nulls(meta, &values)?;
         let pk = primary_key(meta, &values)?;
         let newest = shared.storage.newest(meta.number, scope, &pk)?;
@@ -278,8 +325,10 @@ fn insert_rows(
         for key in index_keys(meta, scope, &values, &pk) {
             set.put_index(key, Vec::new());
         }
-        let mut bytes = Vec::new();
-        encode_values(&values, &mut bytes);
+        let bytes = match encoded {
+            Some(bytes) => bytes,
+            None => encode_row(meta, &values)?,
+        };
         // A deletion of the key, if any, is superseded.
         let supersedes = newest.map_or(Supersedes::Nothing, |v| Supersedes::Version(v.key));
         set.replace_row(meta.number, scope, &pk, Some(bytes), supersedes);
@@ -394,7 +443,9 @@ fn current(
     else {
         return Ok(None);
     };
-    let values = crate::row::decode_values(&meta.types, &row)
+    let values = meta
+        .layout
+        .decode(&row)
         .map_err(crate::error::StorageError::corrupt_row)?;
     Ok(Some((values, Supersedes::Version(key))))
 }
@@ -599,8 +650,7 @@ fn rewrite_row(
     for key in after.into_iter().filter(|key| !before.contains(key)) {
         set.put_index(key, Vec::new());
     }
-    let mut bytes = Vec::new();
-    encode_values(new, &mut bytes);
+    let bytes = encode_row(meta, new)?;
     set.replace_row(meta.number, scope, &new_pk, Some(bytes), supersedes);
     Ok(())
 }
@@ -634,7 +684,9 @@ pub(crate) fn backfill_index(
             let (chunk, next) =
                 read_chunk(&shared.storage, meta, scope, &Access::Full, cursor, 8192)?;
             for (pk, row) in &chunk {
-                let values = crate::row::decode_values(&meta.types, row)
+                let values = meta
+                    .layout
+                    .decode(row)
                     .map_err(crate::error::StorageError::corrupt_row)?;
                 if index.unique {
                     claims.unique_in(shared, (meta, scope), index, &values, pk)?;

@@ -11,7 +11,7 @@ use kalam::DecodeError;
 use super::{Access, KeyRange, entry};
 use crate::catalog::{Index, TableMeta};
 use crate::error::{Error, StorageError};
-use crate::row::RowDecoder;
+use crate::row::{Decoder, RowDecoder};
 use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
 use crate::value::Value;
 
@@ -184,7 +184,7 @@ pub(crate) fn covered_batch(
 ) -> datafusion::common::Result<RecordBatch> {
     let fail = |e: StorageError| Error::from(e).into_datafusion();
     let index = index_of(meta, number).map_err(fail)?;
-    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), columns, 0);
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.layout), columns, 0);
     let mut values = Vec::with_capacity(index.parts.len() + meta.pk.len());
     // A key column the index holds too is pushed once, from the index's part.
     let pushed: Vec<bool> = meta.pk.iter().map(|&c| !index.holds(c)).collect();
@@ -216,7 +216,7 @@ pub(crate) fn decode_batch(
     schema: SchemaRef,
     rows: &[(Vec<u8>, Vec<u8>)],
 ) -> datafusion::common::Result<RecordBatch> {
-    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, rows.len());
+    let mut decoder = Decoder::new(meta, projection, rows.len());
     for (_, row) in rows {
         decoder
             .push(row)

@@ -144,7 +144,7 @@ impl Engine {
                     }
                 }
             }
-            columns.push(Column { name, ty, nullable });
+            columns.push(Column::new(name, ty, nullable));
         }
         for constraint in &create.constraints {
             match constraint {
@@ -192,6 +192,9 @@ impl Engine {
             column_count: u32::try_from(columns.len()).unwrap_or(u32::MAX),
             created_at: now_micros(),
             created_by: user.id.clone(),
+            row_version: None,
+            oldest_row_version: None,
+            rust_type: None,
         };
         let defs: Vec<ColumnDefinition> = columns
             .iter()
@@ -207,6 +210,8 @@ impl Engine {
                     .iter()
                     .position(|&p| p == i)
                     .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
+                added_in_version: None,
+                default_value: None,
             })
             .collect();
         let mut set = WriteSet::new();

@@ -28,7 +28,7 @@ use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::TableId;
 use crate::result::{QueryResult, changed};
-use crate::row::RowDecoder;
+use crate::row::Decoder;
 use crate::session::{QueryUser, scope_of};
 use crate::shared::Shared;
 use crate::sql::names::{ident_name, table_id};
@@ -245,7 +245,7 @@ fn range(
     let ty = meta.columns[meta.pk[0]].ty;
     let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
     // Rows are decoded as the range is read, straight from RocksDB's buffers.
-    let mut decoder = RowDecoder::new(Arc::clone(&meta.types), projection, span(&low, &high));
+    let mut decoder = Decoder::new(&meta, projection, span(&low, &high));
     if low != Value::Null && high != Value::Null {
         let (mut from, mut to) = (Vec::new(), Vec::new());
         low.write_key(&mut from);

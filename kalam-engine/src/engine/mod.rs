@@ -16,6 +16,7 @@ mod fast;
 mod per_row;
 mod prepared;
 mod rewrites;
+mod typed;
 mod views;
 
 use std::fmt;
@@ -34,6 +35,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 
 pub use prepared::Prepared;
+pub use typed::TypedRows;
 
 use crate::catalog::{Catalog, Tag};
 use crate::error::Error;

@@ -29,7 +29,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 use super::properties;
 use super::scan::ScanExec;
 use crate::error::{Error, StorageError};
-use crate::row::RowDecoder;
+use crate::row::Decoder;
 use crate::session::scope_of;
 use crate::value::Value;
 
@@ -186,7 +186,7 @@ impl LookupJoinExec {
         sorted.dedup();
         // Each row found decoded once, however many driver rows want it; `found[i]`: the
         // position of `sorted[i]`'s row among them (rows come in the order of `sorted`).
-        let mut decoder = RowDecoder::new(Arc::clone(&meta.types), &scan.projection, sorted.len());
+        let mut decoder = Decoder::new(meta, &scan.projection, sorted.len());
         let mut found: Vec<Option<u32>> = vec![None; sorted.len()];
         let (mut next, mut count) = (0, 0u32);
         scan.shared

@@ -24,7 +24,7 @@ use crate::access::{self, Access, AccessPath, Cursor, covered_batch, still_usabl
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::UserId;
-use crate::row::RowDecoder;
+use crate::row::Decoder;
 use crate::session::scope_of;
 use crate::shared::Shared;
 
@@ -332,8 +332,7 @@ impl ScanState {
                         Access::Keys(keys) => keys.len().min(max),
                         _ => max.min(256),
                     };
-                    let mut decoder =
-                        RowDecoder::new(Arc::clone(&self.meta.types), &self.read, expected);
+                    let mut decoder = Decoder::new(&self.meta, &self.read, expected);
                     self.cursor = visit_chunk(
                         &self.shared.storage,
                         &self.meta,
