@@ -1,6 +1,6 @@
-//! `kalam bench` end to end, in a tiny configuration: every test runs on both engines,
-//! their answers agree (the run fails otherwise), and the reports are written. No timing is
-//! asserted.
+//! `kalam bench` end to end, in a tiny configuration: every test runs on the engine (its
+//! tables declared in SQL, and in Rust) and on SQLite, their answers agree (the run fails
+//! otherwise), and the reports are written. No timing is asserted.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -54,15 +54,27 @@ fn the_whole_suite_runs_and_writes_its_reports() {
     let tests = json["tests"].as_array().unwrap();
     assert_eq!(tests.len(), names.len());
     for test in tests {
-        for side in ["kalam", "sqlite"] {
+        // By default the engine runs twice: tables declared in SQL, and in Rust.
+        for side in ["kalam", "typed", "sqlite"] {
             assert_eq!(test[side]["events"], 3, "{test}");
             assert!(test[side]["p50_us"].as_f64().unwrap() > 0.0, "{test}");
         }
-        let expected =
-            test["kalam"]["p50_us"].as_f64().unwrap() / test["sqlite"]["p50_us"].as_f64().unwrap();
-        assert!((test["multiplier"].as_f64().unwrap() - expected).abs() < 1e-9);
+        let p50 = |side: &str| test[side]["p50_us"].as_f64().unwrap();
+        for (field, expected) in [
+            ("multiplier", p50("kalam") / p50("sqlite")),
+            ("typed_multiplier", p50("typed") / p50("sqlite")),
+            ("typed_over_sql", p50("typed") / p50("kalam")),
+        ] {
+            assert!(
+                (test[field].as_f64().unwrap() - expected).abs() < 1e-9,
+                "{field}: {test}"
+            );
+        }
     }
     assert!(json["summary"]["read_write_mean"].as_f64().unwrap() > 0.0);
+    assert!(json["typed_summary"]["read_write_mean"].as_f64().unwrap() > 0.0);
+    assert_eq!(json["config"]["tables"], "both");
+    assert!(stdout.contains("typed/sql"), "{stdout}");
     assert!(json["peak_memory_bytes"].as_u64().unwrap() > 0);
     let method = json["method"].to_string();
     assert!(
@@ -73,7 +85,8 @@ fn the_whole_suite_runs_and_writes_its_reports() {
     let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("oltp_point_select"));
     // The databases stay where asked, and a second run refuses to reuse them.
-    assert!(dir.path().join("data/kalam").is_dir());
+    assert!(dir.path().join("data/kalam-sql").is_dir());
+    assert!(dir.path().join("data/kalam-typed").is_dir());
     assert!(dir.path().join("data/sqlite.db").is_file());
     let again = kalam(&["bench", "--rows", "10", "--data", "data"], dir.path());
     assert!(!again.status.success());

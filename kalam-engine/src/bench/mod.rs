@@ -1,13 +1,15 @@
 //! `kalam bench`: the sysbench-style suite, run on the engine and on SQLite side by side,
 //! scored with Dolt's multipliers.
 //!
-//! Both engines get the same generated data (`sbtest1` with a secondary index on `k`, and
-//! a typed table with an index on `big_int_col`), the same prepared statements and the same
-//! parameters, in one process. Each measured event runs on one engine, then on the other
-//! (the order alternates), and their results are compared: a wrong answer stops the run
-//! with [`BenchError::Mismatch`]. Per test, the multiplier is `p50(kalam) / p50(sqlite)`;
-//! `reads_mean` and `writes_mean` average the multipliers of each group and
-//! `read_write_mean` averages the two.
+//! Every engine gets the same generated data (`sbtest1` with a secondary index on `k`, and
+//! the table of the typed tests with an index on `big_int_col`), the same prepared
+//! statements and the same parameters, in one process. The engine runs in one or two
+//! variants ([`Tables`]): with the tables declared in SQL, and with the same tables declared
+//! in Rust (`#[derive(KalamTable)]` structs, stored and scanned by their generated code).
+//! Each measured event runs on every engine, in an order that turns with each event, and
+//! their results are compared: a wrong answer stops the run with [`BenchError::Mismatch`].
+//! Per test, the multiplier is `p50(kalam) / p50(sqlite)`; `reads_mean` and `writes_mean`
+//! average the multipliers of each group and `read_write_mean` averages the two.
 //!
 //! ```no_run
 //! use kalam_engine::bench::{self, BenchOptions};
@@ -19,6 +21,7 @@
 //! ```
 
 mod data;
+mod models;
 mod report;
 mod sides;
 mod tests;
@@ -28,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use report::{Config, Report, Stats, Summary, TestResult};
+pub use report::{Config, Report, Stats, Summary, Tables, TestResult};
 pub use tests::Group;
 
 use self::data::Rng;
@@ -148,9 +151,13 @@ pub fn run(
             temp.path()
         }
     };
-    let kalam_dir = dir.join("kalam");
+    let variants = options.config.tables.variants();
     let sqlite_path = dir.join("sqlite.db");
-    for path in [&kalam_dir, &sqlite_path] {
+    let kalam_dirs: Vec<PathBuf> = variants
+        .iter()
+        .map(|v| dir.join(format!("kalam-{}", v.name())))
+        .collect();
+    for path in kalam_dirs.iter().chain([&sqlite_path]) {
         if path.exists() {
             return Err(BenchError::Setup(format!(
                 "{} already exists; give an empty --data directory",
@@ -167,7 +174,10 @@ pub fn run(
         lookup_joins: options.config.lookup_joins,
         ..EngineOptions::default()
     };
-    let mut kalam = Kalam::open(&kalam_dir, &engine_options)?;
+    let mut kalams = Vec::with_capacity(variants.len());
+    for (&tables, dir) in variants.iter().zip(&kalam_dirs) {
+        kalams.push(Kalam::open(dir, &engine_options, tables)?);
+    }
     let mut sqlite = Sqlite::open(&sqlite_path, options.config.durability)?;
     let stages = specs.len() + 1;
     let mut report_progress = |stage: &str, done: usize, fraction: f64| {
@@ -179,10 +189,12 @@ pub fn run(
         });
     };
     let rows = options.rows as i64;
-    load(&mut kalam, &mut sqlite, rows, options.seed, &mut |f| {
+    load(&mut kalams, &mut sqlite, rows, options.seed, &mut |f| {
         report_progress("loading", 0, f);
     })?;
-    options.config.apply_gates(&kalam)?;
+    for kalam in &kalams {
+        options.config.apply_gates(kalam)?;
+    }
 
     let mut ctx = Ctx::new(rows);
     let mut rng = Rng::new(options.seed ^ 0x5EED);
@@ -191,8 +203,7 @@ pub fn run(
         let result = run_test(
             spec,
             options,
-            &mut kalam,
-            &mut sqlite,
+            (&mut kalams, &mut sqlite),
             &mut ctx,
             &mut rng,
             &mut |f| {
@@ -200,7 +211,9 @@ pub fn run(
             },
         )?;
         if spec.group != Group::Read {
-            same_tables(spec.name, &mut kalam, &mut sqlite)?;
+            for kalam in &mut kalams {
+                same_tables(spec.name, kalam, &mut sqlite)?;
+            }
         }
         results.push(result);
     }
@@ -229,27 +242,36 @@ fn select(names: &[String]) -> Result<Vec<&'static TestSpec>, BenchError> {
     Ok(specs)
 }
 
-/// Creates the tables on both engines and fills them with the same rows.
+/// Creates the tables on every engine (each variant of the engine with its declaration of
+/// them) and fills them with the same rows.
 fn load(
-    kalam: &mut Kalam,
+    kalams: &mut [Kalam],
     sqlite: &mut Sqlite,
     rows: i64,
     seed: u64,
     progress: &mut dyn FnMut(f64),
 ) -> Result<(), BenchError> {
-    kalam.batch(&format!("CREATE NAMESPACE {}", data::NAMESPACE))?;
     let typed = data::typed_ddl();
-    let ddl = data::SBTEST_DDL
-        .iter()
-        .copied()
-        .chain(typed.iter().map(String::as_str))
-        .chain([data::BULK_DDL]);
-    for statement in ddl {
-        kalam.batch(statement)?;
+    let tables = [data::SBTEST_DDL[0], &typed[0], data::BULK_DDL];
+    let indexes = [data::SBTEST_DDL[1], &typed[1]];
+    for statement in tables.iter().chain(&indexes) {
         sqlite.batch(statement)?;
     }
+    for kalam in kalams.iter_mut() {
+        kalam.batch(&format!("CREATE NAMESPACE {}", data::NAMESPACE))?;
+        match kalam.tables() {
+            Tables::Typed => models::create(kalam.engine(), kalam.root())?,
+            _ => {
+                for statement in tables {
+                    kalam.batch(statement)?;
+                }
+            }
+        }
+        for statement in indexes {
+            kalam.batch(statement)?;
+        }
+    }
     let inserts = [data::SBTEST_INSERT.to_owned(), data::typed_insert()];
-    let kalam_inserts = [kalam.prepare(&inserts[0])?, kalam.prepare(&inserts[1])?];
     let sqlite_inserts = [sqlite.prepare(&inserts[0])?, sqlite.prepare(&inserts[1])?];
     let mut rng = Rng::new(seed);
     let rows_of =
@@ -267,15 +289,22 @@ fn load(
         }
         Ok(())
     })?;
-    for (i, row) in generated.iter().enumerate() {
-        for (statement, values) in kalam_inserts.iter().zip(row) {
-            kalam.run(*statement, values)?;
+    let total = (generated.len() * kalams.len()).max(1) as f64;
+    let mut done = 0;
+    for kalam in kalams.iter_mut() {
+        let kalam_inserts = [kalam.prepare(&inserts[0])?, kalam.prepare(&inserts[1])?];
+        for row in &generated {
+            for (statement, values) in kalam_inserts.iter().zip(row) {
+                kalam.run(*statement, values)?;
+            }
+            done += 1;
+            if done % 256 == 0 {
+                progress(done as f64 / total);
+            }
         }
-        if i % 256 == 0 {
-            progress(i as f64 / rows as f64);
-        }
+        same_tables("loading", kalam, sqlite)?;
     }
-    same_tables("loading", kalam, sqlite)
+    Ok(())
 }
 
 /// Runs an event's steps on one engine: the time of the statements alone, and their
@@ -304,28 +333,31 @@ fn run_steps(
 }
 
 /// Runs a test: warm-up, then measured events until the iterations or the time are used.
+/// Each event runs on every engine, in an order that turns with each event.
 fn run_test(
     spec: &TestSpec,
     options: &BenchOptions,
-    kalam: &mut Kalam,
-    sqlite: &mut Sqlite,
+    (kalams, sqlite): (&mut [Kalam], &mut Sqlite),
     ctx: &mut Ctx,
     rng: &mut Rng,
     progress: &mut dyn FnMut(f64),
 ) -> Result<TestResult, BenchError> {
     let sql = (spec.statements)();
-    let mut kalam_statements = Vec::with_capacity(sql.len());
+    let mut kalam_statements = vec![Vec::with_capacity(sql.len()); kalams.len()];
     let mut sqlite_statements = Vec::with_capacity(sql.len());
     for statement in &sql {
-        kalam_statements.push(kalam.prepare(statement)?);
+        for (kalam, statements) in kalams.iter_mut().zip(&mut kalam_statements) {
+            statements.push(kalam.prepare(statement)?);
+        }
         sqlite_statements.push(sqlite.prepare(statement)?);
     }
-    let mut kalam_times = Vec::new();
-    let mut sqlite_times = Vec::new();
+    // One slot per engine variant, then SQLite's.
+    let sides = kalams.len() + 1;
+    let mut times = vec![Vec::new(); sides];
+    let mut results: Vec<Vec<Rows>> = vec![Vec::new(); sides];
     progress(0.0);
     let started = Instant::now();
     let mut last_progress = started;
-    let mut results = (Vec::new(), Vec::new());
     let mut event = 0usize;
     loop {
         let measured = event.checked_sub(options.warmup);
@@ -335,23 +367,30 @@ fn run_test(
             _ => {}
         }
         let steps = (spec.event)(rng, ctx);
-        results.0.clear();
-        results.1.clear();
-        // Alternate who goes first, so neither always runs on the other's warm caches.
-        let (kalam_time, sqlite_time) = if event.is_multiple_of(2) {
-            let k = run_steps(kalam, &kalam_statements, &steps, &mut results.0)?;
-            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut results.1)?;
-            (k, s)
-        } else {
-            let s = run_steps(sqlite, &sqlite_statements, &steps, &mut results.1)?;
-            let k = run_steps(kalam, &kalam_statements, &steps, &mut results.0)?;
-            (k, s)
-        };
-        if measured.is_some() {
-            kalam_times.push(kalam_time);
-            sqlite_times.push(sqlite_time);
+        // Turn who goes first, so that no engine always runs on another's warm caches.
+        for turn in 0..sides {
+            let side = (event + turn) % sides;
+            results[side].clear();
+            let elapsed = if side == kalams.len() {
+                run_steps(sqlite, &sqlite_statements, &steps, &mut results[side])?
+            } else {
+                let statements = &kalam_statements[side];
+                run_steps(&mut kalams[side], statements, &steps, &mut results[side])?
+            };
+            if measured.is_some() {
+                times[side].push(elapsed);
+            }
         }
-        compare(spec.name, &sql, &steps, &mut results)?;
+        let (kalam_results, sqlite_results) = results.split_at(kalams.len());
+        let sqlite_results = &sqlite_results[0];
+        for (kalam, rows) in kalams.iter().zip(kalam_results) {
+            compare(
+                &kalam.label(spec.name),
+                &sql,
+                &steps,
+                (rows, sqlite_results),
+            )?;
+        }
         event += 1;
         if last_progress.elapsed() >= Duration::from_millis(100) {
             last_progress = Instant::now();
@@ -365,28 +404,27 @@ fn run_test(
             progress(fraction.min(1.0));
         }
     }
+    let mut stats: Vec<Stats> = times.iter_mut().map(|t| Stats::of(t)).collect();
+    let sqlite_stats = stats.pop().unwrap_or_else(|| Stats::of(&mut []));
+    let mut variants = kalams.iter().map(Kalam::tables).zip(stats);
+    let (_, kalam_stats) = variants.next().unwrap_or((Tables::Sql, sqlite_stats));
     Ok(TestResult::new(
-        spec.name,
-        spec.group,
+        (spec.name, spec.group),
         sql,
-        Stats::of(&mut kalam_times),
-        Stats::of(&mut sqlite_times),
+        (kalam_stats, sqlite_stats),
+        variants.next().map(|(_, typed)| typed),
     ))
 }
 
-/// Checks that both engines returned the same for every step of an event.
+/// Checks that an engine and SQLite returned the same for every step of an event.
 fn compare(
     test: &str,
     sql: &[String],
     steps: &[Step],
-    results: &mut (Vec<Rows>, Vec<Rows>),
+    (kalam, sqlite): (&[Rows], &[Rows]),
 ) -> Result<(), BenchError> {
-    for ((step, kalam), sqlite) in steps
-        .iter()
-        .zip(results.0.drain(..))
-        .zip(results.1.drain(..))
-    {
-        let (kalam, sqlite) = (kalam.sorted(), sqlite.sorted());
+    for ((step, kalam), sqlite) in steps.iter().zip(kalam).zip(sqlite) {
+        let (kalam, sqlite) = (kalam.clone().sorted(), sqlite.clone().sorted());
         if !kalam.same(&sqlite) {
             let (statement, params) = match step {
                 Step::Prepared(n, params) => (sql[*n].clone(), show_params(params)),
@@ -424,10 +462,10 @@ fn same_tables(test: &str, kalam: &mut Kalam, sqlite: &mut Sqlite) -> Result<(),
         run_steps(kalam, &[k], &step, &mut results.0)?;
         run_steps(sqlite, &[s], &step, &mut results.1)?;
         compare(
-            &format!("{test} (tables afterwards)"),
+            &kalam.label(&format!("{test} (tables afterwards)")),
             &[sql],
             &step,
-            &mut results,
+            (&results.0, &results.1),
         )?;
     }
     Ok(())
@@ -480,6 +518,7 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
         plan_once: false,
         lookup_joins: false,
         durability,
+        tables: Tables::Sql,
     };
     let mut rungs = vec![("all opt-in gates on, every run optimized", config.clone())];
     config.gates = false;
@@ -491,7 +530,9 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
     config.plan_once = true;
     rungs.push(("+ prepared queries planned physically once", config.clone()));
     config.lookup_joins = true;
-    rungs.push(("+ lookup joins on primary keys", config));
+    rungs.push(("+ lookup joins on primary keys", config.clone()));
+    config.tables = Tables::Typed;
+    rungs.push(("+ tables on generated code (declared in Rust)", config));
     rungs
 }
 

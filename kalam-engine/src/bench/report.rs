@@ -37,6 +37,42 @@ pub struct Config {
     /// The durability of both engines.
     #[serde(serialize_with = "durability_name")]
     pub durability: Durability,
+    /// How the engine's tables are declared: in SQL, in Rust, or both side by side.
+    pub tables: Tables,
+}
+
+/// How the suite's tables are declared on the engine.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tables {
+    /// `CREATE TABLE` in SQL: rows in the engine's own format, read by its run-time codec.
+    Sql,
+    /// `#[derive(KalamTable)]` structs (`Engine::create_typed`): rows in their generated
+    /// format, scanned by their generated decoders.
+    Typed,
+    /// Both, each on its own engine, against the same SQLite in one run.
+    #[default]
+    Both,
+}
+
+impl Tables {
+    /// Its name on the command line and in reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Tables::Sql => "sql",
+            Tables::Typed => "typed",
+            Tables::Both => "both",
+        }
+    }
+
+    /// The engine variants a run opens, in report order.
+    pub(crate) fn variants(self) -> Vec<Tables> {
+        match self {
+            Tables::Both => vec![Tables::Sql, Tables::Typed],
+            one => vec![one],
+        }
+    }
 }
 
 impl Default for Config {
@@ -48,6 +84,7 @@ impl Default for Config {
             plan_once: true,
             lookup_joins: true,
             durability: Durability::default(),
+            tables: Tables::default(),
         }
     }
 }
@@ -108,29 +145,39 @@ pub struct TestResult {
     pub group: &'static str,
     /// Its statements, as written for the engine.
     pub statements: Vec<String>,
-    /// The engine's latencies.
+    /// The engine's latencies (with the tables declared in SQL, unless only the typed
+    /// ones ran).
     pub kalam: Stats,
     /// SQLite's latencies.
     pub sqlite: Stats,
     /// `p50(kalam) / p50(sqlite)`; below 1 the engine is faster.
     pub multiplier: f64,
+    /// With both declarations: the engine's latencies on the tables declared in Rust.
+    pub typed: Option<Stats>,
+    /// `p50(typed) / p50(sqlite)`.
+    pub typed_multiplier: Option<f64>,
+    /// `p50(typed) / p50(kalam)`: below 1 the generated code is faster.
+    pub typed_over_sql: Option<f64>,
 }
 
 impl TestResult {
     pub(crate) fn new(
-        name: &'static str,
-        group: Group,
+        (name, group): (&'static str, Group),
         statements: Vec<String>,
-        kalam: Stats,
-        sqlite: Stats,
+        (kalam, sqlite): (Stats, Stats),
+        typed: Option<Stats>,
     ) -> Self {
+        let ratio = |a: f64, b: f64| a / b.max(1e-9);
         TestResult {
             name,
             group: group.name(),
             statements,
             kalam,
             sqlite,
-            multiplier: kalam.p50_us / sqlite.p50_us.max(1e-9),
+            multiplier: ratio(kalam.p50_us, sqlite.p50_us),
+            typed,
+            typed_multiplier: typed.map(|t| ratio(t.p50_us, sqlite.p50_us)),
+            typed_over_sql: typed.map(|t| ratio(t.p50_us, kalam.p50_us)),
         }
     }
 }
@@ -147,12 +194,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn of(results: &[TestResult]) -> Summary {
+    fn of(results: &[TestResult], multiplier: impl Fn(&TestResult) -> Option<f64>) -> Summary {
         let mean = |group: Group| {
             let ms: Vec<f64> = results
                 .iter()
                 .filter(|r| r.group == group.name())
-                .map(|r| r.multiplier)
+                .filter_map(&multiplier)
                 .collect();
             (!ms.is_empty()).then(|| ms.iter().sum::<f64>() / ms.len() as f64)
         };
@@ -186,6 +233,8 @@ pub struct Report {
     pub tests: Vec<TestResult>,
     /// Dolt's means.
     pub summary: Summary,
+    /// With both declarations: Dolt's means of the engine on the tables declared in Rust.
+    pub typed_summary: Option<Summary>,
     /// The process's peak resident memory, both engines together.
     pub peak_memory_bytes: Option<u64>,
 }
@@ -217,6 +266,16 @@ impl Report {
                 tests::BULK_ROWS
             ),
             "every result compared between the engines".to_owned(),
+            match options.config.tables {
+                Tables::Sql => "kalam's tables declared in SQL (CREATE TABLE)".to_owned(),
+                Tables::Typed => "kalam's tables declared in Rust (#[derive(KalamTable)], \
+                                  Engine::create_typed)"
+                    .to_owned(),
+                Tables::Both => "kalam twice, each on its own RocksDB: tables declared in SQL \
+                                 (kalam) and in Rust (typed); each event runs on the three \
+                                 engines in turn"
+                    .to_owned(),
+            },
         ];
         Report {
             date: today(),
@@ -224,7 +283,9 @@ impl Report {
             warmup: options.warmup,
             config: options.config.clone(),
             method,
-            summary: Summary::of(&tests),
+            summary: Summary::of(&tests, |t| Some(t.multiplier)),
+            typed_summary: (options.config.tables == Tables::Both)
+                .then(|| Summary::of(&tests, |t| t.typed_multiplier)),
             tests,
             peak_memory_bytes: peak,
         }
@@ -236,43 +297,72 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
 
-    /// The terminal table: one row per test, then the means.
+    /// The terminal table: one row per test, then the means. With both declarations of the
+    /// tables, each test shows the engine on either, and the ratio typed/sql.
     #[must_use]
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{:<24} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10}",
-            "test",
-            "kalam p50",
-            "sqlite p50",
-            "kalam p99",
-            "sqlite p99",
-            "kalam/s",
-            "sqlite/s",
-            "multiplier"
-        );
-        let _ = writeln!(out, "{}", "-".repeat(105));
-        for t in &self.tests {
+        let bulk = |t: &TestResult| {
+            if t.group == "bulk" {
+                "  (not averaged)"
+            } else {
+                ""
+            }
+        };
+        if self.typed_summary.is_some() {
             let _ = writeln!(
                 out,
-                "{:<24} {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>10.0} {:>10.0} {:>10.2}{}",
-                t.name,
-                t.kalam.p50_us,
-                t.sqlite.p50_us,
-                t.kalam.p99_us,
-                t.sqlite.p99_us,
-                t.kalam.ops_per_sec,
-                t.sqlite.ops_per_sec,
-                t.multiplier,
-                if t.group == "bulk" {
-                    "  (not averaged)"
-                } else {
-                    ""
-                }
+                "{:<24} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10}",
+                "test", "kalam p50", "typed p50", "sqlite p50", "multiplier", "typed", "typed/sql"
             );
+            let _ = writeln!(out, "{}", "-".repeat(93));
+            for t in &self.tests {
+                let typed = t.typed.map_or(0.0, |s| s.p50_us);
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>10.2} {:>10.2} {:>10.2}{}",
+                    t.name,
+                    t.kalam.p50_us,
+                    typed,
+                    t.sqlite.p50_us,
+                    t.multiplier,
+                    t.typed_multiplier.unwrap_or(0.0),
+                    t.typed_over_sql.unwrap_or(0.0),
+                    bulk(t)
+                );
+            }
+            let _ = writeln!(out, "{}", "-".repeat(93));
+        } else {
+            let _ = writeln!(
+                out,
+                "{:<24} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10}",
+                "test",
+                "kalam p50",
+                "sqlite p50",
+                "kalam p99",
+                "sqlite p99",
+                "kalam/s",
+                "sqlite/s",
+                "multiplier"
+            );
+            let _ = writeln!(out, "{}", "-".repeat(105));
+            for t in &self.tests {
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>9.1}µs {:>10.0} {:>10.0} {:>10.2}{}",
+                    t.name,
+                    t.kalam.p50_us,
+                    t.sqlite.p50_us,
+                    t.kalam.p99_us,
+                    t.sqlite.p99_us,
+                    t.kalam.ops_per_sec,
+                    t.sqlite.ops_per_sec,
+                    t.multiplier,
+                    bulk(t)
+                );
+            }
+            let _ = writeln!(out, "{}", "-".repeat(105));
         }
-        let _ = writeln!(out, "{}", "-".repeat(105));
         let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
         let _ = writeln!(out, "reads_mean      {}", show(self.summary.reads_mean));
         let _ = writeln!(out, "writes_mean     {}", show(self.summary.writes_mean));
@@ -281,6 +371,15 @@ impl Report {
             "read_write_mean {}",
             show(self.summary.read_write_mean)
         );
+        if let Some(typed) = &self.typed_summary {
+            let _ = writeln!(
+                out,
+                "typed (tables declared in Rust): reads_mean {}, writes_mean {}, read_write_mean {}",
+                show(typed.reads_mean),
+                show(typed.writes_mean),
+                show(typed.read_write_mean)
+            );
+        }
         if let Some(bytes) = self.peak_memory_bytes {
             let _ = writeln!(
                 out,
@@ -290,8 +389,9 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{} rows, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
+            "{} rows, tables {}, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
             self.rows,
+            self.config.tables.name(),
             on(self.config.gates),
             on(self.config.fast_paths),
             on(self.config.optimize_once),
@@ -310,7 +410,7 @@ impl Report {
             let _ = writeln!(
                 rows,
                 "<tr><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td>\
-                 <td>{:.0}</td><td>{:.0}</td><td><b>{:.2}</b></td></tr>",
+                 <td>{:.0}</td><td>{:.0}</td><td><b>{:.2}</b></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 t.name,
                 t.group,
                 t.kalam.p50_us,
@@ -319,7 +419,13 @@ impl Report {
                 t.sqlite.p99_us,
                 t.kalam.ops_per_sec,
                 t.sqlite.ops_per_sec,
-                t.multiplier
+                t.multiplier,
+                t.typed
+                    .map_or_else(|| "-".to_owned(), |s| format!("{:.1}", s.p50_us)),
+                t.typed_multiplier
+                    .map_or_else(|| "-".to_owned(), |m| format!("{m:.2}")),
+                t.typed_over_sql
+                    .map_or_else(|| "-".to_owned(), |m| format!("{m:.2}")),
             );
         }
         let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
@@ -347,7 +453,9 @@ impl Report {
              peak memory {memory}</p>\n\
              <table><tr><th>test</th><th>group</th><th>kalam p50 µs</th><th>sqlite p50 µs</th>\
              <th>kalam p99 µs</th><th>sqlite p99 µs</th><th>kalam ops/s</th><th>sqlite ops/s</th>\
-             <th>multiplier</th></tr>\n{rows_html}</table>\n</body></html>\n",
+             <th>multiplier</th><th>typed p50 µs</th><th>typed multiplier</th><th>typed/sql</th></tr>\n\
+             {rows_html}</table>\n<p>typed: the engine on the tables declared in Rust ({typed}).</p>\n\
+             </body></html>\n",
             date = self.date,
             rows = self.rows,
             warmup = self.warmup,
@@ -360,6 +468,10 @@ impl Report {
             reads = show(self.summary.reads_mean),
             writes = show(self.summary.writes_mean),
             rw = show(self.summary.read_write_mean),
+            typed = self.typed_summary.map_or_else(
+                || format!("not run: tables {}", self.config.tables.name()),
+                |t| format!("read_write_mean {}", show(t.read_write_mean))
+            ),
             rows_html = rows,
         )
     }
@@ -499,15 +611,23 @@ mod unit {
             mean_us: p50,
             ops_per_sec: 1e6 / p50,
         };
-        let t = |name, group, k| TestResult::new(name, group, Vec::new(), stats(k), stats(10.0));
-        let summary = Summary::of(&[
+        let t = |name, group, k: f64| {
+            let typed = Some(stats(k / 2.0));
+            TestResult::new((name, group), Vec::new(), (stats(k), stats(10.0)), typed)
+        };
+        let tests = [
             t("a", Group::Read, 10.0),
             t("b", Group::Read, 30.0),
             t("c", Group::Write, 5.0),
             t("d", Group::Bulk, 100.0),
-        ]);
+        ];
+        let summary = Summary::of(&tests, |t| Some(t.multiplier));
         assert_eq!(summary.reads_mean, Some(2.0));
         assert_eq!(summary.writes_mean, Some(0.5));
         assert_eq!(summary.read_write_mean, Some(1.25));
+        // The typed variant, at half the engine's latencies: half its multipliers.
+        assert_eq!(tests[1].typed_over_sql, Some(0.5));
+        let typed = Summary::of(&tests, |t| t.typed_multiplier);
+        assert_eq!(typed.read_write_mean, Some(0.625));
     }
 }

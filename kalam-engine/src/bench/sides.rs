@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use rusqlite::types::ValueRef;
 
-use super::BenchError;
+use super::{BenchError, Tables};
 use crate::{Durability, Engine, EngineOptions, Prepared, QueryResult, UserId, Value};
 
 /// One value of a result, in the types both engines share (booleans and timestamps are
@@ -247,10 +247,12 @@ pub(crate) trait Side {
     ) -> Result<Rows, BenchError>;
 }
 
-/// The engine, as `root`, on its own RocksDB directory.
+/// The engine, as `root`, on its own RocksDB directory, with the suite's tables declared
+/// as `tables` says.
 pub(crate) struct Kalam {
     engine: Engine,
     root: UserId,
+    tables: Tables,
     prepared: Vec<Prepared>,
 }
 
@@ -263,14 +265,32 @@ impl fmt::Debug for Kalam {
 }
 
 impl Kalam {
-    pub(crate) fn open(dir: &Path, options: &EngineOptions) -> Result<Self, BenchError> {
+    pub(crate) fn open(
+        dir: &Path,
+        options: &EngineOptions,
+        tables: Tables,
+    ) -> Result<Self, BenchError> {
         let engine = Engine::open_with(dir, options)?;
         let root = UserId::new("root").map_err(|e| BenchError::Setup(e.to_string()))?;
         Ok(Kalam {
             engine,
             root,
+            tables,
             prepared: Vec::new(),
         })
+    }
+
+    /// How its tables are declared.
+    pub(crate) fn tables(&self) -> Tables {
+        self.tables
+    }
+
+    /// `test`, naming the variant when it is not the tables declared in SQL.
+    pub(crate) fn label(&self, test: &str) -> String {
+        match self.tables {
+            Tables::Typed => format!("{test} (tables declared in Rust)"),
+            _ => test.to_owned(),
+        }
     }
 
     pub(crate) fn engine(&self) -> &Engine {

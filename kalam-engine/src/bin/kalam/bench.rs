@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use kalam_engine::Durability;
-use kalam_engine::bench::{self, BenchOptions, Config, Progress, Report, Rung, Summary};
+use kalam_engine::bench::{self, BenchOptions, Config, Progress, Report, Rung, Summary, Tables};
 
 /// Runs the sysbench-style suite on the engine (embedded RocksDB) and on SQLite (bundled,
 /// WAL) side by side, checks that they return the same results, and reports Dolt's
@@ -72,6 +72,17 @@ struct RunArgs {
     /// Join on primary keys by hashing a full scan, not by lookups.
     #[arg(long)]
     no_lookup_joins: bool,
+    /// The engine's tables declared in SQL, in Rust (`#[derive(KalamTable)]` structs on
+    /// generated code), or both side by side against the same SQLite.
+    #[arg(long, value_enum, default_value = "both")]
+    tables: TablesArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TablesArg {
+    Sql,
+    Typed,
+    Both,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,6 +127,11 @@ impl RunArgs {
                     DurabilityArg::Process => Durability::Process,
                     DurabilityArg::Machine => Durability::Machine,
                 },
+                tables: match self.tables {
+                    TablesArg::Sql => Tables::Sql,
+                    TablesArg::Typed => Tables::Typed,
+                    TablesArg::Both => Tables::Both,
+                },
             },
             ..BenchOptions::default()
         }
@@ -142,6 +158,7 @@ impl RunArgs {
             }
             .to_owned(),
         );
+        flags.push(format!("--tables={}", config.tables.name()));
         for (on, flag) in [
             (config.gates, "--gates"),
             (!config.fast_paths, "--no-fast-paths"),
@@ -356,6 +373,7 @@ mod tests {
             config: Config {
                 durability: Durability::Machine,
                 plan_once: false,
+                tables: Tables::Typed,
                 ..Config::default()
             },
             ..BenchOptions::default()
