@@ -607,3 +607,190 @@ fn a_model_evolves_across_row_versions() {
          +-------------+------------------+---------------+"
     );
 }
+
+mod model {
+    //! Random typed and SQL operations on one table, against a model: after each, the
+    //! typed view (get, scan) and the SQL view (SELECT) both equal the model.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::{SbTest, root};
+    use kalam_engine::{Engine, TableType};
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(Vec<SbTest>),
+        SqlInsert(SbTest),
+        SqlUpdate {
+            id: i64,
+            k: i64,
+            pad: Option<String>,
+        },
+        SqlUpdateRange {
+            below: i64,
+        },
+        SqlDelete(i64),
+        CheckRange(i64, i64),
+    }
+
+    fn sbtest() -> impl Strategy<Value = SbTest> {
+        (
+            0..24i64,
+            0..6i64,
+            "[a-z']{0,6}",
+            prop::option::of("[a-z]{0,4}"),
+        )
+            .prop_map(|(id, k, c, pad)| SbTest { id, k, c, pad })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            prop::collection::vec(sbtest(), 1..4).prop_map(Op::Insert),
+            sbtest().prop_map(Op::SqlInsert),
+            (0..24i64, 0..6i64, prop::option::of("[a-z]{0,4}"))
+                .prop_map(|(id, k, pad)| Op::SqlUpdate { id, k, pad }),
+            (0..24i64).prop_map(|below| Op::SqlUpdateRange { below }),
+            (0..24i64).prop_map(Op::SqlDelete),
+            (0..24i64, 0..24i64).prop_map(|(a, b)| Op::CheckRange(a.min(b), a.max(b))),
+        ]
+    }
+
+    fn literal(text: Option<&str>) -> String {
+        text.map_or_else(
+            || "NULL".to_owned(),
+            |t| format!("'{}'", t.replace('\'', "''")),
+        )
+    }
+
+    /// The rows as SQL returns them, ordered by id.
+    fn sql_rows(engine: &Engine, filter: &str) -> String {
+        engine
+            .sql_blocking(
+                &root(),
+                &format!("SELECT id, k, c, pad FROM bench.sbtest {filter} ORDER BY id"),
+            )
+            .unwrap()
+            .to_string()
+    }
+
+    /// The same table as SQL would show the model's rows, through a SQL-declared twin.
+    fn shown(twin: &Engine, rows: &[&SbTest]) -> String {
+        let root = root();
+        twin.sql_blocking(&root, "DELETE FROM bench.sbtest WHERE true")
+            .unwrap();
+        for row in rows {
+            twin.sql_blocking(
+                &root,
+                &format!(
+                    "INSERT INTO bench.sbtest VALUES ({}, {}, {}, {})",
+                    row.id,
+                    row.k,
+                    literal(Some(&row.c)),
+                    literal(row.pad.as_deref())
+                ),
+            )
+            .unwrap();
+        }
+        sql_rows(twin, "")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn typed_and_sql_views_agree_with_a_model(ops in prop::collection::vec(op(), 1..24)) {
+            let dir = tempfile::tempdir().unwrap();
+            let root = root();
+            let engine = Engine::open(dir.path().join("typed")).unwrap();
+            engine.sql_blocking(&root, "CREATE NAMESPACE bench").unwrap();
+            engine.create_typed::<SbTest>(&root, TableType::Shared).unwrap();
+            engine.sql_blocking(&root, "CREATE INDEX k_idx ON bench.sbtest (k)").unwrap();
+            let twin = Engine::open(dir.path().join("sql")).unwrap();
+            twin.sql_blocking(
+                &root,
+                "CREATE NAMESPACE bench; CREATE TABLE bench.sbtest (id BIGINT PRIMARY KEY, \
+                 k BIGINT NOT NULL, c TEXT NOT NULL, pad TEXT)",
+            )
+            .unwrap();
+            let mut model: BTreeMap<i64, SbTest> = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(rows) => {
+                        let mut ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                        ids.sort_unstable();
+                        ids.dedup();
+                        let clash = ids.len() < rows.len() || ids.iter().any(|id| model.contains_key(id));
+                        let result = engine.insert(&root, &rows);
+                        prop_assert_eq!(result.is_err(), clash, "{:?}", result);
+                        if !clash {
+                            model.extend(rows.into_iter().map(|r| (r.id, r)));
+                        }
+                    }
+                    Op::SqlInsert(row) => {
+                        let sql = format!(
+                            "INSERT INTO bench.sbtest VALUES ({}, {}, {}, {})",
+                            row.id, row.k, literal(Some(&row.c)), literal(row.pad.as_deref())
+                        );
+                        let result = engine.sql_blocking(&root, &sql);
+                        prop_assert_eq!(result.is_err(), model.contains_key(&row.id));
+                        model.entry(row.id).or_insert(row);
+                    }
+                    Op::SqlUpdate { id, k, pad } => {
+                        let sql = format!(
+                            "UPDATE bench.sbtest SET k = {k}, pad = {} WHERE id = {id}",
+                            literal(pad.as_deref())
+                        );
+                        engine.sql_blocking(&root, &sql).unwrap();
+                        if let Some(row) = model.get_mut(&id) {
+                            row.k = k;
+                            row.pad = pad;
+                        }
+                    }
+                    Op::SqlUpdateRange { below } => {
+                        let sql = format!("UPDATE bench.sbtest SET k = k + 1 WHERE id < {below}");
+                        engine.sql_blocking(&root, &sql).unwrap();
+                        for row in model.values_mut().filter(|r| r.id < below) {
+                            row.k += 1;
+                        }
+                    }
+                    Op::SqlDelete(id) => {
+                        engine
+                            .sql_blocking(&root, &format!("DELETE FROM bench.sbtest WHERE id = {id}"))
+                            .unwrap();
+                        model.remove(&id);
+                    }
+                    Op::CheckRange(low, high) => {
+                        let typed: Vec<SbTest> = engine
+                            .scan::<SbTest>(&root, SbTest::key_for(&low)..=SbTest::key_for(&high))
+                            .unwrap()
+                            .collect::<Result<_, _>>()
+                            .unwrap();
+                        let expected: Vec<SbTest> = model.range(low..=high).map(|(_, r)| r.clone()).collect();
+                        prop_assert_eq!(&typed, &expected);
+                        let rows: Vec<&SbTest> = expected.iter().collect();
+                        prop_assert_eq!(
+                            sql_rows(&engine, &format!("WHERE id BETWEEN {low} AND {high}")),
+                            shown(&twin, &rows)
+                        );
+                        // Through the index on k too.
+                        let k = low % 6;
+                        let by_k: Vec<&SbTest> = model.values().filter(|r| r.k == k).collect();
+                        prop_assert_eq!(sql_rows(&engine, &format!("WHERE k = {k}")), shown(&twin, &by_k));
+                    }
+                }
+                for id in [0, 7, 23] {
+                    prop_assert_eq!(
+                        engine.get::<SbTest>(&root, &SbTest::key_for(&id)).unwrap(),
+                        model.get(&id).cloned()
+                    );
+                }
+            }
+            let all: Vec<SbTest> = engine.scan::<SbTest>(&root, ..).unwrap().collect::<Result<_, _>>().unwrap();
+            let expected: Vec<SbTest> = model.values().cloned().collect();
+            prop_assert_eq!(&all, &expected);
+            prop_assert_eq!(sql_rows(&engine, ""), shown(&twin, &model.values().collect::<Vec<_>>()));
+        }
+    }
+}
