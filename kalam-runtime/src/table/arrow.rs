@@ -16,7 +16,7 @@ use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, RecordBatch, RecordBatchOptions,
     StringArray,
 };
-use arrow_schema::{ArrowError, DataType, SchemaRef};
+use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
 use super::{DecodeError, RowValue, read_row_bytes};
 
@@ -434,7 +434,9 @@ pub struct ArrowDecoder<T: ArrowTable> {
     builders: T::Builders,
     /// Column positions in output order.
     projection: Vec<usize>,
-    schema: SchemaRef,
+    /// The projected schema, made when first asked for: a scan with a schema of its own
+    /// (a point get, say) never pays for it.
+    schema: std::sync::OnceLock<SchemaRef>,
     rows: usize,
 }
 
@@ -455,8 +457,7 @@ impl<T: ArrowTable> ArrowDecoder<T> {
     ///
     /// [`BatchError::NoColumn`] if a position is not a column.
     pub fn new(projection: &[usize], rows: usize) -> Result<Self, BatchError> {
-        let table = T::schema();
-        let columns = table.fields().len();
+        let columns = T::schema().fields().len();
         let mut projected = vec![false; columns];
         for &index in projection {
             *projected
@@ -465,7 +466,7 @@ impl<T: ArrowTable> ArrowDecoder<T> {
         }
         Ok(ArrowDecoder {
             builders: T::builders(&projected, rows),
-            schema: std::sync::Arc::new(table.project(projection)?),
+            schema: std::sync::OnceLock::new(),
             projection: projection.to_vec(),
             rows: 0,
         })
@@ -499,7 +500,16 @@ impl<T: ArrowTable> ArrowDecoder<T> {
     /// The projected schema: `T`'s fields in projection order.
     #[must_use]
     pub fn schema(&self) -> SchemaRef {
-        std::sync::Arc::clone(&self.schema)
+        let schema = self.schema.get_or_init(|| {
+            let table = T::schema();
+            let fields: Vec<_> = self
+                .projection
+                .iter()
+                .map(|&column| table.field(column).clone())
+                .collect();
+            std::sync::Arc::new(Schema::new_with_metadata(fields, table.metadata().clone()))
+        });
+        std::sync::Arc::clone(schema)
     }
 
     /// The projected columns of the rows pushed so far, in projection order; the decoder
