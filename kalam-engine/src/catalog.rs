@@ -653,7 +653,7 @@ impl Catalog {
     }
 }
 
-fn table_meta(
+pub(crate) fn table_meta(
     definition: TableDefinition,
     defs: &[ColumnDefinition],
     index_defs: Vec<IndexDefinition>,

@@ -9,6 +9,14 @@
 //!   [`Error::UniqueViolation`], checked as of each statement's end. A plain `CREATE TABLE`
 //!   is a SHARED table, as in other SQL databases: a per-user table is always asked for by
 //!   name. `CREATE VIEW ns.v AS query` makes a view, read as the user who reads it.
+//! - **Typed tables.** A `#[derive(KalamTable)]` struct is a table too:
+//!   [`Engine::create_typed`] declares it (or attaches it, at each start, checking that the
+//!   stored table is the one the type declares: [`Error::TypedTableMismatch`] names the
+//!   first difference), [`Engine::insert`], [`Engine::get`] and [`Engine::scan`] write and
+//!   read it as structs, and SQL sees the same table. Its rows are in the type's generated
+//!   format and its scans, through SQL too, decode with the generated code straight into
+//!   Arrow; `#[column(since = N)]` evolves it, rows of older versions reading the added
+//!   columns' defaults.
 //! - **SQL.** [`Engine::sql_as`] runs statements as a user: SELECT (joins, aggregates,
 //!   ORDER BY, LIMIT: whatever DataFusion plans), INSERT, UPDATE, DELETE, EXPLAIN. Scans
 //!   push primary-key equality, IN lists and ranges, and index predicates (values of an

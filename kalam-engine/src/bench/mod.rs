@@ -21,6 +21,7 @@
 //! ```
 
 mod data;
+pub mod decode;
 mod models;
 mod report;
 mod sides;
