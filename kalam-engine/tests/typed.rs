@@ -32,6 +32,18 @@ fn engine(dir: &tempfile::TempDir) -> Engine {
     Engine::open(dir.path()).unwrap()
 }
 
+/// An engine in `dir` with the SHARED table of [`SbTest`].
+fn with_sbtest(dir: &tempfile::TempDir) -> Engine {
+    let engine = engine(dir);
+    engine
+        .sql_blocking(&root(), "CREATE NAMESPACE bench")
+        .unwrap();
+    engine
+        .create_typed::<SbTest>(&root(), TableType::Shared)
+        .unwrap();
+    engine
+}
+
 fn text(engine: &Engine, user: &UserId, sql: &str) -> String {
     engine.sql_blocking(user, sql).unwrap().to_string()
 }
@@ -52,14 +64,7 @@ fn scalar(engine: &Engine, user: &UserId, sql: &str) -> String {
 #[test]
 fn typed_and_sql_access_see_one_table() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&dir);
-    let root = root();
-    engine
-        .sql_blocking(&root, "CREATE NAMESPACE bench")
-        .unwrap();
-    engine
-        .create_typed::<SbTest>(&root, TableType::Shared)
-        .unwrap();
+    let (engine, root) = (with_sbtest(&dir), root());
     let rows: Vec<SbTest> = (1..=20).map(|id| row(id, id % 5)).collect();
     assert_eq!(engine.insert(&root, &rows).unwrap(), 20);
 
@@ -175,14 +180,7 @@ fn typed_and_sql_access_see_one_table() {
 #[test]
 fn indexes_serve_typed_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let engine = engine(&dir);
-    let root = root();
-    engine
-        .sql_blocking(&root, "CREATE NAMESPACE bench")
-        .unwrap();
-    engine
-        .create_typed::<SbTest>(&root, TableType::Shared)
-        .unwrap();
+    let (engine, root) = (with_sbtest(&dir), root());
     engine.insert(&root, &[row(1, 7), row(2, 8)]).unwrap();
     engine
         .sql_blocking(
