@@ -16,9 +16,10 @@
 //! | rows into values for UPDATE, DELETE and index upkeep | shared (`row::Layout`) |
 //! | covering index scans (no row read) | shared: the values come from index entries |
 //!
-//! A custom column type (`kalam::RowValue` and `kalam::ArrowColumn` of your own) must store
-//! its values as the standard type of its Arrow type does (`Timestamp(Microsecond)`: as an
-//! `i64`), since the shared code reads them as that type.
+//! A custom column type (`kalam::RowValue`, `kalam::KeyPart` and `kalam::ArrowColumn` of
+//! your own) must encode its values, in rows and keys, as the standard type of its Arrow
+//! type does (`Timestamp(Microsecond)`: as an `i64`), since the shared code reads and
+//! writes them as that type.
 //!
 //! A process that has not attached the type (the `kalam` command, say) reads and writes the
 //! table through the shared code, which knows the same format from the catalog: every

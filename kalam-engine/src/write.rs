@@ -269,7 +269,7 @@ fn insert_rows(
 }
 
 /// INSERT of typed rows (`Engine::insert`): each row's values for the checks and index
-/// entries, and its stored form from the type's generated encoder.
+/// entries, and its storage key and stored form from the type's generated encoders.
 pub(crate) fn insert_typed<T: crate::TypedTable>(
     shared: &Shared,
     id: &TableId,
@@ -280,10 +280,13 @@ pub(crate) fn insert_typed<T: crate::TypedTable>(
     locked(shared, id, |meta| {
         crate::typed::attached::<T>(meta)?;
         let columns = batch.columns();
-        let rows = rows
-            .iter()
-            .enumerate()
-            .map(|(row, typed)| (values_at(meta, columns, row), Some(typed.to_row())));
+        let rows = rows.iter().enumerate().map(|(row, typed)| {
+            let encoded = Encoded {
+                key: typed.key(),
+                row: typed.to_row(),
+            };
+            (values_at(meta, columns, row), Some(encoded))
+        });
         insert_encoded(shared, meta, user, rows)
     })
 }
@@ -300,12 +303,19 @@ fn encode_row(meta: &TableMeta, values: &[Value]) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// INSERT of rows given as values, each with its stored form if the caller has it.
+/// A row's storage key and stored form, as a typed table's generated code writes them.
+struct Encoded {
+    key: Vec<u8>,
+    row: Vec<u8>,
+}
+
+/// INSERT of rows given as values, each with its key and stored form if the caller has
+/// them.
 fn insert_encoded(
     shared: &Shared,
     meta: &TableMeta,
     user: &QueryUser,
-    rows: impl IntoIterator<Item = (Vec<Value>, Option<Vec<u8>>)>,
+    rows: impl IntoIterator<Item = (Vec<Value>, Option<Encoded>)>,
 ) -> Result<u64, Error> {
     let scope = scope_of(meta, &user.id);
     let mut set = WriteSet::new();
@@ -313,7 +323,10 @@ fn insert_encoded(
     let mut count = 0;
     for (values, encoded) in rows {
         check_nulls(meta, &values)?;
-        let pk = primary_key(meta, &values)?;
+        let (pk, encoded) = match encoded {
+            Some(Encoded { key, row }) => (key, Some(row)),
+            None => (primary_key(meta, &values)?, None),
+        };
         let newest = shared.storage.newest(meta.number, scope, &pk)?;
         if !claims.keys.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
             return Err(Error::DuplicateKey {
