@@ -137,19 +137,6 @@ impl Layout {
     }
 }
 
-/// Appends a row in the engine's own format: for comparing rows of any table bit for bit.
-pub(crate) fn encode_values(values: &[Value], out: &mut Vec<u8>) {
-    out.push(ROW_FORMAT);
-    for value in values {
-        if matches!(value, Value::Null) {
-            out.push(NULL);
-        } else {
-            out.push(PRESENT);
-            encode_present(value, out);
-        }
-    }
-}
-
 pub(crate) fn encode_present(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => {}
@@ -415,10 +402,7 @@ fn skip(ty: ColumnType, input: &mut &[u8]) -> Result<(), DecodeError> {
 /// type when the table is typed and its type attached, the shared one otherwise.
 pub(crate) enum Decoder {
     Shared(RowDecoder),
-    Generated {
-        decoder: Box<dyn GeneratedDecoder>,
-        rows: usize,
-    },
+    Generated(Box<dyn GeneratedDecoder>),
 }
 
 impl Decoder {
@@ -429,7 +413,7 @@ impl Decoder {
             .as_ref()
             .and_then(|g| g.decoder(projection, capacity))
         {
-            Some(decoder) => Decoder::Generated { decoder, rows: 0 },
+            Some(decoder) => Decoder::Generated(decoder),
             None => Decoder::Shared(RowDecoder::new(
                 Arc::clone(&meta.layout),
                 projection,
@@ -443,11 +427,7 @@ impl Decoder {
     pub(crate) fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
         match self {
             Decoder::Shared(decoder) => decoder.push(row),
-            Decoder::Generated { decoder, rows } => {
-                decoder.push(row)?;
-                *rows += 1;
-                Ok(())
-            }
+            Decoder::Generated(decoder) => decoder.push(row),
         }
     }
 
@@ -455,9 +435,8 @@ impl Decoder {
     pub(crate) fn finish(&mut self, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
         match self {
             Decoder::Shared(decoder) => decoder.finish(schema),
-            Decoder::Generated { decoder, rows } => {
-                let options = RecordBatchOptions::new().with_row_count(Some(*rows));
-                *rows = 0;
+            Decoder::Generated(decoder) => {
+                let options = RecordBatchOptions::new().with_row_count(Some(decoder.len()));
                 RecordBatch::try_new_with_options(schema, decoder.finish(), &options)
             }
         }
@@ -490,8 +469,13 @@ mod tests {
         ];
         let mut row = Vec::new();
         layout.encode(&values, &mut row).unwrap();
-        let mut engine = Vec::new();
-        encode_values(&values, &mut engine);
+        // The engine's format: its format byte, then a tag before every column.
+        let mut engine = vec![ROW_FORMAT, PRESENT];
+        engine.extend((-7i32).to_le_bytes());
+        engine.extend([PRESENT, 4, b'a', 0]);
+        engine.extend("é".as_bytes());
+        engine.extend([NULL, PRESENT, 1, PRESENT, 2, 0, 255, PRESENT]);
+        engine.extend(i64::MIN.to_le_bytes());
         assert_eq!(row, engine);
         assert_eq!(layout.decode(&row).unwrap(), values);
 

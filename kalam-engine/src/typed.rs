@@ -34,7 +34,7 @@ use kalam::{ArrowDecoder, ArrowTable, DecodeError, Table};
 
 use crate::catalog::TableMeta;
 use crate::error::Error;
-use crate::ids::{NamespaceId, TableName, UserId};
+use crate::ids::{NamespaceId, TableId, TableName, UserId};
 use crate::models::{ColumnDefinition, TableDefinition, TableType};
 use crate::row::value_at;
 use crate::value::{ColumnType, Value};
@@ -59,6 +59,9 @@ pub(crate) trait Generated: Send + Sync + fmt::Debug {
 pub(crate) trait GeneratedDecoder: Send {
     fn push(&mut self, row: &[u8]) -> Result<(), DecodeError>;
 
+    /// The rows pushed since the last finish.
+    fn len(&self) -> usize;
+
     /// The projected columns of the rows pushed so far; starts over empty.
     fn finish(&mut self) -> Vec<ArrayRef>;
 }
@@ -67,6 +70,10 @@ impl<T: ArrowTable> GeneratedDecoder for ArrowDecoder<T> {
     #[inline]
     fn push(&mut self, row: &[u8]) -> Result<(), DecodeError> {
         ArrowDecoder::push(self, row)
+    }
+
+    fn len(&self) -> usize {
+        ArrowDecoder::len(self)
     }
 
     fn finish(&mut self) -> Vec<ArrayRef> {
@@ -100,6 +107,14 @@ impl<T: TypedTable> Generated for Model<T> {
     }
 }
 
+/// The table `T` declares: `T::NAMESPACE`, `T::NAME`.
+pub(crate) fn table_id<T: TypedTable>() -> Result<TableId, Error> {
+    Ok(TableId {
+        namespace: NamespaceId::new(T::NAMESPACE)?,
+        name: TableName::new(T::NAME)?,
+    })
+}
+
 fn unsupported<T>(message: &str) -> Error {
     Error::unsupported(format!("typed table `{}`: {message}", type_name::<T>()))
 }
@@ -110,8 +125,10 @@ pub(crate) fn declare<T: TypedTable>(
     kind: TableType,
     by: &UserId,
 ) -> Result<(TableDefinition, Vec<ColumnDefinition>), Error> {
-    let namespace = NamespaceId::new(T::NAMESPACE)?;
-    let table_name = TableName::new(T::NAME)?;
+    let TableId {
+        namespace,
+        name: table_name,
+    } = table_id::<T>()?;
     if kind == TableType::System {
         return Err(unsupported::<T>(
             "a typed table is USER or SHARED; system tables are the engine's",

@@ -14,7 +14,7 @@ use crate::access::{Access, Cursor, decode_batch, entry, read_chunk, still_usabl
 use crate::catalog::{Index, TableMeta};
 use crate::error::Error;
 use crate::ids::TableId;
-use crate::row::{encode_values, value_at};
+use crate::row::value_at;
 use crate::session::{QueryUser, scope_of};
 use crate::shared::Shared;
 use crate::storage::{Scope, Supersedes, Version, WriteSet, keyspace};
@@ -597,7 +597,7 @@ pub(crate) fn apply_found(
             let Some((stored, version)) = current(shared, meta, scope, pk)? else {
                 return Err(Error::WriteConflict(meta.id.to_string()));
             };
-            if !same_values(&stored, old) {
+            if !same_values(meta, &stored, old) {
                 return Err(Error::WriteConflict(meta.id.to_string()));
             }
             match new {
@@ -617,12 +617,13 @@ pub(crate) fn apply_found(
     })
 }
 
-/// Whether two rows hold the same values, bit for bit (a NaN is the NaN it was).
-fn same_values(a: &[Value], b: &[Value]) -> bool {
+/// Whether two rows of `meta` hold the same values, bit for bit (a NaN is the NaN it
+/// was): their stored forms are equal.
+fn same_values(meta: &TableMeta, a: &[Value], b: &[Value]) -> bool {
     let (mut left, mut right) = (Vec::new(), Vec::new());
-    encode_values(a, &mut left);
-    encode_values(b, &mut right);
-    left == right
+    let stored =
+        meta.layout.encode(a, &mut left).is_ok() && meta.layout.encode(b, &mut right).is_ok();
+    stored && left == right
 }
 
 /// A new version of a row: checked (NULLs; its key and unique values must be free, see

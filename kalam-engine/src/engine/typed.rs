@@ -1,7 +1,6 @@
 //! The typed API: tables declared in Rust, written and read as their structs (see
 //! `crate::typed` for what runs on generated code).
 
-use std::any::type_name;
 use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use super::Engine;
 use crate::access::{Access, Cursor, read_chunk};
 use crate::catalog::{Catalog, TableMeta};
 use crate::error::{Error, StorageError};
-use crate::ids::{TableId, UserId};
+use crate::ids::UserId;
 use crate::models::TableType;
 use crate::provider::SYSTEM;
 use crate::session::scope_of;
@@ -66,10 +65,7 @@ impl Engine {
         let user = self.user(user)?;
         self.require_admin(&user, "create a table")?;
         let (definition, columns) = typed::declare::<T>(kind, &user.id)?;
-        let id = TableId {
-            namespace: definition.namespace.clone(),
-            name: definition.table_name.clone(),
-        };
+        let id = typed::table_id::<T>()?;
         if id.namespace.as_str() == SYSTEM {
             return Err(Error::ReadOnly(id.to_string()));
         }
@@ -118,7 +114,7 @@ impl Engine {
     /// written on an error.
     pub fn insert<T: TypedTable>(&self, user: &UserId, rows: &[T]) -> Result<u64, Error> {
         let user = self.user(user)?;
-        let id = typed_id::<T>()?;
+        let id = typed::table_id::<T>()?;
         write::insert_typed(&self.shared, &id, &user, rows)
     }
 
@@ -226,7 +222,7 @@ impl Engine {
 
     /// The table of `T`, attached.
     fn typed_meta<T: TypedTable>(&self) -> Result<Arc<TableMeta>, Error> {
-        let id = typed_id::<T>()?;
+        let id = typed::table_id::<T>()?;
         let meta = self
             .shared
             .catalog
@@ -235,17 +231,6 @@ impl Engine {
         typed::attached::<T>(&meta)?;
         Ok(meta)
     }
-}
-
-fn typed_id<T: TypedTable>() -> Result<TableId, Error> {
-    TableId::parse(&format!("{}.{}", T::NAMESPACE, T::NAME)).map_err(|_| {
-        Error::unsupported(format!(
-            "`{}` names table `{}.{}`, which is not a table name",
-            type_name::<T>(),
-            T::NAMESPACE,
-            T::NAME
-        ))
-    })
 }
 
 /// The rows of a typed scan ([`Engine::scan`]), read a chunk at a time.
