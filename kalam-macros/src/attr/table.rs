@@ -52,6 +52,18 @@ fn identifier(lit: LitStr, what: &str) -> syn::Result<LitStr> {
     }
 }
 
+/// A version byte given as `key = N`.
+fn version_byte(meta: &syn::meta::ParseNestedMeta<'_>, key: &str) -> syn::Result<(u8, Span)> {
+    let lit: LitInt = meta.value()?.parse()?;
+    let version = lit.base10_parse::<u8>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            format!("`{key}` is a row format's version byte: 0 to 255"),
+        )
+    })?;
+    Ok((version, lit.span()))
+}
+
 impl TableAttrs {
     pub(crate) fn from_attrs(cx: &Ctxt, attrs: &[Attribute]) -> Self {
         let mut out = TableAttrs::default();
@@ -69,11 +81,8 @@ impl TableAttrs {
                         return Err(duplicate());
                     }
                 } else if meta.path.is_ident("version") {
-                    let lit: LitInt = meta.value()?.parse()?;
-                    let version = lit.base10_parse::<u8>().map_err(|_| {
-                        syn::Error::new(lit.span(), "`version` is the row format's version byte: 0 to 255")
-                    })?;
-                    if out.version.replace((version, lit.span())).is_some() {
+                    let version = version_byte(&meta, "version")?;
+                    if out.version.replace(version).is_some() {
                         return Err(duplicate());
                     }
                 } else {
@@ -127,14 +136,8 @@ impl ColumnAttrs {
                         Ok(())
                     }
                     "since" => {
-                        let lit: LitInt = meta.value()?.parse()?;
-                        let since = lit.base10_parse::<u8>().map_err(|_| {
-                            syn::Error::new(
-                                lit.span(),
-                                "`since` is a row format's version byte: 0 to 255",
-                            )
-                        })?;
-                        if out.since.replace((since, lit.span())).is_some() {
+                        let since = version_byte(&meta, "since")?;
+                        if out.since.replace(since).is_some() {
                             return Err(duplicate());
                         }
                         Ok(())

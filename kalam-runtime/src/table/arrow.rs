@@ -18,6 +18,7 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, Schema, SchemaRef};
 
+use super::codec::option_tag;
 use super::{DecodeError, RowValue, read_row_bytes};
 
 /// A column type with an Arrow representation.
@@ -257,7 +258,7 @@ impl ArrowRow for Vec<u8> {
 impl<T: ArrowRow> ArrowRow for Option<T> {
     #[inline]
     fn append_row(input: &mut &[u8], builder: &mut T::Builder) -> Result<(), DecodeError> {
-        if take_tag(input)? {
+        if option_tag(input)? {
             T::append_row(input, builder)
         } else {
             T::append_null(builder);
@@ -267,28 +268,11 @@ impl<T: ArrowRow> ArrowRow for Option<T> {
 
     #[inline]
     fn skip_row(input: &mut &[u8]) -> Result<(), DecodeError> {
-        if take_tag(input)? {
+        if option_tag(input)? {
             T::skip_row(input)
         } else {
             Ok(())
         }
-    }
-}
-
-/// An `Option`'s tag byte: whether a value follows.
-#[inline]
-fn take_tag(input: &mut &[u8]) -> Result<bool, DecodeError> {
-    let Some((&tag, rest)) = input.split_first() else {
-        return Err(DecodeError::Truncated {
-            needed: 1,
-            remaining: 0,
-        });
-    };
-    *input = rest;
-    match tag {
-        0 => Ok(false),
-        1 => Ok(true),
-        other => Err(DecodeError::InvalidTag(other)),
     }
 }
 

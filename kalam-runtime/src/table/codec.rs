@@ -451,14 +451,24 @@ fn encode_option<T>(value: Option<&T>, out: &mut Vec<u8>, encode: impl FnOnce(&T
     }
 }
 
+/// Reads an `Option`'s tag byte: whether a value follows.
+#[inline]
+pub(super) fn option_tag(input: &mut &[u8]) -> Result<bool, DecodeError> {
+    match take::<1>(input)? {
+        [0] => Ok(false),
+        [1] => Ok(true),
+        [other] => Err(DecodeError::InvalidTag(other)),
+    }
+}
+
 fn decode_option<T>(
     input: &mut &[u8],
     decode: impl FnOnce(&mut &[u8]) -> Result<T, DecodeError>,
 ) -> Result<Option<T>, DecodeError> {
-    match take::<1>(input)? {
-        [0] => Ok(None),
-        [1] => decode(input).map(Some),
-        [other] => Err(DecodeError::InvalidTag(other)),
+    if option_tag(input)? {
+        decode(input).map(Some)
+    } else {
+        Ok(None)
     }
 }
 
