@@ -2,6 +2,7 @@
 //! the `catalog` column family, and changed in the same atomic write as their records.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -234,6 +235,8 @@ struct State {
 #[derive(Debug)]
 pub(crate) struct Catalog {
     state: RwLock<State>,
+    /// How many times the catalog changed: transactions fail when it moves under them.
+    generation: AtomicU64,
 }
 
 /// The built-in administrator.
@@ -303,6 +306,7 @@ impl Catalog {
         }
         Ok(Catalog {
             state: RwLock::new(state),
+            generation: AtomicU64::new(0),
         })
     }
 
@@ -312,10 +316,19 @@ impl Catalog {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Every change goes through here, and counts as one.
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state
+        let state = self
+            .state
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        state
+    }
+
+    /// How many times the catalog changed since the engine opened.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub(crate) fn namespaces(&self) -> Vec<Namespace> {

@@ -199,6 +199,36 @@ pub enum Error {
         #[source]
         source: Option<Cause>,
     },
+    /// A transaction could not commit: a transaction that committed after it began wrote
+    /// a row it wrote too, or took values of a unique index its rows claim, or the schema
+    /// changed under it. Nothing of it was written; run it again from `BEGIN`
+    /// (SQLSTATE 40001, `serialization_failure`).
+    #[error(
+        "could not serialize the transaction: {reason}; nothing of it was written, run it again"
+    )]
+    SerializationFailure {
+        /// What the other writer did.
+        reason: String,
+    },
+    /// `BEGIN` inside a transaction.
+    #[error("a transaction is already in progress")]
+    TransactionInProgress,
+    /// `COMMIT` or `ROLLBACK` outside a transaction.
+    #[error("there is no transaction in progress")]
+    NoTransaction,
+    /// A statement of a transaction in which one failed: nothing runs until `ROLLBACK`
+    /// (a `COMMIT` rolls it back too, and says so with this error).
+    #[error(
+        "the transaction failed earlier and is rolled back; statements are refused until ROLLBACK"
+    )]
+    TransactionAborted,
+    /// A text run with [`Engine::sql_as`](crate::Engine::sql_as) that begins a
+    /// transaction and does not end it: the transaction was rolled back. Span calls with
+    /// an [`Engine::session`](crate::Engine::session).
+    #[error(
+        "the statements end inside a transaction, which was rolled back; end it with COMMIT, or use a session to span calls"
+    )]
+    UnfinishedTransaction,
     /// The storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -232,6 +262,48 @@ macro_rules! with_message {
 }
 
 impl Error {
+    /// The SQLSTATE code of the error, as PostgreSQL gives it for the same failure.
+    #[must_use]
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            Error::Parse { .. } => "42601",
+            Error::TooComplex(_) => "54001",
+            Error::Plan { .. } => "42000",
+            Error::Execution { .. } => "XX000",
+            Error::UnknownNamespace(_) => "3F000",
+            Error::UnknownTable(_) | Error::UnqualifiedTable(_) => "42P01",
+            Error::UnknownIndex(_) | Error::UnknownUser(_) | Error::UnknownGate { .. } => "42704",
+            Error::UnknownColumn { .. } => "42703",
+            Error::AlreadyExists { kind, .. } => match *kind {
+                "namespace" => "42P06",
+                "table" | "view" => "42P07",
+                _ => "42710",
+            },
+            Error::DuplicateKey { .. } | Error::UniqueViolation { .. } => "23505",
+            Error::TypedTableMismatch { .. } | Error::TypeMismatch { .. } => "42804",
+            Error::WriteConflict(_) | Error::SerializationFailure { .. } => "40001",
+            Error::NullViolation { .. } => "23502",
+            Error::PermissionDenied { .. } => "42501",
+            Error::ReadOnly(_) => "42809",
+            Error::Unsupported { .. } => "0A000",
+            Error::InvalidId(_) => "42602",
+            Error::Parameters { .. } => "22023",
+            Error::TransactionInProgress => "25001",
+            Error::NoTransaction => "25P01",
+            Error::TransactionAborted => "25P02",
+            Error::UnfinishedTransaction => "25000",
+            Error::Storage(StorageError::RocksDb(_)) => "58030",
+            Error::Storage(_) => "XX001",
+        }
+    }
+
+    /// Whether running the statement (or its transaction) again may succeed: another
+    /// writer changed what it wrote (SQLSTATE class 40).
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        self.sqlstate().starts_with("40")
+    }
+
     with_message! {
         Parse => parse, parse_from;
         Plan => plan, plan_from;

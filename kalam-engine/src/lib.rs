@@ -28,6 +28,15 @@
 //!   operator of a chain (`a = 1 OR a = 2` is three): an `OR` of 1,000 equalities, a sum of
 //!   2,000 terms. Deeper ones are refused with [`Error::TooComplex`]; IN lists, rows and
 //!   texts of many statements have no such limit.
+//! - **Transactions.** `BEGIN` (`START TRANSACTION`), `COMMIT` (`END`) and `ROLLBACK` in
+//!   SQL, spanning calls in a [`Session`] ([`Engine::session`]), and [`Engine::begin`]'s
+//!   [`Transaction`] for SQL, prepared statements and typed reads and writes. Snapshot
+//!   isolation (PostgreSQL's REPEATABLE READ): a transaction reads the database as of its
+//!   start plus its own writes, commits them in one atomic write, and fails with
+//!   [`Error::SerializationFailure`] (SQLSTATE 40001, retryable, nothing written) when a
+//!   writer that committed after it began wrote one of its rows first. DDL commits on its
+//!   own and is refused inside a transaction. [`Error::sqlstate`] gives every error's
+//!   SQLSTATE.
 //! - **Versions.** Each write is a new version of its rows under one sequence number (the
 //!   newest wins; a deletion hides the row), committed with its index entries in one
 //!   atomic RocksDB write.
@@ -93,11 +102,12 @@ mod session;
 mod shared;
 mod sql;
 mod storage;
+mod txn;
 mod typed;
 mod value;
 mod write;
 
-pub use engine::{Engine, Prepared, TypedRows};
+pub use engine::{Engine, Prepared, Session, Transaction, TypedRows};
 pub use error::{Cause, Error, StorageError};
 pub use gates::{Change, QueryMetrics, SlowQuery, Subscription};
 pub use ids::{IdError, NamespaceId, TableId, TableName, UserId};

@@ -5,17 +5,80 @@ use std::sync::Arc;
 use datafusion::catalog::Session;
 use datafusion::common::Result;
 use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
 
 use crate::catalog::TableMeta;
 use crate::ids::UserId;
 use crate::models::{Role, TableType};
-use crate::storage::Scope;
+use crate::storage::{Overlay, Scope, Storage, View};
+use crate::txn::Txn;
 
 /// Who runs the statement: set on the session of every query, read by every scan and write.
 #[derive(Debug)]
 pub(crate) struct QueryUser {
     pub(crate) id: UserId,
     pub(crate) role: Role,
+    /// The transaction the statement runs in, if any: its reads see the transaction's
+    /// snapshot and writes, and its writes join them.
+    pub(crate) txn: Option<Arc<Txn>>,
+}
+
+impl QueryUser {
+    /// The same user, in `txn`.
+    pub(crate) fn in_txn(&self, txn: Arc<Txn>) -> Self {
+        QueryUser {
+            id: self.id.clone(),
+            role: self.role,
+            txn: Some(txn),
+        }
+    }
+
+    /// What the user's statements read from `storage`.
+    pub(crate) fn reads<'a>(&'a self, storage: &'a Storage) -> Reads<'a> {
+        Reads::of(storage, self.txn.as_deref())
+    }
+}
+
+/// What a statement reads: the storage now, or its transaction's snapshot under the
+/// transaction's writes so far (see [`Reads::view`]).
+#[derive(Debug)]
+pub(crate) struct Reads<'a> {
+    storage: &'a Storage,
+    txn: Option<(&'a Txn, Arc<Overlay>)>,
+}
+
+impl<'a> Reads<'a> {
+    /// What a statement in `txn` (or in none) reads.
+    pub(crate) fn of(storage: &'a Storage, txn: Option<&'a Txn>) -> Self {
+        Reads {
+            storage,
+            txn: txn.map(|txn| (txn, txn.overlay())),
+        }
+    }
+
+    /// Whether the reads are a transaction's.
+    pub(crate) fn in_txn(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// The view to read through.
+    pub(crate) fn view(&self) -> View<'_> {
+        match &self.txn {
+            None => self.storage.now(),
+            Some((txn, overlay)) => txn.snapshot().view(Some(overlay)),
+        }
+    }
+}
+
+/// The user of the statement a task runs, read when a plan is executed: a plan made once
+/// runs in whichever transaction runs it.
+pub(crate) fn running_user(context: &TaskContext) -> Option<Arc<QueryUser>> {
+    context.session_config().get_extension::<QueryUser>()
+}
+
+/// The transaction of the statement a task runs (see [`running_user`]).
+pub(crate) fn running_txn(context: &TaskContext) -> Option<Arc<Txn>> {
+    running_user(context).and_then(|user| user.txn.clone())
 }
 
 /// The scope of `meta`'s rows that `user` works on.

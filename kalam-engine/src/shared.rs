@@ -1,5 +1,6 @@
 //! What every part of the engine shares, and the options it was opened with.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use crate::storage::{Durability, Storage};
 /// What every part of the engine shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) storage: Storage,
+    pub(crate) storage: Arc<Storage>,
     pub(crate) catalog: Catalog,
     pub(crate) gates: Gates,
     pub(crate) next_job_id: AtomicU64,

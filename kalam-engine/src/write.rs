@@ -15,9 +15,9 @@ use crate::catalog::{Index, TableMeta};
 use crate::error::Error;
 use crate::ids::TableId;
 use crate::row::value_at;
-use crate::session::{QueryUser, scope_of};
+use crate::session::{QueryUser, Reads, scope_of};
 use crate::shared::Shared;
-use crate::storage::{Scope, Supersedes, Version, WriteSet, keyspace};
+use crate::storage::{Scope, Supersedes, Version, View, WriteSet, keyspace};
 use crate::value::Value;
 
 /// Runs `f` holding the table's write lock, on the table's current definition.
@@ -108,15 +108,22 @@ fn index_keys<'a>(
 /// Checked as of the statement's end, as SQL says: a claim must not be another written
 /// row's, nor a stored row's that the statement does not rewrite or delete (`vacated`),
 /// so that `UPDATE t SET k = k + 1` may move every key up by one.
+/// Read through `view`, which a statement in a transaction reads as its snapshot under its
+/// writes; there the claims of unique values also go into the write set, for the commit
+/// to check them again.
 struct Claims<'a> {
+    view: View<'a>,
+    in_txn: bool,
     vacated: HashSet<&'a [u8]>,
     keys: HashSet<Vec<u8>>,
     uniques: HashSet<Vec<u8>>,
 }
 
 impl<'a> Claims<'a> {
-    fn new(vacated: impl IntoIterator<Item = &'a [u8]>) -> Self {
+    fn new(reads: &'a Reads<'_>, vacated: impl IntoIterator<Item = &'a [u8]>) -> Self {
         Claims {
+            view: reads.view(),
+            in_txn: reads.in_txn(),
             vacated: vacated.into_iter().collect(),
             keys: HashSet::new(),
             uniques: HashSet::new(),
@@ -126,13 +133,13 @@ impl<'a> Claims<'a> {
     /// The values of each unique index for a row `values` with primary key `pk`.
     fn unique(
         &mut self,
-        shared: &Shared,
         (meta, scope): (&TableMeta, Scope<'_>),
         values: &[Value],
         pk: &[u8],
+        set: &mut WriteSet,
     ) -> Result<(), Error> {
         for index in meta.indexes.iter().filter(|i| i.unique) {
-            self.unique_in(shared, (meta, scope), index, values, pk)?;
+            self.unique_in((meta, scope), index, values, pk, set)?;
         }
         Ok(())
     }
@@ -140,11 +147,11 @@ impl<'a> Claims<'a> {
     /// The values of unique index `index` for a row `values` with primary key `pk`.
     fn unique_in(
         &mut self,
-        shared: &Shared,
         (meta, scope): (&TableMeta, Scope<'_>),
         index: &Index,
         values: &[Value],
         pk: &[u8],
+        set: &mut WriteSet,
     ) -> Result<(), Error> {
         // Rows with a NULL in the index are never duplicates.
         if !entry::complete(index, values) {
@@ -166,14 +173,18 @@ impl<'a> Claims<'a> {
             return Err(violation());
         }
         let range = (prefix.clone(), keyspace::prefix_end(&prefix));
-        shared.storage.index_keys(&[range], |key| {
+        self.view.index_keys(&[range], |key| {
             let holder = &key[prefix.len()..];
             if holder == pk || self.vacated.contains(holder) {
                 Ok(())
             } else {
                 Err(violation())
             }
-        })
+        })?;
+        if self.in_txn {
+            set.claim_unique(prefix, pk);
+        }
+        Ok(())
     }
 }
 
@@ -221,6 +232,11 @@ fn commit(
     shared
         .gates
         .audit(&mut set, &user.id, action, &meta.id.to_string(), rows);
+    // In a transaction the set joins its writes, and its commit writes them all.
+    if let Some(txn) = &user.txn {
+        txn.absorb(meta, set)?;
+        return Ok(rows);
+    }
     shared.storage.write(&set)?;
     shared.gates.track_changes(meta, &user.id);
     Ok(rows)
@@ -318,8 +334,9 @@ fn insert_encoded(
     rows: impl IntoIterator<Item = (Vec<Value>, Option<Encoded>)>,
 ) -> Result<u64, Error> {
     let scope = scope_of(meta, &user.id);
+    let reads = user.reads(&shared.storage);
     let mut set = WriteSet::new();
-    let mut claims = Claims::new([]);
+    let mut claims = Claims::new(&reads, []);
     let mut count = 0;
     for (values, encoded) in rows {
         check_nulls(meta, &values)?;
@@ -327,14 +344,14 @@ fn insert_encoded(
             Some(Encoded { key, row }) => (key, Some(row)),
             None => (primary_key(meta, &values)?, None),
         };
-        let newest = shared.storage.newest(meta.number, scope, &pk)?;
+        let newest = claims.view.newest(meta.number, scope, &pk)?;
         if !claims.keys.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
             return Err(Error::DuplicateKey {
                 table: meta.id.to_string(),
                 key: show_key(meta, &values),
             });
         }
-        claims.unique(shared, (meta, scope), &values, &pk)?;
+        claims.unique((meta, scope), &values, &pk, &mut set)?;
         for key in index_keys(meta, scope, &values, &pk) {
             set.put_index(key, Vec::new());
         }
@@ -352,7 +369,7 @@ fn insert_encoded(
 
 /// The rows an access path and predicates select: their keys and a batch of all columns.
 fn select(
-    shared: &Shared,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     access: &Access,
@@ -362,7 +379,7 @@ fn select(
     let mut rows = Vec::new();
     let mut cursor = Cursor::Start;
     while !matches!(cursor, Cursor::Done) {
-        let (chunk, next) = read_chunk(&shared.storage, meta, scope, access, cursor, 8192)?;
+        let (chunk, next) = read_chunk(view, meta, scope, access, cursor, 8192)?;
         rows.extend(chunk);
         cursor = next;
     }
@@ -417,7 +434,8 @@ pub(crate) fn apply_delete(
     locked(shared, &planned.id, |meta| {
         let scope = scope_of(meta, &user.id);
         let access = usable(access, planned, meta);
-        let (keys, batch) = select(shared, meta, scope, access, predicates)?;
+        let reads = user.reads(&shared.storage);
+        let (keys, batch) = select(reads.view(), meta, scope, access, predicates)?;
         let mut set = WriteSet::new();
         for (row, pk) in keys.iter().enumerate() {
             let values = values_at(meta, batch.columns(), row);
@@ -444,7 +462,7 @@ fn remove_row(
 
 /// The current values of the row with primary key `pk`, if it exists, and its version.
 fn current(
-    shared: &Shared,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     pk: &[u8],
@@ -452,7 +470,7 @@ fn current(
     let Some(Version {
         key,
         row: Some(row),
-    }) = shared.storage.newest(meta.number, scope, pk)?
+    }) = view.newest(meta.number, scope, pk)?
     else {
         return Ok(None);
     };
@@ -472,7 +490,8 @@ pub(crate) fn delete_by_key(
 ) -> Result<u64, Error> {
     locked(shared, id, |meta| {
         let scope = scope_of(meta, &user.id);
-        let Some((values, version)) = current(shared, meta, scope, pk)? else {
+        let reads = user.reads(&shared.storage);
+        let Some((values, version)) = current(reads.view(), meta, scope, pk)? else {
             return Ok(0);
         };
         let mut set = WriteSet::new();
@@ -492,15 +511,15 @@ pub(crate) fn update_by_key(
 ) -> Result<u64, Error> {
     locked(shared, id, |meta| {
         let scope = scope_of(meta, &user.id);
-        let Some((old, version)) = current(shared, meta, scope, pk)? else {
+        let reads = user.reads(&shared.storage);
+        let Some((old, version)) = current(reads.view(), meta, scope, pk)? else {
             return Ok(0);
         };
         let mut new = old.clone();
         change(meta, &mut new)?;
         let mut set = WriteSet::new();
-        let mut claims = Claims::new([pk]);
+        let mut claims = Claims::new(&reads, [pk]);
         rewrite_row(
-            shared,
             (meta, scope),
             &mut set,
             (pk, &old, version),
@@ -525,7 +544,8 @@ pub(crate) fn apply_update(
     locked(shared, &planned.id, |meta| {
         let scope = scope_of(meta, &user.id);
         let access = usable(access, planned, meta);
-        let (keys, batch) = select(shared, meta, scope, access, predicates)?;
+        let reads = user.reads(&shared.storage);
+        let (keys, batch) = select(reads.view(), meta, scope, access, predicates)?;
         let mut new_columns: Vec<ArrayRef> = batch.columns().to_vec();
         for (column, expr) in assignments {
             let value = expr
@@ -535,13 +555,12 @@ pub(crate) fn apply_update(
             new_columns[*column] = value;
         }
         let new_columns = cast_columns(meta, &new_columns)?;
-        let mut claims = Claims::new(keys.iter().map(Vec::as_slice));
+        let mut claims = Claims::new(&reads, keys.iter().map(Vec::as_slice));
         let mut set = WriteSet::new();
         for (row, old_pk) in keys.iter().enumerate() {
             let old = values_at(meta, batch.columns(), row);
             let new = values_at(meta, &new_columns, row);
             rewrite_row(
-                shared,
                 (meta, scope),
                 &mut set,
                 (old_pk, &old, Supersedes::Unknown),
@@ -591,10 +610,11 @@ pub(crate) fn apply_found(
                 }
             }
         }
-        let mut claims = Claims::new(rows.iter().map(|(pk, ..)| pk.as_slice()));
+        let reads = user.reads(&shared.storage);
+        let mut claims = Claims::new(&reads, rows.iter().map(|(pk, ..)| pk.as_slice()));
         let mut set = WriteSet::new();
         for (pk, old, new) in &rows {
-            let Some((stored, version)) = current(shared, meta, scope, pk)? else {
+            let Some((stored, version)) = current(claims.view, meta, scope, pk)? else {
                 return Err(Error::WriteConflict(meta.id.to_string()));
             };
             if !same_values(meta, &stored, old) {
@@ -603,7 +623,6 @@ pub(crate) fn apply_found(
             match new {
                 None => remove_row(meta, scope, &mut set, (pk, version), old),
                 Some(new) => rewrite_row(
-                    shared,
                     (meta, scope),
                     &mut set,
                     (pk, old, version),
@@ -629,7 +648,6 @@ fn same_values(meta: &TableMeta, a: &[Value], b: &[Value]) -> bool {
 /// A new version of a row: checked (NULLs; its key and unique values must be free, see
 /// [`Claims`]), its index entries moved where they changed.
 fn rewrite_row(
-    shared: &Shared,
     (meta, scope): (&TableMeta, Scope<'_>),
     set: &mut WriteSet,
     (old_pk, old, version): (&[u8], &[Value], Supersedes),
@@ -641,14 +659,14 @@ fn rewrite_row(
     let duplicate = !claims.keys.insert(new_pk.clone())
         || (new_pk != old_pk
             && !claims.vacated.contains(new_pk.as_slice())
-            && shared.storage.get(meta.number, scope, &new_pk)?.is_some());
+            && claims.view.get(meta.number, scope, &new_pk)?.is_some());
     if duplicate {
         return Err(Error::DuplicateKey {
             table: meta.id.to_string(),
             key: show_key(meta, new),
         });
     }
-    claims.unique(shared, (meta, scope), new, &new_pk)?;
+    claims.unique((meta, scope), new, &new_pk, set)?;
     let supersedes = if new_pk == old_pk {
         version
     } else {
@@ -691,19 +709,19 @@ pub(crate) fn backfill_index(
         _ => vec![Scope::Shared],
     };
     let mut rows = 0;
+    let reads = Reads::of(&shared.storage, None);
     for scope in scopes {
-        let mut claims = Claims::new([]);
+        let mut claims = Claims::new(&reads, []);
         let mut cursor = Cursor::Start;
         while !matches!(cursor, Cursor::Done) {
-            let (chunk, next) =
-                read_chunk(&shared.storage, meta, scope, &Access::Full, cursor, 8192)?;
+            let (chunk, next) = read_chunk(reads.view(), meta, scope, &Access::Full, cursor, 8192)?;
             for (pk, row) in &chunk {
                 let values = meta
                     .layout
                     .decode(row)
                     .map_err(crate::error::StorageError::corrupt_row)?;
                 if index.unique {
-                    claims.unique_in(shared, (meta, scope), index, &values, pk)?;
+                    claims.unique_in((meta, scope), index, &values, pk, set)?;
                 }
                 if let Some(key) = index_key(meta, scope, index, &values, pk) {
                     set.put_index(key, Vec::new());

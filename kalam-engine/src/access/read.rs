@@ -12,7 +12,7 @@ use super::{Access, KeyRange, entry};
 use crate::catalog::{Index, TableMeta};
 use crate::error::{Error, StorageError};
 use crate::row::{Decoder, RowDecoder};
-use crate::storage::{Rows, Scope, Storage, TableNumber, copied, keyspace};
+use crate::storage::{Rows, Scope, TableNumber, View, copied, keyspace};
 use crate::value::Value;
 
 /// Where a chunked read continues.
@@ -30,21 +30,21 @@ pub(crate) enum Cursor {
 /// Reads up to `max` rows of `access` from `cursor` on: `(primary key, row)` pairs, and
 /// where to continue.
 pub(crate) fn read_chunk(
-    storage: &Storage,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     access: &Access,
     cursor: Cursor,
     max: usize,
 ) -> Result<(Rows, Cursor), StorageError> {
-    copied(|visit| visit_chunk(storage, meta, scope, (access, cursor), max, visit))
+    copied(|visit| visit_chunk(view, meta, scope, (access, cursor), max, visit))
 }
 
 /// [`read_chunk`], each row handed to `visit` as `(primary key, row)`, in key order,
 /// instead of copied; returns where to continue. An index access reads whole rows, even
 /// when the index covers the columns (see [`covered_batch`]).
 pub(crate) fn visit_chunk(
-    storage: &Storage,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     (access, cursor): (&Access, Cursor),
@@ -61,7 +61,7 @@ pub(crate) fn visit_chunk(
                 _ => 0,
             };
             let end = (start + max).min(keys.len());
-            storage.visit_many(table, scope, &keys[start..end], visit)?;
+            view.visit_many(table, scope, &keys[start..end], visit)?;
             Ok(if end == keys.len() {
                 Cursor::Done
             } else {
@@ -70,21 +70,21 @@ pub(crate) fn visit_chunk(
         }
         (Access::Full, cursor) => {
             let bounds = (Bound::Unbounded, Bound::Unbounded);
-            range(storage, table, scope, bounds, (&cursor, max), visit)
+            range(view, table, scope, bounds, (&cursor, max), visit)
         }
         (Access::Range { lower, upper }, cursor) => {
             let bounds = (as_ref(lower), as_ref(upper));
-            range(storage, table, scope, bounds, (&cursor, max), visit)
+            range(view, table, scope, bounds, (&cursor, max), visit)
         }
         (Access::Index { index, ranges, .. }, Cursor::Start) => {
-            let pks = index_pks(storage, meta, scope, (*index, ranges))?;
-            storage.visit_many(table, scope, &pks, visit)?;
+            let pks = index_pks(view, meta, scope, (*index, ranges))?;
+            view.visit_many(table, scope, &pks, visit)?;
             Ok(Cursor::Done)
         }
         (Access::Ranges(ranges), Cursor::Start) => {
             // Overlapping ranges are merged: each row once, in key order.
             let bounds: Vec<_> = ranges.iter().map(|(l, u)| (as_ref(l), as_ref(u))).collect();
-            storage.visit_ranges(table, scope, &bounds, visit)?;
+            view.visit_ranges(table, scope, &bounds, visit)?;
             Ok(Cursor::Done)
         }
         (Access::Index { .. } | Access::Ranges(_), _) => Ok(Cursor::Done),
@@ -101,7 +101,7 @@ fn as_ref(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
 
 /// Up to `max` rows between the bounds, from `cursor` on, to `visit`; where to continue.
 fn range(
-    storage: &Storage,
+    view: View<'_>,
     table: TableNumber,
     scope: Scope<'_>,
     (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
@@ -113,7 +113,7 @@ fn range(
         _ => lower,
     };
     let mut last = Vec::new();
-    let count = storage.visit_range(table, scope, (lower, upper), max, |pk, row| {
+    let count = view.visit_range(table, scope, (lower, upper), max, |pk, row| {
         last.clear();
         last.extend_from_slice(pk);
         visit(pk, row)
@@ -129,7 +129,7 @@ fn range(
 /// each, in index order: the value's key part then the primary key (both
 /// self-delimiting), without the entry's prefix.
 fn index_entries(
-    storage: &Storage,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     (index, ranges): (u32, &[KeyRange]),
@@ -140,7 +140,7 @@ fn index_entries(
         .iter()
         .filter_map(|(lower, upper)| keyspace::bounded(&prefix, as_ref(lower), as_ref(upper)))
         .collect();
-    storage.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
+    view.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
 }
 
 /// The index numbered `number`, which the path chosen on `meta` reads.
@@ -155,14 +155,14 @@ fn index_of(meta: &TableMeta, number: u32) -> Result<&Index, StorageError> {
 
 /// The primary keys of the rows whose entries of `index` lie in any of `ranges`, sorted.
 fn index_pks(
-    storage: &Storage,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     (number, ranges): (u32, &[KeyRange]),
 ) -> Result<Vec<Vec<u8>>, StorageError> {
     let index = index_of(meta, number)?;
     let mut pks = Vec::new();
-    index_entries(storage, meta, scope, (number, ranges), |entry| {
+    index_entries(view, meta, scope, (number, ranges), |entry| {
         let len = entry::parts_len(&meta.types, index, entry)
             .map_err(StorageError::corrupt_index_entry)?;
         pks.push(entry[len..].to_vec());
@@ -175,7 +175,7 @@ fn index_pks(
 /// The `columns` (indexed ones and primary-key ones) of the rows whose entries of `index`
 /// lie in any of `ranges`, read from the entries alone: a covering scan.
 pub(crate) fn covered_batch(
-    storage: &Storage,
+    view: View<'_>,
     meta: &TableMeta,
     scope: Scope<'_>,
     (number, ranges): (u32, &[KeyRange]),
@@ -188,7 +188,7 @@ pub(crate) fn covered_batch(
     let mut values = Vec::with_capacity(index.parts.len() + meta.pk.len());
     // A key column the index holds too is pushed once, from the index's part.
     let pushed: Vec<bool> = meta.pk.iter().map(|&c| !index.holds(c)).collect();
-    index_entries(storage, meta, scope, (number, ranges), |entry| {
+    index_entries(view, meta, scope, (number, ranges), |entry| {
         let mut read = || -> Result<(), DecodeError> {
             // The parts' values, then the primary-key columns'.
             let (parts, len) = entry::read_parts(&meta.types, index, entry)?;

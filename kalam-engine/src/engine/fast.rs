@@ -221,8 +221,9 @@ fn get(
         return Ok(QueryResult::new(Arc::clone(schema), vec![empty]));
     };
     let scope = scope_of(&meta, &user.id);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = shared
-        .storage
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = user
+        .reads(&shared.storage)
+        .view()
         .get(meta.number, scope, &pk)?
         .map(|row| (pk, row))
         .into_iter()
@@ -251,7 +252,7 @@ fn range(
         low.write_key(&mut from);
         high.write_key(&mut to);
         let scope = scope_of(&meta, &user.id);
-        shared.storage.visit_range(
+        user.reads(&shared.storage).view().visit_range(
             meta.number,
             scope,
             (Bound::Included(&from), Bound::Included(&to)),

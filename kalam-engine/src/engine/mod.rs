@@ -9,6 +9,8 @@
 //! | `rewrites.rs` | forms DataFusion's optimizer answers wrongly, rewritten |
 //! | `prepared.rs` | [`Prepared`] statements: planned once, run with parameters |
 //! | `fast.rs` | the shapes of prepared statements that run straight on RocksDB |
+//! | `transaction.rs` | [`Session`]s and [`Transaction`]s: `BEGIN` ... `COMMIT` |
+//! | `typed.rs` | tables declared in Rust, written and read as their structs |
 
 mod ddl;
 mod dml;
@@ -16,6 +18,7 @@ mod fast;
 mod per_row;
 mod prepared;
 mod rewrites;
+mod transaction;
 mod typed;
 mod views;
 
@@ -35,6 +38,8 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 
 pub use prepared::Prepared;
+pub(crate) use transaction::Open;
+pub use transaction::{Session, Transaction};
 pub use typed::TypedRows;
 
 use crate::catalog::{Catalog, Tag};
@@ -45,9 +50,9 @@ use crate::provider::{CATALOG, KalamCatalog, LookupJoinRule, SYSTEM, SystemTable
 use crate::result::{QueryResult, changed};
 use crate::session::QueryUser;
 use crate::shared::{EngineOptions, Shared};
+use crate::sql::Stmt;
 use crate::sql::names::{object_name, unalias_delete};
 use crate::sql::output;
-use crate::sql::{self, Stmt};
 use crate::storage::Storage;
 
 /// A database: RocksDB storage in a directory, SQL through DataFusion.
@@ -103,7 +108,7 @@ impl Engine {
         );
         let next_job_id = AtomicU64::new(Catalog::last_id(&storage, Tag::Job)?);
         let shared = Arc::new(Shared {
-            storage,
+            storage: Arc::new(storage),
             catalog,
             gates,
             next_job_id,
@@ -174,34 +179,36 @@ impl Engine {
         Ok(Arc::new(QueryUser {
             id: user.clone(),
             role,
+            txn: None,
         }))
     }
 
-    fn session(&self, user: &Arc<QueryUser>) -> SessionState {
+    fn state_for(&self, user: &Arc<QueryUser>) -> SessionState {
         let mut state = self.state.clone();
         state.config_mut().set_extension(Arc::clone(user));
         state
     }
 
     /// Runs `sql` (one statement or several separated by `;`) as `user`, and returns the
-    /// last statement's result.
+    /// last statement's result. Each statement commits on its own, unless the text wraps
+    /// some in `BEGIN` ... `COMMIT`: then those commit together, or not at all (a
+    /// transaction that spans calls needs a [`session`](Self::session)).
     ///
     /// # Errors
     ///
     /// A typed [`Error`] for bad SQL, unknown names, type mismatches, duplicate keys,
-    /// missing permissions or storage failures. A failed statement writes nothing; the
-    /// statements before it in `sql` stay done.
+    /// missing permissions or storage failures; [`Error::sqlstate`] gives its SQLSTATE. A
+    /// failed statement writes nothing; the statements before it in `sql` stay done,
+    /// unless they are in a transaction it fails. [`Error::UnfinishedTransaction`] for a
+    /// text that leaves a transaction open: it is rolled back.
     pub async fn sql_as(&self, user: &UserId, sql: &str) -> Result<QueryResult, Error> {
-        let user = self.user(user)?;
-        let mut last = QueryResult::empty();
-        for statement in sql::parse(sql)? {
-            let started = self.shared.gates.clock();
-            last = sql::on_deep_stack(statement.depth, self.run(&user, statement.stmt)).await?;
-            self.shared
-                .gates
-                .finished(started, &user.id, statement.text, last.num_rows());
+        let mut session = self.session(user)?;
+        let result = session.sql(sql).await;
+        if session.in_transaction() {
+            result?;
+            return Err(Error::UnfinishedTransaction);
         }
-        Ok(last)
+        result
     }
 
     /// [`sql_as`](Self::sql_as), blocking on the engine's runtime. Not for use inside an
@@ -299,6 +306,9 @@ impl Engine {
                 }
                 Ok(QueryResult::empty())
             }
+            // A session runs these; in a transaction handle, or outside one, they fail.
+            Stmt::Begin => Err(Error::TransactionInProgress),
+            Stmt::Commit | Stmt::Rollback => Err(Error::NoTransaction),
             Stmt::Sql(statement) => self.query(user, statement).await,
         }
     }
@@ -308,7 +318,7 @@ impl Engine {
         user: &Arc<QueryUser>,
         mut statement: Statement,
     ) -> Result<(SessionState, LogicalPlan), Error> {
-        let state = self.session(user);
+        let state = self.state_for(user);
         views::expand(&self.shared, &mut statement)?;
         let renamed = output::rename_repeats(&mut statement);
         unalias_delete(&mut statement);

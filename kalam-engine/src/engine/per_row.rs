@@ -297,6 +297,22 @@ enum Answer {
     },
 }
 
+/// The name of the per-row function of a subquery.
+const PER_ROW: &str = "kalam_subquery_per_row";
+
+/// Whether `plan` runs a subquery per row: such a subquery runs on the session it was
+/// planned in, and a prepared statement that holds one is planned again to run in a
+/// transaction.
+pub(super) fn holds_per_row(plan: &LogicalPlan) -> bool {
+    plan.exists(|node| {
+        Ok(node.expressions().iter().any(|expr| {
+            expr.exists(|e| Ok(matches!(e, Expr::ScalarFunction(f) if f.name() == PER_ROW)))
+                .unwrap_or(true)
+        }))
+    })
+    .unwrap_or(true)
+}
+
 /// The name of the parameter outer column `i` is bound to.
 fn parameter(i: usize) -> String {
     format!("kalam_outer_{i}")
@@ -511,7 +527,7 @@ impl PerRow {
 
 impl ScalarUDFImpl for PerRow {
     fn name(&self) -> &str {
-        "kalam_subquery_per_row"
+        PER_ROW
     }
 
     fn signature(&self) -> &Signature {

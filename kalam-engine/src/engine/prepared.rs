@@ -51,6 +51,9 @@ enum PreparedKind {
         plan: Box<LogicalPlan>,
         optimized: bool,
         once: Option<Arc<PlannedOnce>>,
+        /// It runs subqueries per row (see `per_row.rs`), on the session they were
+        /// planned in: in a transaction it is planned again.
+        per_row: bool,
     },
 }
 
@@ -142,7 +145,31 @@ impl Prepared {
     pub fn sql(&self) -> &str {
         &self.sql
     }
+
+    /// The user it was prepared for.
+    pub(super) fn user(&self) -> &QueryUser {
+        &self.user
+    }
 }
+
+/// `params` as the scalars of the prepared statement's parameter types.
+fn bind(prepared: &Prepared, params: &[Value]) -> Result<Vec<ScalarValue>, Error> {
+    let mut scalars = Vec::with_capacity(params.len());
+    for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
+        let scalar = value.to_scalar();
+        scalars.push(match ty {
+            Some(ty) if scalar.data_type() != *ty => scalar
+                .cast_to(ty)
+                .map_err(|_| Error::parameters(format!("${}: {value} is not a {ty}", i + 1)))?,
+            _ => scalar,
+        });
+    }
+    Ok(scalars)
+}
+
+/// A run in a transaction: the user in it, and the task context that plans run with in
+/// it, made when first needed.
+pub(super) type InTxn<'a> = (&'a Arc<QueryUser>, &'a dyn Fn() -> Arc<TaskContext>);
 
 impl Engine {
     /// Parses and plans `sql` once for `user`; run it with [`execute`](Self::execute).
@@ -195,7 +222,7 @@ impl Engine {
         } else {
             None
         };
-        let mut state = self.session(&user);
+        let mut state = self.state_for(&user);
         // A plan made once is executed again and again: no dynamic filters, whose state
         // one run would leave to the next (the scans take none anyway).
         state
@@ -213,12 +240,14 @@ impl Engine {
                     None
                 };
                 PreparedKind::Plan {
+                    per_row: super::per_row::holds_per_row(&plan),
                     plan: Box::new(plan),
                     optimized: true,
                     once,
                 }
             }
             None => PreparedKind::Plan {
+                per_row: super::per_row::holds_per_row(&plan),
                 plan: Box::new(plan),
                 optimized: false,
                 once: None,
@@ -255,17 +284,39 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
+        self.execute_as(prepared, params, None).await
+    }
+
+    /// [`execute`](Self::execute), in `txn` if given: the user in the transaction, and
+    /// the task context plans run with in it.
+    pub(super) async fn execute_as(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+        txn: Option<InTxn<'_>>,
+    ) -> Result<QueryResult, Error> {
         match &prepared.kind {
-            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params),
+            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params, txn),
             PreparedKind::Plan {
                 plan,
                 optimized,
                 once,
+                per_row,
             } => {
                 prepared.check_arity(params)?;
                 let started = self.shared.gates.clock();
-                let run = self.run_plan(prepared, plan, *optimized, once.as_deref(), params);
-                let result = sql::on_deep_stack(prepared.depth, run).await?;
+                let depth = prepared.depth;
+                let result = match txn {
+                    Some((user, _)) if *per_row => {
+                        let run = self.run_replanned(prepared, user, params);
+                        sql::on_deep_stack(depth, run).await?
+                    }
+                    _ => {
+                        let planned = (plan.as_ref(), *optimized, once.as_deref());
+                        let run = self.run_plan(prepared, planned, params, txn);
+                        sql::on_deep_stack(depth, run).await?
+                    }
+                };
                 self.finished(started, prepared, &result);
                 Ok(result)
             }
@@ -285,36 +336,52 @@ impl Engine {
         prepared: &Prepared,
         fast: &FastPath,
         params: &[Value],
+        txn: Option<InTxn<'_>>,
     ) -> Result<QueryResult, Error> {
         prepared.check_arity(params)?;
         let started = self.shared.gates.clock();
-        let result = fast.run(&self.shared, &prepared.user, params)?;
+        let user = txn.map_or(&prepared.user, |(user, _)| user);
+        let result = fast.run(&self.shared, user, params)?;
         self.finished(started, prepared, &result);
         Ok(result)
+    }
+
+    /// A run of the statement planned again, for `user` (in a transaction).
+    async fn run_replanned(
+        &self,
+        prepared: &Prepared,
+        user: &Arc<QueryUser>,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        let Some(Stmt::Sql(statement)) = sql::parse(&prepared.sql)?.pop().map(|p| p.stmt) else {
+            return Err(Error::unsupported(
+                "a prepared statement that no longer parses",
+            ));
+        };
+        let (state, plan) = self.plan(user, statement).await?;
+        let scalars = bind(prepared, params)?;
+        let plan = plan
+            .with_param_values(ParamValues::from(scalars))
+            .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
+        collect(state, plan).await
     }
 
     /// A run of a plan: `optimized` at prepare time or not, perhaps planned `once`.
     async fn run_plan(
         &self,
         prepared: &Prepared,
-        plan: &LogicalPlan,
-        optimized: bool,
-        once: Option<&PlannedOnce>,
+        (plan, optimized, once): (&LogicalPlan, bool, Option<&PlannedOnce>),
         params: &[Value],
+        txn: Option<InTxn<'_>>,
     ) -> Result<QueryResult, Error> {
-        let mut scalars = Vec::with_capacity(params.len());
-        for (i, (value, ty)) in params.iter().zip(&prepared.params).enumerate() {
-            let scalar = value.to_scalar();
-            scalars.push(match ty {
-                Some(ty) if scalar.data_type() != *ty => scalar
-                    .cast_to(ty)
-                    .map_err(|_| Error::parameters(format!("${}: {value} is not a {ty}", i + 1)))?,
-                _ => scalar,
-            });
-        }
+        // Plans read the transaction from the task context they run with.
+        let task = || match txn {
+            Some((_, task)) => task(),
+            None => Arc::clone(&prepared.session.1),
+        };
+        let mut scalars = bind(prepared, params)?;
         if let Some(once) = once {
-            let task = Arc::clone(&prepared.session.1);
-            match once.run(task, scalars).await {
+            match once.run(task(), scalars).await {
                 Ok(result) => return result,
                 // Another run holds the plan: plan this one anew.
                 Err(given_back) => scalars = given_back,
@@ -325,10 +392,10 @@ impl Engine {
             .with_param_values(ParamValues::from(scalars))
             .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
         if optimized {
-            let (state, task) = prepared.session.as_ref();
-            run_optimized(state, Arc::clone(task), plan).await
+            run_optimized(&prepared.session.0, task(), plan).await
         } else {
-            collect(self.session(&prepared.user), plan).await
+            let user = txn.map_or(&prepared.user, |(user, _)| user);
+            collect(self.state_for(user), plan).await
         }
     }
 
@@ -342,10 +409,22 @@ impl Engine {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
+        self.execute_as_blocking(prepared, params, None)
+    }
+
+    /// [`execute_as`](Self::execute_as), blocking.
+    pub(super) fn execute_as_blocking(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+        txn: Option<InTxn<'_>>,
+    ) -> Result<QueryResult, Error> {
         match &prepared.kind {
             // Nothing to await: no need for the runtime.
-            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params),
-            PreparedKind::Plan { .. } => self.runtime.block_on(self.execute(prepared, params)),
+            PreparedKind::Fast(fast) => self.run_fast(prepared, fast, params, txn),
+            PreparedKind::Plan { .. } => self
+                .runtime
+                .block_on(self.execute_as(prepared, params, txn)),
         }
     }
 }

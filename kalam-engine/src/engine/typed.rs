@@ -12,9 +12,10 @@ use crate::error::{Error, StorageError};
 use crate::ids::UserId;
 use crate::models::TableType;
 use crate::provider::SYSTEM;
-use crate::session::scope_of;
+use crate::session::{QueryUser, Reads, scope_of};
 use crate::shared::Shared;
 use crate::storage::WriteSet;
+use crate::txn::Txn;
 use crate::typed::{self, Model, TypedTable};
 use crate::write;
 
@@ -113,9 +114,16 @@ impl Engine {
     /// [`Error::DuplicateKey`], [`Error::UniqueViolation`]; storage errors. Nothing is
     /// written on an error.
     pub fn insert<T: TypedTable>(&self, user: &UserId, rows: &[T]) -> Result<u64, Error> {
-        let user = self.user(user)?;
+        self.insert_as(&*self.user(user)?, rows)
+    }
+
+    pub(crate) fn insert_as<T: TypedTable>(
+        &self,
+        user: &QueryUser,
+        rows: &[T],
+    ) -> Result<u64, Error> {
         let id = typed::table_id::<T>()?;
-        write::insert_typed(&self.shared, &id, &user, rows)
+        write::insert_typed(&self.shared, &id, user, rows)
     }
 
     /// The row of the table of `T` whose storage key is `key` (`T::key_for(..)`), as
@@ -126,10 +134,18 @@ impl Engine {
     /// [`Error::TypedTableMismatch`] if `T` is not attached; storage errors, or a corrupt
     /// row.
     pub fn get<T: TypedTable>(&self, user: &UserId, key: &[u8]) -> Result<Option<T>, Error> {
-        let user = self.user(user)?;
+        self.get_as(&*self.user(user)?, key)
+    }
+
+    pub(crate) fn get_as<T: TypedTable>(
+        &self,
+        user: &QueryUser,
+        key: &[u8],
+    ) -> Result<Option<T>, Error> {
         let meta = self.typed_meta::<T>()?;
         let scope = scope_of(&meta, &user.id);
-        let Some(row) = self.shared.storage.get(meta.number, scope, key)? else {
+        let reads = user.reads(&self.shared.storage);
+        let Some(row) = reads.view().get(meta.number, scope, key)? else {
             return Ok(None);
         };
         let row = T::decode(&row).map_err(StorageError::corrupt_row)?;
@@ -178,11 +194,7 @@ impl Engine {
         user: &UserId,
         keys: impl RangeBounds<Vec<u8>>,
     ) -> Result<TypedRows<T>, Error> {
-        let access = Access::Range {
-            lower: keys.start_bound().cloned(),
-            upper: keys.end_bound().cloned(),
-        };
-        self.typed_rows(user, access)
+        self.typed_rows(&*self.user(user)?, range_access(&keys))
     }
 
     /// The rows of the table of `T` whose storage keys start with `prefix`
@@ -196,23 +208,19 @@ impl Engine {
         user: &UserId,
         prefix: &[u8],
     ) -> Result<TypedRows<T>, Error> {
-        let access = Access::Range {
-            lower: Bound::Included(prefix.to_vec()),
-            upper: Bound::Included(prefix.to_vec()),
-        };
-        self.typed_rows(user, access)
+        self.typed_rows(&*self.user(user)?, prefix_access(prefix))
     }
 
-    fn typed_rows<T: TypedTable>(
+    pub(crate) fn typed_rows<T: TypedTable>(
         &self,
-        user: &UserId,
+        user: &QueryUser,
         access: Access,
     ) -> Result<TypedRows<T>, Error> {
-        let user = self.user(user)?;
         Ok(TypedRows {
             shared: Arc::clone(&self.shared),
             meta: self.typed_meta::<T>()?,
             user: user.id.clone(),
+            txn: user.txn.clone(),
             access,
             cursor: Cursor::Start,
             buffered: VecDeque::new(),
@@ -233,11 +241,29 @@ impl Engine {
     }
 }
 
+/// The rows of storage keys in `keys`.
+pub(crate) fn range_access(keys: &impl RangeBounds<Vec<u8>>) -> Access {
+    Access::Range {
+        lower: keys.start_bound().cloned(),
+        upper: keys.end_bound().cloned(),
+    }
+}
+
+/// The rows whose storage keys start with `prefix`.
+pub(crate) fn prefix_access(prefix: &[u8]) -> Access {
+    Access::Range {
+        lower: Bound::Included(prefix.to_vec()),
+        upper: Bound::Included(prefix.to_vec()),
+    }
+}
+
 /// The rows of a typed scan ([`Engine::scan`]), read a chunk at a time.
 pub struct TypedRows<T> {
     shared: Arc<Shared>,
     meta: Arc<TableMeta>,
     user: UserId,
+    /// The transaction it reads in, if any.
+    txn: Option<Arc<Txn>>,
     access: Access,
     cursor: Cursor,
     buffered: VecDeque<Vec<u8>>,
@@ -263,14 +289,8 @@ impl<T: TypedTable> Iterator for TypedRows<T> {
                 return None;
             }
             let scope = scope_of(&self.meta, &self.user);
-            match read_chunk(
-                &self.shared.storage,
-                &self.meta,
-                scope,
-                &self.access,
-                cursor,
-                CHUNK,
-            ) {
+            let reads = Reads::of(&self.shared.storage, self.txn.as_deref());
+            match read_chunk(reads.view(), &self.meta, scope, &self.access, cursor, CHUNK) {
                 Ok((rows, next)) => {
                     self.buffered.extend(rows.into_iter().map(|(_, row)| row));
                     self.cursor = next;

@@ -16,7 +16,7 @@ use crate::access::AccessPath;
 use crate::catalog::TableMeta;
 use crate::error::Error;
 use crate::result::count_schema;
-use crate::session::QueryUser;
+use crate::session::{QueryUser, running_user};
 use crate::shared::Shared;
 use crate::write::{apply_delete, apply_insert, apply_update};
 
@@ -121,10 +121,13 @@ impl ExecutionPlan for DmlExec {
         _partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let (shared, meta, user, dml) = (
+        // The user it was planned for, in the transaction that runs it.
+        let user = running_user(&context)
+            .filter(|running| running.id == self.user.id)
+            .unwrap_or_else(|| Arc::clone(&self.user));
+        let (shared, meta, dml) = (
             Arc::clone(&self.shared),
             Arc::clone(&self.meta),
-            Arc::clone(&self.user),
             Arc::clone(&self.dml),
         );
         let run = async move {

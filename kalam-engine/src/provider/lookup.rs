@@ -30,7 +30,8 @@ use super::properties;
 use super::scan::ScanExec;
 use crate::error::{Error, StorageError};
 use crate::row::Decoder;
-use crate::session::scope_of;
+use crate::session::{Reads, running_txn, scope_of};
+use crate::txn::Txn;
 use crate::value::Value;
 
 /// The most rows of the driving side that are looked up one by one.
@@ -164,7 +165,7 @@ impl LookupJoinExec {
     }
 
     /// The joined rows of `rows`, the driver's.
-    fn lookup(&self, rows: &RecordBatch) -> Result<RecordBatch> {
+    fn lookup(&self, rows: &RecordBatch, txn: Option<&Txn>) -> Result<RecordBatch> {
         let scan = self.scan();
         let meta = &scan.meta;
         let ty = meta.columns[meta.pk[0]].ty;
@@ -189,8 +190,8 @@ impl LookupJoinExec {
         let mut decoder = Decoder::new(meta, &scan.projection, sorted.len());
         let mut found: Vec<Option<u32>> = vec![None; sorted.len()];
         let (mut next, mut count) = (0, 0u32);
-        scan.shared
-            .storage
+        Reads::of(&scan.shared.storage, txn)
+            .view()
             .visit_many(
                 meta.number,
                 scope_of(meta, &scan.user),
@@ -325,7 +326,7 @@ impl ExecutionPlan for LookupJoinExec {
             if rows.num_rows() > MAX_LOOKUPS {
                 return this.hash_join(rows, context);
             }
-            let joined = this.lookup(&rows)?;
+            let joined = this.lookup(&rows, running_txn(&context).as_deref())?;
             let schema = joined.schema();
             Ok(Box::pin(RecordBatchStreamAdapter::new(
                 schema,

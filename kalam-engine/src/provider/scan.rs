@@ -25,8 +25,9 @@ use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::UserId;
 use crate::row::Decoder;
-use crate::session::scope_of;
+use crate::session::{Reads, running_txn, scope_of};
 use crate::shared::Shared;
+use crate::txn::Txn;
 
 /// How a scan finds its access path.
 #[derive(Debug)]
@@ -262,6 +263,7 @@ impl ExecutionPlan for ScanExec {
             shared: Arc::clone(&self.shared),
             meta,
             user: self.user.clone(),
+            txn: running_txn(&context),
             access: plan.into_owned().access,
             checks,
             read,
@@ -286,6 +288,8 @@ struct ScanState {
     shared: Arc<Shared>,
     meta: Arc<TableMeta>,
     user: UserId,
+    /// The transaction the scan runs in: it reads its snapshot and writes.
+    txn: Option<Arc<Txn>>,
     access: Access,
     /// The filters the access path does not answer, checked on each row read.
     checks: Vec<Arc<dyn PhysicalExpr>>,
@@ -306,6 +310,7 @@ impl ScanState {
                 return Ok(None);
             }
             let scope = scope_of(&self.meta, &self.user);
+            let reads = Reads::of(&self.shared.storage, self.txn.as_deref());
             let cursor = std::mem::replace(&mut self.cursor, Cursor::Done);
             let mut batch = match &self.access {
                 Access::Index {
@@ -313,7 +318,7 @@ impl ScanState {
                     ranges,
                     covering: true,
                 } => covered_batch(
-                    &self.shared.storage,
+                    reads.view(),
                     &self.meta,
                     scope,
                     (*index, ranges),
@@ -334,7 +339,7 @@ impl ScanState {
                     };
                     let mut decoder = Decoder::new(&self.meta, &self.read, expected);
                     self.cursor = visit_chunk(
-                        &self.shared.storage,
+                        reads.view(),
                         &self.meta,
                         scope,
                         (&self.access, cursor),

@@ -43,7 +43,31 @@ pub(crate) enum Stmt {
         name: String,
         on: bool,
     },
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`.
+    Rollback,
     Sql(Statement),
+}
+
+impl Stmt {
+    /// Whether the statement is DDL (or `SET GATE`), which commits on its own and cannot
+    /// run inside a transaction; its name if so.
+    pub(crate) fn ddl(&self) -> Option<&'static str> {
+        Some(match self {
+            Stmt::CreateNamespace { .. } => "CREATE NAMESPACE",
+            Stmt::DropNamespace { .. } => "DROP NAMESPACE",
+            Stmt::CreateTable { .. } => "CREATE TABLE",
+            Stmt::CreateUser { .. } => "CREATE USER",
+            Stmt::SetGate { .. } => "SET GATE",
+            Stmt::Sql(Statement::CreateIndex(_)) => "CREATE INDEX",
+            Stmt::Sql(Statement::CreateView(_)) => "CREATE VIEW",
+            Stmt::Sql(Statement::Drop { .. }) => "DROP",
+            _ => return None,
+        })
+    }
 }
 
 fn word(token: &TokenWithSpan) -> Option<String> {
@@ -243,7 +267,57 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
             expect_end(&tokens, at + 1)?;
             Ok(Stmt::SetGate { name, on })
         }
-        _ => Ok(Stmt::Sql(parse_standard(tokens)?)),
+        _ => transaction_control(parse_standard(tokens)?),
+    }
+}
+
+/// `BEGIN`, `COMMIT` and `ROLLBACK` as the engine's own statements; every other one as
+/// it is.
+fn transaction_control(statement: Statement) -> Result<Stmt, Error> {
+    use datafusion::sql::sqlparser::ast::{
+        TransactionAccessMode, TransactionIsolationLevel as Level, TransactionMode,
+    };
+    match statement {
+        Statement::StartTransaction { modes, .. } => {
+            for mode in modes {
+                match mode {
+                    // Snapshot isolation gives all that these levels promise, and more.
+                    TransactionMode::IsolationLevel(
+                        Level::ReadUncommitted
+                        | Level::ReadCommitted
+                        | Level::RepeatableRead
+                        | Level::Snapshot,
+                    )
+                    | TransactionMode::AccessMode(TransactionAccessMode::ReadWrite) => {}
+                    TransactionMode::IsolationLevel(Level::Serializable) => {
+                        return Err(Error::unsupported(
+                            "ISOLATION LEVEL SERIALIZABLE: transactions run under snapshot \
+                             isolation (REPEATABLE READ)",
+                        ));
+                    }
+                    TransactionMode::AccessMode(TransactionAccessMode::ReadOnly) => {
+                        return Err(Error::unsupported(
+                            "READ ONLY transactions: begin a READ WRITE one, which reads the same",
+                        ));
+                    }
+                }
+            }
+            Ok(Stmt::Begin)
+        }
+        Statement::Commit { chain: false, .. } => Ok(Stmt::Commit),
+        Statement::Rollback {
+            chain: false,
+            savepoint: None,
+        } => Ok(Stmt::Rollback),
+        Statement::Commit { .. } | Statement::Rollback { chain: true, .. } => Err(
+            Error::unsupported("AND CHAIN: end the transaction, then BEGIN another"),
+        ),
+        Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. } => Err(Error::unsupported(
+            "savepoints: a transaction rolls back whole",
+        )),
+        other => Ok(Stmt::Sql(other)),
     }
 }
 

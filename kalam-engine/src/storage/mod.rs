@@ -13,11 +13,13 @@
 //! A version's value is a tag byte (`0` a row, `1` a deletion) and the row's bytes. Reads
 //! see the newest version of each row; a deletion hides the row.
 //!
-//! `read.rs` holds the reads (gets, scans, index entries, the catalog), `write.rs` the
-//! write sets and their commit, `keyspace.rs` how keys are laid out.
+//! `read.rs` holds the reads (gets, scans, index entries, the catalog), `snapshot.rs`
+//! what they read (the database now, or a transaction's snapshot under its own writes),
+//! `write.rs` the write sets and their commit, `keyspace.rs` how keys are laid out.
 
 pub(crate) mod keyspace;
 mod read;
+mod snapshot;
 mod write;
 
 use std::path::Path;
@@ -28,8 +30,9 @@ use rocksdb::{ColumnFamily, DB, Options};
 pub use keyspace::{Scope, TableNumber};
 pub use read::{RowIter, Rows};
 pub(crate) use read::{Version, copied};
-pub(crate) use write::Supersedes;
+pub(crate) use snapshot::{Overlay, Snapshot, View};
 pub use write::WriteSet;
+pub(crate) use write::{Conflict, Supersedes};
 
 use crate::error::StorageError;
 
@@ -258,7 +261,11 @@ mod tests {
             [Some(vec![6])]
         );
         // A writer that read the newest version names it; one with none, says so.
-        let newest = storage.newest(table, Scope::Shared, b"k").unwrap().unwrap();
+        let newest = storage
+            .now()
+            .newest(table, Scope::Shared, b"k")
+            .unwrap()
+            .unwrap();
         let mut set = WriteSet::new();
         set.replace_row(
             table,
@@ -335,7 +342,13 @@ mod tests {
     fn a_named_version_is_overwritten_in_place_unless_the_set_wrote_the_row_before() {
         let (_dir, storage) = open();
         let table = TableNumber(3);
-        let newest = || storage.newest(table, Scope::Shared, b"k").unwrap().unwrap();
+        let newest = || {
+            storage
+                .now()
+                .newest(table, Scope::Shared, b"k")
+                .unwrap()
+                .unwrap()
+        };
         let mut set = WriteSet::new();
         set.put_row(table, Scope::Shared, b"k", vec![1]);
         storage.write(&set).unwrap();
@@ -388,6 +401,7 @@ mod tests {
         ];
         let mut seen = Vec::new();
         storage
+            .now()
             .visit_ranges::<StorageError>(table, Scope::Shared, &ranges, |pk, row| {
                 assert_eq!(pk, row);
                 seen.push(pk[0]);

@@ -6,6 +6,7 @@ use std::ops::Bound;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions};
 
 use super::keyspace::{self, Scope, TableNumber};
+use super::snapshot::{Pending, View};
 use super::{CF_CATALOG, CF_INDEX, CF_ROWS, Storage, TAG_DELETED, TAG_ROW, family};
 use crate::error::StorageError;
 
@@ -33,38 +34,11 @@ impl Storage {
         scope: Scope<'_>,
         pk: &[u8],
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .newest(table, scope, pk)?
-            .and_then(|version| version.row))
-    }
-
-    /// The newest version of the row `pk` of `table` in `scope`, live or a deletion.
-    pub(crate) fn newest(
-        &self,
-        table: TableNumber,
-        scope: Scope<'_>,
-        pk: &[u8],
-    ) -> Result<Option<Version>, StorageError> {
-        let prefix = keyspace::row_prefix(table, scope, pk);
-        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
-        iter.seek(&prefix);
-        if let (Some(key), Some(value)) = (iter.key(), iter.value())
-            && keyspace::is_version_of(key, &prefix)
-        {
-            return Ok(Some(Version {
-                row: live(value)?.map(<[u8]>::to_vec),
-                key: key.to_vec(),
-            }));
-        }
-        iter.status()?;
-        Ok(None)
+        self.now().get(table, scope, pk)
     }
 
     /// [`get`](Self::get) of each of `pks`: the `(pk, row)` pairs of the rows that exist,
-    /// in the order of `pks`. Sorted keys are read by one iterator moving forward: a key a
-    /// few keys past the one before is reached by stepping, not seeking, so dense keys (an
-    /// index range over much of a table) read as fast as a scan; once steps fall short
-    /// twice in a row, sparse keys are only sought.
+    /// in the order of `pks`.
     ///
     /// # Errors
     ///
@@ -75,47 +49,7 @@ impl Storage {
         scope: Scope<'_>,
         pks: &[Vec<u8>],
     ) -> Result<Rows, StorageError> {
-        copied(|visit| self.visit_many(table, scope, pks, visit)).map(|(rows, ())| rows)
-    }
-
-    /// [`get_many`](Self::get_many), each row found handed to `visit` as `(primary key,
-    /// row)` instead of copied.
-    ///
-    /// # Errors
-    ///
-    /// If RocksDB fails to read, or `visit` fails.
-    pub(crate) fn visit_many<E: From<StorageError>>(
-        &self,
-        table: TableNumber,
-        scope: Scope<'_>,
-        pks: &[Vec<u8>],
-        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut iter = self.db.raw_iterator_cf(family(&self.db, CF_ROWS)?);
-        let mut prefix = keyspace::scope_prefix(table, scope);
-        let scope_len = prefix.len();
-        let mut misses = 0;
-        for (i, pk) in pks.iter().enumerate() {
-            prefix.truncate(scope_len);
-            prefix.extend_from_slice(pk);
-            // Stepping only goes forward: a key before the last one is sought.
-            let stepped =
-                i > 0 && misses < MISSES && pks[i - 1] < *pk && step_to(&mut iter, &prefix);
-            if stepped {
-                misses = 0;
-            } else {
-                misses += usize::from(i > 0);
-                iter.seek(&prefix);
-            }
-            if let (Some(key), Some(value)) = (iter.key(), iter.value())
-                && keyspace::is_version_of(key, &prefix)
-                && let Some(row) = live(value)?
-            {
-                visit(pk, row)?;
-            }
-        }
-        iter.status().map_err(StorageError::from)?;
-        Ok(())
+        copied(|visit| self.now().visit_many(table, scope, pks, visit)).map(|(rows, ())| rows)
     }
 
     /// The newest live version of every row of `table` in `scope` whose primary key starts
@@ -140,18 +74,126 @@ impl Storage {
             .db
             .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
         iter.seek(&prefix);
-        Ok(RowIter {
-            iter,
-            prefix,
-            scope_len,
-            last_row: Vec::new(),
-            advance: false,
-            done: false,
-        })
+        Ok(RowIter::new(iter, prefix, scope_len))
     }
 
-    /// [`scan_range`](Self::scan_range), each row handed to `visit` as `(primary key,
-    /// row)` instead of copied; returns how many rows it visited.
+    /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
+    /// from its lower key, inclusive, to its upper one, exclusive, or to the end of the
+    /// family), once, in key order, through one iterator.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub fn index_keys<E: From<StorageError>>(
+        &self,
+        ranges: &[(Vec<u8>, Option<Vec<u8>>)],
+        visit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.now().index_keys(ranges, visit)
+    }
+}
+
+impl<'v> View<'v> {
+    /// The newest version of the row `pk` of `table` in `scope`, unless it was deleted.
+    pub(crate) fn get(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .newest(table, scope, pk)?
+            .and_then(|version| version.row))
+    }
+
+    /// The newest version of the row `pk` of `table` in `scope`, live or a deletion.
+    pub(crate) fn newest(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pk: &[u8],
+    ) -> Result<Option<Version>, StorageError> {
+        self.newest_at(&keyspace::row_prefix(table, scope, pk))
+    }
+
+    /// The newest version of the row whose prefix is `prefix`, live or a deletion. A row
+    /// the overlay holds is that version, under its prefix as its key.
+    pub(crate) fn newest_at(&self, prefix: &[u8]) -> Result<Option<Version>, StorageError> {
+        if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
+            return Ok(Some(Version {
+                key: prefix.to_vec(),
+                row: pending.row.clone(),
+            }));
+        }
+        let db = &self.storage.db;
+        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.options());
+        iter.seek(prefix);
+        if let (Some(key), Some(value)) = (iter.key(), iter.value())
+            && keyspace::is_version_of(key, prefix)
+        {
+            return Ok(Some(Version {
+                row: live(value)?.map(<[u8]>::to_vec),
+                key: key.to_vec(),
+            }));
+        }
+        iter.status()?;
+        Ok(None)
+    }
+
+    /// Each of `pks` that exists handed to `visit` as `(pk, row)`, in the order of `pks`.
+    /// Sorted keys are read by one iterator moving forward: a key a few keys past the one
+    /// before is reached by stepping, not seeking, so dense keys (an index range over much
+    /// of a table) read as fast as a scan; once steps fall short twice in a row, sparse
+    /// keys are only sought.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn visit_many<E: From<StorageError>>(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let db = &self.storage.db;
+        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.options());
+        let mut prefix = keyspace::scope_prefix(table, scope);
+        let scope_len = prefix.len();
+        let mut misses = 0;
+        let mut sought = false;
+        for (i, pk) in pks.iter().enumerate() {
+            prefix.truncate(scope_len);
+            prefix.extend_from_slice(pk);
+            if let Some(pending) = self.overlay.and_then(|o| o.rows.get(&prefix)) {
+                if let Some(row) = &pending.row {
+                    visit(pk, row)?;
+                }
+                continue;
+            }
+            // Stepping only goes forward: a key before the last one is sought.
+            let stepped =
+                sought && misses < MISSES && pks[i - 1] < *pk && step_to(&mut iter, &prefix);
+            if stepped {
+                misses = 0;
+            } else {
+                misses += usize::from(sought);
+                iter.seek(&prefix);
+            }
+            sought = true;
+            if let (Some(key), Some(value)) = (iter.key(), iter.value())
+                && keyspace::is_version_of(key, &prefix)
+                && let Some(row) = live(value)?
+            {
+                visit(pk, row)?;
+            }
+        }
+        iter.status().map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// Up to `max` rows of `table` in `scope` between the bounds (prefixes of primary
+    /// keys) to `visit` as `(primary key, row)`, in key order; returns how many it visited.
     ///
     /// # Errors
     ///
@@ -198,7 +240,7 @@ impl Storage {
 
     /// Up to `max` rows of the scope whose prefix is `scope_prefix`, from the key `start`
     /// to the key `end` (exclusive; the end of the family if `None`), to `visit`; returns
-    /// how many it visited.
+    /// how many it visited. The overlay's rows in the range are merged in, in key order.
     fn visit_bounded<E: From<StorageError>>(
         &self,
         scope_prefix: Vec<u8>,
@@ -206,46 +248,76 @@ impl Storage {
         max: usize,
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
-        let mut options = ReadOptions::default();
+        let scope_len = scope_prefix.len();
+        let mut pending = self
+            .overlay
+            .map(|o| {
+                let upper = end.clone().map_or(Bound::Unbounded, Bound::Excluded);
+                o.rows.range((Bound::Included(start.to_vec()), upper))
+            })
+            .into_iter()
+            .flatten()
+            .peekable();
+        let mut options = self.options();
         if let Some(end) = end {
             options.set_iterate_upper_bound(end);
         }
-        let mut iter = self
-            .db
-            .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
+        let db = &self.storage.db;
+        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, options);
         iter.seek(start);
-        let mut rows = RowIter {
-            iter,
-            scope_len: scope_prefix.len(),
-            prefix: scope_prefix,
-            last_row: Vec::new(),
-            advance: false,
-            done: false,
-        };
+        let mut rows = RowIter::new(iter, scope_prefix, scope_len);
         let mut count = 0;
         while count < max {
-            let Some(row) = rows.next_row() else { break };
-            let (pk, row) = row?;
-            visit(pk, row)?;
-            count += 1;
+            let stored = rows.peek_row().transpose()?.map(|()| rows.current_pk());
+            // The overlay's next row when it comes first, or replaces the stored one.
+            // (Past the scope, the overlay's keys are another scope's.)
+            let next = pending.peek().map(|&(key, _)| key);
+            let next = next.filter(|key| key.starts_with(&rows.prefix));
+            let first = match (next, stored) {
+                (Some(key), Some(pk)) => match key[scope_len..].cmp(pk) {
+                    std::cmp::Ordering::Less => Some(false),
+                    std::cmp::Ordering::Equal => Some(true),
+                    std::cmp::Ordering::Greater => None,
+                },
+                (Some(_), None) => Some(false),
+                (None, Some(_)) => None,
+                (None, None) => break,
+            };
+            match first {
+                Some(replaces) => {
+                    if replaces {
+                        rows.skip_row();
+                    }
+                    if let Some((key, Pending { row: Some(row), .. })) = pending.next() {
+                        visit(&key[scope_len..], row)?;
+                        count += 1;
+                    }
+                }
+                None => {
+                    let (pk, row) = rows.current();
+                    visit(pk, row)?;
+                    rows.skip_row();
+                    count += 1;
+                }
+            }
         }
         Ok(count)
     }
 
     /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
     /// from its lower key, inclusive, to its upper one, exclusive, or to the end of the
-    /// family), once, in key order, through one iterator.
+    /// family), once, in key order, through one iterator; the overlay's entries merged in.
     ///
     /// # Errors
     ///
     /// If RocksDB fails to read, or `visit` fails.
-    pub fn index_keys<E: From<StorageError>>(
+    pub(crate) fn index_keys<E: From<StorageError>>(
         &self,
         ranges: &[(Vec<u8>, Option<Vec<u8>>)],
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let ranges = keyspace::disjoint(ranges);
-        let mut options = ReadOptions::default();
+        let mut options = self.options();
         // The iterator stops at the last end instead of stepping over deleted entries to
         // the next live one.
         let last_end = ranges
@@ -256,23 +328,49 @@ impl Storage {
         if let Some(end) = last_end {
             options.set_iterate_upper_bound(end);
         }
-        let mut iter = self
-            .db
-            .raw_iterator_cf_opt(family(&self.db, CF_INDEX)?, options);
+        let db = &self.storage.db;
+        let mut iter = db.raw_iterator_cf_opt(family(db, CF_INDEX)?, options);
         for (lower, upper) in ranges {
+            let upper_bound = upper.map_or(Bound::Unbounded, Bound::Excluded);
+            let mut pending = self
+                .overlay
+                .map(|o| {
+                    o.index
+                        .range::<[u8], _>((Bound::Included(lower), upper_bound))
+                })
+                .into_iter()
+                .flatten()
+                .peekable();
             iter.seek(lower);
-            while let Some(key) = iter.key() {
-                if upper.is_some_and(|upper| key >= upper) {
-                    break;
+            loop {
+                let stored = iter
+                    .key()
+                    .filter(|key| upper.is_none_or(|upper| *key < upper));
+                match (pending.peek().map(|&(key, &there)| (key, there)), stored) {
+                    (Some((key, there)), stored) if stored.is_none_or(|s| key.as_slice() <= s) => {
+                        let replaces = stored == Some(key.as_slice());
+                        if there {
+                            visit(key)?;
+                        }
+                        if replaces {
+                            iter.next();
+                        }
+                        pending.next();
+                    }
+                    (_, Some(key)) => {
+                        visit(key)?;
+                        iter.next();
+                    }
+                    (_, None) => break,
                 }
-                visit(key)?;
-                iter.next();
             }
             iter.status().map_err(StorageError::from)?;
         }
         Ok(())
     }
+}
 
+impl Storage {
     /// The system-table rows whose keys start with `prefix`, in key order.
     ///
     /// # Errors
@@ -410,9 +508,32 @@ enum Entry {
     Failed(StorageError),
 }
 
-impl RowIter<'_> {
+impl<'a> RowIter<'a> {
+    fn new(iter: DBRawIterator<'a>, prefix: Vec<u8>, scope_len: usize) -> Self {
+        RowIter {
+            iter,
+            prefix,
+            scope_len,
+            last_row: Vec::new(),
+            advance: false,
+            done: false,
+        }
+    }
+
     /// The next row, `(primary key, row)`, borrowed from the iterator until the next call.
     pub(crate) fn next_row(&mut self) -> Option<Result<RowRef<'_>, StorageError>> {
+        match self.peek_row()? {
+            Ok(()) => {
+                self.advance = true;
+                Some(Ok(self.current()))
+            }
+            Err(err) => Some(Err(err)),
+        }
+    }
+
+    /// Moves to the next row, unless the iterator is on one that was not yet taken
+    /// ([`skip_row`](Self::skip_row) takes it); `None` at the end.
+    fn peek_row(&mut self) -> Option<Result<(), StorageError>> {
         if std::mem::take(&mut self.advance) {
             self.iter.next();
         }
@@ -442,12 +563,7 @@ impl RowIter<'_> {
             };
             match entry {
                 Entry::Skip => self.iter.next(),
-                Entry::Row => {
-                    self.advance = true;
-                    let (key, value) = (self.iter.key()?, self.iter.value()?);
-                    let pk = &key[self.scope_len..key.len() - keyspace::SEQ_LEN];
-                    return Some(live(value).map(|row| (pk, row.unwrap_or_default())));
-                }
+                Entry::Row => return Some(Ok(())),
                 Entry::End => self.done = true,
                 Entry::Exhausted => {
                     self.done = true;
@@ -460,6 +576,27 @@ impl RowIter<'_> {
             }
         }
         None
+    }
+
+    /// The row [`peek_row`](Self::peek_row) moved to.
+    fn current(&self) -> RowRef<'_> {
+        let (key, value) = (
+            self.iter.key().unwrap_or_default(),
+            self.iter.value().unwrap_or_default(),
+        );
+        let pk = key.get(self.scope_len..key.len().saturating_sub(keyspace::SEQ_LEN));
+        // `peek_row` checked the tag: a live row's bytes follow it.
+        (pk.unwrap_or_default(), value.get(1..).unwrap_or_default())
+    }
+
+    /// The primary key of the row [`peek_row`](Self::peek_row) moved to.
+    fn current_pk(&self) -> &[u8] {
+        self.current().0
+    }
+
+    /// Takes the row [`peek_row`](Self::peek_row) moved to: the next peek moves on.
+    fn skip_row(&mut self) {
+        self.advance = true;
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use rocksdb::WriteOptions;
 
 use super::keyspace::{self, Scope, TableNumber};
+use super::snapshot::Overlay;
 use super::{CF_META, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family};
 use crate::error::StorageError;
 
@@ -23,6 +24,65 @@ impl Storage {
         Ok(seq)
     }
 
+    /// Commits a transaction's writes: every row it wrote must still be as its snapshot
+    /// had it, and every unique value it claims still free; then all of them go in one
+    /// atomic write, under one new sequence number, which it returns. The caller holds the
+    /// write lock of every table the overlay writes, so that nothing changes between the
+    /// checks and the write.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read or write; then nothing is written. A failed check is
+    /// `Ok(Err(conflict))`, and nothing is written either.
+    pub(crate) fn commit_overlay(
+        &self,
+        overlay: Overlay,
+    ) -> Result<Result<u64, Conflict>, StorageError> {
+        let now = self.now();
+        let mut set = WriteSet::new();
+        for (prefix, pending) in overlay.rows {
+            let current = now.newest_at(&prefix)?;
+            if current.as_ref().and_then(|v| v.row.as_ref()) != pending.base.as_ref() {
+                return Ok(Err(Conflict::Row(table_of(&prefix))));
+            }
+            // A row it wrote and deleted again, which never was: nothing to write.
+            if pending.row.is_none() && current.is_none() {
+                continue;
+            }
+            let supersedes = current.map_or(Supersedes::Nothing, |v| Supersedes::Version(v.key));
+            set.ops.push(Op::Row {
+                key: prefix,
+                row: pending.row,
+                supersedes,
+            });
+        }
+        for (prefix, pk) in &overlay.claims {
+            // A claim whose row the transaction moved or deleted later claims nothing.
+            let entry = [prefix.as_slice(), pk].concat();
+            if overlay.index.get(&entry) != Some(&true) {
+                continue;
+            }
+            let mut taken = false;
+            let range = (prefix.clone(), keyspace::prefix_end(prefix));
+            now.index_keys::<StorageError>(&[range], |key| {
+                // Another row's entry, unless the transaction removes it.
+                taken |= key != entry.as_slice() && overlay.index.get(key) != Some(&false);
+                Ok(())
+            })?;
+            if taken {
+                return Ok(Err(Conflict::Unique(table_of(prefix))));
+            }
+        }
+        for (key, there) in overlay.index {
+            let value = there.then(Vec::new);
+            set.ops.push(Op::Index { key, value });
+        }
+        for (key, value) in overlay.catalog {
+            set.ops.push(Op::Catalog { key, value });
+        }
+        self.write(&set).map(Ok)
+    }
+
     /// Writes `set` under `seq`. Writers of different tables commit in any order, so the
     /// stored sequence number is merged, never put: the meta family keeps the highest one
     /// any commit wrote (see [`max_seq`](super::max_seq)), and reopening never goes back.
@@ -37,7 +97,7 @@ impl Storage {
     }
 }
 
-enum Op {
+pub(super) enum Op {
     Row {
         key: Vec<u8>,
         row: Option<Vec<u8>>,
@@ -51,8 +111,32 @@ enum Op {
         key: Vec<u8>,
         value: Option<Vec<u8>>,
     },
+    /// A unique index's value claimed by a row (the entry's prefix up to the primary key,
+    /// and the key): nothing to write; a transaction's commit checks it is still free.
+    Claim {
+        prefix: Vec<u8>,
+        pk: Vec<u8>,
+    },
     DropTable(TableNumber),
     DropIndex(TableNumber, u32),
+}
+
+/// Why a transaction's commit wrote nothing: another writer committed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conflict {
+    /// A row the transaction wrote changed since its snapshot; in this table.
+    Row(TableNumber),
+    /// Another row took values of a unique index the transaction's rows claim; in this
+    /// table.
+    Unique(TableNumber),
+}
+
+/// The table of a row prefix or index key.
+fn table_of(key: &[u8]) -> TableNumber {
+    TableNumber(
+        key.get(..4)
+            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap_or_default())),
+    )
 }
 
 /// The stored version a new row version replaces, as far as its writer knows.
@@ -152,10 +236,31 @@ impl WriteSet {
         self.ops.push(Op::DropIndex(table, index));
     }
 
+    /// Records that a row with primary key `pk` holds the values of a unique index whose
+    /// entries for them start with `prefix`. Nothing is written for it: a transaction's
+    /// commit checks that no other row took the values since.
+    pub(crate) fn claim_unique(&mut self, prefix: Vec<u8>, pk: &[u8]) {
+        self.ops.push(Op::Claim {
+            prefix,
+            pk: pk.to_vec(),
+        });
+    }
+
     /// Whether there is nothing to write.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+
+    /// Whether the set drops a table's or an index's data.
+    pub(crate) fn drops_data(&self) -> bool {
+        self.ops
+            .iter()
+            .any(|op| matches!(op, Op::DropTable(_) | Op::DropIndex(..)))
+    }
+
+    pub(super) fn into_ops(self) -> Vec<Op> {
+        self.ops
     }
 
     pub(super) fn fill(
@@ -226,6 +331,7 @@ impl WriteSet {
                     value: Some(value),
                 } => batch.put_cf(catalog, key, value),
                 Op::Catalog { key, value: None } => batch.delete_cf(catalog, key),
+                Op::Claim { .. } => {}
                 Op::DropTable(table) => {
                     let from = table.0.to_be_bytes();
                     let to = keyspace::prefix_end(&from).unwrap_or_else(|| vec![0xFF; 5]);
