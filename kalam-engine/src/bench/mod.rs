@@ -323,11 +323,13 @@ fn run_steps(
         let output = match step {
             Step::Prepared(n, params) => side.run(statements[*n], params)?,
             Step::Text(sql) => side.batch(sql)?,
+            Step::Begin => side.begin()?,
+            Step::Commit => side.commit()?,
         };
         elapsed += started.elapsed();
         results.push(match step {
             Step::Prepared(n, params) => side.rows(statements[*n], params, output)?,
-            Step::Text(_) => side.rows(0, &[], output)?,
+            Step::Text(_) | Step::Begin | Step::Commit => side.rows(0, &[], output)?,
         });
     }
     Ok(elapsed)
@@ -367,7 +369,11 @@ fn run_test(
             (Some(n), None) if n >= 5 && started.elapsed() >= options.duration => break,
             _ => {}
         }
-        let steps = (spec.event)(rng, ctx);
+        let mut steps = (spec.event)(rng, ctx);
+        if options.config.transactions && tests::in_transaction(spec.name) {
+            steps.insert(0, Step::Begin);
+            steps.push(Step::Commit);
+        }
         // Turn who goes first, so that no engine always runs on another's warm caches.
         for turn in 0..sides {
             let side = (event + turn) % sides;
@@ -430,6 +436,8 @@ fn compare(
             let (statement, params) = match step {
                 Step::Prepared(n, params) => (sql[*n].clone(), show_params(params)),
                 Step::Text(text) => (text.chars().take(200).collect(), String::new()),
+                Step::Begin => ("BEGIN".to_owned(), String::new()),
+                Step::Commit => ("COMMIT".to_owned(), String::new()),
             };
             return Err(BenchError::Mismatch {
                 test: test.to_owned(),
@@ -520,6 +528,7 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
         lookup_joins: false,
         durability,
         tables: Tables::Sql,
+        transactions: false,
     };
     let mut rungs = vec![("all opt-in gates on, every run optimized", config.clone())];
     config.gates = false;
@@ -533,7 +542,15 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
     config.lookup_joins = true;
     rungs.push(("+ lookup joins on primary keys", config.clone()));
     config.tables = Tables::Typed;
-    rungs.push(("+ tables on generated code (declared in Rust)", config));
+    rungs.push((
+        "+ tables on generated code (declared in Rust)",
+        config.clone(),
+    ));
+    config.transactions = true;
+    rungs.push((
+        "+ oltp_* events in BEGIN .. COMMIT, as sysbench runs them",
+        config,
+    ));
     rungs
 }
 

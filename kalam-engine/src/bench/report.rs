@@ -39,6 +39,9 @@ pub struct Config {
     pub durability: Durability,
     /// How the engine's tables are declared: in SQL, in Rust, or both side by side.
     pub tables: Tables,
+    /// Each event of `oltp_read_only`, `oltp_read_write` and `oltp_write_only` in one
+    /// transaction, `BEGIN` ... `COMMIT`, on every engine, as sysbench runs them.
+    pub transactions: bool,
 }
 
 /// How the suite's tables are declared on the engine.
@@ -85,6 +88,7 @@ impl Default for Config {
             lookup_joins: true,
             durability: Durability::default(),
             tables: Tables::default(),
+            transactions: false,
         }
     }
 }
@@ -389,9 +393,10 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{} rows, tables {}, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
+            "{} rows, tables {}, transactions {}, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
             self.rows,
             self.config.tables.name(),
+            on(self.config.transactions),
             on(self.config.gates),
             on(self.config.fast_paths),
             on(self.config.optimize_once),

@@ -13,6 +13,7 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use rusqlite::types::ValueRef;
 
 use super::{BenchError, Tables};
+use crate::engine::Open;
 use crate::{Durability, Engine, EngineOptions, Prepared, QueryResult, UserId, Value};
 
 /// One value of a result, in the types both engines share (booleans and timestamps are
@@ -238,6 +239,10 @@ pub(crate) trait Side {
     fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError>;
     /// Runs SQL text once, unprepared.
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError>;
+    /// Begins a transaction: the runs up to [`commit`](Self::commit) are in it.
+    fn begin(&mut self) -> Result<Output, BenchError>;
+    /// Commits the transaction.
+    fn commit(&mut self) -> Result<Output, BenchError>;
     /// What a run returned, as comparable rows (not timed).
     fn rows(
         &mut self,
@@ -254,6 +259,8 @@ pub(crate) struct Kalam {
     root: UserId,
     tables: Tables,
     prepared: Vec<Prepared>,
+    /// The transaction the runs are in, between `begin` and `commit`.
+    open: Option<Open>,
 }
 
 impl fmt::Debug for Kalam {
@@ -277,6 +284,7 @@ impl Kalam {
             root,
             tables,
             prepared: Vec::new(),
+            open: None,
         })
     }
 
@@ -310,10 +318,24 @@ impl Side for Kalam {
     }
 
     fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError> {
-        let result = self
-            .engine
-            .execute_blocking(&self.prepared[statement], params)?;
+        let prepared = &self.prepared[statement];
+        let result = match &self.open {
+            Some(open) => self.engine.execute_in(open, prepared, params)?,
+            None => self.engine.execute_blocking(prepared, params)?,
+        };
         Ok(Output::Kalam(result))
+    }
+
+    fn begin(&mut self) -> Result<Output, BenchError> {
+        self.open = Some(self.engine.open_txn(&self.root)?);
+        Ok(Output::Changed(0))
+    }
+
+    fn commit(&mut self) -> Result<Output, BenchError> {
+        if let Some(open) = self.open.take() {
+            self.engine.commit_open(open)?;
+        }
+        Ok(Output::Changed(0))
     }
 
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
@@ -436,6 +458,16 @@ impl Side for Sqlite {
         let sql = sqlite_sql(sql);
         let changed = self.connection.execute(&sql, [])?;
         Ok(Output::Changed(changed as u64))
+    }
+
+    fn begin(&mut self) -> Result<Output, BenchError> {
+        self.connection.execute_batch("BEGIN")?;
+        Ok(Output::Changed(0))
+    }
+
+    fn commit(&mut self) -> Result<Output, BenchError> {
+        self.connection.execute_batch("COMMIT")?;
+        Ok(Output::Changed(0))
     }
 
     fn rows(

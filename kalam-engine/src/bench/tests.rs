@@ -63,6 +63,20 @@ pub(crate) enum Step {
     Prepared(usize, Vec<Value>),
     /// SQL text, run unprepared (bulk loading).
     Text(String),
+    /// `BEGIN`: the steps up to the next [`Step::Commit`] run in one transaction.
+    Begin,
+    /// `COMMIT`.
+    Commit,
+}
+
+/// Whether sysbench wraps each event of the test in `BEGIN` ... `COMMIT` (its
+/// `oltp_common.lua` does for the tests that run several statements an event, unless
+/// `--skip-trx`): what `kalam bench --transactions` does too.
+pub(crate) fn in_transaction(test: &str) -> bool {
+    matches!(
+        test,
+        "oltp_read_only" | "oltp_read_write" | "oltp_write_only"
+    )
 }
 
 /// A test: its statements, prepared once on each engine, and the steps of one event.
@@ -370,9 +384,24 @@ mod unit {
                         assert!(!sql.contains(&format!("${}", params.len() + 1)));
                     }
                     Step::Text(sql) => assert!(sql.starts_with("INSERT"), "{}", test.name),
+                    // The run adds these around an event; no test's event has its own.
+                    Step::Begin | Step::Commit => panic!("{}: a transaction step", test.name),
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_tests_run_in_transactions_are_tests_of_the_suite() {
+        let wrapped: Vec<&str> = TESTS
+            .iter()
+            .map(|t| t.name)
+            .filter(|name| in_transaction(name))
+            .collect();
+        assert_eq!(
+            wrapped,
+            ["oltp_read_only", "oltp_write_only", "oltp_read_write"]
+        );
     }
 
     #[test]

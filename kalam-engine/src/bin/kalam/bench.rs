@@ -76,6 +76,10 @@ struct RunArgs {
     /// generated code), or both side by side against the same SQLite.
     #[arg(long, value_enum, default_value = "both")]
     tables: TablesArg,
+    /// Run each event of oltp_read_only, oltp_read_write and oltp_write_only in one
+    /// transaction (BEGIN ... COMMIT) on every engine, as sysbench does.
+    #[arg(long)]
+    transactions: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -132,6 +136,7 @@ impl RunArgs {
                     TablesArg::Typed => Tables::Typed,
                     TablesArg::Both => Tables::Both,
                 },
+                transactions: self.transactions,
             },
             ..BenchOptions::default()
         }
@@ -165,6 +170,7 @@ impl RunArgs {
             (!config.optimize_once, "--optimize-each-run"),
             (!config.plan_once, "--plan-each-run"),
             (!config.lookup_joins, "--no-lookup-joins"),
+            (config.transactions, "--transactions"),
         ] {
             if on {
                 flags.push(flag.to_owned());
