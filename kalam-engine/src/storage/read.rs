@@ -267,6 +267,17 @@ impl<'v> View<'v> {
         iter.seek(start);
         let mut rows = RowIter::new(iter, scope_prefix, scope_len);
         let mut count = 0;
+        // Nothing of the overlay in the range (always so outside a transaction): the rows
+        // as they are stored.
+        if pending.peek().is_none() {
+            while count < max {
+                let Some(row) = rows.next_row() else { break };
+                let (pk, row) = row?;
+                visit(pk, row)?;
+                count += 1;
+            }
+            return Ok(count);
+        }
         while count < max {
             let stored = rows.peek_row().transpose()?.map(|()| rows.current_pk());
             // The overlay's next row when it comes first, or replaces the stored one.
