@@ -194,6 +194,28 @@ fn sql_reads_statements_from_standard_input() {
         stderr(&output)
     );
     assert!(stdout(&output).contains("| 1 |"), "{}", stdout(&output));
+
+    // A transaction spans lines; one left open at the end of the input is rolled back.
+    let output = kalam_with_input(
+        &["sql", "--data", data],
+        "BEGIN;\nINSERT INTO app.t VALUES (8, 'eight');\nSELECT count(*) AS n FROM app.t;\n\
+         COMMIT;\nBEGIN;\nDELETE FROM app.t;\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("| 2 |"), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("rolled back"),
+        "{}",
+        stderr(&output)
+    );
+    let count = kalam(&[
+        "sql",
+        "--data",
+        data,
+        "-e",
+        "SELECT count(*) AS n FROM app.t",
+    ]);
+    assert!(stdout(&count).contains("| 2 |"), "{}", stdout(&count));
 }
 
 #[test]

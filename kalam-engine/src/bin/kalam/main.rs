@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use kalam_engine::{Engine, UserId, model_layouts};
+use kalam_engine::{Engine, Session, UserId, model_layouts};
 
 /// A small real database built with the kalam macros: RocksDB storage, SQL through
 /// DataFusion.
@@ -73,8 +73,11 @@ fn main() -> ExitCode {
 fn sql(args: &SqlArgs) -> Result<(), String> {
     let user = UserId::new(&args.user).map_err(|e| e.to_string())?;
     let engine = Engine::open(&args.data).map_err(|e| e.to_string())?;
+    // One session for everything: a transaction begun on one line goes on on the next.
+    let mut session = engine.session(&user).map_err(|e| e.to_string())?;
     if let Some(sql) = &args.execute {
-        return run(&engine, &user, sql).map_err(|e| e.to_string());
+        run(&mut session, sql).map_err(|e| e.to_string())?;
+        return end_of_input(&session);
     }
     let stdin = std::io::stdin();
     let interactive = stdin.is_terminal();
@@ -95,7 +98,7 @@ fn sql(args: &SqlArgs) -> Result<(), String> {
         buffer.push_str(&line);
         buffer.push('\n');
         if line.trim_end().ends_with(';') {
-            if let Err(err) = run(&engine, &user, &buffer) {
+            if let Err(err) = run(&mut session, &buffer) {
                 eprintln!("error: {err}");
                 failed = true;
             }
@@ -104,7 +107,7 @@ fn sql(args: &SqlArgs) -> Result<(), String> {
         prompt(!buffer.trim().is_empty());
     }
     if !buffer.trim().is_empty()
-        && let Err(err) = run(&engine, &user, &buffer)
+        && let Err(err) = run(&mut session, &buffer)
     {
         eprintln!("error: {err}");
         failed = true;
@@ -112,12 +115,20 @@ fn sql(args: &SqlArgs) -> Result<(), String> {
     if failed && !interactive {
         return Err("some statements failed".into());
     }
+    end_of_input(&session)
+}
+
+/// The input ended: a transaction still open is rolled back, and that is an error.
+fn end_of_input(session: &Session<'_>) -> Result<(), String> {
+    if session.in_transaction() {
+        return Err(kalam_engine::Error::UnfinishedTransaction.to_string());
+    }
     Ok(())
 }
 
-fn run(engine: &Engine, user: &UserId, sql: &str) -> Result<(), kalam_engine::Error> {
+fn run(session: &mut Session<'_>, sql: &str) -> Result<(), kalam_engine::Error> {
     let started = Instant::now();
-    let result = engine.sql_blocking(user, sql)?;
+    let result = session.sql_blocking(sql)?;
     let elapsed = started.elapsed().as_secs_f64();
     if result.schema().fields().is_empty() {
         println!("OK. Elapsed {elapsed:.3} seconds.\n");
