@@ -71,6 +71,25 @@ fn the_whole_suite_runs_and_writes_its_reports() {
             );
         }
     }
+    // The floor: a raw get beside the point select, in the same events, and only there.
+    for test in tests {
+        let floor = &test["floor"];
+        if test["name"] == "oltp_point_select" {
+            assert_eq!(floor["events"], 3, "{test}");
+            let over =
+                test["kalam"]["p50_us"].as_f64().unwrap() / floor["p50_us"].as_f64().unwrap();
+            assert!(
+                (test["over_floor"].as_f64().unwrap() - over).abs() < 1e-9,
+                "{test}"
+            );
+        } else {
+            assert!(floor.is_null() && test["over_floor"].is_null(), "{test}");
+        }
+    }
+    assert!(
+        stdout.contains("a raw RocksDB get of oltp_point_select's row"),
+        "{stdout}"
+    );
     assert!(json["summary"]["read_write_mean"].as_f64().unwrap() > 0.0);
     assert!(json["typed_summary"]["read_write_mean"].as_f64().unwrap() > 0.0);
     assert_eq!(json["config"]["tables"], "both");

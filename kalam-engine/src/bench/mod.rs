@@ -357,6 +357,8 @@ fn run_test(
     // One slot per engine variant, then SQLite's.
     let sides = kalams.len() + 1;
     let mut times = vec![Vec::new(); sides];
+    // The floor's times, in the test that has one.
+    let mut floor = (spec.name == tests::FLOOR_TEST).then(Vec::new);
     let mut results: Vec<Vec<Rows>> = vec![Vec::new(); sides];
     progress(0.0);
     let started = Instant::now();
@@ -387,6 +389,9 @@ fn run_test(
             if measured.is_some() {
                 times[side].push(elapsed);
             }
+        }
+        if let (Some(floor), Some(_), Some(kalam)) = (&mut floor, measured, kalams.first()) {
+            floor.push(raw_gets(kalam, &steps)?);
         }
         let (kalam_results, sqlite_results) = results.split_at(kalams.len());
         let sqlite_results = &sqlite_results[0];
@@ -419,8 +424,48 @@ fn run_test(
         (spec.name, spec.group),
         sql,
         (kalam_stats, sqlite_stats),
-        variants.next().map(|(_, typed)| typed),
+        (
+            variants.next().map(|(_, typed)| typed),
+            floor.map(|mut times| Stats::of(&mut times)),
+        ),
     ))
+}
+
+/// The time of a raw RocksDB get of the `sbtest1` row each step of an event asks for by
+/// id (its first parameter): the storage key built from the id, and the get, nothing else.
+fn raw_gets(kalam: &Kalam, steps: &[Step]) -> Result<Duration, BenchError> {
+    let id = crate::TableId::parse(&format!("{}.sbtest1", data::NAMESPACE))
+        .map_err(crate::Error::from)?;
+    let table = kalam
+        .engine()
+        .shared
+        .catalog
+        .table(&id)
+        .ok_or_else(|| BenchError::Setup(format!("no table {id}")))?
+        .number;
+    let storage = kalam.engine().storage();
+    let mut elapsed = Duration::ZERO;
+    for step in steps {
+        let Step::Prepared(_, params) = step else {
+            continue;
+        };
+        let Some(row) = params.first() else {
+            continue;
+        };
+        let started = Instant::now();
+        let mut key = Vec::with_capacity(8);
+        row.write_key(&mut key);
+        let found = storage
+            .get(table, crate::Scope::Shared, &key)
+            .map_err(crate::Error::from)?;
+        elapsed += started.elapsed();
+        if found.is_none() {
+            return Err(BenchError::Setup(format!(
+                "the floor's raw get found no row for {row}"
+            )));
+        }
+    }
+    Ok(elapsed)
 }
 
 /// Checks that an engine and SQLite returned the same for every step of an event.

@@ -162,6 +162,11 @@ pub struct TestResult {
     pub typed_multiplier: Option<f64>,
     /// `p50(typed) / p50(kalam)`: below 1 the generated code is faster.
     pub typed_over_sql: Option<f64>,
+    /// In `oltp_point_select`: the floor, a raw RocksDB get of each event's row (the
+    /// storage key built, no SQL, no decoding), timed in the same events.
+    pub floor: Option<Stats>,
+    /// `p50(kalam) / p50(floor)`: the engine's overhead over its storage.
+    pub over_floor: Option<f64>,
 }
 
 impl TestResult {
@@ -169,7 +174,7 @@ impl TestResult {
         (name, group): (&'static str, Group),
         statements: Vec<String>,
         (kalam, sqlite): (Stats, Stats),
-        typed: Option<Stats>,
+        (typed, floor): (Option<Stats>, Option<Stats>),
     ) -> Self {
         let ratio = |a: f64, b: f64| a / b.max(1e-9);
         TestResult {
@@ -182,6 +187,8 @@ impl TestResult {
             typed,
             typed_multiplier: typed.map(|t| ratio(t.p50_us, sqlite.p50_us)),
             typed_over_sql: typed.map(|t| ratio(t.p50_us, kalam.p50_us)),
+            floor,
+            over_floor: floor.map(|f| ratio(kalam.p50_us, f.p50_us)),
         }
     }
 }
@@ -262,14 +269,27 @@ impl Report {
                  (the same guarantee)",
                 Sqlite::version()
             ),
-            "both: prepared statements with parameters, one thread, same process, same data; \
-             no BEGIN/COMMIT: each write statement commits on its own"
-                .to_owned(),
+            if options.config.transactions {
+                "both: prepared statements with parameters, one thread, same process, same \
+                 data; each event of oltp_read_only, oltp_read_write and oltp_write_only in \
+                 one transaction (BEGIN ... COMMIT), every other write statement committing \
+                 on its own"
+                    .to_owned()
+            } else {
+                "both: prepared statements with parameters, one thread, same process, same \
+                 data; no BEGIN/COMMIT: each write statement commits on its own"
+                    .to_owned()
+            },
             format!(
                 "bulk_insert: one INSERT of {} rows as SQL text on both, not averaged",
                 tests::BULK_ROWS
             ),
             "every result compared between the engines".to_owned(),
+            format!(
+                "{}: also timed in the same events, a raw RocksDB get of each row (the \
+                 storage key built from the id, no SQL, no decoding): the engine's floor",
+                tests::FLOOR_TEST
+            ),
             match options.config.tables {
                 Tables::Sql => "kalam's tables declared in SQL (CREATE TABLE)".to_owned(),
                 Tables::Typed => "kalam's tables declared in Rust (#[derive(KalamTable)], \
@@ -366,6 +386,16 @@ impl Report {
                 );
             }
             let _ = writeln!(out, "{}", "-".repeat(105));
+        }
+        for t in &self.tests {
+            if let (Some(floor), Some(over)) = (t.floor, t.over_floor) {
+                let _ = writeln!(
+                    out,
+                    "floor           a raw RocksDB get of {}'s row: p50 {:.2}µs; the engine \
+                     takes {over:.2} times that",
+                    t.name, floor.p50_us
+                );
+            }
         }
         let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
         let _ = writeln!(out, "reads_mean      {}", show(self.summary.reads_mean));
@@ -618,7 +648,12 @@ mod unit {
         };
         let t = |name, group, k: f64| {
             let typed = Some(stats(k / 2.0));
-            TestResult::new((name, group), Vec::new(), (stats(k), stats(10.0)), typed)
+            TestResult::new(
+                (name, group),
+                Vec::new(),
+                (stats(k), stats(10.0)),
+                (typed, None),
+            )
         };
         let tests = [
             t("a", Group::Read, 10.0),

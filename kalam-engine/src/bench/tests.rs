@@ -69,6 +69,9 @@ pub(crate) enum Step {
     Commit,
 }
 
+/// The test timed beside a raw RocksDB get of the same rows: the engine's floor.
+pub(crate) const FLOOR_TEST: &str = "oltp_point_select";
+
 /// Whether sysbench wraps each event of the test in `BEGIN` ... `COMMIT` (its
 /// `oltp_common.lua` does for the tests that run several statements an event, unless
 /// `--skip-trx`): what `kalam bench --transactions` does too.
