@@ -186,3 +186,60 @@ fn the_ladder_runs_each_rung_and_reports_a_skipped_build() {
         kalam_engine::bench::ladder(kalam_engine::Durability::Process).len()
     );
 }
+
+#[test]
+fn repeat_runs_the_suite_again_and_reports_each_tests_median_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kalam(
+        &[
+            "bench",
+            "--rows",
+            "200",
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--tables",
+            "sql",
+            "--tests",
+            "oltp_point_select,oltp_insert",
+            "--repeat",
+            "3",
+            "--out",
+            "report",
+        ],
+        dir.path(),
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("multipliers over 3 runs"), "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["repeat"], 3);
+    for test in json["tests"].as_array().unwrap() {
+        let mut runs: Vec<f64> = test["multipliers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap())
+            .collect();
+        assert_eq!(runs.len(), 3, "{test}");
+        runs.sort_by(f64::total_cmp);
+        // The figures are the median run's, whose multiplier is theirs.
+        assert_eq!(test["multiplier"].as_f64().unwrap(), runs[1], "{test}");
+        let p50 = |side: &str| test[side]["p50_us"].as_f64().unwrap();
+        assert!(
+            (p50("kalam") / p50("sqlite") - runs[1]).abs() < 1e-9,
+            "{test}"
+        );
+    }
+    let zero = kalam(&["bench", "--repeat", "0"], dir.path());
+    assert!(!zero.status.success());
+    assert!(
+        text(&zero.stderr).contains("at least 1"),
+        "{}",
+        text(&zero.stderr)
+    );
+}

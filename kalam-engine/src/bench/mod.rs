@@ -94,6 +94,10 @@ pub struct BenchOptions {
     pub config: Config,
     /// The seed of the generated data and parameters.
     pub seed: u64,
+    /// Runs of the whole suite, one after the other on the same engines; each test's
+    /// figures are those of its run with the median multiplier, and its
+    /// [`TestResult::multipliers`] those of every run.
+    pub repeat: usize,
 }
 
 impl Default for BenchOptions {
@@ -107,6 +111,7 @@ impl Default for BenchOptions {
             data_dir: None,
             config: Config::default(),
             seed: 1,
+            repeat: 1,
         }
     }
 }
@@ -144,6 +149,9 @@ pub fn run(
     if options.rows < 2 {
         return Err(BenchError::Setup("--rows must be at least 2".into()));
     }
+    if options.repeat == 0 {
+        return Err(BenchError::Setup("--repeat must be at least 1".into()));
+    }
     let temp;
     let dir: &Path = match &options.data_dir {
         Some(dir) => dir,
@@ -180,7 +188,7 @@ pub fn run(
         kalams.push(Kalam::open(dir, &engine_options, tables)?);
     }
     let mut sqlite = Sqlite::open(&sqlite_path, options.config.durability)?;
-    let stages = specs.len() + 1;
+    let stages = specs.len() * options.repeat + 1;
     let mut report_progress = |stage: &str, done: usize, fraction: f64| {
         progress(Progress {
             stage,
@@ -199,25 +207,30 @@ pub fn run(
 
     let mut ctx = Ctx::new(rows);
     let mut rng = Rng::new(options.seed ^ 0x5EED);
-    let mut results = Vec::with_capacity(specs.len());
-    for (done, spec) in specs.iter().enumerate() {
-        let result = run_test(
-            spec,
-            options,
-            (&mut kalams, &mut sqlite),
-            &mut ctx,
-            &mut rng,
-            &mut |f| {
-                report_progress(spec.name, done + 1, f);
-            },
-        )?;
-        if spec.group != Group::Read {
-            for kalam in &mut kalams {
-                same_tables(spec.name, kalam, &mut sqlite)?;
+    let mut runs: Vec<Vec<TestResult>> = vec![Vec::with_capacity(options.repeat); specs.len()];
+    let mut done = 0;
+    for _ in 0..options.repeat {
+        for (spec, results) in specs.iter().zip(&mut runs) {
+            done += 1;
+            let result = run_test(
+                spec,
+                options,
+                (&mut kalams, &mut sqlite),
+                &mut ctx,
+                &mut rng,
+                &mut |f| {
+                    report_progress(spec.name, done, f);
+                },
+            )?;
+            if spec.group != Group::Read {
+                for kalam in &mut kalams {
+                    same_tables(spec.name, kalam, &mut sqlite)?;
+                }
             }
+            results.push(result);
         }
-        results.push(result);
     }
+    let results = runs.into_iter().filter_map(TestResult::median_of).collect();
     report_progress("done", stages, 1.0);
     Ok(Report::new(options, results, peak_memory()))
 }

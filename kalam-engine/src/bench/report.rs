@@ -167,6 +167,9 @@ pub struct TestResult {
     pub floor: Option<Stats>,
     /// `p50(kalam) / p50(floor)`: the engine's overhead over its storage.
     pub over_floor: Option<f64>,
+    /// The multiplier of each run of the suite (`--repeat`), in the order they ran; the
+    /// figures above are those of the run with the median one.
+    pub multipliers: Vec<f64>,
 }
 
 impl TestResult {
@@ -189,7 +192,30 @@ impl TestResult {
             typed_over_sql: typed.map(|t| ratio(t.p50_us, kalam.p50_us)),
             floor,
             over_floor: floor.map(|f| ratio(kalam.p50_us, f.p50_us)),
+            multipliers: vec![ratio(kalam.p50_us, sqlite.p50_us)],
         }
+    }
+
+    /// Of the runs of one test, the one with the median multiplier (the lower of the two
+    /// middle ones for an even count), holding every run's multiplier.
+    pub(crate) fn median_of(runs: Vec<TestResult>) -> Option<TestResult> {
+        let multipliers: Vec<f64> = runs.iter().map(|r| r.multiplier).collect();
+        let mut order: Vec<usize> = (0..runs.len()).collect();
+        order.sort_by(|&a, &b| multipliers[a].total_cmp(&multipliers[b]));
+        let median = *order.get(runs.len().checked_sub(1)? / 2)?;
+        let mut result = runs.into_iter().nth(median)?;
+        result.multipliers = multipliers;
+        Some(result)
+    }
+
+    /// The lowest and highest multiplier over the runs.
+    #[must_use]
+    pub fn range(&self) -> (f64, f64) {
+        self.multipliers
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &m| {
+                (lo.min(m), hi.max(m))
+            })
     }
 }
 
@@ -236,6 +262,8 @@ pub struct Report {
     pub rows: usize,
     /// Warm-up events per test.
     pub warmup: usize,
+    /// Runs of the suite: each test's figures are its median run's.
+    pub repeat: usize,
     /// The engine's switches.
     pub config: Config,
     /// How each engine is set up and what the run compares.
@@ -304,6 +332,7 @@ impl Report {
         Report {
             date: today(),
             rows: options.rows,
+            repeat: options.repeat,
             warmup: options.warmup,
             config: options.config.clone(),
             method,
@@ -386,6 +415,21 @@ impl Report {
                 );
             }
             let _ = writeln!(out, "{}", "-".repeat(105));
+        }
+        if self.repeat > 1 {
+            let _ = writeln!(
+                out,
+                "multipliers over {} runs of the suite (the table gives each test's median run):",
+                self.repeat
+            );
+            for t in &self.tests {
+                let (lo, hi) = t.range();
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {:.2} ({lo:.2} to {hi:.2})",
+                    t.name, t.multiplier
+                );
+            }
         }
         for t in &self.tests {
             if let (Some(floor), Some(over)) = (t.floor, t.over_floor) {

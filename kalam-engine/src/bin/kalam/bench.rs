@@ -53,6 +53,10 @@ struct RunArgs {
     /// Events per test and engine before measuring.
     #[arg(long, value_name = "N", default_value_t = BenchOptions::default().warmup)]
     warmup: usize,
+    /// Runs of the whole suite on the same engines: each test reports its median run and
+    /// the range of its multipliers.
+    #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one)]
+    repeat: usize,
     /// `process`: the WAL without fsync, SQLite synchronous=NORMAL; `machine`: an fsync
     /// per write, SQLite synchronous=FULL.
     #[arg(long, value_enum, default_value = "process")]
@@ -120,6 +124,7 @@ impl RunArgs {
             iterations: self.iterations,
             duration: self.duration,
             warmup: self.warmup,
+            repeat: self.repeat,
             data_dir,
             config: Config {
                 gates: self.gates,
@@ -155,6 +160,7 @@ impl RunArgs {
         }
         flags.push(format!("--duration={}", options.duration.as_secs_f64()));
         flags.push(format!("--warmup={}", options.warmup));
+        flags.push(format!("--repeat={}", options.repeat));
         let config = &options.config;
         flags.push(
             match config.durability {
@@ -376,6 +382,7 @@ mod tests {
             iterations: Some(7),
             duration: Duration::from_millis(1500),
             warmup: 2,
+            repeat: 3,
             config: Config {
                 durability: Durability::Machine,
                 plan_once: false,
