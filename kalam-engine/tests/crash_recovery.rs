@@ -3,8 +3,9 @@
 //! fsync: the log outlives the process in the OS page cache); writers racing on several
 //! threads leave a sequence number that never goes back.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+
+mod common;
 
 use kalam_engine::{Scope, Storage, TableNumber, WriteSet};
 
@@ -27,24 +28,6 @@ fn write_set(n: u64) -> WriteSet {
     set
 }
 
-/// This test binary again, running only the ignored test `name` as the writer process,
-/// on the data directory `dir`; its acknowledgements come on its standard output.
-fn spawn(name: &str, dir: &std::path::Path) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            name,
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
 #[test]
 #[ignore = "the writer process of killed_writer_loses_no_acknowledged_write"]
 fn writer() {
@@ -62,21 +45,7 @@ fn writer() {
 #[test]
 fn killed_writer_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn("writer", dir.path());
-    let mut acknowledged = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(n) = line.strip_prefix("ack ") {
-            let n: u64 = n.parse().unwrap();
-            acknowledged = Some(n);
-            if n >= 2_000 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL: no destructor, no flush
-    child.wait().unwrap();
-    let acknowledged = acknowledged.expect("the writer acknowledged writes");
+    let acknowledged = common::kill_writer("writer", (DIR_ENV, dir.path()), 2_000);
 
     let storage = Storage::open(dir.path()).unwrap();
     let rows: Vec<_> = storage
@@ -136,19 +105,7 @@ fn racing_writers() {
 #[test]
 fn killed_racing_writers_leave_the_highest_sequence() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn("racing_writers", dir.path());
-    let mut highest = 0;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if let Some(seq) = line.unwrap().strip_prefix("ack ") {
-            highest = highest.max(seq.parse::<u64>().unwrap());
-            if highest >= 4_000 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(highest > 0, "the writers acknowledged writes");
+    let highest = common::kill_writer("racing_writers", (DIR_ENV, dir.path()), 4_000);
     let storage = Storage::open(dir.path()).unwrap();
     assert!(
         storage.last_seq() >= highest,

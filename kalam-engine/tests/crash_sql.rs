@@ -1,8 +1,9 @@
 //! SQL writes survive SIGKILL: every acknowledged multi-row INSERT is there after reopening,
 //! whole (both rows) with its index entries, and the catalog is intact.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
+
+mod common;
 
 use kalam_engine::{Engine, UserId};
 
@@ -44,32 +45,7 @@ fn sql_writer() {
 #[test]
 fn killed_sql_writer_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sql_writer",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut acknowledged = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if let Some(n) = line.unwrap().strip_prefix("ack ") {
-            let n: u64 = n.parse().unwrap();
-            acknowledged = Some(n);
-            if n >= 500 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let acknowledged = acknowledged.expect("the writer acknowledged writes");
+    let acknowledged = common::kill_writer("sql_writer", (DIR_ENV, dir.path()), 500);
 
     let engine = Engine::open(dir.path()).unwrap();
     let root = UserId::new("root").unwrap();

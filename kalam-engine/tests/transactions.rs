@@ -2,13 +2,14 @@
 //! read-your-writes on every read path; first committer wins; aborted transactions;
 //! per-user isolation; concurrent transfers; SIGKILL during a stream of commits.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kalam::KalamTable;
 use kalam_engine::{Engine, Error, QueryResult, TableType, UserId, Value};
+
+mod common;
 
 fn root() -> UserId {
     UserId::new("root").unwrap()
@@ -694,32 +695,9 @@ fn transaction_writer() {
 #[test]
 fn killed_transactions_are_whole_or_absent() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "transaction_writer",
-            "--include-ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(DIR_ENV, dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut acknowledged = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if let Some(n) = line.unwrap().strip_prefix("ack ") {
-            let n: i64 = n.parse().unwrap();
-            acknowledged = Some(n);
-            if n >= 300 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL, mid-stream
-    child.wait().unwrap();
-    let acknowledged = acknowledged.expect("the writer acknowledged commits");
+    // SIGKILL, mid-stream.
+    let acknowledged = common::kill_writer("transaction_writer", (DIR_ENV, dir.path()), 300);
+    let acknowledged = i64::try_from(acknowledged).unwrap();
 
     let engine = Engine::open(dir.path()).unwrap();
     let count = |sql: &str| int(&engine.sql_blocking(&root(), sql).unwrap());
