@@ -56,11 +56,6 @@ impl<'a> Reads<'a> {
         }
     }
 
-    /// Whether the reads are a transaction's.
-    pub(crate) fn in_txn(&self) -> bool {
-        self.txn.is_some()
-    }
-
     /// The view to read through.
     pub(crate) fn view(&self) -> View<'_> {
         match &self.txn {

@@ -80,6 +80,22 @@ impl Txn {
         self.state().failed = true;
     }
 
+    /// Refuses a statement once one of the transaction failed.
+    pub(crate) fn admit(&self) -> Result<(), Error> {
+        if self.failed() {
+            return Err(Error::TransactionAborted);
+        }
+        Ok(())
+    }
+
+    /// A statement's result: a failure fails the transaction.
+    pub(crate) fn settle<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
     /// Fails it unless the catalog is as it was at its start.
     pub(crate) fn check_schema(&self, shared: &Shared) -> Result<(), Error> {
         if shared.catalog.generation() == self.generation {

@@ -113,7 +113,6 @@ fn index_keys<'a>(
 /// to check them again.
 struct Claims<'a> {
     view: View<'a>,
-    in_txn: bool,
     vacated: HashSet<&'a [u8]>,
     keys: HashSet<Vec<u8>>,
     uniques: HashSet<Vec<u8>>,
@@ -123,7 +122,6 @@ impl<'a> Claims<'a> {
     fn new(reads: &'a Reads<'_>, vacated: impl IntoIterator<Item = &'a [u8]>) -> Self {
         Claims {
             view: reads.view(),
-            in_txn: reads.in_txn(),
             vacated: vacated.into_iter().collect(),
             keys: HashSet::new(),
             uniques: HashSet::new(),
@@ -181,7 +179,7 @@ impl<'a> Claims<'a> {
                 Err(violation())
             }
         })?;
-        if self.in_txn {
+        if self.view.in_txn() {
             set.claim_unique(prefix, pk);
         }
         Ok(())

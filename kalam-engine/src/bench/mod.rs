@@ -38,7 +38,7 @@ pub use tests::Group;
 use self::data::Rng;
 use self::sides::{Kalam, Rows, Side, Sqlite};
 use self::tests::{Ctx, Step, TestSpec};
-use crate::{Durability, EngineOptions, Value};
+use crate::{Durability, EngineOptions, TableNumber, Value};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -371,7 +371,10 @@ fn run_test(
     let sides = kalams.len() + 1;
     let mut times = vec![Vec::new(); sides];
     // The floor's times, in the test that has one.
-    let mut floor = (spec.name == tests::FLOOR_TEST).then(Vec::new);
+    let mut floor = match kalams.first() {
+        Some(kalam) if spec.name == tests::FLOOR_TEST => Some((sbtest_table(kalam)?, Vec::new())),
+        _ => None,
+    };
     let mut results: Vec<Vec<Rows>> = vec![Vec::new(); sides];
     progress(0.0);
     let started = Instant::now();
@@ -403,8 +406,9 @@ fn run_test(
                 times[side].push(elapsed);
             }
         }
-        if let (Some(floor), Some(_), Some(kalam)) = (&mut floor, measured, kalams.first()) {
-            floor.push(raw_gets(kalam, &steps)?);
+        if let (Some((table, times)), Some(_), Some(kalam)) = (&mut floor, measured, kalams.first())
+        {
+            times.push(raw_gets(kalam, *table, &steps)?);
         }
         let (kalam_results, sqlite_results) = results.split_at(kalams.len());
         let sqlite_results = &sqlite_results[0];
@@ -439,23 +443,24 @@ fn run_test(
         (kalam_stats, sqlite_stats),
         (
             variants.next().map(|(_, typed)| typed),
-            floor.map(|mut times| Stats::of(&mut times)),
+            floor.map(|(_, mut times)| Stats::of(&mut times)),
         ),
     ))
 }
 
-/// The time of a raw RocksDB get of the `sbtest1` row each step of an event asks for by
-/// id (its first parameter): the storage key built from the id, and the get, nothing else.
-fn raw_gets(kalam: &Kalam, steps: &[Step]) -> Result<Duration, BenchError> {
+/// The storage number of the engine's `sbtest1`.
+fn sbtest_table(kalam: &Kalam) -> Result<TableNumber, BenchError> {
     let id = crate::TableId::parse(&format!("{}.sbtest1", data::NAMESPACE))
         .map_err(crate::Error::from)?;
-    let table = kalam
-        .engine()
-        .shared
-        .catalog
-        .table(&id)
+    let meta = kalam.engine().shared.catalog.table(&id);
+    Ok(meta
         .ok_or_else(|| BenchError::Setup(format!("no table {id}")))?
-        .number;
+        .number)
+}
+
+/// The time of a raw RocksDB get of the `sbtest1` row each step of an event asks for by
+/// id (its first parameter): the storage key built from the id, and the get, nothing else.
+fn raw_gets(kalam: &Kalam, table: TableNumber, steps: &[Step]) -> Result<Duration, BenchError> {
     let storage = kalam.engine().storage();
     let mut elapsed = Duration::ZERO;
     for step in steps {

@@ -145,9 +145,7 @@ impl Engine {
     /// failure fails the transaction (statements are refused until it ends).
     async fn run_in(&self, open: &Open, statement: sql::Parsed<'_>) -> Result<QueryResult, Error> {
         let txn = open.txn();
-        if txn.failed() {
-            return Err(Error::TransactionAborted);
-        }
+        txn.admit()?;
         let result = async {
             if let Some(ddl) = statement.stmt.ddl() {
                 return Err(ddl_refused(ddl));
@@ -157,24 +155,15 @@ impl Engine {
             sql::on_deep_stack(statement.depth, run).await
         }
         .await;
-        if result.is_err() {
-            txn.fail();
-        }
-        result
+        txn.settle(result)
     }
 
     /// A call inside the transaction `open`, as [`run_in`](Self::run_in) runs a
     /// statement.
     fn guarded<T>(&self, open: &Open, call: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
         let txn = open.txn();
-        if txn.failed() {
-            return Err(Error::TransactionAborted);
-        }
-        let result = txn.check_schema(&self.shared).and_then(|()| call());
-        if result.is_err() {
-            txn.fail();
-        }
-        result
+        txn.admit()?;
+        txn.settle(txn.check_schema(&self.shared).and_then(|()| call()))
     }
 
     /// A typed call inside the transaction `open`, as its user.
@@ -209,9 +198,7 @@ impl Engine {
         params: &[Value],
     ) -> Result<QueryResult, Error> {
         let txn = open.txn();
-        if txn.failed() {
-            return Err(Error::TransactionAborted);
-        }
+        txn.admit()?;
         let result = async {
             same_user(open, prepared)?;
             txn.check_schema(&self.shared)?;
@@ -220,10 +207,7 @@ impl Engine {
                 .await
         }
         .await;
-        if result.is_err() {
-            txn.fail();
-        }
-        result
+        txn.settle(result)
     }
 
     /// A transaction of `user`'s, held without a handle (the suite's sides hold one beside
@@ -241,11 +225,10 @@ impl Engine {
 /// The statements of `sql`; a text that does not parse fails the open transaction, as a
 /// statement that fails does.
 fn parse_in<'a>(sql: &'a str, open: Option<&Open>) -> Result<Vec<sql::Parsed<'a>>, Error> {
-    sql::parse(sql).inspect_err(|_| {
-        if let Some(open) = open {
-            open.txn().fail();
-        }
-    })
+    match open {
+        Some(open) => open.txn().settle(sql::parse(sql)),
+        None => sql::parse(sql),
+    }
 }
 
 /// A statement runs in a transaction of the user it was prepared for.

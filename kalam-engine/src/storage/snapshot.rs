@@ -25,23 +25,19 @@ self_cell::self_cell!(
 /// keeps the versions it sees from compaction until it is dropped.
 pub(crate) struct Snapshot {
     held: Held,
-    /// The engine's sequence number when it was taken.
-    seq: u64,
 }
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot").field("seq", &self.seq).finish()
+        f.debug_struct("Snapshot").finish_non_exhaustive()
     }
 }
 
 impl Snapshot {
     /// A snapshot of `storage` now.
     pub(crate) fn new(storage: Arc<Storage>) -> Self {
-        let seq = storage.last_seq();
         Snapshot {
             held: Held::new(storage, |storage| storage.db.snapshot()),
-            seq,
         }
     }
 
@@ -92,6 +88,11 @@ impl View<'_> {
             options.set_snapshot(snapshot);
         }
         options
+    }
+
+    /// Whether the view lays a transaction's writes over a snapshot.
+    pub(crate) fn in_txn(&self) -> bool {
+        self.overlay.is_some()
     }
 }
 
