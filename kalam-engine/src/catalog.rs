@@ -634,6 +634,26 @@ impl Catalog {
         Ok(user)
     }
 
+    /// The user `id`, root included (as stored once given a password, or as built in).
+    pub(crate) fn user(&self, id: &UserId) -> Option<User> {
+        if let Some(user) = self.read().users.get(id) {
+            return Some(user.clone());
+        }
+        (id.as_str() == ROOT).then(|| User {
+            user_id: id.clone(),
+            role: Role::System,
+            created_at: 0,
+            password: None,
+            locked: None,
+        })
+    }
+
+    /// Stores `user` over its old row; the caller writes `set`, then
+    /// [`commit_user`](Self::commit_user)s.
+    pub(crate) fn alter_user(&self, user: &User, set: &mut WriteSet) {
+        set.put_catalog(key(Tag::User, user), user.to_row());
+    }
+
     pub(crate) fn commit_user(&self, user: User) {
         self.write().users.insert(user.user_id.clone(), user);
     }

@@ -167,6 +167,20 @@ pub enum Error {
         /// What they tried.
         action: String,
     },
+    /// A statement's text longer than the server takes.
+    #[error("the statement is {bytes} bytes long; the server takes at most {limit}")]
+    StatementTooLong {
+        /// Its length.
+        bytes: usize,
+        /// The server's limit.
+        limit: usize,
+    },
+    /// `EXECUTE` or `DEALLOCATE` of a name no `PREPARE` gave.
+    #[error("prepared statement \"{0}\" does not exist")]
+    UnknownPrepared(String),
+    /// `SET` or `SHOW` of a session setting the server does not have.
+    #[error("unrecognized configuration parameter \"{0}\"")]
+    UnknownSetting(String),
     /// `SET GATE` of a gate that does not exist.
     #[error("gate `{name}` does not exist; the gates are: {known}")]
     UnknownGate {
@@ -268,11 +282,16 @@ impl Error {
         match self {
             Error::Parse { .. } => "42601",
             Error::TooComplex(_) => "54001",
+            Error::StatementTooLong { .. } => "54000",
+            Error::UnknownPrepared(_) => "26000",
             Error::Plan { .. } => "42000",
             Error::Execution { .. } => "XX000",
             Error::UnknownNamespace(_) => "3F000",
             Error::UnknownTable(_) | Error::UnqualifiedTable(_) => "42P01",
-            Error::UnknownIndex(_) | Error::UnknownUser(_) | Error::UnknownGate { .. } => "42704",
+            Error::UnknownIndex(_)
+            | Error::UnknownUser(_)
+            | Error::UnknownGate { .. }
+            | Error::UnknownSetting(_) => "42704",
             Error::UnknownColumn { .. } => "42703",
             Error::AlreadyExists { kind, .. } => match *kind {
                 "namespace" => "42P06",

@@ -95,9 +95,12 @@ mod error;
 mod gates;
 mod ids;
 mod models;
+mod password;
 mod provider;
 mod result;
 mod row;
+#[cfg(feature = "server")]
+pub mod server;
 mod session;
 mod shared;
 mod sql;

@@ -258,9 +258,9 @@ pub struct ViewDefinition {
     pub(crate) created_by: UserId,
 }
 
-/// A row of `system.users`.
+/// A row of `system.users`. Version 2 added passwords and locks.
 #[derive(KalamTable, AlignedModel, Clone, Debug, PartialEq)]
-#[table(name = "users", namespace = "system")]
+#[table(name = "users", namespace = "system", version = 2)]
 pub struct User {
     /// The user's id.
     #[hot]
@@ -273,6 +273,13 @@ pub struct User {
     /// When the user was created, in microseconds since the epoch.
     #[hot]
     pub(crate) created_at: i64,
+    /// The password's SCRAM-SHA-256 verifier, in PostgreSQL's text form; NULL for a user
+    /// who cannot log in with a password (`kalam serve` refuses them).
+    #[column(since = 2)]
+    pub(crate) password: Option<String>,
+    /// Whether logins are refused (`ALTER USER .. NOLOGIN`); NULL reads as not.
+    #[column(since = 2)]
+    pub(crate) locked: Option<bool>,
 }
 
 /// A row of `system.jobs`: work the engine did in the background of a statement (index

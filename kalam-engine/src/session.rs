@@ -21,6 +21,8 @@ pub(crate) struct QueryUser {
     /// The transaction the statement runs in, if any: its reads see the transaction's
     /// snapshot and writes, and its writes join them.
     pub(crate) txn: Option<Arc<Txn>>,
+    /// The namespace of one-part table names (a server connection's database), if any.
+    pub(crate) namespace: Option<Arc<str>>,
 }
 
 impl QueryUser {
@@ -30,6 +32,27 @@ impl QueryUser {
             id: self.id.clone(),
             role: self.role,
             txn: Some(txn),
+            namespace: self.namespace.clone(),
+        }
+    }
+
+    /// The same user, one-part table names in `namespace`.
+    pub(crate) fn in_namespace(&self, namespace: Option<Arc<str>>) -> Self {
+        QueryUser {
+            id: self.id.clone(),
+            role: self.role,
+            txn: self.txn.clone(),
+            namespace,
+        }
+    }
+
+    /// `stmt` with its one-part table names in the user's namespace, if the user has one.
+    pub(crate) fn qualify(&self, stmt: &mut crate::sql::Stmt) {
+        use crate::sql::Stmt;
+        if let (Some(namespace), Stmt::Sql(statement) | Stmt::CreateTable { statement, .. }) =
+            (&self.namespace, stmt)
+        {
+            crate::sql::names::qualify(statement, namespace);
         }
     }
 

@@ -279,6 +279,12 @@ impl fmt::Display for Value {
 }
 
 impl Value {
+    /// Whether it is SQL `NULL`.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
     /// The value as `system.columns.default_value` shows it: numbers and booleans as
     /// written, text as it is, bytes in hex; `None` for NULL.
     pub(crate) fn to_text(&self) -> Option<String> {

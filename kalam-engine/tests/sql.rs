@@ -348,7 +348,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
         Error::Unsupported { .. }
     ));
     assert!(matches!(
-        err("INSERT INTO system.users VALUES ('x', 'dba', 0)"),
+        err("INSERT INTO system.users VALUES ('x', 'dba', 0, NULL, NULL)"),
         Error::ReadOnly(_)
     ));
     assert!(matches!(
@@ -1338,4 +1338,153 @@ fn explain_of_a_write_through_a_subquery_shows_the_query_for_its_rows() {
     );
     let plan = run(&engine, "EXPLAIN DELETE FROM shop.items WHERE id = 1").to_string();
     assert!(plan.contains("KalamDeleteExec"), "{plan}");
+}
+
+#[test]
+fn defaults_fill_the_columns_an_insert_leaves_out_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let create = "CREATE NAMESPACE bench;
+         CREATE TABLE bench.sbtest1 (id INTEGER NOT NULL, k INTEGER DEFAULT '0' NOT NULL,
+           c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT ' x ' NOT NULL,
+           score DOUBLE DEFAULT -1.5, ok BOOLEAN DEFAULT true, n BIGINT, PRIMARY KEY (id))";
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        run(&engine, create);
+        // Through DataFusion (several rows) and through the one-row fast path.
+        run(&engine, "INSERT INTO bench.sbtest1 (id) VALUES (1), (2)");
+        let fast = engine
+            .prepare_blocking(&root(), "INSERT INTO bench.sbtest1 (id, n) VALUES ($1, $2)")
+            .unwrap();
+        assert!(fast.is_fast_path());
+        engine
+            .execute_blocking(&fast, &[3i64.into(), 30i64.into()])
+            .unwrap();
+        run(
+            &engine,
+            "INSERT INTO bench.sbtest1 VALUES (4, 7, 'c', 'p', 2.0, false, 40)",
+        );
+    }
+    let engine = Engine::open(dir.path()).unwrap();
+    run(&engine, "INSERT INTO bench.sbtest1 (id) VALUES (5)");
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT id, k, c, pad, score, ok, n FROM bench.sbtest1 ORDER BY id"
+        )),
+        [
+            "+----+---+---+-----+-------+-------+----+",
+            "| id | k | c | pad | score | ok    | n  |",
+            "+----+---+---+-----+-------+-------+----+",
+            "| 1  | 0 |   |  x  | -1.5  | true  |    |",
+            "| 2  | 0 |   |  x  | -1.5  | true  |    |",
+            "| 3  | 0 |   |  x  | -1.5  | true  | 30 |",
+            "| 4  | 7 | c | p   | 2.0   | false | 40 |",
+            "| 5  | 0 |   |  x  | -1.5  | true  |    |",
+            "+----+---+---+-----+-------+-------+----+",
+        ]
+    );
+    let shown = run(
+        &engine,
+        "SELECT column_name, default_value FROM system.columns \
+         WHERE table_name = 'sbtest1' AND default_value IS NOT NULL ORDER BY ordinal",
+    );
+    assert_eq!(shown.num_rows(), 5, "{shown}");
+    for (bad, what) in [
+        (
+            "CREATE TABLE bench.t (id INT PRIMARY KEY, k INT DEFAULT 'x')",
+            "DEFAULT 'x'",
+        ),
+        (
+            "CREATE TABLE bench.t (id INT PRIMARY KEY, k INT DEFAULT 1 + 1)",
+            "DEFAULT 1 + 1",
+        ),
+        (
+            "CREATE TABLE bench.t (id INT PRIMARY KEY, at TIMESTAMP DEFAULT now())",
+            "now()",
+        ),
+    ] {
+        let err = engine.sql_blocking(&root(), bad).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }), "{bad}: {err}");
+        assert!(err.to_string().contains(what), "{err}");
+    }
+}
+
+#[test]
+fn passwords_and_locks_are_kept_as_verifiers_and_only_admins_change_others() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = Engine::open(dir.path()).unwrap();
+        run(
+            &engine,
+            "CREATE USER bob WITH PASSWORD 'pw' ROLE dba; CREATE USER eve NOLOGIN; \
+             ALTER USER root WITH PASSWORD 'root-pw'",
+        );
+        assert!(engine.has_password(&UserId::new("bob").unwrap()));
+        assert!(!engine.has_password(&UserId::new("eve").unwrap()));
+        let eve = UserId::new("eve").unwrap();
+        // A user sets their own password, and nothing else of anyone's.
+        engine
+            .sql_blocking(&eve, "ALTER USER eve WITH PASSWORD 'mine'")
+            .unwrap();
+        for bad in [
+            "ALTER USER eve LOGIN",
+            "ALTER USER bob WITH PASSWORD 'x'",
+            "ALTER USER eve ROLE dba",
+            "CREATE USER mallory",
+        ] {
+            assert!(
+                matches!(
+                    engine.sql_blocking(&eve, bad),
+                    Err(Error::PermissionDenied { .. })
+                ),
+                "{bad}"
+            );
+        }
+        for (bad, state) in [
+            ("ALTER USER nobody WITH PASSWORD 'x'", "42704"),
+            ("ALTER USER root ROLE user", "42501"),
+            ("ALTER USER root NOLOGIN", "42501"),
+            ("CREATE USER carl PASSWORD ''", "42601"),
+        ] {
+            let err = engine.sql_blocking(&root(), bad).unwrap_err();
+            assert_eq!(err.sqlstate(), state, "{bad}: {err}");
+        }
+    }
+    // Reopened: the verifiers and the lock are stored; the passwords themselves nowhere.
+    let every_statement = kalam_engine::EngineOptions {
+        slow_query_threshold: std::time::Duration::ZERO,
+        ..kalam_engine::EngineOptions::default()
+    };
+    let engine = Engine::open_with(dir.path(), &every_statement).unwrap();
+    assert!(engine.has_password(&root()));
+    assert!(engine.has_password(&UserId::new("eve").unwrap()));
+    assert_eq!(
+        table(&run(
+            &engine,
+            "SELECT user_id, role, password, locked FROM system.users ORDER BY user_id"
+        )),
+        [
+            "+---------+--------+----------+--------+",
+            "| user_id | role   | password | locked |",
+            "+---------+--------+----------+--------+",
+            "| bob     | dba    | ******** |        |",
+            "| eve     | user   | ******** | true   |",
+            "| root    | system | ******** |        |",
+            "+---------+--------+----------+--------+",
+        ]
+    );
+    // What the logs keep of those statements has no password in it.
+    run(&engine, "SET GATE slow_query_log = on");
+    run(&engine, "ALTER USER bob WITH PASSWORD 'hunter2'");
+    let logged: Vec<String> = engine.slow_queries().into_iter().map(|q| q.sql).collect();
+    assert!(
+        logged
+            .iter()
+            .any(|sql| sql == "ALTER USER bob PASSWORD '********'"),
+        "{logged:?}"
+    );
+    assert!(
+        !logged.iter().any(|sql| sql.contains("hunter2")),
+        "{logged:?}"
+    );
 }

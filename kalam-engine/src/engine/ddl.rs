@@ -10,19 +10,21 @@ use datafusion::sql::sqlparser::ast::{
 use kalam::Table;
 
 use super::Engine;
-use crate::catalog::{Catalog, Column, IndexPart, TableMeta, Tag, key};
+use crate::catalog::{Catalog, Column, IndexPart, ROOT, TableMeta, Tag, key};
 use crate::error::Error;
 use crate::gates::ENGINE_GATES;
 use crate::ids::{NamespaceId, UserId};
 use crate::models::{
     ColumnDefinition, Job, Namespace, Role, TableDefinition, TableType, User, now_micros,
 };
+use crate::password::Verifier;
 use crate::provider::SYSTEM;
 use crate::result::QueryResult;
 use crate::session::QueryUser;
+use crate::sql::UserOptions;
 use crate::sql::names::{ident_name, object_name, table_id};
 use crate::storage::WriteSet;
-use crate::value::ColumnType;
+use crate::value::{ColumnType, Value};
 use crate::write;
 
 impl Engine {
@@ -132,11 +134,13 @@ impl Engine {
                 ))
             })?;
             let mut nullable = true;
+            let mut default = Value::Null;
             for option in &def.options {
                 match &option.option {
                     ColumnOption::NotNull => nullable = false,
                     ColumnOption::Null => nullable = true,
                     ColumnOption::PrimaryKey(_) => pk.push(name.clone()),
+                    ColumnOption::Default(expr) => default = default_value(&name, ty, expr)?,
                     other => {
                         return Err(Error::unsupported(format!(
                             "column option `{other}` on `{name}`"
@@ -144,7 +148,9 @@ impl Engine {
                     }
                 }
             }
-            columns.push(Column::new(name, ty, nullable));
+            let mut column = Column::new(name, ty, nullable);
+            column.default = default;
+            columns.push(column);
         }
         for constraint in &create.constraints {
             match constraint {
@@ -211,7 +217,7 @@ impl Engine {
                     .position(|&p| p == i)
                     .map(|p| u32::try_from(p).unwrap_or(u32::MAX)),
                 added_in_version: None,
-                default_value: None,
+                default_value: c.default.to_text(),
             })
             .collect();
         let mut set = WriteSet::new();
@@ -384,14 +390,22 @@ impl Engine {
         })
     }
 
-    pub(super) fn create_user(&self, user: &QueryUser, id: &str, role: Role) -> Result<(), Error> {
+    pub(super) fn create_user(
+        &self,
+        user: &QueryUser,
+        id: &str,
+        options: &UserOptions,
+    ) -> Result<(), Error> {
         let mut set = WriteSet::new();
         let created = self.shared.catalog.create_user(
             User {
                 user_id: UserId::new(id)?,
-                role,
+                role: options.role.unwrap_or(Role::User),
                 created_at: now_micros(),
-            },
+                password: None,
+                locked: None,
+            }
+            .with(options)?,
             &mut set,
         )?;
         self.shared
@@ -399,6 +413,77 @@ impl Engine {
             .audit(&mut set, &user.id, "CREATE USER", id, 0);
         self.shared.storage.write(&set)?;
         self.shared.catalog.commit_user(created);
+        Ok(())
+    }
+
+    /// Whether `user` has a password: whether they can log in to `kalam serve`.
+    #[must_use]
+    pub fn has_password(&self, user: &UserId) -> bool {
+        self.shared
+            .catalog
+            .user(user)
+            .is_some_and(|u| u.password.is_some())
+    }
+
+    /// Sets `user`'s password (kept as its SCRAM-SHA-256 verifier), as root running
+    /// `ALTER USER user WITH PASSWORD '..'` does.
+    ///
+    /// ```
+    /// use kalam_engine::{Engine, UserId};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let engine = Engine::open(dir.path())?;
+    /// let root = UserId::new("root")?;
+    /// assert!(!engine.has_password(&root));
+    /// engine.set_password(&root, "correct horse battery staple")?;
+    /// assert!(engine.has_password(&root));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownUser`], an empty password, or a storage failure.
+    pub fn set_password(&self, user: &UserId, password: &str) -> Result<(), Error> {
+        let root = self.user(&UserId::new(ROOT)?)?;
+        let options = UserOptions {
+            password: Some(Some(password.to_owned())),
+            ..UserOptions::default()
+        };
+        self.alter_user(&root, user.as_str(), &options)
+    }
+
+    /// `ALTER USER`: an administrator changes anyone's options but root's role; a user
+    /// changes their own password, and nothing else.
+    pub(super) fn alter_user(
+        &self,
+        user: &QueryUser,
+        id: &str,
+        options: &UserOptions,
+    ) -> Result<(), Error> {
+        let target = UserId::new(id)?;
+        let own_password = target == user.id && options.role.is_none() && options.locked.is_none();
+        if !own_password {
+            self.require_admin(user, "alter a user other than by their own password")?;
+        }
+        if target.as_str() == ROOT && (options.role.is_some() || options.locked == Some(true)) {
+            return Err(Error::PermissionDenied {
+                user: user.id.to_string(),
+                action: "change root's role or lock root".to_owned(),
+            });
+        }
+        let before = self
+            .shared
+            .catalog
+            .user(&target)
+            .ok_or_else(|| Error::UnknownUser(id.to_owned()))?;
+        let after = before.with(options)?;
+        let mut set = WriteSet::new();
+        self.shared.catalog.alter_user(&after, &mut set);
+        self.shared
+            .gates
+            .audit(&mut set, &user.id, "ALTER USER", id, 0);
+        self.shared.storage.write(&set)?;
+        self.shared.catalog.commit_user(after);
         Ok(())
     }
 
@@ -498,4 +583,68 @@ fn index_parts(meta: &TableMeta, index: &ast::CreateIndex) -> Result<Vec<IndexPa
             })
         })
         .collect()
+}
+
+impl User {
+    /// The user with `options` applied: a password as its verifier (a verifier given in
+    /// PostgreSQL's text form is kept as it is).
+    fn with(&self, options: &UserOptions) -> Result<User, Error> {
+        let mut user = self.clone();
+        if let Some(role) = options.role {
+            user.role = role;
+        }
+        if let Some(locked) = options.locked {
+            user.locked = Some(locked);
+        }
+        match &options.password {
+            None => {}
+            Some(None) => user.password = None,
+            Some(Some(text)) if Verifier::parse(text).is_some() => {
+                user.password = Some(text.clone());
+            }
+            Some(Some(text)) if text.is_empty() => {
+                return Err(Error::parse(
+                    "an empty password: give one, or PASSWORD NULL for none",
+                ));
+            }
+            Some(Some(text)) => user.password = Some(Verifier::new(text)?.to_string()),
+        }
+        Ok(user)
+    }
+}
+
+/// The value of a column's `DEFAULT`: a constant, of the column's type (`DEFAULT '0'` on an
+/// INT is 0, as in PostgreSQL).
+fn default_value(column: &str, ty: ColumnType, expr: &SqlExpr) -> Result<Value, Error> {
+    use datafusion::sql::sqlparser::ast::{UnaryOperator, Value as SqlValue};
+    let refused = || {
+        Error::unsupported(format!(
+            "DEFAULT {expr} on `{column}`: a default is a constant of the column's type"
+        ))
+    };
+    let (text, negative) = match expr {
+        SqlExpr::Value(v) => (&v.value, false),
+        SqlExpr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            SqlExpr::Value(v) => (&v.value, true),
+            _ => return Err(refused()),
+        },
+        _ => return Err(refused()),
+    };
+    let text = match text {
+        SqlValue::Null if !negative => return Ok(Value::Null),
+        SqlValue::Boolean(b) if !negative => b.to_string(),
+        SqlValue::Number(n, _) => n.clone(),
+        SqlValue::SingleQuotedString(s) if !negative => s.clone(),
+        _ => return Err(refused()),
+    };
+    let text = if negative { format!("-{text}") } else { text };
+    match ty {
+        // Bytes and timestamps have no constant form here that is not ambiguous.
+        ColumnType::Bytes | ColumnType::Timestamp => Err(refused()),
+        ColumnType::Text => Ok(Value::Text(text)),
+        _ => Value::from_text(ty, Some(text.trim())).ok_or_else(refused),
+    }
 }

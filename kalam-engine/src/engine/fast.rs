@@ -122,7 +122,8 @@ impl FastPath {
                 for (column, param) in meta.columns.iter().zip(values) {
                     row.push(match param {
                         Some(param) => coerce(params, *param, column.ty)?,
-                        None => Value::Null,
+                        // Left out of the INSERT: the column's DEFAULT, NULL without one.
+                        None => column.default.clone(),
                     });
                 }
                 write::insert_row(shared, table, user, row)?

@@ -38,7 +38,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 
 pub use prepared::Prepared;
-pub(crate) use transaction::Open;
+pub(crate) use transaction::{Open, SessionCore};
 pub use transaction::{Session, Transaction};
 pub use typed::TypedRows;
 
@@ -180,6 +180,7 @@ impl Engine {
             id: user.clone(),
             role,
             txn: None,
+            namespace: None,
         }))
     }
 
@@ -221,7 +222,8 @@ impl Engine {
         self.runtime.block_on(self.sql_as(user, sql))
     }
 
-    async fn run(&self, user: &Arc<QueryUser>, statement: Stmt) -> Result<QueryResult, Error> {
+    async fn run(&self, user: &Arc<QueryUser>, mut statement: Stmt) -> Result<QueryResult, Error> {
+        user.qualify(&mut statement);
         match statement {
             Stmt::CreateNamespace {
                 name,
@@ -238,9 +240,13 @@ impl Engine {
                 self.require_admin(user, "create a table")?;
                 self.create_table(user, kind, &statement)
             }
-            Stmt::CreateUser { id, role } => {
+            Stmt::CreateUser { id, options } => {
                 self.require_admin(user, "create a user")?;
-                self.create_user(user, &id, role)?;
+                self.create_user(user, &id, &options)?;
+                Ok(QueryResult::empty())
+            }
+            Stmt::AlterUser { id, options } => {
+                self.alter_user(user, &id, &options)?;
                 Ok(QueryResult::empty())
             }
             Stmt::SetGate { name, on } => {
@@ -364,7 +370,7 @@ impl Engine {
             LogicalPlan::Ddl(_) | LogicalPlan::Statement(_) | LogicalPlan::Copy(_) => {
                 return Err(Error::unsupported(format!(
                     "`{}`: the engine runs SELECT, INSERT, UPDATE, DELETE, EXPLAIN and its own DDL \
-                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, CREATE VIEW, DROP TABLE|INDEX|VIEW|NAMESPACE, CREATE USER, SET GATE)",
+                     (CREATE NAMESPACE, CREATE USER|SHARED TABLE, CREATE INDEX, CREATE VIEW, DROP TABLE|INDEX|VIEW|NAMESPACE, CREATE|ALTER USER, SET GATE)",
                     plan.display()
                 )));
             }

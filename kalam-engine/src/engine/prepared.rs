@@ -34,6 +34,8 @@ pub struct Prepared {
     kind: PreparedKind,
     /// Parameter types, `$1` first.
     params: Vec<Option<DataType>>,
+    /// The schema of its rows.
+    schema: SchemaRef,
     /// The user's DataFusion session and task context, made once: both copy the
     /// session's registries of functions, which costs more than planning a small query.
     session: Arc<(SessionState, Arc<TaskContext>)>,
@@ -146,6 +148,16 @@ impl Prepared {
         &self.sql
     }
 
+    /// The types of its parameters, `$1` first, where the plan tells them.
+    pub(crate) fn param_types(&self) -> &[Option<DataType>] {
+        &self.params
+    }
+
+    /// The schema of the rows it returns.
+    pub(crate) fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
     /// The user it was prepared for.
     pub(super) fn user(&self) -> &QueryUser {
         &self.user
@@ -169,7 +181,10 @@ fn bind(prepared: &Prepared, params: &[Value]) -> Result<Vec<ScalarValue>, Error
 
 /// A run in a transaction: the user in it, and the task context that plans run with in
 /// it, made when first needed.
-pub(super) type InTxn<'a> = (&'a Arc<QueryUser>, &'a dyn Fn() -> Arc<TaskContext>);
+pub(super) type InTxn<'a> = (
+    &'a Arc<QueryUser>,
+    &'a (dyn Fn() -> Arc<TaskContext> + Sync),
+);
 
 impl Engine {
     /// Parses and plans `sql` once for `user`; run it with [`execute`](Self::execute).
@@ -183,10 +198,25 @@ impl Engine {
     pub async fn prepare(&self, user: &UserId, sql: &str) -> Result<Prepared, Error> {
         let user = self.user(user)?;
         let mut statements = sql::parse(sql)?;
-        let (Some((Stmt::Sql(statement), depth)), None) = (
-            statements.pop().map(|p| (p.stmt, p.depth)),
-            statements.pop(),
-        ) else {
+        self.prepare_for(user, sql, statements.pop(), statements.pop())
+            .await
+    }
+
+    /// [`prepare`](Self::prepare) of the parsed statement `only` (`more`: another one).
+    pub(crate) async fn prepare_for(
+        &self,
+        user: Arc<QueryUser>,
+        sql: &str,
+        only: Option<sql::Parsed<'_>>,
+        more: Option<sql::Parsed<'_>>,
+    ) -> Result<Prepared, Error> {
+        let (Some((mut stmt, depth)), None) = (only.map(|p| (p.stmt, p.depth)), more) else {
+            return Err(Error::unsupported(
+                "preparing anything but one SELECT, INSERT, UPDATE or DELETE",
+            ));
+        };
+        user.qualify(&mut stmt);
+        let Stmt::Sql(statement) = stmt else {
             return Err(Error::unsupported(
                 "preparing anything but one SELECT, INSERT, UPDATE or DELETE",
             ));
@@ -260,6 +290,7 @@ impl Engine {
             depth,
             kind,
             params,
+            schema,
             session: Arc::new((state, task)),
         })
     }
@@ -353,7 +384,13 @@ impl Engine {
         user: &Arc<QueryUser>,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        let Some(Stmt::Sql(statement)) = sql::parse(&prepared.sql)?.pop().map(|p| p.stmt) else {
+        let Some(mut stmt) = sql::parse(&prepared.sql)?.pop().map(|p| p.stmt) else {
+            return Err(Error::unsupported(
+                "a prepared statement that no longer parses",
+            ));
+        };
+        user.qualify(&mut stmt);
+        let Stmt::Sql(statement) = stmt else {
             return Err(Error::unsupported(
                 "a prepared statement that no longer parses",
             ));

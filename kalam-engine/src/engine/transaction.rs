@@ -61,6 +61,13 @@ impl Open {
 #[derive(Debug)]
 pub struct Session<'e> {
     engine: &'e Engine,
+    core: SessionCore,
+}
+
+/// A session's state, held without the engine (a server's connection holds it beside an
+/// `Arc` of the engine): its user, and its open transaction.
+#[derive(Debug)]
+pub(crate) struct SessionCore {
     user: Arc<QueryUser>,
     open: Option<Open>,
 }
@@ -102,6 +109,13 @@ impl Engine {
     pub fn session(&self, user: &UserId) -> Result<Session<'_>, Error> {
         Ok(Session {
             engine: self,
+            core: self.session_core(user)?,
+        })
+    }
+
+    /// A session's state, held without the engine.
+    pub(crate) fn session_core(&self, user: &UserId) -> Result<SessionCore, Error> {
+        Ok(SessionCore {
             user: self.user(user)?,
             open: None,
         })
@@ -244,6 +258,106 @@ fn same_user(open: &Open, prepared: &Prepared) -> Result<(), Error> {
     )))
 }
 
+impl SessionCore {
+    /// Runs one statement of a text: `BEGIN`, `COMMIT` and `ROLLBACK` here, the others
+    /// in the open transaction if there is one.
+    pub(crate) async fn statement(
+        &mut self,
+        engine: &Engine,
+        statement: sql::Parsed<'_>,
+    ) -> Result<QueryResult, Error> {
+        let gates = &engine.shared.gates;
+        let started = gates.clock();
+        let logged = statement.stmt.logged(statement.text).into_owned();
+        let result = match statement.stmt {
+            Stmt::Begin if self.open.is_some() => return Err(Error::TransactionInProgress),
+            Stmt::Begin => {
+                self.open = Some(Open::begin(engine, &self.user));
+                QueryResult::empty()
+            }
+            Stmt::Commit => {
+                let open = self.open.take().ok_or(Error::NoTransaction)?;
+                open.commit(engine)?;
+                QueryResult::empty()
+            }
+            Stmt::Rollback => {
+                self.open.take().ok_or(Error::NoTransaction)?;
+                QueryResult::empty()
+            }
+            _ => match &self.open {
+                Some(open) => engine.run_in(open, statement).await?,
+                None => {
+                    let run = engine.run(&self.user, statement.stmt);
+                    sql::on_deep_stack(statement.depth, run).await?
+                }
+            },
+        };
+        gates.finished(started, &self.user.id, &logged, result.num_rows());
+        Ok(result)
+    }
+
+    /// The statements of `sql`; a text that does not parse fails the open transaction.
+    pub(crate) fn parse<'a>(&self, sql: &'a str) -> Result<Vec<sql::Parsed<'a>>, Error> {
+        parse_in(sql, self.open.as_ref())
+    }
+
+    async fn sql(&mut self, engine: &Engine, sql: &str) -> Result<QueryResult, Error> {
+        let mut last = QueryResult::empty();
+        for statement in self.parse(sql)? {
+            last = self.statement(engine, statement).await?;
+        }
+        Ok(last)
+    }
+
+    /// Runs a prepared statement inside the open transaction if there is one.
+    pub(crate) async fn execute(
+        &self,
+        engine: &Engine,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        match &self.open {
+            Some(open) => engine.execute_in_async(open, prepared, params).await,
+            None => engine.execute(prepared, params).await,
+        }
+    }
+
+    fn execute_blocking(
+        &self,
+        engine: &Engine,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<QueryResult, Error> {
+        match &self.open {
+            Some(open) => engine.execute_in(open, prepared, params),
+            None => engine.execute_blocking(prepared, params),
+        }
+    }
+
+    /// Whether a transaction is open (failed or not).
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Whether the open transaction failed.
+    pub(crate) fn transaction_failed(&self) -> bool {
+        self.open.as_ref().is_some_and(|open| open.txn().failed())
+    }
+
+    /// The session's user.
+    pub(crate) fn query_user(&self) -> &Arc<QueryUser> {
+        &self.user
+    }
+
+    /// One-part table names from now on in `namespace` (none: they are refused).
+    pub(crate) fn set_namespace(&mut self, namespace: Option<Arc<str>>) {
+        self.user = Arc::new(self.user.in_namespace(namespace.clone()));
+        if let Some(open) = &mut self.open {
+            open.user = Arc::new(open.user.in_namespace(namespace));
+        }
+    }
+}
+
 impl Session<'_> {
     /// Runs `sql` (one statement or several separated by `;`), and returns the last
     /// statement's result. `BEGIN` (or `START TRANSACTION`) opens a transaction that the
@@ -259,38 +373,7 @@ impl Session<'_> {
     /// that lost to another writer. DDL inside a transaction is refused with
     /// [`Error::Unsupported`].
     pub async fn sql(&mut self, sql: &str) -> Result<QueryResult, Error> {
-        let statements = parse_in(sql, self.open.as_ref())?;
-        let mut last = QueryResult::empty();
-        for statement in statements {
-            let gates = &self.engine.shared.gates;
-            let started = gates.clock();
-            let text = statement.text;
-            last = match statement.stmt {
-                Stmt::Begin if self.open.is_some() => return Err(Error::TransactionInProgress),
-                Stmt::Begin => {
-                    self.open = Some(Open::begin(self.engine, &self.user));
-                    QueryResult::empty()
-                }
-                Stmt::Commit => {
-                    let open = self.open.take().ok_or(Error::NoTransaction)?;
-                    open.commit(self.engine)?;
-                    QueryResult::empty()
-                }
-                Stmt::Rollback => {
-                    self.open.take().ok_or(Error::NoTransaction)?;
-                    QueryResult::empty()
-                }
-                _ => match &self.open {
-                    Some(open) => self.engine.run_in(open, statement).await?,
-                    None => {
-                        let run = self.engine.run(&self.user, statement.stmt);
-                        sql::on_deep_stack(statement.depth, run).await?
-                    }
-                },
-            };
-            gates.finished(started, &self.user.id, text, last.num_rows());
-        }
-        Ok(last)
+        self.core.sql(self.engine, sql).await
     }
 
     /// [`sql`](Self::sql), blocking on the engine's runtime. Not for use inside an async
@@ -316,10 +399,7 @@ impl Session<'_> {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        match &self.open {
-            Some(open) => self.engine.execute_in_async(open, prepared, params).await,
-            None => self.engine.execute(prepared, params).await,
-        }
+        self.core.execute(self.engine, prepared, params).await
     }
 
     /// [`execute`](Self::execute), blocking on the engine's runtime.
@@ -332,28 +412,25 @@ impl Session<'_> {
         prepared: &Prepared,
         params: &[Value],
     ) -> Result<QueryResult, Error> {
-        match &self.open {
-            Some(open) => self.engine.execute_in(open, prepared, params),
-            None => self.engine.execute_blocking(prepared, params),
-        }
+        self.core.execute_blocking(self.engine, prepared, params)
     }
 
     /// Whether a transaction is open (failed or not).
     #[must_use]
     pub fn in_transaction(&self) -> bool {
-        self.open.is_some()
+        self.core.in_transaction()
     }
 
     /// Whether the open transaction failed: statements are refused until `ROLLBACK`.
     #[must_use]
     pub fn transaction_failed(&self) -> bool {
-        self.open.as_ref().is_some_and(|open| open.txn().failed())
+        self.core.transaction_failed()
     }
 
     /// The session's user.
     #[must_use]
     pub fn user(&self) -> &UserId {
-        &self.user.id
+        &self.core.user.id
     }
 }
 

@@ -70,10 +70,8 @@ impl SchemaProvider for NamespaceSchema {
             .catalog
             .table_by_name(&self.namespace, name)
             .map(|meta| {
-                Arc::new(KalamTableProvider {
-                    shared: Arc::clone(&self.shared),
-                    meta,
-                }) as Arc<dyn TableProvider>
+                Arc::new(KalamTableProvider::new(Arc::clone(&self.shared), meta))
+                    as Arc<dyn TableProvider>
             }))
     }
 

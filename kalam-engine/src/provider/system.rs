@@ -17,7 +17,7 @@ use crate::catalog::{Catalog, ROOT, column_definition, index_definitions};
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::models::{
-    AuditLogEntry, ColumnDefinition, GateRow, IndexDefinition, Job, LiveQuery, Namespace, Role,
+    AuditLogEntry, ColumnDefinition, GateRow, IndexDefinition, Job, LiveQuery, Namespace,
     TableDefinition, User, ViewDefinition,
 };
 use crate::session::{QueryUser, query_user};
@@ -143,13 +143,19 @@ impl SystemTable {
                     .collect::<Vec<_>>(),
             ),
             _ => {
-                let mut users = vec![User {
-                    user_id: UserId::new(ROOT)?,
-                    role: Role::System,
-                    created_at: 0,
-                }];
-                users.extend(shared.catalog.users());
+                let mut users = shared.catalog.users();
+                let root = UserId::new(ROOT)?;
+                if !users.iter().any(|u| u.user_id == root) {
+                    users.extend(shared.catalog.user(&root));
+                }
+                users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
                 users.retain(|u| own(&u.user_id));
+                // As PostgreSQL's pg_user: whether there is a password, not its verifier.
+                for user in &mut users {
+                    if user.password.is_some() {
+                        user.password = Some("********".to_owned());
+                    }
+                }
                 User::to_record_batch(&users)
             }
         };

@@ -26,12 +26,19 @@ use crate::sql::params;
 pub(crate) struct KalamTableProvider {
     pub(crate) shared: Arc<Shared>,
     pub(crate) meta: Arc<TableMeta>,
+    /// What an INSERT that leaves out a column writes in it (`DEFAULT`), by column.
+    defaults: Vec<Option<Expr>>,
 }
 
 #[async_trait]
 impl TableProvider for KalamTableProvider {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.meta.schema)
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        let i = self.meta.columns.iter().position(|c| c.name == column)?;
+        self.defaults.get(i)?.as_ref()
     }
 
     fn table_type(&self) -> DfTableType {
@@ -150,6 +157,19 @@ impl TableProvider for KalamTableProvider {
 }
 
 impl KalamTableProvider {
+    pub(crate) fn new(shared: Arc<Shared>, meta: Arc<TableMeta>) -> Self {
+        let defaults = meta
+            .columns
+            .iter()
+            .map(|c| (!c.default.is_null()).then(|| Expr::Literal(c.default.to_scalar(), None)))
+            .collect();
+        KalamTableProvider {
+            shared,
+            meta,
+            defaults,
+        }
+    }
+
     /// The access path of a DELETE or UPDATE, and its predicates to check on each row.
     fn selection(
         &self,

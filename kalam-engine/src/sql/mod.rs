@@ -37,7 +37,11 @@ pub(crate) enum Stmt {
     },
     CreateUser {
         id: String,
-        role: Role,
+        options: UserOptions,
+    },
+    AlterUser {
+        id: String,
+        options: UserOptions,
     },
     SetGate {
         name: String,
@@ -61,12 +65,43 @@ impl Stmt {
             Stmt::DropNamespace { .. } => "DROP NAMESPACE",
             Stmt::CreateTable { .. } => "CREATE TABLE",
             Stmt::CreateUser { .. } => "CREATE USER",
+            Stmt::AlterUser { .. } => "ALTER USER",
             Stmt::SetGate { .. } => "SET GATE",
             Stmt::Sql(Statement::CreateIndex(_)) => "CREATE INDEX",
             Stmt::Sql(Statement::CreateView(_)) => "CREATE VIEW",
             Stmt::Sql(Statement::Drop { .. }) => "DROP",
             _ => return None,
         })
+    }
+}
+
+/// What `CREATE USER` and `ALTER USER` set; `None` leaves it as it is (or the default).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct UserOptions {
+    pub(crate) role: Option<Role>,
+    /// `PASSWORD 'text'` (`Some(Some)`) or `PASSWORD NULL` (`Some(None)`).
+    pub(crate) password: Option<Option<String>>,
+    /// `NOLOGIN` or `ACCOUNT LOCK` (`true`), `LOGIN` or `ACCOUNT UNLOCK` (`false`).
+    pub(crate) locked: Option<bool>,
+}
+
+impl Stmt {
+    /// The statement's text as logs keep it: without the password of a `CREATE USER` or
+    /// `ALTER USER`.
+    pub(crate) fn logged<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            Stmt::CreateUser { id, options } | Stmt::AlterUser { id, options }
+                if options.password.is_some() =>
+            {
+                let verb = if matches!(self, Stmt::CreateUser { .. }) {
+                    "CREATE"
+                } else {
+                    "ALTER"
+                };
+                format!("{verb} USER {id} PASSWORD '********'").into()
+            }
+            _ => text.into(),
+        }
     }
 }
 
@@ -225,29 +260,18 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
             kind: TableType::Shared,
             statement: parse_standard(tokens)?,
         }),
-        ("CREATE", "USER", _) => {
+        (verb @ ("CREATE" | "ALTER"), "USER", _) => {
             let id = ident(tokens.get(2))?;
-            let mut at = 3;
-            if w(at) == "WITH" {
-                at += 1;
-            }
-            let role = if w(at) == "ROLE" {
-                let role = match ident(tokens.get(at + 1))?.to_ascii_lowercase().as_str() {
-                    "user" => Role::User,
-                    "dba" => Role::Dba,
-                    other => {
-                        return Err(Error::parse(format!(
-                            "unknown role `{other}`; roles are `user` and `dba`"
-                        )));
-                    }
-                };
-                at += 2;
-                role
+            let options = user_options(&tokens, 3)?;
+            Ok(if verb == "CREATE" {
+                Stmt::CreateUser { id, options }
+            } else if options == UserOptions::default() {
+                return Err(Error::parse(
+                    "ALTER USER sets PASSWORD, ROLE, LOGIN or NOLOGIN: name one",
+                ));
             } else {
-                Role::User
-            };
-            expect_end(&tokens, at)?;
-            Ok(Stmt::CreateUser { id, role })
+                Stmt::AlterUser { id, options }
+            })
         }
         ("SET", "GATE", _) => {
             let name = ident(tokens.get(2))?;
@@ -269,6 +293,82 @@ fn parse_one(mut tokens: Vec<TokenWithSpan>) -> Result<Stmt, Error> {
         }
         _ => transaction_control(parse_standard(tokens)?),
     }
+}
+
+/// The options of `CREATE USER name [WITH] ...` from `tokens[at..]`, in any order, each
+/// once: `ROLE user|dba`, `PASSWORD 'text'|NULL`, `LOGIN`, `NOLOGIN`, `ACCOUNT LOCK|UNLOCK`.
+fn user_options(tokens: &[TokenWithSpan], mut at: usize) -> Result<UserOptions, Error> {
+    let mut options = UserOptions::default();
+    if tokens.get(at).and_then(word).as_deref() == Some("WITH") {
+        at += 1;
+    }
+    let twice = |what: &str| Err(Error::parse(format!("{what} is given twice")));
+    while let Some(token) = tokens.get(at) {
+        let option = word(token).unwrap_or_default();
+        at += 1;
+        match option.as_str() {
+            "ROLE" => {
+                let role = match ident(tokens.get(at))?.to_ascii_lowercase().as_str() {
+                    "user" => Role::User,
+                    "dba" => Role::Dba,
+                    other => {
+                        return Err(Error::parse(format!(
+                            "unknown role `{other}`; roles are `user` and `dba`"
+                        )));
+                    }
+                };
+                at += 1;
+                if options.role.replace(role).is_some() {
+                    return twice("ROLE");
+                }
+            }
+            "PASSWORD" => {
+                let password = match tokens.get(at).map(|t| &t.token) {
+                    Some(Token::SingleQuotedString(text)) => Some(text.clone()),
+                    Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("NULL") => None,
+                    _ => {
+                        return Err(Error::parse(
+                            "expected a quoted password or NULL after PASSWORD",
+                        ));
+                    }
+                };
+                at += 1;
+                if options.password.replace(password).is_some() {
+                    return twice("PASSWORD");
+                }
+            }
+            "LOGIN" | "NOLOGIN" | "ACCOUNT" => {
+                let locked = match option.as_str() {
+                    "LOGIN" => false,
+                    "NOLOGIN" => true,
+                    _ => {
+                        let lock = tokens.get(at).and_then(word);
+                        at += 1;
+                        match lock.as_deref() {
+                            Some("LOCK") => true,
+                            Some("UNLOCK") => false,
+                            _ => {
+                                return Err(Error::parse(
+                                    "expected ACCOUNT LOCK or ACCOUNT UNLOCK",
+                                ));
+                            }
+                        }
+                    }
+                };
+                if options.locked.replace(locked).is_some() {
+                    return twice("LOGIN or NOLOGIN");
+                }
+            }
+            _ => {
+                return Err(Error::parse(format!(
+                    "unexpected `{}` at line {}, column {}: a user's options are ROLE, PASSWORD, \
+                     LOGIN and NOLOGIN",
+                    token.token, token.span.start.line, token.span.start.column
+                )));
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// `BEGIN`, `COMMIT` and `ROLLBACK` as the engine's own statements; every other one as
@@ -359,7 +459,8 @@ mod tests {
                 ..
             }
         ));
-        assert!(matches!(stmts[2], Stmt::CreateUser { id, role: Role::Dba } if id == "alice"));
+        assert!(matches!(stmts[2], Stmt::CreateUser { id, options }
+            if id == "alice" && options.role == Some(Role::Dba) && options.password.is_none()));
         assert!(matches!(stmts[3], Stmt::SetGate { name, on: true } if name == "audit_log"));
         assert!(matches!(stmts[4], Stmt::Sql(_)));
         assert!(matches!(
@@ -369,6 +470,40 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn user_options_come_in_any_order() {
+        let parsed = parse(
+            "CREATE USER bob PASSWORD 'it''s' ROLE dba NOLOGIN; ALTER USER bob WITH PASSWORD NULL; \
+             ALTER USER bob LOGIN; CREATE USER carol",
+        )
+        .unwrap();
+        let options: Vec<&UserOptions> = parsed
+            .iter()
+            .map(|p| match &p.stmt {
+                Stmt::CreateUser { options, .. } | Stmt::AlterUser { options, .. } => options,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            *options[0],
+            UserOptions {
+                role: Some(Role::Dba),
+                password: Some(Some("it's".into())),
+                locked: Some(true)
+            }
+        );
+        assert_eq!(options[1].password, Some(None));
+        assert_eq!(options[2].locked, Some(false));
+        assert_eq!(*options[3], UserOptions::default());
+        // The password stays out of the logs.
+        let logged = parsed[0].stmt.logged(parsed[0].text);
+        assert_eq!(logged, "CREATE USER bob PASSWORD '********'");
+        assert_eq!(
+            parsed[2].stmt.logged(parsed[2].text),
+            "ALTER USER bob LOGIN"
+        );
     }
 
     #[test]
@@ -396,6 +531,11 @@ mod tests {
             "CREATE NAMESPACE a b",
             "SET GATE x = maybe",
             "CREATE USER bob ROLE king",
+            "CREATE USER bob PASSWORD secret",
+            "CREATE USER bob PASSWORD 'a' PASSWORD 'b'",
+            "CREATE USER bob SUPERUSER",
+            "ALTER USER bob",
+            "ALTER USER bob ACCOUNT",
             "SELECT 'unterminated",
             &format!("SELECT {}1{}", "(".repeat(500), ")".repeat(500)),
         ] {

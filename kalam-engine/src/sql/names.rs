@@ -84,3 +84,55 @@ pub(crate) fn unalias_delete(statement: &mut Statement) {
         ControlFlow::<()>::Continue(())
     });
 }
+
+/// Names `namespace` as the namespace of every one-part table name in `statement` (but
+/// those of its common table expressions): what a connection's default namespace, its
+/// database, means. `DROP TABLE t`, `DROP VIEW v` and `DROP INDEX i ON t` too.
+pub(crate) fn qualify(statement: &mut Statement, namespace: &str) {
+    use datafusion::sql::sqlparser::ast::{
+        ObjectNamePart, ObjectType, Query, Visit, Visitor, visit_relations_mut,
+    };
+
+    /// The names of a statement's common table expressions, at any depth.
+    struct Ctes(Vec<String>);
+    impl Visitor for Ctes {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                self.0
+                    .extend(with.cte_tables.iter().map(|c| ident_name(&c.alias.name)));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut ctes = Ctes(Vec::new());
+    let _ = statement.visit(&mut ctes);
+    let qualified = |name: &mut ObjectName| {
+        if let [ObjectNamePart::Identifier(table)] = name.0.as_slice()
+            && !ctes.0.contains(&ident_name(table))
+        {
+            name.0.insert(
+                0,
+                ObjectNamePart::Identifier(Ident::with_quote('"', namespace)),
+            );
+        }
+    };
+    let _ = visit_relations_mut(statement, |name| {
+        qualified(name);
+        ControlFlow::<()>::Continue(())
+    });
+    match statement {
+        Statement::Drop {
+            object_type: ObjectType::Table | ObjectType::View,
+            names,
+            ..
+        } => names.iter_mut().for_each(qualified),
+        Statement::Drop {
+            object_type: ObjectType::Index,
+            table: Some(table),
+            ..
+        } => qualified(table),
+        Statement::CreateView(view) => qualified(&mut view.name),
+        _ => {}
+    }
+}

@@ -1,7 +1,8 @@
-//! `kalam`: SQL against a data directory, the layouts of the engine's models, and the
-//! sysbench-style suite against SQLite. `kalam --help` lists the commands.
+//! `kalam`: SQL against a data directory, the layouts of the engine's models, the
+//! sysbench-style suite against SQLite, and the PostgreSQL-protocol server. `kalam --help` lists the commands.
 
 mod bench;
+mod serve;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ enum Command {
     Sql(SqlArgs),
     Layout(LayoutArgs),
     Bench(bench::BenchArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Runs SQL against a data directory (created when missing), as a user.
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Sql(args) => sql(&args),
         Command::Layout(args) => layout(&args),
         Command::Bench(args) => bench::main(&args),
+        Command::Serve(args) => serve::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,313 @@
+//! `kalam serve`: the engine on the PostgreSQL wire protocol (through `pgwire`), for any
+//! PostgreSQL client: psql, drivers, sysbench.
+//!
+//! Each connection logs in with SCRAM-SHA-256 against the verifiers of `system.users`
+//! and runs as its user, in a session of its own (`BEGIN` ... `COMMIT` across messages);
+//! its database is its default namespace. Statements of the extended protocol are the
+//! engine's prepared statements, so the fast paths and plans made once serve the wire.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kalam_engine::{Engine, UserId};
+//! use kalam_engine::server::{Server, ServerOptions};
+//!
+//! let engine = Arc::new(Engine::open("data")?);
+//! let root = UserId::new("root")?;
+//! engine.sql_blocking(&root, "ALTER USER root WITH PASSWORD 'secret'")?;
+//! let server = Server::bind(Arc::clone(&engine), ServerOptions::default())?;
+//! println!("listening on {}", server.local_addr());
+//! // Until SIGTERM or SIGINT; then open connections drain.
+//! server.run_until_signal()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod compat;
+mod conn;
+mod wire;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use pgwire::error::PgWireResult;
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::engine::Engine;
+use crate::error::Error;
+use conn::{Connection, Handlers};
+
+/// How a server listens, and its limits.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Where to listen; port 0 picks a free one ([`Server::local_addr`] tells which).
+    pub listen: SocketAddr,
+    /// Connections beyond this many are refused with SQLSTATE 53300
+    /// (`too_many_connections`), as PostgreSQL's `max_connections` does.
+    pub max_connections: usize,
+    /// A connection that sends nothing for this long is closed; `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// Longer statement texts are refused with SQLSTATE 54000.
+    pub max_statement_bytes: usize,
+    /// Named prepared statements one connection may hold.
+    pub max_prepared_statements: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5433)),
+            max_connections: 100,
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_statement_bytes: 1 << 20,
+            max_prepared_statements: 1000,
+        }
+    }
+}
+
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    started: Instant,
+    max_statement_bytes: usize,
+    max_prepared: usize,
+    /// Keys the decoy verifiers of names that cannot log in.
+    decoy_secret: [u8; 32],
+}
+
+impl Limits {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn check_size(&self, sql: &str) -> PgWireResult<()> {
+        if sql.len() <= self.max_statement_bytes {
+            return Ok(());
+        }
+        Err(conn::user_error(&Error::StatementTooLong {
+            bytes: sql.len(),
+            limit: self.max_statement_bytes,
+        }))
+    }
+}
+
+/// A PostgreSQL-protocol server over an engine. See the [module docs](self).
+#[derive(Debug)]
+pub struct Server {
+    engine: Arc<Engine>,
+    listener: std::net::TcpListener,
+    options: ServerOptions,
+}
+
+impl Server {
+    /// Binds the listening socket (serving starts with [`run`](Self::run)).
+    ///
+    /// # Errors
+    ///
+    /// If the address cannot be bound.
+    pub fn bind(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Self> {
+        let listener = std::net::TcpListener::bind(options.listen)?;
+        listener.set_nonblocking(true)?;
+        Ok(Server {
+            engine,
+            listener,
+            options,
+        })
+    }
+
+    /// The address it listens on.
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.options.listen)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains: no new connections, idle ones close,
+    /// busy ones finish the message at hand. Blocks; not for use inside an async runtime.
+    ///
+    /// # Errors
+    ///
+    /// If the signal handlers or the listener fail.
+    pub fn run_until_signal(self) -> io::Result<()> {
+        self.run(async {
+            use tokio::signal::unix::{SignalKind, signal};
+            match (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                // Without handlers, only the process's end stops it.
+                _ => std::future::pending::<()>().await,
+            }
+        })
+    }
+
+    /// Serves until `shutdown` completes, then drains as
+    /// [`run_until_signal`](Self::run_until_signal) does. Blocks; connections and their
+    /// statements run on a runtime of the server's, one worker per core.
+    ///
+    /// # Errors
+    ///
+    /// If the runtime cannot start or the listener fails.
+    pub fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("kalam-serve")
+            .build()?;
+        runtime.block_on(self.serve(shutdown))
+    }
+
+    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let mut decoy_secret = [0; 32];
+        SystemRandom::new()
+            .fill(&mut decoy_secret)
+            .map_err(|_| io::Error::other("no random bytes for the server's secret"))?;
+        let limits = Arc::new(Limits {
+            started: Instant::now(),
+            max_statement_bytes: self.options.max_statement_bytes,
+            max_prepared: self.options.max_prepared_statements,
+            decoy_secret,
+        });
+        let listener = TcpListener::from_std(self.listener)?;
+        let (stop, stopping) = watch::channel(false);
+        let open = Arc::new(AtomicUsize::new(0));
+        let mut connections = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            let accepted = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => accepted,
+                // Reap finished connections as they end.
+                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            };
+            let Ok((socket, _)) = accepted else {
+                // Out of descriptors, or a connection reset before it was accepted.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            if open.load(Ordering::Acquire) >= self.options.max_connections {
+                connections.spawn(refuse(socket));
+                continue;
+            }
+            open.fetch_add(1, Ordering::AcqRel);
+            let slot = Slot(Arc::clone(&open));
+            let handlers = Handlers::new(Arc::clone(&self.engine), Arc::clone(&limits));
+            let watch = Watch {
+                limits: Arc::clone(&limits),
+                idle_timeout: self.options.idle_timeout,
+                stopping: stopping.clone(),
+            };
+            connections.spawn(async move {
+                let _slot = slot;
+                let conn = Arc::clone(handlers.conn());
+                let serve = pgwire::tokio::process_socket(socket, None, Connection(handlers));
+                tokio::select! {
+                    _ = serve => {}
+                    () = watch.until_done(&conn.activity) => {}
+                }
+            });
+        }
+        drop(listener);
+        let _ = stop.send(true);
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+}
+
+/// A connection's place among the open ones, given back when it ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// When a connection is to be closed: idle too long, or the server stopping while it is
+/// between messages.
+struct Watch {
+    limits: Arc<Limits>,
+    idle_timeout: Option<Duration>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Watch {
+    async fn until_done(mut self, activity: &conn::Activity) {
+        let tick = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                _ = self.stopping.changed() => {}
+            }
+            if activity.busy() {
+                continue;
+            }
+            if *self.stopping.borrow() {
+                return;
+            }
+            if let Some(timeout) = self.idle_timeout {
+                let idle = self.limits.elapsed_ms().saturating_sub(activity.last());
+                if u128::from(idle) >= timeout.as_millis() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Refuses a connection over the limit as PostgreSQL does: reads its startup packet
+/// (answering an SSL request with "no"), then a FATAL 53300 and the end.
+async fn refuse(mut socket: TcpStream) {
+    let deadline = Duration::from_secs(5);
+    let read_startup = async {
+        for _ in 0..2 {
+            let length = socket.read_u32().await? as usize;
+            if !(8..=10_000).contains(&length) {
+                return Ok::<(), io::Error>(());
+            }
+            let mut body = vec![0; length - 4];
+            socket.read_exact(&mut body).await?;
+            // SSLRequest (80877103) or GSSENCRequest (80877104): not offered.
+            if body.len() == 4 && matches!(body[..], [0x04, 0xd2, 0x16, 0x2f | 0x30]) {
+                socket.write_all(b"N").await?;
+                continue;
+            }
+            break;
+        }
+        Ok(())
+    };
+    if tokio::time::timeout(deadline, read_startup).await.is_err() {
+        return;
+    }
+    let mut fields = Vec::new();
+    for (code, value) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "53300"),
+        (b'M', "sorry, too many clients already"),
+    ] {
+        fields.push(code);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+    message.extend_from_slice(&fields);
+    let _ = tokio::time::timeout(deadline, async {
+        socket.write_all(&message).await?;
+        socket.shutdown().await
+    })
+    .await;
+}
