@@ -446,6 +446,68 @@ async fn notes(client: &Client) -> Vec<String> {
         .collect()
 }
 
+/// A result larger than any buffer arrives whole, row by row; a client that leaves in the
+/// middle of one leaves the server serving; an error in the middle of the rows reaches
+/// the client after the rows before it, and fails the transaction it was read in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_stream_to_the_client() {
+    let server = Running::start(&ServerOptions::default());
+    let root = server.connect("root", "root-pw").await;
+    root.batch_execute("CREATE TABLE big (id BIGINT PRIMARY KEY, pad TEXT)")
+        .await
+        .unwrap();
+    let rows = 60_000;
+    for chunk in 0..(rows / 2000) {
+        let values: Vec<String> = (chunk * 2000..(chunk + 1) * 2000)
+            .map(|i| format!("({i}, '{}')", "p".repeat(100)))
+            .collect();
+        root.batch_execute(&format!("INSERT INTO big VALUES {}", values.join(", ")))
+            .await
+            .unwrap();
+    }
+    // Simple protocol: every row, in order.
+    let messages = root.simple_query("SELECT id, pad FROM big").await.unwrap();
+    let ids: Vec<i64> = messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0)?.parse().ok(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), rows);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+
+    // A client that takes a few rows and leaves.
+    for _ in 0..3 {
+        let quitter = server.connect("root", "root-pw").await;
+        let mut stream = Box::pin(
+            quitter
+                .query_raw("SELECT id, pad FROM big", std::iter::empty::<i64>())
+                .await
+                .unwrap(),
+        );
+        use futures::StreamExt;
+        for _ in 0..5 {
+            stream.next().await.unwrap().unwrap();
+        }
+        drop(stream);
+        drop(quitter);
+    }
+    assert_eq!(root.query("SELECT 1", &[]).await.unwrap().len(), 1);
+
+    // An error after some rows: the rows, then the error; in a transaction, it fails it.
+    root.batch_execute("BEGIN").await.unwrap();
+    let err = root
+        .simple_query("SELECT 10 / (id - 50000) FROM big")
+        .await
+        .unwrap_err();
+    assert!(err.code().is_some(), "{err}");
+    let err = root.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::IN_FAILED_SQL_TRANSACTION));
+    root.batch_execute("ROLLBACK").await.unwrap();
+    server.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_refuse_with_the_protocols_errors() {
     let server = Running::start(&ServerOptions {

@@ -38,6 +38,8 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{ObjectType, Statement};
 
 pub use prepared::Prepared;
+#[cfg(feature = "server")]
+pub(crate) use transaction::Output;
 pub(crate) use transaction::{Open, SessionCore};
 pub use transaction::{Session, Transaction};
 pub use typed::TypedRows;
@@ -377,6 +379,32 @@ impl Engine {
             _ => {}
         }
         Ok((state, dml::find_rows(dml::explain_found(plan)?)?))
+    }
+
+    /// Plans the query `statement` for `user` and starts it: its rows are read as the
+    /// stream is polled, and dropping the stream stops the reading.
+    #[cfg(feature = "server")]
+    pub(crate) async fn query_stream(
+        &self,
+        user: &Arc<QueryUser>,
+        mut statement: Stmt,
+    ) -> Result<datafusion::execution::SendableRecordBatchStream, Error> {
+        user.qualify(&mut statement);
+        let Stmt::Sql(statement) = statement else {
+            return Err(Error::unsupported(
+                "streaming the rows of anything but a query",
+            ));
+        };
+        let (state, plan) = self.plan(user, statement).await?;
+        let plan = dml::optimize(&state, &plan)?;
+        let plan = per_row::rewrite(plan, &state)?;
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&plan, &state)
+            .await
+            .map_err(Error::from_datafusion)?;
+        datafusion::physical_plan::execute_stream(physical, state.task_ctx())
+            .map_err(Error::from_datafusion)
     }
 
     async fn query(

@@ -258,7 +258,90 @@ fn same_user(open: &Open, prepared: &Prepared) -> Result<(), Error> {
     )))
 }
 
+/// What a statement gives a server: a query's rows as they are read, or a whole result.
+#[cfg(feature = "server")]
+pub(crate) enum Output {
+    Rows(datafusion::execution::SendableRecordBatchStream),
+    Done(QueryResult),
+}
+
+/// Notes a streamed query in the slow-query log and the metrics when its stream ends.
+#[cfg(feature = "server")]
+struct Finished {
+    shared: Arc<crate::shared::Shared>,
+    started: Option<std::time::Instant>,
+    user: UserId,
+    sql: String,
+    rows: usize,
+}
+
+#[cfg(feature = "server")]
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let gates = &self.shared.gates;
+        gates.finished(self.started, &self.user, &self.sql, self.rows);
+    }
+}
+
 impl SessionCore {
+    /// [`statement`](Self::statement), but the rows of a query stream: read as the
+    /// caller takes them, in the open transaction if there is one (an error while they
+    /// are read fails it).
+    #[cfg(feature = "server")]
+    pub(crate) async fn statement_streamed(
+        &mut self,
+        engine: &Engine,
+        statement: sql::Parsed<'_>,
+    ) -> Result<Output, Error> {
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        use datafusion::sql::sqlparser::ast::Statement;
+        use futures::StreamExt;
+
+        let query = matches!(statement.stmt, Stmt::Sql(Statement::Query(_)));
+        if !query || statement.depth > sql::SHALLOW {
+            return self.statement(engine, statement).await.map(Output::Done);
+        }
+        let mut finished = Finished {
+            shared: Arc::clone(&engine.shared),
+            started: engine.shared.gates.clock(),
+            user: self.user.id.clone(),
+            sql: statement.text.to_owned(),
+            rows: 0,
+        };
+        let (user, txn) = match &self.open {
+            Some(open) => (Arc::clone(&open.user), open.user.txn.clone()),
+            None => (Arc::clone(&self.user), None),
+        };
+        let stream = match &txn {
+            Some(txn) => {
+                txn.admit()?;
+                let started = async {
+                    txn.check_schema(&engine.shared)?;
+                    engine.query_stream(&user, statement.stmt).await
+                };
+                txn.settle(started.await)?
+            }
+            None => engine.query_stream(&user, statement.stmt).await?,
+        };
+        let schema = stream.schema();
+        let rows = stream.map(move |batch| {
+            // The whole guard moves into the stream, to be dropped with it.
+            let finished = &mut finished;
+            match &batch {
+                Ok(batch) => finished.rows += batch.num_rows(),
+                Err(_) => {
+                    if let Some(txn) = &txn {
+                        txn.fail();
+                    }
+                }
+            }
+            batch
+        });
+        Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(
+            schema, rows,
+        ))))
+    }
+
     /// Runs one statement of a text: `BEGIN`, `COMMIT` and `ROLLBACK` here, the others
     /// in the open transaction if there is one.
     pub(crate) async fn statement(

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::sql::sqlparser::ast::Statement;
 use futures::{Sink, SinkExt, stream};
 use pgwire::api::auth::driver::{AuthDriver, AuthOutcome};
@@ -20,7 +21,8 @@ use pgwire::api::auth::{
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler, send_query_response};
 use pgwire::api::results::{
-    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response, Tag,
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, QueryResponse, Response,
+    SendableRowStream, Tag,
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
@@ -40,7 +42,7 @@ use pgwire::messages::simplequery::Query;
 use super::compat::{self, Identity, Intercepted, Settings};
 use super::{Limits, wire};
 use crate::Prepared;
-use crate::engine::{Engine, SessionCore};
+use crate::engine::{Engine, Output, SessionCore};
 use crate::error::Error;
 use crate::ids::UserId;
 use crate::password::{self, Verifier};
@@ -546,8 +548,39 @@ fn text_statement(sql: &str, tag: &'static str, schema: Option<SchemaRef>) -> Wi
 
 /// An answer before it goes on the wire.
 enum Answer {
+    /// Rows read already (a prepared statement's, `SHOW`'s).
     Rows(QueryResult),
+    /// Rows as the query reads them.
+    Stream(SendableRecordBatchStream),
     Done(Tag),
+}
+
+impl Answer {
+    /// The answer as pgwire sends it, rows in `format` under the command tag `tag`.
+    fn into_response(self, tag: &str, format: Option<&Format>) -> Response {
+        let (fields, rows): (_, SendableRowStream) = match self {
+            Answer::Done(tag) => return Response::Execution(tag),
+            Answer::Rows(result) => {
+                let fields = Arc::new(wire::fields(result.schema(), format));
+                let mut rows = Vec::with_capacity(result.num_rows());
+                for batch in result.batches() {
+                    match wire::rows(batch, &fields) {
+                        Ok(batch) => rows.extend(batch.into_iter().map(Ok)),
+                        Err(err) => rows.push(Err(err)),
+                    }
+                }
+                (fields, Box::pin(stream::iter(rows)))
+            }
+            Answer::Stream(batches) => {
+                let fields = Arc::new(wire::fields(&batches.schema(), format));
+                let rows = wire::streamed(batches, Arc::clone(&fields));
+                (fields, Box::pin(rows))
+            }
+        };
+        let mut response = QueryResponse::new(fields, rows);
+        response.set_command_tag(tag);
+        Response::Query(response)
+    }
 }
 
 /// The answer to a statement of `tag` that gave `result`.
@@ -638,8 +671,10 @@ async fn run_text(
         }
         _ => {}
     }
-    let result = state.core.statement(engine, parsed).await?;
-    Ok(answer(tag, result))
+    Ok(match state.core.statement_streamed(engine, parsed).await? {
+        Output::Rows(stream) => Answer::Stream(stream),
+        Output::Done(result) => answer(tag, result),
+    })
 }
 
 /// The namespace a `search_path` names: its first entry that is one.
@@ -651,34 +686,22 @@ fn search_path(engine: &Engine, value: &str) -> Option<Arc<str>> {
         .map(Arc::from)
 }
 
-/// Sends an answer: rows with their description (simple protocol), or the command tag.
-async fn send<C>(
-    client: &mut C,
-    answer: Answer,
-    format: Option<&Format>,
-    describe: bool,
-) -> PgWireResult<()>
+/// Sends an answer of the simple protocol: rows with their description, or the tag.
+async fn send<C>(client: &mut C, answer: Answer, tag: &str) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    match answer {
-        Answer::Rows(result) => {
-            let fields = Arc::new(wire::fields(result.schema(), format));
-            let mut rows = Vec::with_capacity(result.num_rows());
-            for batch in result.batches() {
-                rows.extend(wire::rows(batch, &fields)?.into_iter().map(Ok));
-            }
-            let response = QueryResponse::new(fields, stream::iter(rows));
-            send_query_response(client, response, describe).await
-        }
-        Answer::Done(tag) => {
+    match answer.into_response(tag, None) {
+        Response::Query(response) => send_query_response(client, response, true).await,
+        Response::Execution(tag) => {
             client
                 .feed(PgWireBackendMessage::CommandComplete(tag.into()))
                 .await?;
             Ok(())
         }
+        _ => unreachable!("answers are rows or a tag"),
     }
 }
 
@@ -717,10 +740,11 @@ impl SimpleQueryHandler for Handlers {
             }
             let statements = state.core.parse(&query.query).map_err(|e| user_error(&e))?;
             for parsed in statements {
+                let tag = tag_of(&parsed.stmt);
                 let answer = run_text(engine, state, parsed)
                     .await
                     .map_err(|e| user_error(&e))?;
-                send(client, answer, None, true).await?;
+                send(client, answer, tag).await?;
             }
             Ok::<(), PgWireError>(())
         }
@@ -912,22 +936,7 @@ impl ExtendedQueryHandler for Handlers {
                     .map_err(|e| user_error(&e))?
             }
         };
-        Ok(match answer {
-            Answer::Rows(result) => {
-                let fields = Arc::new(wire::fields(
-                    result.schema(),
-                    Some(&portal.result_column_format),
-                ));
-                let mut rows = Vec::with_capacity(result.num_rows());
-                for batch in result.batches() {
-                    rows.extend(wire::rows(batch, &fields)?.into_iter().map(Ok));
-                }
-                let mut response = QueryResponse::new(fields, stream::iter(rows));
-                response.set_command_tag(statement.tag);
-                Response::Query(response)
-            }
-            Answer::Done(tag) => Response::Execution(tag),
-        })
+        Ok(answer.into_response(statement.tag, Some(&portal.result_column_format)))
     }
 }
 

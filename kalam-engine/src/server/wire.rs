@@ -11,12 +11,15 @@ use datafusion::arrow::datatypes::{
     TimeUnit, TimestampMicrosecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::execution::SendableRecordBatchStream;
+use futures::{Stream, StreamExt};
 use pgwire::api::Type;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
+use crate::error::Error;
 use crate::value::Value;
 
 /// The PostgreSQL type a column of `ty` goes out as; what has no type of its own goes out
@@ -53,6 +56,44 @@ pub(super) fn fields(schema: &Schema, format: Option<&Format>) -> Vec<FieldInfo>
             )
         })
         .collect()
+}
+
+/// Batches read ahead of the encoding, at most this many.
+const READ_AHEAD: usize = 4;
+
+/// The rows of `stream` as data rows of `fields`, as they come: a task of their own reads
+/// the batches (the query runs there) and hands them over a bounded channel to the
+/// connection's task, which encodes them to the wire. When the connection stops taking
+/// rows (the client left), the reader stops and the query's work is dropped.
+pub(super) fn streamed(
+    mut stream: SendableRecordBatchStream,
+    fields: Arc<Vec<FieldInfo>>,
+) -> impl Stream<Item = PgWireResult<DataRow>> + Send + 'static {
+    let (batches, taken) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        loop {
+            let batch = tokio::select! {
+                batch = stream.next() => batch,
+                () = batches.closed() => break,
+            };
+            let Some(batch) = batch else { break };
+            let failed = batch.is_err();
+            if batches.send(batch).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    futures::stream::unfold((taken, fields), |(mut taken, fields)| async move {
+        let rows: Vec<PgWireResult<DataRow>> = match taken.recv().await? {
+            Ok(batch) => match rows(&batch, &fields) {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(err) => vec![Err(err)],
+            },
+            Err(err) => vec![Err(super::conn::user_error(&Error::from_datafusion(err)))],
+        };
+        Some((futures::stream::iter(rows), (taken, fields)))
+    })
+    .flatten()
 }
 
 /// The rows of `batch` as data rows of `fields`.

@@ -24,7 +24,7 @@ use crate::error::Error;
 const MAX_DEPTH: usize = 2000;
 
 /// Statements at most this deep run on the caller's stack.
-const SHALLOW: usize = 48;
+pub(crate) const SHALLOW: usize = 48;
 
 /// The stack a statement of depth `depth` runs on: room for the deepest recursion over
 /// its tree in a build without optimizations, the least frugal with its stack.

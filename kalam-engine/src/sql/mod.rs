@@ -7,7 +7,7 @@ pub(crate) mod names;
 pub(crate) mod output;
 pub(crate) mod params;
 
-pub(crate) use depth::on_deep_stack;
+pub(crate) use depth::{SHALLOW, on_deep_stack};
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
