@@ -701,7 +701,8 @@ where
                 .await?;
             Ok(())
         }
-        _ => unreachable!("answers are rows or a tag"),
+        // An answer is rows or a tag; nothing else is made of one.
+        _ => Ok(()),
     }
 }
 
@@ -776,7 +777,8 @@ impl SimpleQueryHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        unreachable!("on_query answers simple queries itself")
+        // `on_query` answers simple queries itself and never comes here.
+        Err(PgWireError::NotReadyForQuery)
     }
 }
 
