@@ -257,15 +257,15 @@ pub(crate) fn apply_insert(
     })
 }
 
-/// INSERT of one row whose values already have the table's column types (a prepared
-/// INSERT's fast path).
-pub(crate) fn insert_row(
+/// INSERT of rows whose values already have the table's column types (an INSERT's fast
+/// path): every row checked before anything is written.
+pub(crate) fn insert_values(
     shared: &Shared,
     id: &TableId,
     user: &QueryUser,
-    values: Vec<Value>,
+    rows: Vec<Vec<Value>>,
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| insert_rows(shared, meta, user, [values]))
+    locked(shared, id, |meta| insert_rows(shared, meta, user, rows))
 }
 
 fn insert_rows(

@@ -1,12 +1,26 @@
-//! Prepared statements: the primary-key fast path returns exactly what the DataFusion path
-//! returns, for every key, present or not; other statements bind parameters into a plan.
+//! Prepared statements: the primary-key fast paths return exactly what the DataFusion path
+//! returns, for every key, present or not, and so do their literal forms sent as text;
+//! other statements bind parameters into a plan.
 
-use kalam_engine::{Engine, Error, UserId, Value};
+use kalam_engine::{Engine, EngineOptions, Error, UserId, Value};
 use proptest::prelude::*;
 
 fn setup() -> (tempfile::TempDir, Engine, UserId) {
+    setup_with(true)
+}
+
+/// The same data on an engine without fast paths: every statement through DataFusion.
+fn general() -> (tempfile::TempDir, Engine, UserId) {
+    setup_with(false)
+}
+
+fn setup_with(fast_paths: bool) -> (tempfile::TempDir, Engine, UserId) {
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::open(dir.path()).unwrap();
+    let options = EngineOptions {
+        fast_paths,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open_with(dir.path(), &options).unwrap();
     let root = UserId::new("root").unwrap();
     engine
         .sql_blocking(
@@ -43,6 +57,7 @@ fn setup() -> (tempfile::TempDir, Engine, UserId) {
 #[test]
 fn point_selects_take_the_fast_path_and_match_datafusion() {
     let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
     let shapes = [
         (
             "SELECT c FROM sb.sbtest1 WHERE id = $1",
@@ -62,11 +77,16 @@ fn point_selects_take_the_fast_path_and_match_datafusion() {
         assert!(statement.is_point_get(), "{prepared}");
         proptest!(|(id in -5..210i32)| {
             let fast = engine.execute_blocking(&statement, &[Value::Int32(id)]).unwrap();
-            let slow = engine.sql_blocking(&root, &literal.replace("{}", &id.to_string())).unwrap();
+            let sql = literal.replace("{}", &id.to_string());
+            let slow = general.sql_blocking(&root, &sql).unwrap();
             prop_assert_eq!(fast.to_string(), slow.to_string());
             prop_assert_eq!(fast.num_rows(), slow.num_rows());
             // Same schema too, field by field.
             prop_assert_eq!(fast.schema().fields(), slow.schema().fields());
+            // The literal form as text, which takes the fast path unplanned.
+            let text = engine.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(text.to_string(), slow.to_string());
+            prop_assert_eq!(text.schema().fields(), slow.schema().fields());
             // A BIGINT parameter that fits works the same.
             let wide = engine.execute_blocking(&statement, &[Value::Int64(id.into())]).unwrap();
             prop_assert_eq!(wide.to_string(), slow.to_string());
@@ -81,13 +101,11 @@ fn point_selects_take_the_fast_path_and_match_datafusion() {
         let fast = engine
             .execute_blocking(&statement, &[Value::from(a), Value::Int64(b)])
             .unwrap();
-        let slow = engine
-            .sql_blocking(
-                &root,
-                &format!("SELECT note FROM sb.pairs WHERE b = {b} AND a = '{a}'"),
-            )
-            .unwrap();
+        let sql = format!("SELECT note FROM sb.pairs WHERE b = {b} AND a = '{a}'");
+        let slow = general.sql_blocking(&root, &sql).unwrap();
         assert_eq!(fast.to_string(), slow.to_string(), "{a} {b}");
+        let text = engine.sql_blocking(&root, &sql).unwrap();
+        assert_eq!(text.to_string(), slow.to_string(), "{sql}");
     }
     // A NULL key matches nothing, like `id = NULL`.
     let statement = engine
@@ -249,6 +267,7 @@ type Literal = fn(i32, i32) -> String;
 #[test]
 fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
     let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
     let shapes: [(&str, Literal); 2] = [
         (
             "SELECT c FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2",
@@ -270,8 +289,11 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
                 .execute_blocking(&statement, &[Value::Int32(a), Value::Int32(b)])
                 .unwrap();
             let sql = literal(a, b);
-            let slow = engine.sql_blocking(&root, &sql).unwrap();
+            let slow = general.sql_blocking(&root, &sql).unwrap();
             prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+            let text = engine.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(text.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(text.schema().fields(), slow.schema().fields());
         });
     }
     let statement = engine

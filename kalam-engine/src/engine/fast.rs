@@ -1,14 +1,20 @@
-//! Fast paths of prepared statements: simple shapes that run straight on RocksDB, without
-//! DataFusion, and return exactly what the general path returns (`tests/prepared.rs`
-//! proves it statement by statement).
+//! Fast paths: simple shapes that run straight on RocksDB, without DataFusion, and return
+//! exactly what the general path returns (`tests/prepared.rs` and `tests/fast_writes.rs`
+//! prove it statement by statement, against an engine without fast paths).
 //!
 //! | shape | runs as |
 //! | --- | --- |
 //! | `SELECT a, b FROM t WHERE pk = $1 [AND pk2 = $2]` | one get |
 //! | `SELECT a, b FROM t WHERE pk BETWEEN $1 AND $2` (one-column key) | one range read |
-//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...)` (one row, parameters only) | a get (duplicate check) and one write |
+//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
+//!
+//! The shapes serve prepared statements, where every value is a parameter, and statements
+//! sent as text, where every value is a literal of its column's kind (`WHERE id = 42`,
+//! `VALUES (1, 'a', NULL)`): a text of these shapes is neither planned nor optimized. A
+//! literal that is not plainly of its column's type (`'42'` for an INT, `2147483648` for
+//! one, any timestamp) leaves the statement to the general path, and its casts and errors.
 //!
 //! Every write keeps the general path's rules: types, NOT NULL, duplicate keys, index
 //! entries, the audit row and live-query notifications, in one atomic write.
@@ -35,7 +41,7 @@ use crate::sql::names::{ident_name, table_id};
 use crate::value::{ColumnType, Value};
 use crate::write;
 
-/// A prepared statement that skips DataFusion.
+/// A statement that skips DataFusion.
 #[derive(Debug, Clone)]
 pub(crate) enum FastPath {
     /// A primary-key point select.
@@ -43,50 +49,110 @@ pub(crate) enum FastPath {
         table: TableId,
         projection: Vec<usize>,
         schema: SchemaRef,
-        /// For each primary-key column, the index of its parameter.
-        key: Vec<usize>,
+        /// For each primary-key column, its value.
+        key: Vec<Operand>,
     },
     /// A primary-key range select: `WHERE pk BETWEEN $a AND $b` on a one-column key.
     Range {
         table: TableId,
         projection: Vec<usize>,
         schema: SchemaRef,
-        /// The parameters of the low and high bounds (both included).
-        bounds: (usize, usize),
+        /// The low and high bounds (both included).
+        bounds: (Operand, Operand),
     },
-    /// A one-row INSERT of parameters.
+    /// An INSERT of rows of values.
     Insert {
         table: TableId,
-        /// For each column of the table, the index of its parameter (`None`: NULL).
-        values: Vec<Option<usize>>,
+        /// For each row, for each column of the table, its value (`None`: left out, the
+        /// column's DEFAULT).
+        rows: Vec<Vec<Option<Operand>>>,
     },
     /// An UPDATE of one row by primary key.
     Update {
         table: TableId,
-        key: Vec<usize>,
+        key: Vec<Operand>,
         assignments: Vec<(usize, Assign)>,
     },
     /// A DELETE of one row by primary key.
-    Delete { table: TableId, key: Vec<usize> },
+    Delete { table: TableId, key: Vec<Operand> },
+}
+
+/// A value in a fast path's statement.
+#[derive(Debug, Clone)]
+pub(crate) enum Operand {
+    /// `$n + 1`, of a prepared statement.
+    Param(usize),
+    /// A literal of the statement's text, of its column's type.
+    Literal(Value),
 }
 
 /// The new value of an updated column.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Assign {
-    /// `c = $n`.
-    Param(usize),
+    /// `c = $n` or `c = 'literal'`.
+    Set(Operand),
     /// `c = c + n` or `c = c - n` (the literal signed).
     Add(i64),
 }
 
+/// What the values of a statement may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// Parameters only: a prepared statement, its types checked by planning it.
+    Params,
+    /// Literals only: a statement's text, not planned.
+    Literals,
+}
+
+impl Values {
+    /// `expr` as an operand for a column of type `ty`.
+    fn operand(self, expr: &SqlExpr, ty: ColumnType) -> Option<Operand> {
+        match self {
+            Values::Params => placeholder(expr).map(Operand::Param),
+            Values::Literals => literal(expr, ty).map(Operand::Literal),
+        }
+    }
+}
+
 impl FastPath {
-    /// The fast path of `statement`, if it has one of the shapes.
+    /// The fast path of the prepared `statement` whose rows have `schema`, if it has one
+    /// of the shapes with parameters for values.
     pub(crate) fn of(shared: &Shared, statement: &Statement, schema: &SchemaRef) -> Option<Self> {
+        Self::shaped(shared, statement, Values::Params, Some(schema))
+    }
+
+    /// The fast path of `statement` as sent in a text, if it has one of the shapes with
+    /// literals for values. `bounded`: only shapes whose rows are known to be few (a
+    /// point select, or a range of at most a batch of integer keys), for a caller that
+    /// streams anything larger.
+    pub(crate) fn of_text(shared: &Shared, statement: &Statement, bounded: bool) -> Option<Self> {
+        if !shared.fast_paths {
+            return None;
+        }
+        let fast = Self::shaped(shared, statement, Values::Literals, None)?;
+        if bounded
+            && let FastPath::Range {
+                bounds: (Operand::Literal(low), Operand::Literal(high)),
+                ..
+            } = &fast
+            && (span(low, high) >= BATCH || !matches!(low, Value::Int32(_) | Value::Int64(_)))
+        {
+            return None;
+        }
+        Some(fast)
+    }
+
+    fn shaped(
+        shared: &Shared,
+        statement: &Statement,
+        values: Values,
+        schema: Option<&SchemaRef>,
+    ) -> Option<Self> {
         match statement {
-            Statement::Query(query) => get_shape(shared, query, schema),
-            Statement::Insert(insert) => insert_shape(shared, insert),
-            Statement::Update(update) => update_shape(shared, update),
-            Statement::Delete(delete) => delete_shape(shared, delete),
+            Statement::Query(query) => get_shape(shared, query, values, schema),
+            Statement::Insert(insert) => insert_shape(shared, insert, values),
+            Statement::Update(update) => update_shape(shared, update, values),
+            Statement::Delete(delete) => delete_shape(shared, delete, values),
             _ => None,
         }
     }
@@ -115,18 +181,22 @@ impl FastPath {
                 projection,
                 schema,
                 bounds,
-            } => return range(shared, user, table, projection, schema, *bounds, params),
-            FastPath::Insert { table, values } => {
+            } => return range(shared, user, table, projection, schema, bounds, params),
+            FastPath::Insert { table, rows } => {
                 let meta = meta(shared, table)?;
-                let mut row = Vec::with_capacity(values.len());
-                for (column, param) in meta.columns.iter().zip(values) {
-                    row.push(match param {
-                        Some(param) => coerce(params, *param, column.ty)?,
-                        // Left out of the INSERT: the column's DEFAULT, NULL without one.
-                        None => column.default.clone(),
-                    });
+                let mut values = Vec::with_capacity(rows.len());
+                for operands in rows {
+                    let mut row = Vec::with_capacity(operands.len());
+                    for (column, operand) in meta.columns.iter().zip(operands) {
+                        row.push(match operand {
+                            Some(operand) => coerce(params, operand, column.ty)?,
+                            // Left out of the INSERT: the column's DEFAULT, NULL without one.
+                            None => column.default.clone(),
+                        });
+                    }
+                    values.push(row);
                 }
-                write::insert_row(shared, table, user, row)?
+                write::insert_values(shared, table, user, values)?
             }
             FastPath::Update {
                 table,
@@ -138,11 +208,12 @@ impl FastPath {
                     return Ok(changed(0));
                 };
                 write::update_by_key(shared, table, user, &pk, |meta, values| {
-                    for &(column, assign) in assignments {
+                    for (column, assign) in assignments {
+                        let column = *column;
                         let ty = meta.columns[column].ty;
                         values[column] = match assign {
-                            Assign::Param(param) => coerce(params, param, ty)?,
-                            Assign::Add(n) => add(&values[column], n, &meta.columns[column].name)?,
+                            Assign::Set(operand) => coerce(params, operand, ty)?,
+                            Assign::Add(n) => add(&values[column], *n, &meta.columns[column].name)?,
                         };
                     }
                     Ok(())
@@ -167,11 +238,15 @@ fn meta(shared: &Shared, table: &TableId) -> Result<Arc<TableMeta>, Error> {
         .ok_or_else(|| Error::UnknownTable(table.to_string()))
 }
 
-/// Parameter `param` as a value of type `ty`.
-fn coerce(params: &[Value], param: usize, ty: ColumnType) -> Result<Value, Error> {
-    params[param].coerce(ty).ok_or_else(|| {
-        Error::parameters(format!("${}: {} is not a {ty}", param + 1, params[param]))
-    })
+/// `operand` as a value of type `ty`: a parameter coerced, a literal as it is (made of
+/// that type when the shape was recognized).
+fn coerce(params: &[Value], operand: &Operand, ty: ColumnType) -> Result<Value, Error> {
+    match *operand {
+        Operand::Param(param) => params[param].coerce(ty).ok_or_else(|| {
+            Error::parameters(format!("${}: {} is not a {ty}", param + 1, params[param]))
+        }),
+        Operand::Literal(ref value) => Ok(value.clone()),
+    }
 }
 
 /// `value + n`, as SQL computes it: NULL stays NULL, overflow is an error.
@@ -194,12 +269,12 @@ fn add(value: &Value, n: i64, column: &str) -> Result<Value, Error> {
 /// The primary key from the parameters; `None` if one is NULL (no row has it).
 fn primary_key(
     meta: &TableMeta,
-    key: &[usize],
+    key: &[Operand],
     params: &[Value],
 ) -> Result<Option<Vec<u8>>, Error> {
     let mut pk = Vec::new();
-    for (&column, &param) in meta.pk.iter().zip(key) {
-        match coerce(params, param, meta.columns[column].ty)? {
+    for (&column, operand) in meta.pk.iter().zip(key) {
+        match coerce(params, operand, meta.columns[column].ty)? {
             Value::Null => return Ok(None),
             value => value.write_key(&mut pk),
         }
@@ -213,7 +288,7 @@ fn get(
     table: &TableId,
     projection: &[usize],
     schema: &SchemaRef,
-    key: &[usize],
+    key: &[Operand],
     params: &[Value],
 ) -> Result<QueryResult, Error> {
     let meta = meta(shared, table)?;
@@ -240,7 +315,7 @@ fn range(
     table: &TableId,
     projection: &[usize],
     schema: &SchemaRef,
-    (low, high): (usize, usize),
+    (low, high): &(Operand, Operand),
     params: &[Value],
 ) -> Result<QueryResult, Error> {
     let meta = meta(shared, table)?;
@@ -302,21 +377,64 @@ fn single_table(from: &TableWithJoins) -> Option<&ast::ObjectName> {
         args: None,
         with_hints,
         version: None,
+        with_ordinality: false,
         partitions,
-        ..
+        json_path: None,
+        sample: None,
+        index_hints,
     } = &from.relation
     else {
         return None;
     };
-    (from.joins.is_empty() && with_hints.is_empty() && partitions.is_empty()).then_some(name)
+    let plain = from.joins.is_empty()
+        && with_hints.is_empty()
+        && partitions.is_empty()
+        && index_hints.is_empty();
+    plain.then_some(name)
 }
 
-fn get_shape(shared: &Shared, query: &ast::Query, schema: &SchemaRef) -> Option<FastPath> {
-    if query.with.is_some()
-        || query.order_by.is_some()
-        || query.limit_clause.is_some()
-        || query.fetch.is_some()
-    {
+/// Whether a query has no clause around its body: no WITH, ORDER BY, LIMIT, locks, ...
+fn bare(query: &ast::Query) -> bool {
+    query.with.is_none()
+        && query.order_by.is_none()
+        && query.limit_clause.is_none()
+        && query.fetch.is_none()
+        && query.locks.is_empty()
+        && query.for_clause.is_none()
+        && query.settings.is_none()
+        && query.format_clause.is_none()
+        && query.pipe_operators.is_empty()
+}
+
+/// Whether a SELECT has nothing but its projection, one FROM and a WHERE.
+fn plain_select(select: &ast::Select) -> bool {
+    select.optimizer_hints.is_empty()
+        && select.distinct.is_none()
+        && select.select_modifiers.is_none()
+        && select.top.is_none()
+        && select.exclude.is_none()
+        && select.into.is_none()
+        && select.lateral_views.is_empty()
+        && select.prewhere.is_none()
+        && select.connect_by.is_empty()
+        && matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+        && select.cluster_by.is_empty()
+        && select.distribute_by.is_empty()
+        && select.sort_by.is_empty()
+        && select.having.is_none()
+        && select.named_window.is_empty()
+        && select.qualify.is_none()
+        && select.value_table_mode.is_none()
+        && matches!(select.flavor, ast::SelectFlavor::Standard)
+}
+
+fn get_shape(
+    shared: &Shared,
+    query: &ast::Query,
+    values: Values,
+    schema: Option<&SchemaRef>,
+) -> Option<FastPath> {
+    if !bare(query) {
         return None;
     }
     let SetExpr::Select(select) = query.body.as_ref() else {
@@ -325,10 +443,7 @@ fn get_shape(shared: &Shared, query: &ast::Query, schema: &SchemaRef) -> Option<
     let [from] = select.from.as_slice() else {
         return None;
     };
-    if select.distinct.is_some()
-        || select.having.is_some()
-        || !matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
-    {
+    if !plain_select(select) {
         return None;
     }
     let (table, meta) = table_of(shared, single_table(from)?)?;
@@ -349,25 +464,30 @@ fn get_shape(shared: &Shared, query: &ast::Query, schema: &SchemaRef) -> Option<
         return None;
     }
     let selection = select.selection.as_ref()?;
-    if let Some(bounds) = pk_between(&meta, selection) {
+    // A prepared statement's rows are as planned; a text's are the table's columns.
+    let schema = match schema {
+        Some(schema) => Arc::clone(schema),
+        None => Arc::new(meta.schema.project(&projection).ok()?),
+    };
+    if let Some(bounds) = pk_between(&meta, selection, values) {
         return Some(FastPath::Range {
             table,
             projection,
-            schema: Arc::clone(schema),
+            schema,
             bounds,
         });
     }
-    let key = key_params(&meta, selection)?;
+    let key = key_operands(&meta, selection, values)?;
     Some(FastPath::Get {
         table,
         projection,
-        schema: Arc::clone(schema),
+        schema,
         key,
     })
 }
 
-/// The parameters of `pk BETWEEN $a AND $b` on a one-column primary key.
-fn pk_between(meta: &TableMeta, selection: &SqlExpr) -> Option<(usize, usize)> {
+/// The bounds of `pk BETWEEN a AND b` on a one-column primary key.
+fn pk_between(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<(Operand, Operand)> {
     let SqlExpr::Between {
         expr,
         negated: false,
@@ -383,11 +503,13 @@ fn pk_between(meta: &TableMeta, selection: &SqlExpr) -> Option<(usize, usize)> {
     if meta.column(&ident_name(column)) != Some(*pk) {
         return None;
     }
-    Some((placeholder(low)?, placeholder(high)?))
+    let ty = meta.columns[*pk].ty;
+    Some((values.operand(low, ty)?, values.operand(high, ty)?))
 }
 
-fn insert_shape(shared: &Shared, insert: &ast::Insert) -> Option<FastPath> {
-    let plain = insert.or.is_none()
+fn insert_shape(shared: &Shared, insert: &ast::Insert, values: Values) -> Option<FastPath> {
+    let plain = insert.optimizer_hints.is_empty()
+        && insert.or.is_none()
         && !insert.ignore
         && insert.table_alias.is_none()
         && !insert.overwrite
@@ -401,19 +523,23 @@ fn insert_shape(shared: &Shared, insert: &ast::Insert) -> Option<FastPath> {
         && insert.priority.is_none()
         && insert.insert_alias.is_none()
         && insert.settings.is_none()
-        && insert.format_clause.is_none();
+        && insert.format_clause.is_none()
+        && insert.multi_table_insert_type.is_none()
+        && insert.multi_table_into_clauses.is_empty()
+        && insert.multi_table_when_clauses.is_empty();
     let TableObject::TableName(name) = &insert.table else {
         return None;
     };
     let source = insert.source.as_ref()?;
-    if !plain || source.with.is_some() || source.order_by.is_some() || source.limit_clause.is_some()
-    {
+    if !plain || !bare(source) {
         return None;
     }
-    let SetExpr::Values(values) = source.body.as_ref() else {
-        return None;
-    };
-    let [row] = values.rows.as_slice() else {
+    let SetExpr::Values(ast::Values {
+        explicit_row: false,
+        value_keyword: false,
+        rows: source_rows,
+    }) = source.body.as_ref()
+    else {
         return None;
     };
     let (table, meta) = table_of(shared, name)?;
@@ -429,23 +555,26 @@ fn insert_shape(shared: &Shared, insert: &ast::Insert) -> Option<FastPath> {
             })
             .collect::<Option<_>>()?
     };
-    if columns.len() != row.content.len() {
-        return None;
-    }
-    let mut params = vec![None; meta.columns.len()];
-    for (&column, expr) in columns.iter().zip(&row.content) {
-        if params[column].replace(placeholder(expr)?).is_some() {
+    let mut rows = Vec::with_capacity(source_rows.len());
+    for row in source_rows {
+        if columns.len() != row.content.len() {
             return None;
         }
+        let mut operands = vec![None; meta.columns.len()];
+        for (&column, expr) in columns.iter().zip(&row.content) {
+            let operand = values.operand(expr, meta.columns[column].ty)?;
+            if operands[column].replace(operand).is_some() {
+                return None;
+            }
+        }
+        rows.push(operands);
     }
-    Some(FastPath::Insert {
-        table,
-        values: params,
-    })
+    Some(FastPath::Insert { table, rows })
 }
 
-fn update_shape(shared: &Shared, update: &ast::Update) -> Option<FastPath> {
-    if update.from.is_some()
+fn update_shape(shared: &Shared, update: &ast::Update, values: Values) -> Option<FastPath> {
+    if !update.optimizer_hints.is_empty()
+        || update.from.is_some()
         || update.returning.is_some()
         || update.output.is_some()
         || update.or.is_some()
@@ -486,11 +615,11 @@ fn update_shape(shared: &Shared, update: &ast::Update) -> Option<FastPath> {
                     _ => return None,
                 }
             }
-            value => Assign::Param(placeholder(value)?),
+            value => Assign::Set(values.operand(value, meta.columns[column].ty)?),
         };
         assignments.push((column, assign));
     }
-    let key = key_params(&meta, update.selection.as_ref()?)?;
+    let key = key_operands(&meta, update.selection.as_ref()?, values)?;
     Some(FastPath::Update {
         table,
         key,
@@ -498,8 +627,9 @@ fn update_shape(shared: &Shared, update: &ast::Update) -> Option<FastPath> {
     })
 }
 
-fn delete_shape(shared: &Shared, delete: &ast::Delete) -> Option<FastPath> {
-    if !delete.tables.is_empty()
+fn delete_shape(shared: &Shared, delete: &ast::Delete, values: Values) -> Option<FastPath> {
+    if !delete.optimizer_hints.is_empty()
+        || !delete.tables.is_empty()
         || delete.using.is_some()
         || delete.returning.is_some()
         || delete.output.is_some()
@@ -513,7 +643,7 @@ fn delete_shape(shared: &Shared, delete: &ast::Delete) -> Option<FastPath> {
         return None;
     };
     let (table, meta) = table_of(shared, single_table(from)?)?;
-    let key = key_params(&meta, delete.selection.as_ref()?)?;
+    let key = key_operands(&meta, delete.selection.as_ref()?, values)?;
     Some(FastPath::Delete { table, key })
 }
 
@@ -542,26 +672,25 @@ fn integer(expr: &SqlExpr) -> Option<i64> {
     text.parse().ok()
 }
 
-/// For each primary-key column, its parameter, when `selection` is exactly
-/// `pk1 = $i AND pk2 = $j ...`.
-fn key_params(meta: &TableMeta, selection: &SqlExpr) -> Option<Vec<usize>> {
+/// For each primary-key column, its value, when `selection` is exactly
+/// `pk1 = v1 AND pk2 = v2 ...`.
+fn key_operands(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<Vec<Operand>> {
     let mut equalities = Vec::new();
     conjuncts(selection, &mut equalities)?;
-    let mut params: Vec<Option<usize>> = vec![None; meta.pk.len()];
-    for (column, param) in equalities {
-        let position = meta
-            .pk
-            .iter()
-            .position(|&p| Some(p) == meta.column(&column))?;
-        if params[position].replace(param).is_some() {
+    let mut key: Vec<Option<Operand>> = vec![None; meta.pk.len()];
+    for (column, value) in equalities {
+        let column = meta.column(&column)?;
+        let position = meta.pk.iter().position(|&p| p == column)?;
+        let operand = values.operand(value, meta.columns[column].ty)?;
+        if key[position].replace(operand).is_some() {
             return None;
         }
     }
-    params.into_iter().collect()
+    key.into_iter().collect()
 }
 
-/// `column = $n` conjuncts of a WHERE clause; `None` if it holds anything else.
-fn conjuncts(expr: &SqlExpr, out: &mut Vec<(String, usize)>) -> Option<()> {
+/// `column = value` conjuncts of a WHERE clause; `None` if it holds anything else.
+fn conjuncts<'a>(expr: &'a SqlExpr, out: &mut Vec<(String, &'a SqlExpr)>) -> Option<()> {
     match expr {
         SqlExpr::BinaryOp {
             left,
@@ -582,9 +711,140 @@ fn conjuncts(expr: &SqlExpr, out: &mut Vec<(String, usize)>) -> Option<()> {
             else {
                 return None;
             };
-            out.push((ident_name(column), placeholder(value)?));
+            out.push((ident_name(column), value));
             Some(())
         }
         _ => None,
+    }
+}
+
+/// A literal of a statement's text as a value of a column of type `ty`, when it is
+/// plainly one: an integer that fits an integer column, a number for a DOUBLE, a string
+/// for a TEXT, TRUE or FALSE for a BOOLEAN, NULL for any. Anything else (a string for a
+/// number, a timestamp, an expression) is the general path's, with its casts and errors.
+fn literal(expr: &SqlExpr, ty: ColumnType) -> Option<Value> {
+    let (value, negative) = match expr {
+        SqlExpr::Value(value) => (&value.value, false),
+        SqlExpr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            SqlExpr::Value(value) if matches!(value.value, ast::Value::Number(..)) => {
+                (&value.value, true)
+            }
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let number = |text: &str| {
+        if negative {
+            format!("-{text}")
+        } else {
+            text.to_owned()
+        }
+    };
+    Some(match (value, ty) {
+        (ast::Value::Null, _) => Value::Null,
+        (ast::Value::Number(text, false), ColumnType::Int32) => {
+            Value::Int32(number(text).parse().ok()?)
+        }
+        (ast::Value::Number(text, false), ColumnType::Int64) => {
+            Value::Int64(number(text).parse().ok()?)
+        }
+        (ast::Value::Number(text, false), ColumnType::Float64) => {
+            let value: f64 = number(text).parse().ok()?;
+            if !value.is_finite() {
+                return None;
+            }
+            Value::Float64(value)
+        }
+        (ast::Value::SingleQuotedString(text), ColumnType::Text) => Value::Text(text.clone()),
+        (ast::Value::Boolean(value), ColumnType::Boolean) => Value::Boolean(*value),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FastPath;
+    use crate::sql::{self, Stmt};
+    use crate::{Engine, UserId};
+
+    /// Which texts take a fast path, unplanned; `tests/prepared.rs` and
+    /// `tests/fast_writes.rs` check that those give what DataFusion gives.
+    #[test]
+    fn texts_of_the_shapes_with_plain_literals_skip_planning() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        engine
+            .sql_blocking(
+                &UserId::new("root").unwrap(),
+                "CREATE NAMESPACE app;
+                 CREATE SHARED TABLE app.t (id INT PRIMARY KEY, k BIGINT, c TEXT, f DOUBLE, b BOOLEAN, at TIMESTAMP);
+                 CREATE VIEW app.v AS SELECT id, c FROM app.t",
+            )
+            .unwrap();
+        let fast = |text: &str, bounded: bool| {
+            let Stmt::Sql(statement) = sql::parse(text).unwrap().remove(0).stmt else {
+                panic!("{text} is not SQL");
+            };
+            FastPath::of_text(&engine.shared, &statement, bounded).is_some()
+        };
+        let taken = [
+            "SELECT c FROM app.t WHERE id = 5",
+            "SELECT * FROM app.t WHERE -5 = id",
+            "SELECT c, k FROM app.t WHERE id = NULL",
+            "SELECT c FROM app.t WHERE id BETWEEN 1 AND 100",
+            "INSERT INTO app.t (id, k, c) VALUES (1, -2, 'it''s')",
+            "INSERT INTO app.t VALUES (1, 2, 'a', 1.5, TRUE, NULL), (2, NULL, NULL, 3, false, NULL)",
+            "UPDATE app.t SET c = 'x', k = k + 1, f = 2 WHERE id = 3",
+            "DELETE FROM app.t WHERE id = 2147483647",
+        ];
+        for text in taken {
+            assert!(fast(text, false), "{text}");
+        }
+        let general = [
+            // Literals not plainly of their column's type: DataFusion's casts and errors.
+            "SELECT c FROM app.t WHERE id = '5'",
+            "SELECT c FROM app.t WHERE id = 2147483648",
+            "SELECT c FROM app.t WHERE id = 1.0",
+            "INSERT INTO app.t (id, c) VALUES (1, 5)",
+            "INSERT INTO app.t (id, at) VALUES (1, '2026-01-01 00:00:00')",
+            "INSERT INTO app.t (id, f) VALUES (1, 1e999)",
+            "UPDATE app.t SET b = 1 WHERE id = 3",
+            // Clauses the shapes do not have.
+            "SELECT c FROM app.t WHERE id = 5 LIMIT 1",
+            "SELECT c FROM app.t WHERE id = 5 ORDER BY c",
+            "SELECT DISTINCT c FROM app.t WHERE id = 5",
+            "SELECT c AS d FROM app.t WHERE id = 5",
+            "SELECT c FROM app.t x WHERE id = 5",
+            "SELECT c, c FROM app.t WHERE id = 5",
+            "SELECT c FROM app.t WHERE id = 5 OR id = 6",
+            "SELECT c FROM app.t WHERE k = 5",
+            "SELECT c FROM app.v WHERE id = 5",
+            "SELECT c FROM app.t WHERE id = 5 FOR UPDATE",
+            "WITH w AS (SELECT 1) SELECT c FROM app.t WHERE id = 5",
+            "INSERT INTO app.t (id) VALUES (1) RETURNING id",
+            "INSERT INTO app.t (id) VALUES (1) ON CONFLICT DO NOTHING",
+            "INSERT INTO app.t (id, id) VALUES (1, 2)",
+            "INSERT INTO app.t (id) SELECT 1",
+            "UPDATE app.t SET id = 4 WHERE id = 3",
+            "DELETE FROM app.t WHERE id = 2 RETURNING c",
+            "SELECT c FROM system.users WHERE user_id = 'root'",
+            "SELECT c FROM t WHERE id = 5",
+        ];
+        for text in general {
+            assert!(!fast(text, false), "{text}");
+        }
+        // A caller that streams what may be large takes only what is known to be small.
+        assert!(fast(
+            "SELECT c FROM app.t WHERE id BETWEEN 1 AND 1000",
+            true
+        ));
+        assert!(!fast(
+            "SELECT c FROM app.t WHERE id BETWEEN 1 AND 1024",
+            true
+        ));
+        assert!(fast("SELECT c FROM app.t WHERE id = 1", true));
     }
 }
