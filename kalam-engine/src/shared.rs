@@ -18,6 +18,7 @@ pub(crate) struct Shared {
     pub(crate) fast_paths: bool,
     pub(crate) optimize_once: bool,
     pub(crate) plan_once: bool,
+    pub(crate) text_plans: bool,
 }
 
 /// How to open an [`Engine`](crate::Engine).
@@ -45,6 +46,11 @@ pub struct EngineOptions {
     /// in the table (a RocksDB seek per key) instead of hashing a scan of every row, when
     /// the other side has at most 1,024 rows. On by default.
     pub lookup_joins: bool,
+    /// A session keeps the plans of the queries it is sent as text, by their text with
+    /// parameters for the literals compared with columns in WHERE, and runs the next one
+    /// of the same form with the new literals (see [`Session`](crate::Session)). On by
+    /// default; off, each text is planned anew.
+    pub text_plans: bool,
 }
 
 impl Default for EngineOptions {
@@ -57,6 +63,7 @@ impl Default for EngineOptions {
             optimize_once: true,
             plan_once: true,
             lookup_joins: true,
+            text_plans: true,
         }
     }
 }

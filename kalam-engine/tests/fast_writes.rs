@@ -54,6 +54,7 @@ fn open(fast_paths: bool) -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
     let options = EngineOptions {
         fast_paths,
+        text_plans: fast_paths,
         ..EngineOptions::default()
     };
     let engine = Engine::open_with(dir.path(), &options).unwrap();

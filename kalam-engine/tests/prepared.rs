@@ -9,7 +9,8 @@ fn setup() -> (tempfile::TempDir, Engine, UserId) {
     setup_with(true)
 }
 
-/// The same data on an engine without fast paths: every statement through DataFusion.
+/// The same data on an engine without fast paths or kept plans of texts: every statement
+/// through DataFusion, planned as it comes.
 fn general() -> (tempfile::TempDir, Engine, UserId) {
     setup_with(false)
 }
@@ -18,6 +19,7 @@ fn setup_with(fast_paths: bool) -> (tempfile::TempDir, Engine, UserId) {
     let dir = tempfile::tempdir().unwrap();
     let options = EngineOptions {
         fast_paths,
+        text_plans: fast_paths,
         ..EngineOptions::default()
     };
     let engine = Engine::open_with(dir.path(), &options).unwrap();
@@ -366,4 +368,91 @@ fn correlated_subqueries_with_parameters_inside_answer_as_their_literal_forms() 
             .sql_blocking(&root, "DELETE FROM sb.bad WHERE id > 4")
             .unwrap();
     }
+}
+
+#[test]
+fn queries_sent_as_text_run_on_kept_plans_and_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
+    let forms: [fn(i32, i32) -> String; 9] = [
+        |a, b| format!("SELECT c FROM sb.sbtest1 WHERE id BETWEEN {a} AND {b} ORDER BY c"),
+        |a, b| format!("SELECT SUM(k) FROM sb.sbtest1 WHERE id BETWEEN {a} AND {b}"),
+        |a, b| format!("SELECT DISTINCT c FROM sb.sbtest1 WHERE id BETWEEN {a} AND {b} ORDER BY c"),
+        |a, b| {
+            format!(
+                "SELECT id, k, pad FROM sb.sbtest1 WHERE k IN ({a}, {b}, {}) ORDER BY id",
+                a + b
+            )
+        },
+        |a, b| {
+            format!(
+                "SELECT count(k) FROM sb.sbtest1 WHERE k BETWEEN {a} AND {b} OR k BETWEEN {b} AND {}",
+                b + 3
+            )
+        },
+        |a, b| {
+            format!(
+                "SELECT id FROM sb.sbtest1 WHERE pad = 'pad{a}' OR (id > {b} AND NOT k < {a}) ORDER BY id"
+            )
+        },
+        // Literals not of their column's type: as written, DataFusion's casts.
+        |a, b| format!("SELECT id FROM sb.sbtest1 WHERE id < '{a}' AND k > {b}.5 ORDER BY id"),
+        |a, _| {
+            format!(
+                "SELECT count(*) FROM sb.sbtest1 WHERE id < {} OR k = NULL",
+                i64::from(a) << 33
+            )
+        },
+        |a, b| {
+            format!(
+                "SELECT b, count(*) FROM sb.pairs WHERE b <= {a} AND a <> 'y{b}' GROUP BY b ORDER BY b"
+            )
+        },
+    ];
+    // The property's closure is `Fn`: the session it runs in is borrowed at each case.
+    let session = std::cell::RefCell::new(engine.session(&root).unwrap());
+    proptest!(|(form in 0..forms.len(), a in -5..60i32, b in -5..60i32, in_txn: bool)| {
+        let mut session = session.borrow_mut();
+        let sql = forms[form](a, b);
+        let expected = general.sql_blocking(&root, &sql);
+        let text = if in_txn {
+            session.sql_blocking("BEGIN").unwrap();
+            let text = session.sql_blocking(&sql);
+            session.sql_blocking("COMMIT").unwrap();
+            text
+        } else {
+            session.sql_blocking(&sql)
+        };
+        match (text, expected) {
+            (Ok(text), Ok(expected)) => {
+                prop_assert_eq!(text.to_string(), expected.to_string(), "{}", sql);
+                prop_assert_eq!(text.schema().fields(), expected.schema().fields(), "{}", sql);
+            }
+            (Err(text), Err(expected)) => {
+                prop_assert_eq!(text.sqlstate(), expected.sqlstate(), "{}", sql);
+            }
+            (text, expected) => prop_assert!(false, "{sql}: {text:?} against {expected:?}"),
+        }
+    });
+    // A write between runs is seen: plans are kept, not results.
+    let mut session = session.into_inner();
+    let sum = "SELECT SUM(k) FROM sb.sbtest1 WHERE id BETWEEN 1 AND 3";
+    let before = session.sql_blocking(sum).unwrap().to_string();
+    session
+        .sql_blocking("UPDATE sb.sbtest1 SET k = k + 100 WHERE id = 2")
+        .unwrap();
+    let after = session.sql_blocking(sum).unwrap().to_string();
+    assert_ne!(before, after);
+    // A change to the catalog drops the plans: an index made meanwhile serves the next run.
+    session
+        .sql_blocking("CREATE INDEX ON sb.sbtest1 (k)")
+        .unwrap();
+    let by_k = "SELECT id FROM sb.sbtest1 WHERE k IN (7, 14) ORDER BY id";
+    general
+        .sql_blocking(&root, "UPDATE sb.sbtest1 SET k = k + 100 WHERE id = 2")
+        .unwrap();
+    assert_eq!(
+        session.sql_blocking(by_k).unwrap().to_string(),
+        general.sql_blocking(&root, by_k).unwrap().to_string()
+    );
 }

@@ -18,6 +18,7 @@ mod fast;
 mod per_row;
 mod prepared;
 mod rewrites;
+mod text_plans;
 mod transaction;
 mod typed;
 mod views;
@@ -115,6 +116,7 @@ impl Engine {
             gates,
             next_job_id,
             fast_paths: options.fast_paths,
+            text_plans: options.text_plans,
             optimize_once: options.optimize_once,
             plan_once: options.plan_once,
         });
@@ -395,16 +397,6 @@ impl Engine {
                 "streaming the rows of anything but a query",
             ));
         };
-        if let Some(fast) = fast::FastPath::of_text(&self.shared, &statement, true) {
-            // Few rows, known to be: read at once.
-            let result = fast.run(&self.shared, user, &[])?;
-            let schema = Arc::clone(result.schema());
-            let batches = result.batches().to_vec();
-            let stream = futures::stream::iter(batches.into_iter().map(Ok));
-            return Ok(Box::pin(
-                datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, stream),
-            ));
-        }
         let (state, plan) = self.plan(user, statement).await?;
         let plan = dml::optimize(&state, &plan)?;
         let plan = per_row::rewrite(plan, &state)?;
@@ -427,6 +419,15 @@ impl Engine {
         }
         let (state, plan) = self.plan(user, statement).await?;
         collect(state, plan).await
+    }
+
+    /// Whether `stmt`, qualified for `user`, is a query of a fast path whose rows are
+    /// known to be few: a server answers it whole rather than streaming it.
+    #[cfg(feature = "server")]
+    pub(crate) fn is_small_fast_query(&self, user: &QueryUser, stmt: &mut Stmt) -> bool {
+        user.qualify(stmt);
+        matches!(stmt, Stmt::Sql(statement)
+            if fast::FastPath::of_text(&self.shared, statement, true).is_some())
     }
 
     /// Subscribes to the changes of `table` that `user` can see (needs the `live_queries`

@@ -39,6 +39,9 @@ pub struct Prepared {
     /// The user's DataFusion session and task context, made once: both copy the
     /// session's registries of functions, which costs more than planning a small query.
     session: Arc<(SessionState, Arc<TaskContext>)>,
+    /// Its runs are noted in the slow-query log and the metrics (a session's plan of a
+    /// text is not: the text's run is).
+    logged: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -161,6 +164,13 @@ impl Prepared {
     /// The user it was prepared for.
     pub(super) fn user(&self) -> &QueryUser {
         &self.user
+    }
+
+    /// The statement, its runs not noted in the slow-query log and the metrics: its
+    /// caller notes them.
+    pub(super) fn unlogged(mut self) -> Self {
+        self.logged = false;
+        self
     }
 }
 
@@ -292,6 +302,7 @@ impl Engine {
             params,
             schema,
             session: Arc::new((state, task)),
+            logged: true,
         })
     }
 
@@ -356,6 +367,9 @@ impl Engine {
 
     /// What the slow-query log and the metrics keep of a prepared statement's run.
     fn finished(&self, started: Option<Instant>, prepared: &Prepared, result: &QueryResult) {
+        if !prepared.logged {
+            return;
+        }
         self.shared
             .gates
             .finished(started, &prepared.user.id, &prepared.sql, result.num_rows());
@@ -434,6 +448,79 @@ impl Engine {
             let user = txn.map_or(&prepared.user, |(user, _)| user);
             collect(self.state_for(user), plan).await
         }
+    }
+
+    /// Runs a prepared query with `params` (in `txn` if given, as
+    /// [`execute_as`](Self::execute_as)), its rows read as the stream is polled. A plan
+    /// made once is held by the stream until it is dropped (another run meanwhile plans
+    /// anew). A fast path's rows, a write's count and a statement that needs more than
+    /// one plan come whole.
+    #[cfg(feature = "server")]
+    pub(super) async fn execute_stream(
+        &self,
+        prepared: &Prepared,
+        params: &[Value],
+        txn: Option<InTxn<'_>>,
+    ) -> Result<datafusion::execution::SendableRecordBatchStream, Error> {
+        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+        use futures::StreamExt;
+
+        let streams = match &prepared.kind {
+            PreparedKind::Plan {
+                plan,
+                optimized: true,
+                once,
+                per_row,
+            } => {
+                let writes = matches!(**plan, LogicalPlan::Dml(_) | LogicalPlan::Explain(_));
+                // In a transaction, a plan with subqueries per row is planned again.
+                let replanned = *per_row && txn.is_some();
+                (!writes && !replanned && prepared.depth <= sql::SHALLOW).then_some((plan, once))
+            }
+            _ => None,
+        };
+        let Some((plan, once)) = streams else {
+            let result = self.execute_as(prepared, params, txn).await?;
+            let batches = result.batches().to_vec();
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(result.schema()),
+                futures::stream::iter(batches.into_iter().map(Ok)),
+            )));
+        };
+        prepared.check_arity(params)?;
+        let task = match txn {
+            Some((_, task)) => task(),
+            None => Arc::clone(&prepared.session.1),
+        };
+        let scalars = bind(prepared, params)?;
+        if let Some(once) = once
+            && let Ok(running) = Arc::clone(&once.slot.run).try_lock_owned()
+        {
+            once.slot.set(scalars);
+            let plan = reset_plan_states(Arc::clone(&once.plan)).map_err(Error::from_datafusion)?;
+            let stream = datafusion::physical_plan::execute_stream(plan, task)
+                .map_err(Error::from_datafusion)?;
+            let schema = stream.schema();
+            // The plan reads the parameters from the slot as long as the rows come.
+            let rows = stream.map(move |batch| {
+                let _running = &running;
+                batch
+            });
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, rows)));
+        }
+        let state = &prepared.session.0;
+        let plan = plan
+            .as_ref()
+            .clone()
+            .with_param_values(ParamValues::from(scalars))
+            .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
+        let plan = super::per_row::rewrite(plan, state)?;
+        let physical = state
+            .query_planner()
+            .create_physical_plan(&plan, state)
+            .await
+            .map_err(Error::from_datafusion)?;
+        datafusion::physical_plan::execute_stream(physical, task).map_err(Error::from_datafusion)
     }
 
     /// [`execute`](Self::execute), blocking.

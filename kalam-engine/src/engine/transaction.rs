@@ -8,6 +8,8 @@ use std::sync::{Arc, OnceLock};
 use datafusion::execution::TaskContext;
 
 use super::Engine;
+use super::fast::FastPath;
+use super::text_plans::{Parameterized, TextPlans};
 use super::typed::{prefix_access, range_access};
 use crate::error::Error;
 use crate::ids::UserId;
@@ -70,6 +72,8 @@ pub struct Session<'e> {
 pub(crate) struct SessionCore {
     user: Arc<QueryUser>,
     open: Option<Open>,
+    /// The plans of queries sent as text.
+    plans: TextPlans,
 }
 
 impl Engine {
@@ -118,6 +122,7 @@ impl Engine {
         Ok(SessionCore {
             user: self.user(user)?,
             open: None,
+            plans: TextPlans::default(),
         })
     }
 
@@ -291,14 +296,20 @@ impl SessionCore {
     pub(crate) async fn statement_streamed(
         &mut self,
         engine: &Engine,
-        statement: sql::Parsed<'_>,
+        mut statement: sql::Parsed<'_>,
     ) -> Result<Output, Error> {
         use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
         use datafusion::sql::sqlparser::ast::Statement;
         use futures::StreamExt;
 
         let query = matches!(statement.stmt, Stmt::Sql(Statement::Query(_)));
-        if !query || statement.depth > sql::SHALLOW {
+        // A point select or a short key range is read whole, at once: a stream would cost
+        // a task and a channel for a row or a few.
+        let user = self.open.as_ref().map_or(&self.user, |open| &open.user);
+        if !query
+            || statement.depth > sql::SHALLOW
+            || engine.is_small_fast_query(user, &mut statement.stmt)
+        {
             return self.statement(engine, statement).await.map(Output::Done);
         }
         let mut finished = Finished {
@@ -308,20 +319,33 @@ impl SessionCore {
             sql: statement.text.to_owned(),
             rows: 0,
         };
+        let kept = Box::pin(self.kept_plan(engine, &mut statement)).await;
         let (user, txn) = match &self.open {
             Some(open) => (Arc::clone(&open.user), open.user.txn.clone()),
             None => (Arc::clone(&self.user), None),
         };
-        let stream = match &txn {
-            Some(txn) => {
+        let stream = match (&txn, &self.open) {
+            (Some(txn), Some(open)) => {
                 txn.admit()?;
                 let started = async {
                     txn.check_schema(&engine.shared)?;
-                    engine.query_stream(&user, statement.stmt).await
+                    match &kept {
+                        Some((prepared, values)) => {
+                            same_user(open, prepared)?;
+                            let task = || open.task(engine);
+                            engine
+                                .execute_stream(prepared, values, Some((&user, &task)))
+                                .await
+                        }
+                        None => engine.query_stream(&user, statement.stmt).await,
+                    }
                 };
                 txn.settle(started.await)?
             }
-            None => engine.query_stream(&user, statement.stmt).await?,
+            _ => match &kept {
+                Some((prepared, values)) => engine.execute_stream(prepared, values, None).await?,
+                None => engine.query_stream(&user, statement.stmt).await?,
+            },
         };
         let schema = stream.schema();
         let rows = stream.map(move |batch| {
@@ -347,7 +371,7 @@ impl SessionCore {
     pub(crate) async fn statement(
         &mut self,
         engine: &Engine,
-        statement: sql::Parsed<'_>,
+        mut statement: sql::Parsed<'_>,
     ) -> Result<QueryResult, Error> {
         let gates = &engine.shared.gates;
         let started = gates.clock();
@@ -367,16 +391,44 @@ impl SessionCore {
                 self.open.take().ok_or(Error::NoTransaction)?;
                 QueryResult::empty()
             }
-            _ => match &self.open {
-                Some(open) => engine.run_in(open, statement).await?,
-                None => {
-                    let run = engine.run(&self.user, statement.stmt);
-                    sql::on_deep_stack(statement.depth, run).await?
-                }
+            _ => match Box::pin(self.kept_plan(engine, &mut statement)).await {
+                Some((prepared, values)) => self.execute(engine, &prepared, &values).await?,
+                None => match &self.open {
+                    Some(open) => engine.run_in(open, statement).await?,
+                    None => {
+                        let run = engine.run(&self.user, statement.stmt);
+                        sql::on_deep_stack(statement.depth, run).await?
+                    }
+                },
             },
         };
         gates.finished(started, &self.user.id, &logged, result.num_rows());
         Ok(result)
+    }
+
+    /// The plan this session keeps for `statement`, a query sent as text, and the values
+    /// to run it with (see `text_plans.rs`); `None` to run it as written: not a query of
+    /// that form, or one a fast path runs unplanned.
+    async fn kept_plan(
+        &mut self,
+        engine: &Engine,
+        statement: &mut sql::Parsed<'_>,
+    ) -> Option<(Arc<Prepared>, Vec<Value>)> {
+        // A deep one is planned where its depth is provided for (`sql::on_deep_stack`).
+        if !engine.shared.text_plans || statement.depth > sql::SHALLOW {
+            return None;
+        }
+        self.user.qualify(&mut statement.stmt);
+        let Stmt::Sql(query) = &statement.stmt else {
+            return None;
+        };
+        if FastPath::of_text(&engine.shared, query, false).is_some() {
+            return None;
+        }
+        let query = Parameterized::of(query)?;
+        self.plans
+            .plan(engine, &self.user, query, statement.depth)
+            .await
     }
 
     /// The statements of `sql`; a text that does not parse fails the open transaction.
@@ -468,6 +520,12 @@ impl Session<'_> {
     pub fn sql_blocking(&mut self, sql: &str) -> Result<QueryResult, Error> {
         let engine = self.engine;
         engine.runtime.block_on(self.sql(sql))
+    }
+
+    /// How many forms of query the session keeps plans for.
+    #[cfg(test)]
+    pub(crate) fn kept_plans(&self) -> usize {
+        self.core.plans.len()
     }
 
     /// Runs a prepared statement with `params`, inside the open transaction if there is

@@ -105,6 +105,9 @@ pub struct Server {
     options: ServerOptions,
 }
 
+/// The stack of each of the server's worker threads: 8 MiB, as a main thread's.
+const WORKER_STACK: usize = 8 << 20;
+
 impl Server {
     /// Binds the listening socket (serving starts with [`run`](Self::run)).
     ///
@@ -160,9 +163,12 @@ impl Server {
     ///
     /// If the runtime cannot start or the listener fails.
     pub fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        // A statement runs on the worker that polls its connection; planning and the
+        // engine's own calls recurse, and a worker gets a main thread's stack for them.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("kalam-serve")
+            .thread_stack_size(WORKER_STACK)
             .build()?;
         runtime.block_on(self.serve(shutdown))
     }

@@ -26,7 +26,7 @@ use datafusion::logical_expr::{
 #[derive(Debug, Default)]
 pub(crate) struct ParamSlot {
     /// Held for the whole of a run: one run at a time uses the slot (others plan anew).
-    pub(crate) run: tokio::sync::Mutex<()>,
+    pub(crate) run: Arc<tokio::sync::Mutex<()>>,
     values: RwLock<Vec<ScalarValue>>,
 }
 
