@@ -476,6 +476,26 @@ async fn results_stream_to_the_client() {
         .collect();
     assert_eq!(ids.len(), rows);
     assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    // The same with a literal in WHERE, twice: the session's kept plan streams as well.
+    for low in [10, 20] {
+        let messages = root
+            .simple_query(&format!("SELECT id FROM big WHERE id >= {low}"))
+            .await
+            .unwrap();
+        let count = messages
+            .iter()
+            .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+            .count();
+        assert_eq!(count, rows - low);
+    }
+    // Extended protocol, a prepared statement with parameters: every row too.
+    let prepared = root
+        .prepare("SELECT id, pad FROM big WHERE id >= $1 AND id < $2")
+        .await
+        .unwrap();
+    let found = root.query(&prepared, &[&5i64, &55_000i64]).await.unwrap();
+    assert_eq!(found.len(), 54_995);
+    assert_eq!(found.last().unwrap().get::<_, i64>(0), 54_999);
 
     // A client that takes a few rows and leaves.
     for _ in 0..3 {
@@ -499,6 +519,16 @@ async fn results_stream_to_the_client() {
     root.batch_execute("BEGIN").await.unwrap();
     let err = root
         .simple_query("SELECT 10 / (id - 50000) FROM big")
+        .await
+        .unwrap_err();
+    assert!(err.code().is_some(), "{err}");
+    let err = root.batch_execute("SELECT 1").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::IN_FAILED_SQL_TRANSACTION));
+    root.batch_execute("ROLLBACK").await.unwrap();
+    // The same through a prepared statement's stream.
+    root.batch_execute("BEGIN").await.unwrap();
+    let err = root
+        .query("SELECT 10 / (id - $1) FROM big", &[&50_000i64])
         .await
         .unwrap_err();
     assert!(err.code().is_some(), "{err}");

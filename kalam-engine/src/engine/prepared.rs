@@ -451,42 +451,37 @@ impl Engine {
     }
 
     /// Runs a prepared query with `params` (in `txn` if given, as
-    /// [`execute_as`](Self::execute_as)), its rows read as the stream is polled. A plan
-    /// made once is held by the stream until it is dropped (another run meanwhile plans
-    /// anew). A fast path's rows, a write's count and a statement that needs more than
-    /// one plan come whole.
+    /// [`execute_as`](Self::execute_as)), its rows read as the stream is polled; `None`,
+    /// having run nothing, for a statement whose rows come whole (a fast path's, a
+    /// write's count, a statement that needs more than one plan): run it with
+    /// `execute_as`. A plan made once is held by the stream until it is dropped (another
+    /// run meanwhile plans anew). Runs are not noted in the slow-query log: the caller
+    /// notes them when the stream ends.
     #[cfg(feature = "server")]
     pub(super) async fn execute_stream(
         &self,
         prepared: &Prepared,
         params: &[Value],
         txn: Option<InTxn<'_>>,
-    ) -> Result<datafusion::execution::SendableRecordBatchStream, Error> {
+    ) -> Result<Option<datafusion::execution::SendableRecordBatchStream>, Error> {
         use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
         use futures::StreamExt;
 
-        let streams = match &prepared.kind {
-            PreparedKind::Plan {
-                plan,
-                optimized: true,
-                once,
-                per_row,
-            } => {
-                let writes = matches!(**plan, LogicalPlan::Dml(_) | LogicalPlan::Explain(_));
-                // In a transaction, a plan with subqueries per row is planned again.
-                let replanned = *per_row && txn.is_some();
-                (!writes && !replanned && prepared.depth <= sql::SHALLOW).then_some((plan, once))
-            }
-            _ => None,
+        let PreparedKind::Plan {
+            plan,
+            optimized: true,
+            once,
+            per_row,
+        } = &prepared.kind
+        else {
+            return Ok(None);
         };
-        let Some((plan, once)) = streams else {
-            let result = self.execute_as(prepared, params, txn).await?;
-            let batches = result.batches().to_vec();
-            return Ok(Box::pin(RecordBatchStreamAdapter::new(
-                Arc::clone(result.schema()),
-                futures::stream::iter(batches.into_iter().map(Ok)),
-            )));
-        };
+        let writes = matches!(**plan, LogicalPlan::Dml(_) | LogicalPlan::Explain(_));
+        // In a transaction, a plan with subqueries per row is planned again.
+        let replanned = *per_row && txn.is_some();
+        if writes || replanned || prepared.depth > sql::SHALLOW {
+            return Ok(None);
+        }
         prepared.check_arity(params)?;
         let task = match txn {
             Some((_, task)) => task(),
@@ -506,7 +501,7 @@ impl Engine {
                 let _running = &running;
                 batch
             });
-            return Ok(Box::pin(RecordBatchStreamAdapter::new(schema, rows)));
+            return Ok(Some(Box::pin(RecordBatchStreamAdapter::new(schema, rows))));
         }
         let state = &prepared.session.0;
         let plan = plan
@@ -520,7 +515,9 @@ impl Engine {
             .create_physical_plan(&plan, state)
             .await
             .map_err(Error::from_datafusion)?;
-        datafusion::physical_plan::execute_stream(physical, task).map_err(Error::from_datafusion)
+        datafusion::physical_plan::execute_stream(physical, task)
+            .map(Some)
+            .map_err(Error::from_datafusion)
     }
 
     /// [`execute`](Self::execute), blocking.

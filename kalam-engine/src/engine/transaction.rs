@@ -288,6 +288,34 @@ impl Drop for Finished {
     }
 }
 
+/// `stream`, noted in the slow-query log and the metrics when it ends; an error while
+/// it is read fails `txn`.
+#[cfg(feature = "server")]
+fn watched(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    mut finished: Finished,
+    txn: Option<Arc<Txn>>,
+) -> datafusion::execution::SendableRecordBatchStream {
+    use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+    use futures::StreamExt;
+
+    let schema = stream.schema();
+    let rows = stream.map(move |batch| {
+        // The whole guard moves into the stream, to be dropped with it.
+        let finished = &mut finished;
+        match &batch {
+            Ok(batch) => finished.rows += batch.num_rows(),
+            Err(_) => {
+                if let Some(txn) = &txn {
+                    txn.fail();
+                }
+            }
+        }
+        batch
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, rows))
+}
+
 impl SessionCore {
     /// [`statement`](Self::statement), but the rows of a query stream: read as the
     /// caller takes them, in the open transaction if there is one (an error while they
@@ -298,9 +326,7 @@ impl SessionCore {
         engine: &Engine,
         mut statement: sql::Parsed<'_>,
     ) -> Result<Output, Error> {
-        use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
         use datafusion::sql::sqlparser::ast::Statement;
-        use futures::StreamExt;
 
         let query = matches!(statement.stmt, Stmt::Sql(Statement::Query(_)));
         // A point select or a short key range is read whole, at once: a stream would cost
@@ -324,46 +350,84 @@ impl SessionCore {
             Some(open) => (Arc::clone(&open.user), open.user.txn.clone()),
             None => (Arc::clone(&self.user), None),
         };
-        let stream = match (&txn, &self.open) {
-            (Some(txn), Some(open)) => {
-                txn.admit()?;
-                let started = async {
-                    txn.check_schema(&engine.shared)?;
-                    match &kept {
-                        Some((prepared, values)) => {
-                            same_user(open, prepared)?;
-                            let task = || open.task(engine);
-                            engine
-                                .execute_stream(prepared, values, Some((&user, &task)))
-                                .await
-                        }
-                        None => engine.query_stream(&user, statement.stmt).await,
-                    }
-                };
-                txn.settle(started.await)?
-            }
-            _ => match &kept {
-                Some((prepared, values)) => engine.execute_stream(prepared, values, None).await?,
+        let stream = match &kept {
+            Some((prepared, values)) => match self.prepared_stream(engine, prepared, values).await?
+            {
+                Some(stream) => stream,
+                None => {
+                    let result = self.execute(engine, prepared, values).await?;
+                    finished.rows = result.num_rows();
+                    return Ok(Output::Done(result));
+                }
+            },
+            None => match &txn {
+                Some(txn) => {
+                    txn.admit()?;
+                    let started = async {
+                        txn.check_schema(&engine.shared)?;
+                        engine.query_stream(&user, statement.stmt).await
+                    };
+                    txn.settle(started.await)?
+                }
                 None => engine.query_stream(&user, statement.stmt).await?,
             },
         };
-        let schema = stream.schema();
-        let rows = stream.map(move |batch| {
-            // The whole guard moves into the stream, to be dropped with it.
-            let finished = &mut finished;
-            match &batch {
-                Ok(batch) => finished.rows += batch.num_rows(),
-                Err(_) => {
-                    if let Some(txn) = &txn {
-                        txn.fail();
-                    }
-                }
+        Ok(Output::Rows(watched(stream, finished, txn)))
+    }
+
+    /// Runs a prepared statement inside the open transaction if there is one, the rows of
+    /// a query streamed as [`statement_streamed`](Self::statement_streamed) streams them.
+    #[cfg(feature = "server")]
+    pub(crate) async fn execute_streamed(
+        &self,
+        engine: &Engine,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<Output, Error> {
+        let started = engine.shared.gates.clock();
+        match self.prepared_stream(engine, prepared, params).await? {
+            Some(stream) => {
+                let finished = Finished {
+                    shared: Arc::clone(&engine.shared),
+                    started,
+                    user: prepared.user().id.clone(),
+                    sql: prepared.sql().to_owned(),
+                    rows: 0,
+                };
+                let txn = self.open.as_ref().and_then(|open| open.user.txn.clone());
+                Ok(Output::Rows(watched(stream, finished, txn)))
             }
-            batch
-        });
-        Ok(Output::Rows(Box::pin(RecordBatchStreamAdapter::new(
-            schema, rows,
-        ))))
+            // Its run notes itself.
+            None => self
+                .execute(engine, prepared, params)
+                .await
+                .map(Output::Done),
+        }
+    }
+
+    /// The rows of a prepared query as a stream, in the open transaction if there is
+    /// one; `None`, having run nothing, for one whose rows come whole.
+    #[cfg(feature = "server")]
+    async fn prepared_stream(
+        &self,
+        engine: &Engine,
+        prepared: &Prepared,
+        params: &[Value],
+    ) -> Result<Option<datafusion::execution::SendableRecordBatchStream>, Error> {
+        let Some(open) = &self.open else {
+            return engine.execute_stream(prepared, params, None).await;
+        };
+        let txn = open.txn();
+        txn.admit()?;
+        let started = async {
+            same_user(open, prepared)?;
+            txn.check_schema(&engine.shared)?;
+            let task = || open.task(engine);
+            engine
+                .execute_stream(prepared, params, Some((&open.user, &task)))
+                .await
+        };
+        txn.settle(started.await)
     }
 
     /// Runs one statement of a text: `BEGIN`, `COMMIT` and `ROLLBACK` here, the others

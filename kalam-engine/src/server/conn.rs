@@ -913,12 +913,19 @@ impl ExtendedQueryHandler for Handlers {
                         wire::parameter(portal, i, &ty)
                     })
                     .collect::<PgWireResult<Vec<Value>>>()?;
-                let result = state
-                    .core
-                    .execute(engine, prepared, &params)
-                    .await
-                    .map_err(|e| user_error(&e))?;
-                answer(statement.tag, result)
+                let output = if returns_rows(statement.tag) {
+                    state.core.execute_streamed(engine, prepared, &params).await
+                } else {
+                    state
+                        .core
+                        .execute(engine, prepared, &params)
+                        .await
+                        .map(Output::Done)
+                };
+                match output.map_err(|e| user_error(&e))? {
+                    Output::Rows(stream) => Answer::Stream(stream),
+                    Output::Done(result) => answer(statement.tag, result),
+                }
             }
             Kind::Text => {
                 if portal.parameter_len() > 0 {
