@@ -114,6 +114,24 @@ impl Running {
         Ok(client)
     }
 
+    /// [`connect`](Self::connect), and the end of the connection's task: how the server
+    /// ended it.
+    async fn connect_watched(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> (
+        Client,
+        tokio::task::JoinHandle<Result<(), tokio_postgres::Error>>,
+    ) {
+        let (client, connection) = self
+            .config(user, password, "app")
+            .connect(NoTls)
+            .await
+            .unwrap();
+        (client, tokio::spawn(connection))
+    }
+
     /// Stops the server and waits for it to drain.
     fn stop(mut self) {
         self.stop_now();
@@ -546,7 +564,7 @@ async fn limits_refuse_with_the_protocols_errors() {
         max_statement_bytes: 1000,
         ..ServerOptions::default()
     });
-    let a = server.connect("root", "root-pw").await;
+    let (a, a_end) = server.connect_watched("root", "root-pw").await;
     let b = server.connect("root", "root-pw").await;
     let err = server
         .connect_to("root", "root-pw", "app")
@@ -561,9 +579,11 @@ async fn limits_refuse_with_the_protocols_errors() {
     assert_eq!(err.code(), Some(&SqlState::PROGRAM_LIMIT_EXCEEDED));
     a.batch_execute("SELECT 1").await.unwrap();
 
-    // Idle connections close after the timeout, and free their places.
+    // Idle connections close after the timeout, saying so, and free their places.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(a.batch_execute("SELECT 1").await.is_err());
+    let err = a_end.await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::IDLE_SESSION_TIMEOUT), "{err}");
     assert!(b.is_closed() || b.batch_execute("SELECT 1").await.is_err());
     let c = server.connect("root", "root-pw").await;
     c.batch_execute("SELECT 1").await.unwrap();
@@ -746,7 +766,7 @@ async fn stopping_drains_and_keeps_what_was_acknowledged() {
             .await
             .unwrap();
     }
-    let idle = server.connect("alice", "alice-pw").await;
+    let (idle, idle_end) = server.connect_watched("alice", "alice-pw").await;
     let stopping = std::thread::spawn({
         let stop = server.stop.take();
         let thread = server.thread.take();
@@ -762,8 +782,10 @@ async fn stopping_drains_and_keeps_what_was_acknowledged() {
     tokio::task::spawn_blocking(move || stopping.join().unwrap())
         .await
         .unwrap();
-    // Stopped: connections are closed, no new ones are taken.
+    // Stopped: connections are closed, saying so, and no new ones are taken.
     assert!(idle.batch_execute("SELECT 1").await.is_err());
+    let err = idle_end.await.unwrap().unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::ADMIN_SHUTDOWN), "{err}");
     assert!(root.batch_execute("SELECT 1").await.is_err());
     assert!(server.connect_to("root", "root-pw", "app").await.is_err());
     assert_eq!(server.engine_rows("SELECT id FROM app.kept"), 20);

@@ -214,14 +214,34 @@ impl Server {
                 idle_timeout: self.options.idle_timeout,
                 stopping: stopping.clone(),
             };
+            // A second handle on the socket, to say why the watch closes the connection.
+            let Ok((socket, mut farewell)) = duplicate(socket) else {
+                continue;
+            };
             connections.spawn(async move {
                 let _slot = slot;
                 let conn = Arc::clone(handlers.conn());
                 let serve = pgwire::tokio::process_socket(socket, None, Connection(handlers));
-                tokio::select! {
-                    _ = serve => {}
-                    () = watch.until_done(&conn.activity) => {}
-                }
+                let closing = tokio::select! {
+                    _ = serve => return,
+                    closing = watch.until_done(&conn.activity) => closing,
+                };
+                // Between messages: the connection's own task is gone, the socket is ours.
+                let message = match closing {
+                    Closing::Idle => fatal(
+                        "57P05",
+                        "terminating connection due to idle-session timeout",
+                    ),
+                    Closing::Stopping => fatal(
+                        "57P01",
+                        "terminating connection due to administrator command",
+                    ),
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    farewell.write_all(&message).await?;
+                    farewell.shutdown().await
+                })
+                .await;
             });
         }
         drop(listener);
@@ -248,8 +268,43 @@ struct Watch {
     stopping: watch::Receiver<bool>,
 }
 
+/// Why a watch closes its connection.
+enum Closing {
+    /// It sent nothing for the idle timeout.
+    Idle,
+    /// The server is draining.
+    Stopping,
+}
+
+/// Two handles on one socket: closing one leaves the connection open for the other.
+fn duplicate(socket: TcpStream) -> io::Result<(TcpStream, TcpStream)> {
+    let socket = socket.into_std()?;
+    let other = socket.try_clone()?;
+    Ok((TcpStream::from_std(socket)?, TcpStream::from_std(other)?))
+}
+
+/// A FATAL ErrorResponse of the protocol, with its SQLSTATE.
+fn fatal(code: &str, message: &str) -> Vec<u8> {
+    let mut fields = Vec::new();
+    for (kind, value) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', code),
+        (b'M', message),
+    ] {
+        fields.push(kind);
+        fields.extend_from_slice(value.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut out = vec![b'E'];
+    out.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+    out.extend_from_slice(&fields);
+    out
+}
+
 impl Watch {
-    async fn until_done(mut self, activity: &conn::Activity) {
+    async fn until_done(mut self, activity: &conn::Activity) -> Closing {
         let tick = Duration::from_millis(100);
         loop {
             tokio::select! {
@@ -260,12 +315,12 @@ impl Watch {
                 continue;
             }
             if *self.stopping.borrow() {
-                return;
+                return Closing::Stopping;
             }
             if let Some(timeout) = self.idle_timeout {
                 let idle = self.limits.elapsed_ms().saturating_sub(activity.last());
                 if u128::from(idle) >= timeout.as_millis() {
-                    return;
+                    return Closing::Idle;
                 }
             }
         }
@@ -296,21 +351,7 @@ async fn refuse(mut socket: TcpStream) {
     if tokio::time::timeout(deadline, read_startup).await.is_err() {
         return;
     }
-    let mut fields = Vec::new();
-    for (code, value) in [
-        (b'S', "FATAL"),
-        (b'V', "FATAL"),
-        (b'C', "53300"),
-        (b'M', "sorry, too many clients already"),
-    ] {
-        fields.push(code);
-        fields.extend_from_slice(value.as_bytes());
-        fields.push(0);
-    }
-    fields.push(0);
-    let mut message = vec![b'E'];
-    message.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-    message.extend_from_slice(&fields);
+    let message = fatal("53300", "sorry, too many clients already");
     let _ = tokio::time::timeout(deadline, async {
         socket.write_all(&message).await?;
         socket.shutdown().await
