@@ -29,6 +29,7 @@ use datafusion::sql::sqlparser::ast::{
     Statement, TableFactor, TableObject, TableWithJoins,
 };
 
+use super::literal::{literal, plainly};
 use crate::access::decode_batch;
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
@@ -109,7 +110,7 @@ impl Values {
     fn operand(self, expr: &SqlExpr, ty: ColumnType) -> Option<Operand> {
         match self {
             Values::Params => placeholder(expr).map(Operand::Param),
-            Values::Literals => literal(expr, ty).map(Operand::Literal),
+            Values::Literals => literal_of(expr, ty).map(Operand::Literal),
         }
     }
 }
@@ -719,49 +720,10 @@ fn conjuncts<'a>(expr: &'a SqlExpr, out: &mut Vec<(String, &'a SqlExpr)>) -> Opt
 }
 
 /// A literal of a statement's text as a value of a column of type `ty`, when it is
-/// plainly one: an integer that fits an integer column, a number for a DOUBLE, a string
-/// for a TEXT, TRUE or FALSE for a BOOLEAN, NULL for any. Anything else (a string for a
-/// number, a timestamp, an expression) is the general path's, with its casts and errors.
-fn literal(expr: &SqlExpr, ty: ColumnType) -> Option<Value> {
-    let (value, negative) = match expr {
-        SqlExpr::Value(value) => (&value.value, false),
-        SqlExpr::UnaryOp {
-            op: ast::UnaryOperator::Minus,
-            expr,
-        } => match expr.as_ref() {
-            SqlExpr::Value(value) if matches!(value.value, ast::Value::Number(..)) => {
-                (&value.value, true)
-            }
-            _ => return None,
-        },
-        _ => return None,
-    };
-    let number = |text: &str| {
-        if negative {
-            format!("-{text}")
-        } else {
-            text.to_owned()
-        }
-    };
-    Some(match (value, ty) {
-        (ast::Value::Null, _) => Value::Null,
-        (ast::Value::Number(text, false), ColumnType::Int32) => {
-            Value::Int32(number(text).parse().ok()?)
-        }
-        (ast::Value::Number(text, false), ColumnType::Int64) => {
-            Value::Int64(number(text).parse().ok()?)
-        }
-        (ast::Value::Number(text, false), ColumnType::Float64) => {
-            let value: f64 = number(text).parse().ok()?;
-            if !value.is_finite() {
-                return None;
-            }
-            Value::Float64(value)
-        }
-        (ast::Value::SingleQuotedString(text), ColumnType::Text) => Value::Text(text.clone()),
-        (ast::Value::Boolean(value), ColumnType::Boolean) => Value::Boolean(*value),
-        _ => return None,
-    })
+/// plainly one (see [`plainly`]); anything else is the general path's, with its casts and
+/// errors.
+fn literal_of(expr: &SqlExpr, ty: ColumnType) -> Option<Value> {
+    plainly(&literal(expr)?, &ty.arrow())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 mod ddl;
 mod dml;
 mod fast;
+mod literal;
 mod per_row;
 mod prepared;
 mod rewrites;

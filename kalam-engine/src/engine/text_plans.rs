@@ -17,12 +17,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::DataType;
 use datafusion::sql::sqlparser::ast::{
     self, BinaryOperator, Expr as SqlExpr, SetExpr, Statement, UnaryOperator,
 };
 
 use super::Engine;
+use super::literal::{literal, plainly};
 use super::prepared::Prepared;
 use crate::session::QueryUser;
 use crate::sql;
@@ -132,67 +132,15 @@ fn holds_placeholder(expr: &SqlExpr) -> bool {
 /// `expr` made the next parameter if it is a literal value; `false` if it is a
 /// parameter already.
 fn replace(expr: &mut SqlExpr, values: &mut Vec<Value>) -> bool {
-    let Some(value) = literal(expr) else {
-        return !holds_placeholder(expr);
+    let value = match literal(expr) {
+        // NULL stays written: its comparisons are never true, and the plan may say so.
+        Some(Value::Null) => return true,
+        Some(value) => value,
+        None => return !holds_placeholder(expr),
     };
     values.push(value);
     *expr = SqlExpr::value(ast::Value::Placeholder(format!("${}", values.len())));
     true
-}
-
-/// A literal as the value its text denotes: integers as BIGINT, other numbers as
-/// DOUBLE, strings, TRUE and FALSE. NULL stays written (its comparisons are never true,
-/// and the plan may say so).
-fn literal(expr: &SqlExpr) -> Option<Value> {
-    let (value, negative) = match expr {
-        SqlExpr::Value(value) => (&value.value, false),
-        SqlExpr::UnaryOp {
-            op: UnaryOperator::Minus,
-            expr,
-        } => match expr.as_ref() {
-            SqlExpr::Value(value) if matches!(value.value, ast::Value::Number(..)) => {
-                (&value.value, true)
-            }
-            _ => return None,
-        },
-        _ => return None,
-    };
-    Some(match value {
-        ast::Value::Number(text, false) => {
-            let text = if negative {
-                format!("-{text}")
-            } else {
-                text.clone()
-            };
-            match text.parse::<i64>() {
-                Ok(n) => Value::Int64(n),
-                Err(_) => {
-                    let x: f64 = text.parse().ok()?;
-                    if !x.is_finite() {
-                        return None;
-                    }
-                    Value::Float64(x)
-                }
-            }
-        }
-        ast::Value::SingleQuotedString(text) => Value::Text(text.clone()),
-        ast::Value::Boolean(b) => Value::Boolean(*b),
-        _ => return None,
-    })
-}
-
-/// `value` as a parameter of type `ty`, when it is plainly one.
-fn plainly(value: &Value, ty: Option<&DataType>) -> Option<Value> {
-    Some(match (value, ty?) {
-        (Value::Int64(n), DataType::Int32) => Value::Int32(i32::try_from(*n).ok()?),
-        (Value::Int64(n), DataType::Int64) => Value::Int64(*n),
-        #[allow(clippy::cast_precision_loss)]
-        (Value::Int64(n), DataType::Float64) => Value::Float64(*n as f64),
-        (Value::Float64(x), DataType::Float64) => Value::Float64(*x),
-        (Value::Text(s), DataType::Utf8) => Value::Text(s.clone()),
-        (Value::Boolean(b), DataType::Boolean) => Value::Boolean(*b),
-        _ => return None,
-    })
 }
 
 impl TextPlans {
@@ -247,7 +195,7 @@ impl TextPlans {
         let values = values
             .iter()
             .zip(prepared.param_types())
-            .map(|(value, ty)| plainly(value, ty.as_ref()))
+            .map(|(value, ty)| plainly(value, ty.as_ref()?))
             .collect::<Option<Vec<_>>>()?;
         Some((prepared, values))
     }
