@@ -562,6 +562,8 @@ async fn limits_refuse_with_the_protocols_errors() {
         max_connections: 2,
         idle_timeout: Some(Duration::from_millis(600)),
         max_statement_bytes: 1000,
+        // One worker thread serves every connection.
+        workers: 1,
         ..ServerOptions::default()
     });
     let (a, a_end) = server.connect_watched("root", "root-pw").await;

@@ -57,6 +57,9 @@ pub struct ServerOptions {
     pub max_statement_bytes: usize,
     /// Named prepared statements one connection may hold.
     pub max_prepared_statements: usize,
+    /// Worker threads of the server's runtime, which run the connections and their
+    /// statements; `0`: one per core.
+    pub workers: usize,
 }
 
 impl Default for ServerOptions {
@@ -67,6 +70,7 @@ impl Default for ServerOptions {
             idle_timeout: Some(Duration::from_secs(600)),
             max_statement_bytes: 1 << 20,
             max_prepared_statements: 1000,
+            workers: 0,
         }
     }
 }
@@ -165,7 +169,11 @@ impl Server {
     pub fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         // A statement runs on the worker that polls its connection; planning and the
         // engine's own calls recurse, and a worker gets a main thread's stack for them.
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if self.options.workers > 0 {
+            builder.worker_threads(self.options.workers);
+        }
+        let runtime = builder
             .enable_all()
             .thread_name("kalam-serve")
             .thread_stack_size(WORKER_STACK)

@@ -39,6 +39,9 @@ pub(crate) struct ServeArgs {
     /// Longer statement texts are refused (SQLSTATE 54000).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_statement_bytes: usize,
+    /// Worker threads that run the connections (0: one per core)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    workers: usize,
 }
 
 pub(crate) fn main(args: &ServeArgs) -> Result<(), String> {
@@ -68,6 +71,7 @@ pub(crate) fn main(args: &ServeArgs) -> Result<(), String> {
         max_connections: args.max_connections,
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         max_statement_bytes: args.max_statement_bytes,
+        workers: args.workers,
         ..ServerOptions::default()
     };
     let server = Server::bind(Arc::clone(&engine), options)
