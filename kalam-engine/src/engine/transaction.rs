@@ -482,6 +482,14 @@ impl SessionCore {
         if !engine.shared.text_plans || statement.depth > sql::SHALLOW {
             return None;
         }
+        // Only queries have kept plans: a write is not looked at here (a bulk INSERT's
+        // every literal would be read twice, here and where it runs).
+        if !matches!(
+            &statement.stmt,
+            Stmt::Sql(datafusion::sql::sqlparser::ast::Statement::Query(_))
+        ) {
+            return None;
+        }
         self.user.qualify(&mut statement.stmt);
         let Stmt::Sql(query) = &statement.stmt else {
             return None;
