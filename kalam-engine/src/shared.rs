@@ -19,6 +19,9 @@ pub(crate) struct Shared {
     pub(crate) optimize_once: bool,
     pub(crate) plan_once: bool,
     pub(crate) text_plans: bool,
+    /// The engine's runtime, where what a statement spawns while a caller's thread is
+    /// blocked on it runs (a subquery run per row: `per_row.rs`).
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 /// How to open an [`Engine`](crate::Engine).

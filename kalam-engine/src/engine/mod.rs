@@ -111,6 +111,14 @@ impl Engine {
             options.slow_query_threshold,
         );
         let next_job_id = AtomicU64::new(Catalog::last_id(&storage, Tag::Job)?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.threads.max(1))
+            .thread_name("kalam-engine")
+            .build()
+            .map_err(|e| Error::Execution {
+                message: format!("cannot start the runtime: {e}"),
+                source: Some(Box::new(e)),
+            })?;
         let shared = Arc::new(Shared {
             storage: Arc::new(storage),
             catalog,
@@ -120,6 +128,7 @@ impl Engine {
             text_plans: options.text_plans,
             optimize_once: options.optimize_once,
             plan_once: options.plan_once,
+            runtime: runtime.handle().clone(),
         });
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(CATALOG, "public")
@@ -154,14 +163,6 @@ impl Engine {
                 shared: Arc::clone(&shared),
             }),
         );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(options.threads.max(1))
-            .thread_name("kalam-engine")
-            .build()
-            .map_err(|e| Error::Execution {
-                message: format!("cannot start the runtime: {e}"),
-                source: Some(Box::new(e)),
-            })?;
         Ok(Engine {
             shared,
             state,

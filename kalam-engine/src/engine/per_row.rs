@@ -438,6 +438,11 @@ impl PerRow {
             .clone()
             .with_param_values(ParamValues::Map(values))?;
         let plan = rewrite(plan, &self.state).map_err(Error::into_datafusion)?;
+        // This thread waits here for the subquery, so what its plan spawns (the tasks
+        // that merge partitions) runs on the engine's runtime: on the caller's, it could
+        // wait for this very thread.
+        let shared = self.state.config().get_extension::<Shared>();
+        let _entered = shared.as_ref().map(|shared| shared.runtime.enter());
         let batches: Vec<RecordBatch> = futures::executor::block_on(async {
             let physical = self
                 .state
