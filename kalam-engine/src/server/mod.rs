@@ -36,8 +36,7 @@ use pgwire::error::PgWireResult;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, watch};
 
 use crate::engine::Engine;
 use crate::error::Error;
@@ -57,8 +56,10 @@ pub struct ServerOptions {
     pub max_statement_bytes: usize,
     /// Named prepared statements one connection may hold.
     pub max_prepared_statements: usize,
-    /// Worker threads of the server's runtime, which run the connections and their
-    /// statements; `0`: one per core.
+    /// How connections are run. `0`, the default: each on a thread of its own, as
+    /// PostgreSQL gives each its own process, so that no worker has to wake another for
+    /// it and a long statement holds up only its own connection. `N`: all of them on a
+    /// shared pool of `N` threads, for many mostly idle connections.
     pub workers: usize,
 }
 
@@ -109,7 +110,9 @@ pub struct Server {
     options: ServerOptions,
 }
 
-/// The stack of each of the server's worker threads: 8 MiB, as a main thread's.
+/// The stack of each thread that runs connections: 8 MiB, as a main thread's. A statement
+/// runs on the thread that polls its connection, and planning and the engine's own calls
+/// recurse.
 const WORKER_STACK: usize = 8 << 20;
 
 impl Server {
@@ -160,24 +163,26 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, then drains as
-    /// [`run_until_signal`](Self::run_until_signal) does. Blocks; connections and their
-    /// statements run on a runtime of the server's, one worker per core.
+    /// [`run_until_signal`](Self::run_until_signal) does. Blocks; each connection runs on
+    /// a thread of its own, or on a shared pool of [`ServerOptions::workers`] threads.
     ///
     /// # Errors
     ///
     /// If the runtime cannot start or the listener fails.
     pub fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
-        // A statement runs on the worker that polls its connection; planning and the
-        // engine's own calls recurse, and a worker gets a main thread's stack for them.
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if self.options.workers > 0 {
-            builder.worker_threads(self.options.workers);
-        }
-        let runtime = builder
-            .enable_all()
-            .thread_name("kalam-serve")
-            .thread_stack_size(WORKER_STACK)
-            .build()?;
+        let runtime = if self.options.workers == 0 {
+            // Only the listener runs here; the connections bring their own runtimes.
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(self.options.workers)
+                .enable_all()
+                .thread_name("kalam-serve")
+                .thread_stack_size(WORKER_STACK)
+                .build()?
+        };
         runtime.block_on(self.serve(shutdown))
     }
 
@@ -195,14 +200,13 @@ impl Server {
         let listener = TcpListener::from_std(self.listener)?;
         let (stop, stopping) = watch::channel(false);
         let open = Arc::new(AtomicUsize::new(0));
-        let mut connections = JoinSet::new();
+        // Every connection holds a sender; when the last is gone, all have ended.
+        let (alive, mut ended) = mpsc::channel::<()>(1);
         tokio::pin!(shutdown);
         loop {
             let accepted = tokio::select! {
                 () = &mut shutdown => break,
                 accepted = listener.accept() => accepted,
-                // Reap finished connections as they end.
-                Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             };
             let Ok((socket, _)) = accepted else {
                 // Out of descriptors, or a connection reset before it was accepted.
@@ -211,60 +215,121 @@ impl Server {
             };
             let _ = socket.set_nodelay(true);
             if open.load(Ordering::Acquire) >= self.options.max_connections {
-                connections.spawn(refuse(socket));
+                let alive = alive.clone();
+                tokio::spawn(async move {
+                    refuse(socket).await;
+                    drop(alive);
+                });
                 continue;
             }
-            open.fetch_add(1, Ordering::AcqRel);
-            let slot = Slot(Arc::clone(&open));
-            let handlers = Handlers::new(Arc::clone(&self.engine), Arc::clone(&limits));
-            let watch = Watch {
-                limits: Arc::clone(&limits),
-                idle_timeout: self.options.idle_timeout,
-                stopping: stopping.clone(),
-            };
-            // A second handle on the socket, to say why the watch closes the connection.
-            let Ok((socket, mut farewell)) = duplicate(socket) else {
+            let slot = Slot::take(&open, &alive);
+            let Ok(socket) = socket.into_std() else {
                 continue;
             };
-            connections.spawn(async move {
-                let _slot = slot;
-                let conn = Arc::clone(handlers.conn());
-                let serve = pgwire::tokio::process_socket(socket, None, Connection(handlers));
-                let closing = tokio::select! {
-                    _ = serve => return,
-                    closing = watch.until_done(&conn.activity) => closing,
-                };
-                // Between messages: the connection's own task is gone, the socket is ours.
-                let message = match closing {
-                    Closing::Idle => fatal(
-                        "57P05",
-                        "terminating connection due to idle-session timeout",
-                    ),
-                    Closing::Stopping => fatal(
-                        "57P01",
-                        "terminating connection due to administrator command",
-                    ),
-                };
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    farewell.write_all(&message).await?;
-                    farewell.shutdown().await
-                })
-                .await;
-            });
+            let served = Served {
+                socket,
+                handlers: Handlers::new(Arc::clone(&self.engine), Arc::clone(&limits)),
+                watch: Watch {
+                    limits: Arc::clone(&limits),
+                    idle_timeout: self.options.idle_timeout,
+                    stopping: stopping.clone(),
+                },
+            };
+            if self.options.workers > 0 {
+                tokio::spawn(async move {
+                    served.run().await;
+                    drop(slot);
+                });
+            } else {
+                // As PostgreSQL gives each connection a process: no worker wakes another
+                // for it, and a busy connection never waits behind another. Should the
+                // thread not start, its closure drops the socket and the slot.
+                let _ = std::thread::Builder::new()
+                    .name("kalam-conn".to_owned())
+                    .stack_size(WORKER_STACK)
+                    .spawn(move || {
+                        let runtime = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build();
+                        if let Ok(runtime) = runtime {
+                            runtime.block_on(served.run());
+                        }
+                        // After the runtime, and the tasks the connection left on it.
+                        drop(slot);
+                    });
+            }
         }
         drop(listener);
         let _ = stop.send(true);
-        while connections.join_next().await.is_some() {}
+        drop(alive);
+        let _ = ended.recv().await;
         Ok(())
     }
 }
 
+/// One accepted connection, to be served on the runtime that polls [`Served::run`].
+struct Served {
+    socket: std::net::TcpStream,
+    handlers: Arc<Handlers>,
+    watch: Watch,
+}
+
+impl Served {
+    async fn run(self) {
+        let Served {
+            socket,
+            handlers,
+            watch,
+        } = self;
+        // A second handle on the socket, to say why the watch closes the connection.
+        let Ok((socket, mut farewell)) = duplicate(socket) else {
+            return;
+        };
+        let conn = Arc::clone(handlers.conn());
+        let serve = pgwire::tokio::process_socket(socket, None, Connection(handlers));
+        let closing = tokio::select! {
+            _ = serve => return,
+            closing = watch.until_done(&conn.activity) => closing,
+        };
+        // Between messages: the connection's own task is gone, the socket is ours.
+        let message = match closing {
+            Closing::Idle => fatal(
+                "57P05",
+                "terminating connection due to idle-session timeout",
+            ),
+            Closing::Stopping => fatal(
+                "57P01",
+                "terminating connection due to administrator command",
+            ),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            farewell.write_all(&message).await?;
+            farewell.shutdown().await
+        })
+        .await;
+    }
+}
+
 /// A connection's place among the open ones, given back when it ends.
-struct Slot(Arc<AtomicUsize>);
+struct Slot {
+    open: Arc<AtomicUsize>,
+    /// Dropped with the slot: the server's drain waits for every one.
+    _alive: mpsc::Sender<()>,
+}
+
+impl Slot {
+    fn take(open: &Arc<AtomicUsize>, alive: &mpsc::Sender<()>) -> Self {
+        open.fetch_add(1, Ordering::AcqRel);
+        Slot {
+            open: Arc::clone(open),
+            _alive: alive.clone(),
+        }
+    }
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -284,9 +349,9 @@ enum Closing {
     Stopping,
 }
 
-/// Two handles on one socket: closing one leaves the connection open for the other.
-fn duplicate(socket: TcpStream) -> io::Result<(TcpStream, TcpStream)> {
-    let socket = socket.into_std()?;
+/// Two handles on one socket, on the runtime of the caller: closing one leaves the
+/// connection open for the other.
+fn duplicate(socket: std::net::TcpStream) -> io::Result<(TcpStream, TcpStream)> {
     let other = socket.try_clone()?;
     Ok((TcpStream::from_std(socket)?, TcpStream::from_std(other)?))
 }

@@ -39,7 +39,7 @@ pub(crate) struct ServeArgs {
     /// Longer statement texts are refused (SQLSTATE 54000).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_statement_bytes: usize,
-    /// Worker threads that run the connections (0: one per core)
+    /// Threads that run the connections, shared (0: a thread for each connection)
     #[arg(long, value_name = "N", default_value_t = 0)]
     workers: usize,
 }
