@@ -312,6 +312,66 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
 }
 
 #[test]
+fn in_lists_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
+    for e in [&engine, &general] {
+        e.sql_blocking(&root, "CREATE INDEX by_k ON sb.sbtest1 (k)")
+            .unwrap();
+    }
+    let shapes = [
+        "SELECT id, k, c, pad FROM sb.sbtest1 WHERE k IN ($1, $2, $3, $4)",
+        "SELECT c FROM sb.sbtest1 WHERE id IN ($3, $1, $4, $2)",
+        "SELECT * FROM sb.sbtest1 WHERE k IN ($2, $2, $4, $1, $3)",
+    ];
+    for prepared in shapes {
+        let statement = engine.prepare_blocking(&root, prepared).unwrap();
+        assert!(
+            statement.is_fast_path() && !statement.is_point_get(),
+            "{prepared}"
+        );
+        // Values present, absent, repeated, NULL.
+        proptest!(|(values in proptest::collection::vec(proptest::option::of(-3..210i32), 4))| {
+            let params: Vec<Value> = values
+                .iter()
+                .map(|v| v.map_or(Value::Null, Value::Int32))
+                .collect();
+            let fast = engine.execute_blocking(&statement, &params).unwrap();
+            let mut sql = prepared.to_owned();
+            for (i, v) in values.iter().enumerate().rev() {
+                let v = v.map_or("NULL".to_owned(), |v| v.to_string());
+                sql = sql.replace(&format!("${}", i + 1), &v);
+            }
+            let slow = general.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(fast.schema().fields(), slow.schema().fields());
+            let text = engine.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(text.to_string(), slow.to_string(), "{}", sql);
+        });
+    }
+    // Columns no key or index leads with go through DataFusion.
+    for sql in [
+        "SELECT id FROM sb.sbtest1 WHERE c IN ($1, $2)",
+        "SELECT a FROM sb.pairs WHERE b IN ($1, $2)",
+    ] {
+        assert!(
+            !engine.prepare_blocking(&root, sql).unwrap().is_fast_path(),
+            "{sql}"
+        );
+    }
+    // The index dropped after the statement was prepared: its rows are still exactly those.
+    let statement = engine
+        .prepare_blocking(&root, "SELECT id FROM sb.sbtest1 WHERE k IN ($1, $2)")
+        .unwrap();
+    let params = [Value::Int32(7), Value::Int32(21)];
+    let before = engine.execute_blocking(&statement, &params).unwrap();
+    assert!(before.num_rows() > 0);
+    engine.sql_blocking(&root, "DROP INDEX sb.by_k").unwrap();
+    let after = engine.execute_blocking(&statement, &params).unwrap();
+    assert_eq!(before.to_string(), after.to_string());
+}
+
+#[test]
 fn correlated_subqueries_with_parameters_inside_answer_as_their_literal_forms() {
     let (_dir, engine, root) = setup();
     engine

@@ -264,6 +264,13 @@ fn list(values: &[Value]) -> String {
         .join(", ")
 }
 
+/// Whether the filter `column IN (values)` has an exact access path other than a full
+/// scan: gets on a one-column primary key, or on an index that leads with the column.
+pub(crate) fn looks_up(meta: &TableMeta, column: usize) -> bool {
+    exact_type(meta.columns[column].ty)
+        && (meta.pk == [column] || meta.indexes.iter().any(|i| i.leading() == column))
+}
+
 /// The narrowest access path the filters allow, trying each kind in turn: primary-key
 /// gets, a primary-key range, an index, a union of ranges, then a full scan. Its
 /// description for `EXPLAIN` is written only when `describe` (a path chosen per run is

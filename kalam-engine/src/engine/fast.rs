@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `SELECT a, b FROM t WHERE pk = $1 [AND pk2 = $2]` | one get |
 //! | `SELECT a, b FROM t WHERE pk BETWEEN $1 AND $2` (one-column key) | one range read |
+//! | `SELECT a, b FROM t WHERE k IN ($1, $2, ...)` (`k` a one-column key or an index's first column) | the access path a scan would take, without DataFusion |
 //! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
@@ -29,8 +30,11 @@ use datafusion::sql::sqlparser::ast::{
     Statement, TableFactor, TableObject, TableWithJoins,
 };
 
+use datafusion::common::Column;
+use datafusion::logical_expr::Expr;
+
 use super::literal::{literal, plainly};
-use crate::access::decode_batch;
+use crate::access::{self, Cursor, decode_batch, visit_chunk};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::TableId;
@@ -60,6 +64,15 @@ pub(crate) enum FastPath {
         schema: SchemaRef,
         /// The low and high bounds (both included).
         bounds: (Operand, Operand),
+    },
+    /// A select of the rows whose `column` is one of `values`: `WHERE k IN ($1, $2, ...)`
+    /// on a column the primary key or an index leads with.
+    Lookup {
+        table: TableId,
+        projection: Vec<usize>,
+        schema: SchemaRef,
+        column: usize,
+        values: Vec<Operand>,
     },
     /// An INSERT of rows of values.
     Insert {
@@ -124,23 +137,34 @@ impl FastPath {
 
     /// The fast path of `statement` as sent in a text, if it has one of the shapes with
     /// literals for values. `bounded`: only shapes whose rows are known to be few (a
-    /// point select, or a range of at most a batch of integer keys), for a caller that
-    /// streams anything larger.
+    /// point select, a range of at most a batch of integer keys, or fewer than a batch of
+    /// primary keys), for a caller that streams anything larger.
     pub(crate) fn of_text(shared: &Shared, statement: &Statement, bounded: bool) -> Option<Self> {
         if !shared.fast_paths {
             return None;
         }
         let fast = Self::shaped(shared, statement, Values::Literals, None)?;
-        if bounded
-            && let FastPath::Range {
+        let few = match &fast {
+            FastPath::Range {
                 bounds: (Operand::Literal(low), Operand::Literal(high)),
                 ..
-            } = &fast
-            && (span(low, high) >= BATCH || !matches!(low, Value::Int32(_) | Value::Int64(_)))
-        {
-            return None;
-        }
-        Some(fast)
+            } => span(low, high) < BATCH && matches!(low, Value::Int32(_) | Value::Int64(_)),
+            // Keys of a primary key are as many rows; an index's value may be any number.
+            FastPath::Lookup {
+                table,
+                column,
+                values,
+                ..
+            } => {
+                values.len() < BATCH
+                    && shared
+                        .catalog
+                        .table(table)
+                        .is_some_and(|meta| meta.pk == [*column])
+            }
+            _ => true,
+        };
+        (few || !bounded).then_some(fast)
     }
 
     fn shaped(
@@ -183,6 +207,16 @@ impl FastPath {
                 schema,
                 bounds,
             } => return range(shared, user, table, projection, schema, bounds, params),
+            FastPath::Lookup {
+                table,
+                projection,
+                schema,
+                column,
+                values,
+            } => {
+                let read = (table, projection.as_slice(), schema);
+                return lookup(shared, user, read, (*column, values), params);
+            }
             FastPath::Insert { table, rows } => {
                 let meta = meta(shared, table)?;
                 let mut values = Vec::with_capacity(rows.len());
@@ -347,6 +381,57 @@ fn range(
     Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
 }
 
+/// The rows whose `column` is one of `values`, read as a scan with the filter
+/// `column IN (values)` reads them: the same access path, so the same rows in the same
+/// order (primary-key order).
+fn lookup(
+    shared: &Shared,
+    user: &QueryUser,
+    (table, projection, schema): (&TableId, &[usize], &SchemaRef),
+    (column, values): (usize, &[Operand]),
+    params: &[Value],
+) -> Result<QueryResult, Error> {
+    let meta = meta(shared, table)?;
+    let ty = meta.columns[column].ty;
+    let mut list = Vec::with_capacity(values.len());
+    for operand in values {
+        // `k IN (NULL)` is never true.
+        match coerce(params, operand, ty)? {
+            Value::Null => {}
+            value => list.push(value),
+        }
+    }
+    let mut decoder = Decoder::new(&meta, projection, list.len());
+    if !list.is_empty() {
+        let filter = Expr::Column(Column::new_unqualified(meta.columns[column].name.as_str()))
+            .in_list(
+                list.iter()
+                    .map(|v| Expr::Literal(v.to_scalar(), None))
+                    .collect(),
+                false,
+            );
+        let path = access::plan(&meta, std::slice::from_ref(&filter), false);
+        // Exact unless the index the shape was found for is gone: then rows are checked.
+        let checked = !path.residual.is_empty();
+        let scope = scope_of(&meta, &user.id);
+        let reads = user.reads(&shared.storage);
+        let start = (&path.access, Cursor::Start);
+        visit_chunk(reads.view(), &meta, scope, start, usize::MAX, |_, row| {
+            if checked {
+                let values = meta.layout.decode(row).map_err(StorageError::corrupt_row)?;
+                if !list.contains(&values[column]) {
+                    return Ok(());
+                }
+            }
+            decoder.push(row).map_err(StorageError::corrupt_row)
+        })?;
+    }
+    let batch = decoder
+        .finish(Arc::clone(schema))
+        .map_err(|e| Error::from_datafusion(e.into()))?;
+    Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
+}
+
 /// How many rows an integer key range can hold, up to a batch: the decoder's capacity.
 fn span(low: &Value, high: &Value) -> usize {
     let (low, high) = match (low, high) {
@@ -476,6 +561,15 @@ fn get_shape(
             projection,
             schema,
             bounds,
+        });
+    }
+    if let Some((column, values)) = in_list(&meta, selection, values) {
+        return Some(FastPath::Lookup {
+            table,
+            projection,
+            schema,
+            column,
+            values,
         });
     }
     let key = key_operands(&meta, selection, values)?;
@@ -646,6 +740,31 @@ fn delete_shape(shared: &Shared, delete: &ast::Delete, values: Values) -> Option
     let (table, meta) = table_of(shared, single_table(from)?)?;
     let key = key_operands(&meta, delete.selection.as_ref()?, values)?;
     Some(FastPath::Delete { table, key })
+}
+
+/// The column and values of `k IN (a, b, ...)`, on a column that a lookup reads exactly.
+fn in_list(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<(usize, Vec<Operand>)> {
+    let SqlExpr::InList {
+        expr,
+        list,
+        negated: false,
+    } = selection
+    else {
+        return None;
+    };
+    let SqlExpr::Identifier(column) = expr.as_ref() else {
+        return None;
+    };
+    let column = meta.column(&ident_name(column))?;
+    if list.is_empty() || !access::looks_up(meta, column) {
+        return None;
+    }
+    let ty = meta.columns[column].ty;
+    let operands = list
+        .iter()
+        .map(|value| values.operand(value, ty))
+        .collect::<Option<Vec<_>>>()?;
+    Some((column, operands))
 }
 
 /// `$n` as the parameter index `n - 1`.

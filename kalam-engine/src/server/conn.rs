@@ -28,7 +28,7 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, DEFAULT_NAME, ErrorHandler, METADATA_DATABASE, METADATA_USER,
-    PgWireConnectionState, PgWireServerHandlers, Type,
+    PgWireConnectionState, Type,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
@@ -151,27 +151,6 @@ impl Handlers {
 
     fn touch(&self) -> Busy<'_> {
         Busy::new(&self.conn.activity, self.conn.limits.elapsed_ms())
-    }
-}
-
-/// The handlers of a connection, for pgwire.
-pub(super) struct Connection(pub(super) Arc<Handlers>);
-
-impl PgWireServerHandlers for Connection {
-    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        Arc::clone(&self.0)
-    }
-
-    fn error_handler(&self) -> Arc<impl ErrorHandler> {
-        Arc::clone(&self.0)
     }
 }
 

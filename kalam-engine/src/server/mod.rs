@@ -23,6 +23,7 @@
 
 mod compat;
 mod conn;
+mod held;
 mod wire;
 
 use std::future::Future;
@@ -32,15 +33,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pgwire::error::PgWireResult;
+use futures::{Sink, SinkExt, StreamExt};
+use pgwire::api::{ClientInfo, ErrorHandler, NoopHandler, PgWireConnectionState};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use pgwire::tokio::server::{negotiate_tls, process_error, process_message};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio_util::codec::{Framed, FramedParts};
 
 use crate::engine::Engine;
 use crate::error::Error;
-use conn::{Connection, Handlers};
+use conn::Handlers;
+use held::Held;
 
 /// How a server listens, and its limits.
 #[derive(Debug, Clone)]
@@ -114,6 +121,9 @@ pub struct Server {
 /// runs on the thread that polls its connection, and planning and the engine's own calls
 /// recurse.
 const WORKER_STACK: usize = 8 << 20;
+
+/// How long a client has from its connection to the end of its login.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Server {
     /// Binds the listening socket (serving starts with [`run`](Self::run)).
@@ -275,39 +285,113 @@ struct Served {
 }
 
 impl Served {
+    /// The connection's messages in turn, as pgwire's own loop handles them, on a socket
+    /// that holds the answers until the connection waits for its client ([`Held`]).
     async fn run(self) {
         let Served {
             socket,
             handlers,
             watch,
         } = self;
-        // A second handle on the socket, to say why the watch closes the connection.
-        let Ok((socket, mut farewell)) = duplicate(socket) else {
+        let Ok(socket) = TcpStream::from_std(socket) else {
             return;
         };
         let conn = Arc::clone(handlers.conn());
-        let serve = pgwire::tokio::process_socket(socket, None, Connection(handlers));
-        let closing = tokio::select! {
-            _ = serve => return,
-            closing = watch.until_done(&conn.activity) => closing,
+        let closing = watch.until_done(&conn.activity);
+        tokio::pin!(closing);
+        // The whole startup, login included, within the time pgwire allows it.
+        let startup = tokio::time::sleep(STARTUP_TIMEOUT);
+        tokio::pin!(startup);
+        let negotiated = tokio::select! {
+            negotiated = negotiate_tls(socket, None) => negotiated,
+            () = &mut startup => return,
+            _ = &mut closing => return,
         };
-        // Between messages: the connection's own task is gone, the socket is ours.
-        let message = match closing {
-            Closing::Idle => fatal(
-                "57P05",
-                "terminating connection due to idle-session timeout",
-            ),
-            Closing::Stopping => fatal(
-                "57P01",
-                "terminating connection due to administrator command",
-            ),
+        let Ok(Some(framed)) = negotiated else {
+            return;
         };
-        let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            farewell.write_all(&message).await?;
-            farewell.shutdown().await
-        })
-        .await;
+        let parts = framed.into_parts();
+        let mut held = FramedParts::new(Held::new(parts.io), parts.codec);
+        held.read_buf = parts.read_buf;
+        held.write_buf = parts.write_buf;
+        let mut socket = Framed::from_parts(held);
+        let closing = loop {
+            let starting = matches!(
+                socket.state(),
+                PgWireConnectionState::AwaitingStartup
+                    | PgWireConnectionState::AuthenticationInProgress
+            );
+            // The watch is looked at only here, between messages.
+            let message = tokio::select! {
+                biased;
+                message = socket.next() => message,
+                () = &mut startup, if starting => return,
+                closing = &mut closing => break closing,
+            };
+            let message = match message {
+                // The client hung up.
+                None | Some(Ok(PgWireFrontendMessage::Terminate(_))) => return,
+                Some(Ok(message)) => message,
+                Some(Err(PgWireError::IoError(_))) => return,
+                Some(Err(err)) => {
+                    let message = format!("invalid frontend message: {err}");
+                    farewell(&mut socket, "08P01", &message).await;
+                    return;
+                }
+            };
+            let extended = match socket.state() {
+                PgWireConnectionState::CopyInProgress(extended) => extended,
+                _ => message.is_extended_query(),
+            };
+            // Its connection is for it alone, and `process_message` closes it.
+            let cancel = matches!(message, PgWireFrontendMessage::CancelRequest(_));
+            let handled = process_message(
+                message,
+                &mut socket,
+                Arc::clone(&handlers),
+                Arc::clone(&handlers),
+                Arc::clone(&handlers),
+                Arc::new(NoopHandler),
+                Arc::new(NoopHandler),
+            )
+            .await;
+            if let Err(mut err) = handled {
+                handlers.on_error(&socket, &mut err);
+                let fatal = err.is_fatal();
+                if process_error(&mut socket, err, extended).await.is_err() || fatal {
+                    return;
+                }
+            }
+            if cancel {
+                return;
+            }
+        };
+        match closing {
+            Closing::Idle => {
+                let message = "terminating connection due to idle-session timeout";
+                farewell(&mut socket, "57P05", message).await;
+            }
+            Closing::Stopping => {
+                let message = "terminating connection due to administrator command";
+                farewell(&mut socket, "57P01", message).await;
+            }
+        }
     }
+}
+
+/// Ends a connection with a FATAL error, after what it holds.
+async fn farewell<S, C>(socket: &mut Framed<S, C>, code: &str, message: &str)
+where
+    Framed<S, C>: Sink<PgWireBackendMessage, Error = io::Error> + Unpin,
+{
+    let info = ErrorInfo::new("FATAL".to_owned(), code.to_owned(), message.to_owned());
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        socket
+            .send(PgWireBackendMessage::ErrorResponse(info.into()))
+            .await?;
+        socket.close().await
+    })
+    .await;
 }
 
 /// A connection's place among the open ones, given back when it ends.
@@ -347,13 +431,6 @@ enum Closing {
     Idle,
     /// The server is draining.
     Stopping,
-}
-
-/// Two handles on one socket, on the runtime of the caller: closing one leaves the
-/// connection open for the other.
-fn duplicate(socket: std::net::TcpStream) -> io::Result<(TcpStream, TcpStream)> {
-    let other = socket.try_clone()?;
-    Ok((TcpStream::from_std(socket)?, TcpStream::from_std(other)?))
 }
 
 /// A FATAL ErrorResponse of the protocol, with its SQLSTATE.
