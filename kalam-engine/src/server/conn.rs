@@ -4,7 +4,6 @@
 
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -50,41 +49,6 @@ use crate::result::QueryResult;
 use crate::sql::{self, Stmt};
 use crate::value::Value;
 
-/// What a connection is doing, for the idle timeout and the drain at shutdown.
-#[derive(Debug, Default)]
-pub(super) struct Activity {
-    busy: AtomicBool,
-    /// Milliseconds since the server started, at the last message.
-    last: AtomicU64,
-}
-
-impl Activity {
-    pub(super) fn busy(&self) -> bool {
-        self.busy.load(Ordering::Acquire)
-    }
-
-    pub(super) fn last(&self) -> u64 {
-        self.last.load(Ordering::Acquire)
-    }
-}
-
-/// Marks the connection busy while it handles a message.
-struct Busy<'a>(&'a Activity);
-
-impl<'a> Busy<'a> {
-    fn new(activity: &'a Activity, now: u64) -> Self {
-        activity.busy.store(true, Ordering::Release);
-        activity.last.store(now, Ordering::Release);
-        Busy(activity)
-    }
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.busy.store(false, Ordering::Release);
-    }
-}
-
 /// A logged-in session.
 #[derive(Debug)]
 struct State {
@@ -102,7 +66,6 @@ struct State {
 pub(super) struct Conn {
     engine: Arc<Engine>,
     limits: Arc<Limits>,
-    pub(super) activity: Activity,
     state: tokio::sync::Mutex<Option<State>>,
     /// The names of its prepared statements, for their limit.
     statements: tokio::sync::Mutex<std::collections::HashSet<String>>,
@@ -129,7 +92,6 @@ impl Handlers {
         let conn = Arc::new(Conn {
             engine: Arc::clone(&engine),
             limits: Arc::clone(&limits),
-            activity: Activity::default(),
             state: tokio::sync::Mutex::new(None),
             statements: tokio::sync::Mutex::default(),
         });
@@ -143,14 +105,6 @@ impl Handlers {
             driver: AuthDriver::new(Parameters),
             scram,
         })
-    }
-
-    pub(super) fn conn(&self) -> &Arc<Conn> {
-        &self.conn
-    }
-
-    fn touch(&self) -> Busy<'_> {
-        Busy::new(&self.conn.activity, self.conn.limits.elapsed_ms())
     }
 }
 
@@ -257,7 +211,6 @@ impl StartupHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let _busy = self.touch();
         match message {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
@@ -696,7 +649,6 @@ impl SimpleQueryHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let _busy = self.touch();
         if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             return Err(PgWireError::NotReadyForQuery);
         }
@@ -777,7 +729,6 @@ impl ExtendedQueryHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let _busy = self.touch();
         let limit = self.conn.limits.max_prepared;
         if let Some(name) = message.name.as_deref().filter(|n| !n.is_empty()) {
             let mut names = self.conn.statements.lock().await;
@@ -800,7 +751,6 @@ impl ExtendedQueryHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let _busy = self.touch();
         if message.target_type == TARGET_TYPE_BYTE_STATEMENT
             && let Some(name) = message.name.as_deref()
         {
@@ -825,7 +775,6 @@ impl ExtendedQueryHandler for Handlers {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let _busy = self.touch();
         let result = self._on_execute(client, message).await;
         self.sync_status(client).await;
         result

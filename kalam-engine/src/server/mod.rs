@@ -30,7 +30,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::{Sink, SinkExt, StreamExt};
@@ -42,6 +42,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
+use tokio_util::bytes::BytesMut;
 use tokio_util::codec::{Framed, FramedParts};
 
 use crate::engine::Engine;
@@ -296,8 +297,10 @@ impl Served {
         let Ok(socket) = TcpStream::from_std(socket) else {
             return;
         };
-        let conn = Arc::clone(handlers.conn());
-        let closing = watch.until_done(&conn.activity);
+        let limits = Arc::clone(&watch.limits);
+        // When the connection last finished a message, for the idle timeout.
+        let last = AtomicU64::new(limits.elapsed_ms());
+        let closing = watch.until_done(&last);
         tokio::pin!(closing);
         // The whole startup, login included, within the time pgwire allows it.
         let startup = tokio::time::sleep(STARTUP_TIMEOUT);
@@ -365,17 +368,19 @@ impl Served {
             if cancel {
                 return;
             }
+            last.store(limits.elapsed_ms(), Ordering::Release);
         };
-        match closing {
-            Closing::Idle => {
-                let message = "terminating connection due to idle-session timeout";
-                farewell(&mut socket, "57P05", message).await;
-            }
-            Closing::Stopping => {
-                let message = "terminating connection due to administrator command";
-                farewell(&mut socket, "57P01", message).await;
-            }
-        }
+        let (code, message) = match closing {
+            Closing::Idle => (
+                "57P05",
+                "terminating connection due to idle-session timeout",
+            ),
+            Closing::Stopping => (
+                "57P01",
+                "terminating connection due to administrator command",
+            ),
+        };
+        farewell(&mut socket, code, message).await;
     }
 }
 
@@ -384,11 +389,8 @@ async fn farewell<S, C>(socket: &mut Framed<S, C>, code: &str, message: &str)
 where
     Framed<S, C>: Sink<PgWireBackendMessage, Error = io::Error> + Unpin,
 {
-    let info = ErrorInfo::new("FATAL".to_owned(), code.to_owned(), message.to_owned());
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        socket
-            .send(PgWireBackendMessage::ErrorResponse(info.into()))
-            .await?;
+        socket.send(fatal(code, message)).await?;
         socket.close().await
     })
     .await;
@@ -434,41 +436,28 @@ enum Closing {
 }
 
 /// A FATAL ErrorResponse of the protocol, with its SQLSTATE.
-fn fatal(code: &str, message: &str) -> Vec<u8> {
-    let mut fields = Vec::new();
-    for (kind, value) in [
-        (b'S', "FATAL"),
-        (b'V', "FATAL"),
-        (b'C', code),
-        (b'M', message),
-    ] {
-        fields.push(kind);
-        fields.extend_from_slice(value.as_bytes());
-        fields.push(0);
-    }
-    fields.push(0);
-    let mut out = vec![b'E'];
-    out.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
-    out.extend_from_slice(&fields);
-    out
+fn fatal(code: &str, message: &str) -> PgWireBackendMessage {
+    let info = ErrorInfo::new("FATAL".to_owned(), code.to_owned(), message.to_owned());
+    PgWireBackendMessage::ErrorResponse(info.into())
 }
 
 impl Watch {
-    async fn until_done(mut self, activity: &conn::Activity) -> Closing {
+    /// Why to close the connection that last finished a message at `last`.
+    async fn until_done(mut self, last: &AtomicU64) -> Closing {
         let tick = Duration::from_millis(100);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(tick) => {}
                 _ = self.stopping.changed() => {}
             }
-            if activity.busy() {
-                continue;
-            }
             if *self.stopping.borrow() {
                 return Closing::Stopping;
             }
             if let Some(timeout) = self.idle_timeout {
-                let idle = self.limits.elapsed_ms().saturating_sub(activity.last());
+                let idle = self
+                    .limits
+                    .elapsed_ms()
+                    .saturating_sub(last.load(Ordering::Acquire));
                 if u128::from(idle) >= timeout.as_millis() {
                     return Closing::Idle;
                 }
@@ -501,7 +490,13 @@ async fn refuse(mut socket: TcpStream) {
     if tokio::time::timeout(deadline, read_startup).await.is_err() {
         return;
     }
-    let message = fatal("53300", "sorry, too many clients already");
+    let mut message = BytesMut::new();
+    if fatal("53300", "sorry, too many clients already")
+        .encode(&mut message)
+        .is_err()
+    {
+        return;
+    }
     let _ = tokio::time::timeout(deadline, async {
         socket.write_all(&message).await?;
         socket.shutdown().await
