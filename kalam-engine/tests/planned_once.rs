@@ -1,8 +1,19 @@
 //! Prepared queries planned physically once: every run of the one plan returns what the
 //! statement with its values written in returns, whatever ran before it, on any thread.
+//!
+//! The engines here have no fast paths, which would take several of these shapes (the
+//! sysbench ones) off DataFusion: every query is a plan.
 
 use kalam_engine::{Engine, EngineOptions, UserId, Value};
 use proptest::prelude::*;
+
+/// The default options but the fast paths.
+fn planned() -> EngineOptions {
+    EngineOptions {
+        fast_paths: false,
+        ..EngineOptions::default()
+    }
+}
 
 fn setup(options: &EngineOptions) -> (tempfile::TempDir, Engine, UserId) {
     let dir = tempfile::tempdir().unwrap();
@@ -83,7 +94,7 @@ fn params(values: &[i32]) -> Vec<Value> {
 
 #[test]
 fn every_run_matches_the_statement_with_its_values_written_in() {
-    let (_dir, engine, root) = setup(&EngineOptions::default());
+    let (_dir, engine, root) = setup(&planned());
     for &(sql, count) in QUERIES {
         let prepared = engine.prepare_blocking(&root, sql).unwrap();
         assert!(prepared.is_planned_once(), "{sql}");
@@ -98,7 +109,7 @@ fn every_run_matches_the_statement_with_its_values_written_in() {
 
 #[test]
 fn text_and_null_parameters_are_bound_per_run() {
-    let (_dir, engine, root) = setup(&EngineOptions::default());
+    let (_dir, engine, root) = setup(&planned());
     let prepared = engine
         .prepare_blocking(
             &root,
@@ -124,7 +135,7 @@ fn text_and_null_parameters_are_bound_per_run() {
 
 #[test]
 fn runs_on_many_threads_at_once_each_get_their_own_values() {
-    let (_dir, engine, root) = setup(&EngineOptions::default());
+    let (_dir, engine, root) = setup(&planned());
     let sql = QUERIES[0].0;
     let prepared = engine.prepare_blocking(&root, sql).unwrap();
     assert!(prepared.is_planned_once());
@@ -147,7 +158,7 @@ fn runs_on_many_threads_at_once_each_get_their_own_values() {
 
 #[test]
 fn writes_and_the_switched_off_option_plan_each_run() {
-    let (_dir, engine, root) = setup(&EngineOptions::default());
+    let (_dir, engine, root) = setup(&planned());
     let update = engine
         .prepare_blocking(&root, "UPDATE sb.t SET c = $1 WHERE k = $2")
         .unwrap();
@@ -159,7 +170,7 @@ fn writes_and_the_switched_off_option_plan_each_run() {
 
     let off = EngineOptions {
         plan_once: false,
-        ..EngineOptions::default()
+        ..planned()
     };
     let (_dir, engine, root) = setup(&off);
     let prepared = engine.prepare_blocking(&root, QUERIES[0].0).unwrap();

@@ -312,7 +312,7 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
 }
 
 #[test]
-fn in_lists_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
+fn in_lists_and_ranges_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
     let (_dir, engine, root) = setup();
     let (_general_dir, general, _) = general();
     for e in [&engine, &general] {
@@ -323,6 +323,13 @@ fn in_lists_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
         "SELECT id, k, c, pad FROM sb.sbtest1 WHERE k IN ($1, $2, $3, $4)",
         "SELECT c FROM sb.sbtest1 WHERE id IN ($3, $1, $4, $2)",
         "SELECT * FROM sb.sbtest1 WHERE k IN ($2, $2, $4, $1, $3)",
+        // The index covers these columns: its order, as a scan reads it.
+        "SELECT id, k FROM sb.sbtest1 WHERE k IN ($1, $2, $3, $4)",
+        // Unions of ranges, overlapping or not, on an index and on the key.
+        "SELECT count(k) FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
+        "SELECT k, id FROM sb.sbtest1 WHERE (k BETWEEN $3 AND $1) OR (k BETWEEN $2 AND $4 OR k BETWEEN $1 AND $1)",
+        "SELECT pad FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2 OR id BETWEEN $4 AND $3",
+        "SELECT min(c), max(id), sum(k) FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
     ];
     for prepared in shapes {
         let statement = engine.prepare_blocking(&root, prepared).unwrap();
@@ -349,10 +356,15 @@ fn in_lists_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
             prop_assert_eq!(text.to_string(), slow.to_string(), "{}", sql);
         });
     }
-    // Columns no key or index leads with go through DataFusion.
+    // Columns no key or index leads with go through DataFusion, and so do unions of
+    // ranges on two columns, or with other conditions.
     for sql in [
         "SELECT id FROM sb.sbtest1 WHERE c IN ($1, $2)",
         "SELECT a FROM sb.pairs WHERE b IN ($1, $2)",
+        "SELECT id FROM sb.sbtest1 WHERE c BETWEEN $1 AND $2 OR c BETWEEN $3 AND $4",
+        "SELECT id FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR id BETWEEN $3 AND $4",
+        "SELECT id FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k = $3",
+        "SELECT id FROM sb.sbtest1 WHERE k NOT BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
     ] {
         assert!(
             !engine.prepare_blocking(&root, sql).unwrap().is_fast_path(),
@@ -361,14 +373,129 @@ fn in_lists_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
     }
     // The index dropped after the statement was prepared: its rows are still exactly those.
     let statement = engine
-        .prepare_blocking(&root, "SELECT id FROM sb.sbtest1 WHERE k IN ($1, $2)")
+        .prepare_blocking(
+            &root,
+            "SELECT id FROM sb.sbtest1 WHERE k IN ($1, $2) ORDER BY id",
+        )
         .unwrap();
     let params = [Value::Int32(7), Value::Int32(21)];
     let before = engine.execute_blocking(&statement, &params).unwrap();
     assert!(before.num_rows() > 0);
+    let ranges = engine
+        .prepare_blocking(
+            &root,
+            "SELECT count(*), sum(k) FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
+        )
+        .unwrap();
+    let bounds = [3, 9, 8, 20].map(Value::Int32);
+    let counted = engine.execute_blocking(&ranges, &bounds).unwrap();
     engine.sql_blocking(&root, "DROP INDEX sb.by_k").unwrap();
     let after = engine.execute_blocking(&statement, &params).unwrap();
     assert_eq!(before.to_string(), after.to_string());
+    let recounted = engine.execute_blocking(&ranges, &bounds).unwrap();
+    assert_eq!(counted.to_string(), recounted.to_string());
+    let sql =
+        "SELECT count(*), sum(k) FROM sb.sbtest1 WHERE k BETWEEN 3 AND 9 OR k BETWEEN 8 AND 20";
+    let expected = general.sql_blocking(&root, sql).unwrap();
+    assert_eq!(recounted.to_string(), expected.to_string());
+}
+
+/// A table with what sorting, DISTINCT and aggregates trip on: repeated values, NULLs,
+/// BIGINTs at their extremes (whose SUM wraps), signed zeros, and an INT at its maximum.
+fn mixed(engine: &Engine, root: &UserId) {
+    engine
+        .sql_blocking(
+            root,
+            "CREATE SHARED TABLE sb.mixed (id INT PRIMARY KEY, k BIGINT, n INT, f DOUBLE, t TEXT)",
+        )
+        .unwrap();
+    let rows: Vec<String> = (1..=80i64)
+        .map(|i| {
+            let k = match i % 6 {
+                0 => "NULL".to_owned(),
+                1 => (i64::MAX - i).to_string(),
+                2 => (i64::MIN + i).to_string(),
+                _ => (i % 4).to_string(),
+            };
+            let n = match (i % 5, i % 11) {
+                (0, _) => "NULL".to_owned(),
+                (_, 0) => i32::MAX.to_string(),
+                _ => (i % 3 - 1).to_string(),
+            };
+            let f = match (i % 4, i % 9, i % 10) {
+                (0, _, _) => "NULL".to_owned(),
+                (_, 0, _) => "-0.0".to_owned(),
+                (_, _, 3) => "0.0".to_owned(),
+                _ => format!("{:.1}", (i % 5) as f64 * 0.5 - 1.0),
+            };
+            let t = if i % 8 == 0 {
+                "NULL".to_owned()
+            } else {
+                format!("'t{}'", i % 4)
+            };
+            format!("({i}, {k}, {n}, {f}, {t})")
+        })
+        .collect();
+    engine
+        .sql_blocking(
+            root,
+            &format!("INSERT INTO sb.mixed VALUES {}", rows.join(", ")),
+        )
+        .unwrap();
+}
+
+#[test]
+fn sorted_distinct_and_aggregate_selects_take_the_fast_path_and_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
+    for e in [&engine, &general] {
+        mixed(e, &root);
+    }
+    let ranges = [
+        "SELECT t FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY t",
+        "SELECT t FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY t DESC",
+        "SELECT DISTINCT t FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY t",
+        "SELECT DISTINCT k FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY k DESC NULLS LAST",
+        "SELECT DISTINCT n FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY n ASC NULLS FIRST",
+        "SELECT f FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY f",
+        "SELECT f FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY f DESC",
+        "SELECT SUM(k) FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT sum(n), count(*), COUNT(f), min(f), max(f), min(t), max(k), Sum(k) FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT count(t), max(t) FROM sb.mixed WHERE id IN ($1, $2)",
+        "SELECT min(k), max(n) FROM sb.mixed WHERE id = $1",
+        "SELECT DISTINCT t FROM sb.mixed WHERE id IN ($2, $1) ORDER BY t DESC",
+    ];
+    for prepared in ranges {
+        let statement = engine.prepare_blocking(&root, prepared).unwrap();
+        assert!(statement.is_fast_path(), "{prepared}");
+        proptest!(|(a in -3..85i32, b in -3..85i32)| {
+            let params = [Value::Int32(a), Value::Int32(b)];
+            let params = if prepared.contains("$2") { &params[..] } else { &params[..1] };
+            let fast = engine.execute_blocking(&statement, params).unwrap();
+            let sql = prepared.replace("$1", &a.to_string()).replace("$2", &b.to_string());
+            let slow = general.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(fast.schema().fields(), slow.schema().fields(), "{}", sql);
+            let text = engine.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(text.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(text.schema().fields(), slow.schema().fields(), "{}", sql);
+        });
+    }
+    // Shapes whose answer could depend on the order of the work stay with DataFusion.
+    for sql in [
+        "SELECT SUM(f) FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT DISTINCT f FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY f",
+        "SELECT DISTINCT t FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT t FROM sb.mixed WHERE id BETWEEN $1 AND $2 ORDER BY k",
+        "SELECT avg(k) FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT count(DISTINCT k) FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+        "SELECT SUM(k) + 1 FROM sb.mixed WHERE id BETWEEN $1 AND $2",
+    ] {
+        assert!(
+            !engine.prepare_blocking(&root, sql).unwrap().is_fast_path(),
+            "{sql}"
+        );
+    }
 }
 
 #[test]

@@ -7,6 +7,9 @@
 //! | `SELECT a, b FROM t WHERE pk = $1 [AND pk2 = $2]` | one get |
 //! | `SELECT a, b FROM t WHERE pk BETWEEN $1 AND $2` (one-column key) | one range read |
 //! | `SELECT a, b FROM t WHERE k IN ($1, $2, ...)` (`k` a one-column key or an index's first column) | the access path a scan would take, without DataFusion |
+//! | `SELECT a FROM t WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4 ...` (the same `k`, of integers or text) | the same, the ranges' union |
+//! | any of the selects above as `SELECT c .. ORDER BY c`, `SELECT DISTINCT c .. ORDER BY c` | the rows read, sorted by Arrow's kernel |
+//! | any of them as `SELECT count(*), count(c), sum(c), min(c), max(c) ..` (prepared) | the rows read, aggregated as DataFusion does (see `finish.rs`) |
 //! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
@@ -26,15 +29,16 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::sql::sqlparser::ast::{
-    self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, SelectItem, SetExpr,
-    Statement, TableFactor, TableObject, TableWithJoins,
+    self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, SetExpr, Statement,
+    TableFactor, TableObject, TableWithJoins,
 };
 
 use datafusion::common::Column;
 use datafusion::logical_expr::Expr;
 
+use super::finish::{self, Finish, Shaped};
 use super::literal::{literal, plainly};
-use crate::access::{self, Cursor, decode_batch, visit_chunk};
+use crate::access::{self, Access, Cursor, covered_batch, visit_chunk};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::TableId;
@@ -52,27 +56,25 @@ pub(crate) enum FastPath {
     /// A primary-key point select.
     Get {
         table: TableId,
-        projection: Vec<usize>,
-        schema: SchemaRef,
+        read: Read,
         /// For each primary-key column, its value.
         key: Vec<Operand>,
     },
     /// A primary-key range select: `WHERE pk BETWEEN $a AND $b` on a one-column key.
     Range {
         table: TableId,
-        projection: Vec<usize>,
-        schema: SchemaRef,
+        read: Read,
         /// The low and high bounds (both included).
         bounds: (Operand, Operand),
     },
     /// A select of the rows whose `column` is one of `values`: `WHERE k IN ($1, $2, ...)`
-    /// on a column the primary key or an index leads with.
+    /// or `WHERE k BETWEEN $1 AND $2 [OR k BETWEEN $3 AND $4 ...]`, on a column the
+    /// primary key or an index leads with.
     Lookup {
         table: TableId,
-        projection: Vec<usize>,
-        schema: SchemaRef,
+        read: Read,
         column: usize,
-        values: Vec<Operand>,
+        keep: Keep,
     },
     /// An INSERT of rows of values.
     Insert {
@@ -89,6 +91,46 @@ pub(crate) enum FastPath {
     },
     /// A DELETE of one row by primary key.
     Delete { table: TableId, key: Vec<Operand> },
+}
+
+/// The values of its column a [`FastPath::Lookup`] keeps.
+#[derive(Debug, Clone)]
+pub(crate) enum Keep {
+    /// `IN (a, b, ...)`.
+    In(Vec<Operand>),
+    /// `BETWEEN a AND b OR .. BETWEEN c AND d`: the union of the ranges.
+    Between(Vec<(Operand, Operand)>),
+}
+
+/// What a select reads of each row, and what it makes of the rows.
+#[derive(Debug, Clone)]
+pub(crate) struct Read {
+    /// The table's columns decoded, in order.
+    projection: Vec<usize>,
+    /// The result's schema.
+    schema: SchemaRef,
+    finish: Finish,
+}
+
+impl Read {
+    /// The schema of the columns read, before the finish.
+    fn rows_schema(&self) -> SchemaRef {
+        self.finish.rows_schema(&self.schema)
+    }
+
+    /// The result of the rows pushed into `decoder`.
+    fn result(&self, decoder: &mut Decoder) -> Result<QueryResult, Error> {
+        let rows = decoder
+            .finish(self.rows_schema())
+            .map_err(|e| Error::from_datafusion(e.into()))?;
+        self.result_of(rows)
+    }
+
+    /// The result of `rows`, the columns read.
+    fn result_of(&self, rows: RecordBatch) -> Result<QueryResult, Error> {
+        let batch = self.finish.batch(rows, &self.schema)?;
+        Ok(QueryResult::new(Arc::clone(&self.schema), vec![batch]))
+    }
 }
 
 /// A value in a fast path's statement.
@@ -153,7 +195,7 @@ impl FastPath {
             FastPath::Lookup {
                 table,
                 column,
-                values,
+                keep: Keep::In(values),
                 ..
             } => {
                 values.len() < BATCH
@@ -162,6 +204,10 @@ impl FastPath {
                         .table(table)
                         .is_some_and(|meta| meta.pk == [*column])
             }
+            FastPath::Lookup {
+                keep: Keep::Between(_),
+                ..
+            } => false,
             _ => true,
         };
         (few || !bounded).then_some(fast)
@@ -195,28 +241,20 @@ impl FastPath {
         params: &[Value],
     ) -> Result<QueryResult, Error> {
         let count = match self {
-            FastPath::Get {
-                table,
-                projection,
-                schema,
-                key,
-            } => return get(shared, user, table, projection, schema, key, params),
+            FastPath::Get { table, read, key } => {
+                return get(shared, user, table, read, key, params);
+            }
             FastPath::Range {
                 table,
-                projection,
-                schema,
+                read,
                 bounds,
-            } => return range(shared, user, table, projection, schema, bounds, params),
+            } => return range(shared, user, table, read, bounds, params),
             FastPath::Lookup {
                 table,
-                projection,
-                schema,
+                read,
                 column,
-                values,
-            } => {
-                let read = (table, projection.as_slice(), schema);
-                return lookup(shared, user, read, (*column, values), params);
-            }
+                keep,
+            } => return lookup(shared, user, (table, read), (*column, keep), params),
             FastPath::Insert { table, rows } => {
                 let meta = meta(shared, table)?;
                 let mut values = Vec::with_capacity(rows.len());
@@ -321,35 +359,30 @@ fn get(
     shared: &Shared,
     user: &QueryUser,
     table: &TableId,
-    projection: &[usize],
-    schema: &SchemaRef,
+    read: &Read,
     key: &[Operand],
     params: &[Value],
 ) -> Result<QueryResult, Error> {
     let meta = meta(shared, table)?;
-    let Some(pk) = primary_key(&meta, key, params)? else {
-        let empty = RecordBatch::new_empty(Arc::clone(schema));
-        return Ok(QueryResult::new(Arc::clone(schema), vec![empty]));
-    };
-    let scope = scope_of(&meta, &user.id);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = user
-        .reads(&shared.storage)
-        .view()
-        .get(meta.number, scope, &pk)?
-        .map(|row| (pk, row))
-        .into_iter()
-        .collect();
-    let batch = decode_batch(&meta, projection, Arc::clone(schema), &rows)
-        .map_err(Error::from_datafusion)?;
-    Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
+    let mut decoder = Decoder::new(&meta, &read.projection, 1);
+    if let Some(pk) = primary_key(&meta, key, params)? {
+        let scope = scope_of(&meta, &user.id);
+        if let Some(row) = user
+            .reads(&shared.storage)
+            .view()
+            .get(meta.number, scope, &pk)?
+        {
+            decoder.push(&row).map_err(StorageError::corrupt_row)?;
+        }
+    }
+    read.result(&mut decoder)
 }
 
 fn range(
     shared: &Shared,
     user: &QueryUser,
     table: &TableId,
-    projection: &[usize],
-    schema: &SchemaRef,
+    read: &Read,
     (low, high): &(Operand, Operand),
     params: &[Value],
 ) -> Result<QueryResult, Error> {
@@ -357,7 +390,7 @@ fn range(
     let ty = meta.columns[meta.pk[0]].ty;
     let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
     // Rows are decoded as the range is read, straight from RocksDB's buffers.
-    let mut decoder = Decoder::new(&meta, projection, span(&low, &high));
+    let mut decoder = Decoder::new(&meta, &read.projection, span(&low, &high));
     if low != Value::Null && high != Value::Null {
         let (mut from, mut to) = (Vec::new(), Vec::new());
         low.write_key(&mut from);
@@ -375,61 +408,153 @@ fn range(
             },
         )?;
     }
-    let batch = decoder
-        .finish(Arc::clone(schema))
-        .map_err(|e| Error::from_datafusion(e.into()))?;
-    Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
+    read.result(&mut decoder)
 }
 
-/// The rows whose `column` is one of `values`, read as a scan with the filter
-/// `column IN (values)` reads them: the same access path, so the same rows in the same
-/// order (primary-key order).
+/// The rows whose `column` has a value `keep` keeps, read as a scan with the filter
+/// `column IN (..)` or `column BETWEEN .. OR ..` reads them: the same access path, so the
+/// same rows in the same order (primary-key order, or the index's when it covers the
+/// columns read). A NULL among the values (`k IN (1, NULL)`, `k BETWEEN NULL AND 5 OR
+/// ..`) leaves a filter that DataFusion cannot push into the scan as it is written: that
+/// scan reads every row, in primary-key order, and so does this one's order.
 fn lookup(
     shared: &Shared,
     user: &QueryUser,
-    (table, projection, schema): (&TableId, &[usize], &SchemaRef),
-    (column, values): (usize, &[Operand]),
+    (table, read): (&TableId, &Read),
+    (column, keep): (usize, &Keep),
     params: &[Value],
 ) -> Result<QueryResult, Error> {
     let meta = meta(shared, table)?;
-    let ty = meta.columns[column].ty;
-    let mut list = Vec::with_capacity(values.len());
-    for operand in values {
-        // `k IN (NULL)` is never true.
-        match coerce(params, operand, ty)? {
-            Value::Null => {}
-            value => list.push(value),
+    let kept = Kept::of(keep, params, meta.columns[column].ty)?;
+    let name = Column::new_unqualified(meta.columns[column].name.as_str());
+    let Some(filter) = kept.filter(name) else {
+        return read.result(&mut Decoder::new(&meta, &read.projection, 0));
+    };
+    let mut path = access::plan(&meta, &[filter], false);
+    if !kept.dropped_null {
+        path = path.covering(&meta, &read.projection);
+    }
+    let scope = scope_of(&meta, &user.id);
+    let reads = user.reads(&shared.storage);
+    if let Access::Index {
+        index,
+        ranges,
+        covering: true,
+    } = &path.access
+    {
+        let rows = covered_batch(
+            reads.view(),
+            &meta,
+            scope,
+            (*index, ranges),
+            &read.projection,
+            read.rows_schema(),
+        )
+        .map_err(Error::from_datafusion)?;
+        return read.result_of(rows);
+    }
+    // Exact unless the index the shape was found for is gone: then rows are checked.
+    let checked = !path.residual.is_empty();
+    let mut decoder = Decoder::new(&meta, &read.projection, kept.expected());
+    let start = (&path.access, Cursor::Start);
+    visit_chunk(reads.view(), &meta, scope, start, usize::MAX, |_, row| {
+        if checked {
+            let values = meta.layout.decode(row).map_err(StorageError::corrupt_row)?;
+            if !kept.keeps(&values[column]) {
+                return Ok(());
+            }
+        }
+        decoder.push(row).map_err(StorageError::corrupt_row)
+    })?;
+    read.result(&mut decoder)
+}
+
+/// A [`Keep`] with this run's values: those that can keep a row (not NULL).
+struct Kept {
+    values: KeptValues,
+    /// Whether a NULL was left out.
+    dropped_null: bool,
+}
+
+enum KeptValues {
+    In(Vec<Value>),
+    /// The ranges' bounds, and their keys' encodings, which order as the values do.
+    Between(Vec<(Value, Value)>, Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+impl Kept {
+    /// `keep` with `params`.
+    fn of(keep: &Keep, params: &[Value], ty: ColumnType) -> Result<Kept, Error> {
+        let mut dropped_null = false;
+        let values = match keep {
+            Keep::In(operands) => {
+                let mut list = Vec::with_capacity(operands.len());
+                for operand in operands {
+                    match coerce(params, operand, ty)? {
+                        Value::Null => dropped_null = true,
+                        value => list.push(value),
+                    }
+                }
+                KeptValues::In(list)
+            }
+            Keep::Between(operands) => {
+                let (mut ranges, mut keys) = (Vec::new(), Vec::new());
+                for (low, high) in operands {
+                    let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
+                    if low.is_null() || high.is_null() {
+                        dropped_null = true;
+                        continue;
+                    }
+                    let (mut from, mut to) = (Vec::new(), Vec::new());
+                    low.write_key(&mut from);
+                    high.write_key(&mut to);
+                    ranges.push((low, high));
+                    keys.push((from, to));
+                }
+                KeptValues::Between(ranges, keys)
+            }
+        };
+        Ok(Kept {
+            values,
+            dropped_null,
+        })
+    }
+
+    /// The filter on `column` a scan would be given; `None` when no value is kept
+    /// (`k IN (NULL)`, `k BETWEEN NULL AND 5`).
+    fn filter(&self, column: Column) -> Option<Expr> {
+        let column = Expr::Column(column);
+        let literal = |value: &Value| Expr::Literal(value.to_scalar(), None);
+        match &self.values {
+            KeptValues::In(list) if list.is_empty() => None,
+            KeptValues::In(list) => Some(column.in_list(list.iter().map(literal).collect(), false)),
+            KeptValues::Between(ranges, _) => ranges
+                .iter()
+                .map(|(low, high)| column.clone().between(literal(low), literal(high)))
+                .reduce(Expr::or),
         }
     }
-    let mut decoder = Decoder::new(&meta, projection, list.len());
-    if !list.is_empty() {
-        let filter = Expr::Column(Column::new_unqualified(meta.columns[column].name.as_str()))
-            .in_list(
-                list.iter()
-                    .map(|v| Expr::Literal(v.to_scalar(), None))
-                    .collect(),
-                false,
-            );
-        let path = access::plan(&meta, std::slice::from_ref(&filter), false);
-        // Exact unless the index the shape was found for is gone: then rows are checked.
-        let checked = !path.residual.is_empty();
-        let scope = scope_of(&meta, &user.id);
-        let reads = user.reads(&shared.storage);
-        let start = (&path.access, Cursor::Start);
-        visit_chunk(reads.view(), &meta, scope, start, usize::MAX, |_, row| {
-            if checked {
-                let values = meta.layout.decode(row).map_err(StorageError::corrupt_row)?;
-                if !list.contains(&values[column]) {
-                    return Ok(());
-                }
-            }
-            decoder.push(row).map_err(StorageError::corrupt_row)
-        })?;
+
+    /// How many rows to expect: a guess for the decoder.
+    fn expected(&self) -> usize {
+        match &self.values {
+            KeptValues::In(list) => list.len(),
+            KeptValues::Between(ranges, _) => ranges.len() * 8,
+        }
     }
-    let batch = decoder
-        .finish(Arc::clone(schema))
-        .map_err(|e| Error::from_datafusion(e.into()))?;
-    Ok(QueryResult::new(Arc::clone(schema), vec![batch]))
+
+    /// Whether a row whose column is `value` is kept.
+    fn keeps(&self, value: &Value) -> bool {
+        match &self.values {
+            KeptValues::In(list) => list.contains(value),
+            KeptValues::Between(_, _) if value.is_null() => false,
+            KeptValues::Between(_, keys) => {
+                let mut key = Vec::new();
+                value.write_key(&mut key);
+                keys.iter().any(|(from, to)| *from <= key && key <= *to)
+            }
+        }
+    }
 }
 
 /// How many rows an integer key range can hold, up to a batch: the decoder's capacity.
@@ -481,8 +606,12 @@ fn single_table(from: &TableWithJoins) -> Option<&ast::ObjectName> {
 
 /// Whether a query has no clause around its body: no WITH, ORDER BY, LIMIT, locks, ...
 fn bare(query: &ast::Query) -> bool {
+    query.order_by.is_none() && bare_but_order(query)
+}
+
+/// Whether a query has no clause around its body but perhaps an ORDER BY.
+fn bare_but_order(query: &ast::Query) -> bool {
     query.with.is_none()
-        && query.order_by.is_none()
         && query.limit_clause.is_none()
         && query.fetch.is_none()
         && query.locks.is_empty()
@@ -495,7 +624,6 @@ fn bare(query: &ast::Query) -> bool {
 /// Whether a SELECT has nothing but its projection, one FROM and a WHERE.
 fn plain_select(select: &ast::Select) -> bool {
     select.optimizer_hints.is_empty()
-        && select.distinct.is_none()
         && select.select_modifiers.is_none()
         && select.top.is_none()
         && select.exclude.is_none()
@@ -520,7 +648,7 @@ fn get_shape(
     values: Values,
     schema: Option<&SchemaRef>,
 ) -> Option<FastPath> {
-    if !bare(query) {
+    if !bare_but_order(query) {
         return None;
     }
     let SetExpr::Select(select) = query.body.as_ref() else {
@@ -533,52 +661,36 @@ fn get_shape(
         return None;
     }
     let (table, meta) = table_of(shared, single_table(from)?)?;
-    let mut projection = Vec::new();
-    for item in &select.projection {
-        match item {
-            SelectItem::Wildcard(options) if options.to_string().is_empty() => {
-                projection.extend(0..meta.columns.len());
-            }
-            SelectItem::UnnamedExpr(SqlExpr::Identifier(ident)) => {
-                projection.push(meta.column(&ident_name(ident))?);
-            }
-            _ => return None,
-        }
-    }
-    // A column twice (`SELECT k, k`): the row decoder fills each column once.
-    if (1..projection.len()).any(|i| projection[..i].contains(&projection[i])) {
-        return None;
-    }
+    let Shaped { projection, finish } =
+        finish::shape(&meta, select, query.order_by.as_ref(), schema)?;
     let selection = select.selection.as_ref()?;
     // A prepared statement's rows are as planned; a text's are the table's columns.
     let schema = match schema {
         Some(schema) => Arc::clone(schema),
         None => Arc::new(meta.schema.project(&projection).ok()?),
     };
+    let read = Read {
+        projection,
+        schema,
+        finish,
+    };
     if let Some(bounds) = pk_between(&meta, selection, values) {
         return Some(FastPath::Range {
             table,
-            projection,
-            schema,
+            read,
             bounds,
         });
     }
-    if let Some((column, values)) = in_list(&meta, selection, values) {
+    if let Some((column, keep)) = kept_values(&meta, selection, values) {
         return Some(FastPath::Lookup {
             table,
-            projection,
-            schema,
+            read,
             column,
-            values,
+            keep,
         });
     }
     let key = key_operands(&meta, selection, values)?;
-    Some(FastPath::Get {
-        table,
-        projection,
-        schema,
-        key,
-    })
+    Some(FastPath::Get { table, read, key })
 }
 
 /// The bounds of `pk BETWEEN a AND b` on a one-column primary key.
@@ -742,29 +854,80 @@ fn delete_shape(shared: &Shared, delete: &ast::Delete, values: Values) -> Option
     Some(FastPath::Delete { table, key })
 }
 
-/// The column and values of `k IN (a, b, ...)`, on a column that a lookup reads exactly.
-fn in_list(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<(usize, Vec<Operand>)> {
-    let SqlExpr::InList {
-        expr,
-        list,
-        negated: false,
-    } = selection
-    else {
-        return None;
+/// `k IN (a, b, ...)`, or `k BETWEEN a AND b OR k BETWEEN c AND d ...` (parenthesised
+/// or not), on a column `k` the primary key or an index leads with: the column and the
+/// values kept. Ranges are on integers and text alone, whose keys order as their values.
+fn kept_values(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<(usize, Keep)> {
+    let (column, keep) = match selection {
+        SqlExpr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
+            let column = column_of(meta, expr)?;
+            let ty = meta.columns[column].ty;
+            let operands = list
+                .iter()
+                .map(|value| values.operand(value, ty))
+                .collect::<Option<Vec<_>>>()?;
+            (column, Keep::In(operands))
+        }
+        _ => {
+            let mut ranges = Vec::new();
+            let column = between_union(meta, selection, values, &mut ranges)?;
+            let ordered = matches!(
+                meta.columns[column].ty,
+                ColumnType::Int32 | ColumnType::Int64 | ColumnType::Text
+            );
+            if !ordered {
+                return None;
+            }
+            (column, Keep::Between(ranges))
+        }
     };
-    let SqlExpr::Identifier(column) = expr.as_ref() else {
-        return None;
-    };
-    let column = meta.column(&ident_name(column))?;
-    if list.is_empty() || !access::looks_up(meta, column) {
-        return None;
+    let empty = matches!(&keep, Keep::In(list) if list.is_empty());
+    (!empty && access::looks_up(meta, column)).then_some((column, keep))
+}
+
+/// The plain column `expr` names.
+fn column_of(meta: &TableMeta, expr: &SqlExpr) -> Option<usize> {
+    match expr {
+        SqlExpr::Identifier(column) => meta.column(&ident_name(column)),
+        _ => None,
     }
-    let ty = meta.columns[column].ty;
-    let operands = list
-        .iter()
-        .map(|value| values.operand(value, ty))
-        .collect::<Option<Vec<_>>>()?;
-    Some((column, operands))
+}
+
+/// The one column of a disjunction of `column BETWEEN low AND high`, its ranges pushed
+/// onto `ranges`.
+fn between_union(
+    meta: &TableMeta,
+    expr: &SqlExpr,
+    values: Values,
+    ranges: &mut Vec<(Operand, Operand)>,
+) -> Option<usize> {
+    match expr {
+        SqlExpr::Nested(inner) => between_union(meta, inner, values, ranges),
+        SqlExpr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Or,
+            right,
+        } => {
+            let column = between_union(meta, left, values, ranges)?;
+            (between_union(meta, right, values, ranges)? == column).then_some(column)
+        }
+        SqlExpr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } => {
+            let column = column_of(meta, expr)?;
+            let ty = meta.columns[column].ty;
+            ranges.push((values.operand(low, ty)?, values.operand(high, ty)?));
+            Some(column)
+        }
+        _ => None,
+    }
 }
 
 /// `$n` as the parameter index `n - 1`.
@@ -876,6 +1039,9 @@ mod tests {
             "SELECT * FROM app.t WHERE -5 = id",
             "SELECT c, k FROM app.t WHERE id = NULL",
             "SELECT c FROM app.t WHERE id BETWEEN 1 AND 100",
+            "SELECT c FROM app.t WHERE id = 5 ORDER BY c",
+            "SELECT DISTINCT c FROM app.t WHERE id BETWEEN 1 AND 9 ORDER BY c DESC NULLS LAST",
+            "SELECT f FROM app.t WHERE id BETWEEN 1 AND 9 ORDER BY f",
             "INSERT INTO app.t (id, k, c) VALUES (1, -2, 'it''s')",
             "INSERT INTO app.t VALUES (1, 2, 'a', 1.5, TRUE, NULL), (2, NULL, NULL, 3, false, NULL)",
             "UPDATE app.t SET c = 'x', k = k + 1, f = 2 WHERE id = 3",
@@ -895,8 +1061,14 @@ mod tests {
             "UPDATE app.t SET b = 1 WHERE id = 3",
             // Clauses the shapes do not have.
             "SELECT c FROM app.t WHERE id = 5 LIMIT 1",
-            "SELECT c FROM app.t WHERE id = 5 ORDER BY c",
             "SELECT DISTINCT c FROM app.t WHERE id = 5",
+            "SELECT DISTINCT f FROM app.t WHERE id BETWEEN 1 AND 9 ORDER BY f",
+            "SELECT c FROM app.t WHERE id = 5 ORDER BY k",
+            "SELECT c, k FROM app.t WHERE id = 5 ORDER BY c",
+            "SELECT c FROM app.t WHERE id = 5 ORDER BY c, c",
+            "SELECT c FROM app.t WHERE id = 5 ORDER BY upper(c)",
+            // Aggregates are fast once planned, which names their columns.
+            "SELECT sum(k) FROM app.t WHERE id BETWEEN 1 AND 9",
             "SELECT c AS d FROM app.t WHERE id = 5",
             "SELECT c FROM app.t x WHERE id = 5",
             "SELECT c, c FROM app.t WHERE id = 5",

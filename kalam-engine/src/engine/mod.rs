@@ -9,12 +9,14 @@
 //! | `rewrites.rs` | forms DataFusion's optimizer answers wrongly, rewritten |
 //! | `prepared.rs` | [`Prepared`] statements: planned once, run with parameters |
 //! | `fast.rs` | the shapes of prepared statements that run straight on RocksDB |
+//! | `finish.rs` | what a fast select makes of its rows: sorted, DISTINCT, aggregated |
 //! | `transaction.rs` | [`Session`]s and [`Transaction`]s: `BEGIN` ... `COMMIT` |
 //! | `typed.rs` | tables declared in Rust, written and read as their structs |
 
 mod ddl;
 mod dml;
 mod fast;
+mod finish;
 mod literal;
 mod per_row;
 mod prepared;
