@@ -100,6 +100,13 @@ fn the_whole_suite_runs_and_writes_its_reports() {
         method.contains("synchronous=NORMAL") && method.contains("prepared"),
         "{method}"
     );
+    // SQLite's page cache is the engine's memory unless asked otherwise.
+    assert_eq!(json["config"]["sqlite_cache"], "matched");
+    assert!(
+        method.contains("cache_size and mmap_size of 320 MiB"),
+        "{method}"
+    );
+    assert!(json["machine"].as_str().unwrap().ends_with(" threads"));
 
     let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("oltp_point_select"));

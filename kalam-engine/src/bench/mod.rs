@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use report::{Config, Report, Stats, Summary, Tables, TestResult};
+pub use report::{Config, Report, SqliteCache, Stats, Summary, Tables, TestResult};
 pub use tests::Group;
 
 use self::data::Rng;
@@ -187,7 +187,11 @@ pub fn run(
     for (&tables, dir) in variants.iter().zip(&kalam_dirs) {
         kalams.push(Kalam::open(dir, &engine_options, tables)?);
     }
-    let mut sqlite = Sqlite::open(&sqlite_path, options.config.durability)?;
+    let mut sqlite = Sqlite::open(
+        &sqlite_path,
+        options.config.durability,
+        options.config.sqlite_cache,
+    )?;
     let stages = specs.len() * options.repeat + 1;
     let mut report_progress = |stage: &str, done: usize, fraction: f64| {
         progress(Progress {
@@ -592,6 +596,7 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
         durability,
         tables: Tables::Sql,
         transactions: false,
+        sqlite_cache: SqliteCache::default(),
     };
     let mut rungs = vec![("all opt-in gates on, every run optimized", config.clone())];
     config.gates = false;

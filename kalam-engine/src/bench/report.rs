@@ -42,6 +42,41 @@ pub struct Config {
     /// Each event of `oltp_read_only`, `oltp_read_write` and `oltp_write_only` in one
     /// transaction, `BEGIN` ... `COMMIT`, on every engine, as sysbench runs them.
     pub transactions: bool,
+    /// SQLite's page cache: as much memory as the engine's, or SQLite's default.
+    pub sqlite_cache: SqliteCache,
+}
+
+/// How much memory SQLite's page cache gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteCache {
+    /// What the engine keeps rows in at most: its block cache and the memtables of its
+    /// row and index families (`PRAGMA cache_size`), with as much memory-mapped I/O
+    /// (`PRAGMA mmap_size`).
+    #[default]
+    Matched,
+    /// SQLite's default: 2 MB of page cache, no memory mapping.
+    Default,
+}
+
+impl SqliteCache {
+    /// Its name on the command line and in reports.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SqliteCache::Matched => "matched",
+            SqliteCache::Default => "default",
+        }
+    }
+
+    /// The bytes of page cache it gives SQLite; `None` for SQLite's default.
+    #[must_use]
+    pub fn bytes(self) -> Option<usize> {
+        match self {
+            SqliteCache::Matched => Some(crate::storage::MEMORY_BYTES),
+            SqliteCache::Default => None,
+        }
+    }
 }
 
 /// How the suite's tables are declared on the engine.
@@ -89,6 +124,7 @@ impl Default for Config {
             durability: Durability::default(),
             tables: Tables::default(),
             transactions: false,
+            sqlite_cache: SqliteCache::default(),
         }
     }
 }
@@ -138,6 +174,24 @@ impl Stats {
             ops_per_sec: if mean > 0.0 { 1e6 / mean } else { 0.0 },
         }
     }
+}
+
+/// The CPU model (Linux's `/proc/cpuinfo`) and the threads available, as
+/// `AMD EPYC 7B13, 2 threads`.
+fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, name)| name.trim().to_owned())
+        });
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    format!(
+        "{}, {threads} threads",
+        model.as_deref().unwrap_or("unknown CPU")
+    )
 }
 
 /// One test's figures on both engines.
@@ -258,6 +312,9 @@ impl Summary {
 pub struct Report {
     /// The UTC date of the run, `YYYY-MM-DD`.
     pub date: String,
+    /// The machine: its CPU model (where the system tells it) and how many threads it
+    /// runs at once.
+    pub machine: String,
     /// Rows of each table.
     pub rows: usize,
     /// Warm-up events per test.
@@ -294,8 +351,16 @@ impl Report {
             format!("kalam: embedded RocksDB; {durability}"),
             format!(
                 "sqlite {}: rusqlite, bundled library, journal_mode=WAL, synchronous={sync} \
-                 (the same guarantee)",
-                Sqlite::version()
+                 (the same guarantee), {}",
+                Sqlite::version(),
+                match options.config.sqlite_cache.bytes() {
+                    Some(bytes) => format!(
+                        "cache_size and mmap_size of {} MiB: the engine's block cache and \
+                         memtables",
+                        bytes >> 20
+                    ),
+                    None => "its default page cache (2 MB), no mmap".to_owned(),
+                }
             ),
             if options.config.transactions {
                 "both: prepared statements with parameters, one thread, same process, same \
@@ -331,6 +396,7 @@ impl Report {
         ];
         Report {
             date: today(),
+            machine: machine(),
             rows: options.rows,
             repeat: options.repeat,
             warmup: options.warmup,
@@ -467,15 +533,17 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "{} rows, tables {}, transactions {}, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}",
+            "{} rows, tables {}, sqlite cache {}, transactions {}, gates {}, fast paths {}, optimize once {}, plan once {}, lookup joins {}, {}, {}",
             self.rows,
             self.config.tables.name(),
+            self.config.sqlite_cache.name(),
             on(self.config.transactions),
             on(self.config.gates),
             on(self.config.fast_paths),
             on(self.config.optimize_once),
             on(self.config.plan_once),
             on(self.config.lookup_joins),
+            self.machine,
             self.date
         );
         out
@@ -524,7 +592,7 @@ impl Report {
              table{{border-collapse:collapse}}td,th{{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:right}}\
              td:first-child,th:first-child,td:nth-child(2){{text-align:left}}\
              </style></head><body>\n<h1>kalam bench</h1>\n\
-             <p>{date}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}, \
+             <p>{date}, {machine}: {rows} rows, warm-up {warmup} events, gates {gates}, fast paths {fast}, \
              optimize once {once}, plan once {plan_once}, lookup joins {lookup}. \
              Multiplier = p50(kalam) / p50(sqlite); below 1 the engine is faster.</p>\n\
              <ul>{method}</ul>\n{chart}\n\
@@ -536,6 +604,7 @@ impl Report {
              {rows_html}</table>\n<p>typed: the engine on the tables declared in Rust ({typed}).</p>\n\
              </body></html>\n",
             date = self.date,
+            machine = self.machine,
             rows = self.rows,
             warmup = self.warmup,
             gates = on(self.config.gates),

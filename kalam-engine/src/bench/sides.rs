@@ -12,7 +12,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use rusqlite::types::ValueRef;
 
-use super::{BenchError, Tables};
+use super::{BenchError, SqliteCache, Tables};
 use crate::engine::Open;
 use crate::{Durability, Engine, EngineOptions, Prepared, QueryResult, UserId, Value};
 
@@ -392,10 +392,19 @@ impl Sqlite {
         }
     }
 
-    pub(crate) fn open(path: &Path, durability: Durability) -> Result<Self, BenchError> {
+    pub(crate) fn open(
+        path: &Path,
+        durability: Durability,
+        cache: SqliteCache,
+    ) -> Result<Self, BenchError> {
         let connection = rusqlite::Connection::open(path)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", Self::synchronous(durability))?;
+        if let Some(bytes) = cache.bytes() {
+            // A negative cache_size is in KiB.
+            connection.pragma_update(None, "cache_size", -((bytes >> 10) as i64))?;
+            connection.pragma_update(None, "mmap_size", bytes as i64)?;
+        }
         connection.set_prepared_statement_cache_capacity(64);
         Ok(Sqlite {
             connection,
@@ -535,6 +544,26 @@ mod tests {
             sqlite_sql("CREATE SHARED TABLE sb.t (id BIGINT PRIMARY KEY)"),
             "CREATE TABLE t (id BIGINT PRIMARY KEY)"
         );
+    }
+
+    #[test]
+    fn a_matched_sqlite_gets_the_engines_memory_and_a_default_one_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let pragma = |sqlite: &Sqlite, name: &str| -> i64 {
+            sqlite
+                .connection
+                .pragma_query_value(None, name, |row| row.get(0))
+                .unwrap()
+        };
+        let path = dir.path().join("matched.db");
+        let matched = Sqlite::open(&path, Durability::Process, SqliteCache::Matched).unwrap();
+        let bytes = crate::storage::MEMORY_BYTES as i64;
+        assert_eq!(pragma(&matched, "cache_size"), -(bytes / 1024));
+        assert_eq!(pragma(&matched, "mmap_size"), bytes);
+        let path = dir.path().join("default.db");
+        let default = Sqlite::open(&path, Durability::Process, SqliteCache::Default).unwrap();
+        assert_eq!(pragma(&default, "cache_size"), -2000);
+        assert_eq!(pragma(&default, "mmap_size"), 0);
     }
 
     #[test]

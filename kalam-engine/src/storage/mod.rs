@@ -25,7 +25,7 @@ mod write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rocksdb::{ColumnFamily, DB, Options};
+use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, DB, Options};
 
 pub use keyspace::{Scope, TableNumber};
 pub use read::{RowIter, Rows};
@@ -58,6 +58,19 @@ const SCAN_FLUSH_TRIGGERS: [(&str, &str); 2] = [
     ("memtable_op_scan_flush_trigger", "64"),
     ("memtable_avg_op_scan_flush_trigger", "1"),
 ];
+/// The block cache all families share: uncompressed blocks of the files read.
+const BLOCK_CACHE_BYTES: usize = 64 << 20;
+/// Each family's memtable (RocksDB's default), and how many it may hold, one being
+/// flushed while the next fills (the default too).
+const MEMTABLE_BYTES: usize = 64 << 20;
+const MEMTABLES: usize = 2;
+
+/// The memory the engine keeps rows in, at most: the block cache, and the memtables of
+/// the families that hold rows and index entries (those of the catalog and the sequence
+/// number hold a few kilobytes). What a peer given "the engine's memory" is given.
+pub(crate) const MEMORY_BYTES: usize =
+    BLOCK_CACHE_BYTES + SCANNED.len() * MEMTABLES * MEMTABLE_BYTES;
+
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
 
@@ -119,9 +132,15 @@ impl Storage {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&cache);
         let families = FAMILIES.map(|name| {
             let mut family = Options::default();
             family.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            family.set_block_based_table_factory(&table);
+            family.set_write_buffer_size(MEMTABLE_BYTES);
+            family.set_max_write_buffer_number(MEMTABLES as i32);
             if SCANNED.contains(&name) {
                 // Each flush is compacted at once into the sorted run below: a scan merges
                 // the memtable and one run instead of up to four overlapping files, each

@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use kalam_engine::Durability;
-use kalam_engine::bench::{self, BenchOptions, Config, Progress, Report, Rung, Summary, Tables};
+use kalam_engine::bench::{
+    self, BenchOptions, Config, Progress, Report, Rung, SqliteCache, Summary, Tables,
+};
 
 /// Runs the sysbench-style suite on the engine (embedded RocksDB) and on SQLite (bundled,
 /// WAL) side by side, checks that they return the same results, and reports Dolt's
@@ -84,6 +86,16 @@ struct RunArgs {
     /// transaction (BEGIN ... COMMIT) on every engine, as sysbench does.
     #[arg(long)]
     transactions: bool,
+    /// SQLite's page cache: `matched`, as much memory as the engine keeps rows in (its
+    /// block cache and memtables), memory-mapped too; `default`, SQLite's 2 MB.
+    #[arg(long, value_enum, default_value = "matched")]
+    sqlite_cache: SqliteCacheArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SqliteCacheArg {
+    Matched,
+    Default,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -142,6 +154,10 @@ impl RunArgs {
                     TablesArg::Both => Tables::Both,
                 },
                 transactions: self.transactions,
+                sqlite_cache: match self.sqlite_cache {
+                    SqliteCacheArg::Matched => SqliteCache::Matched,
+                    SqliteCacheArg::Default => SqliteCache::Default,
+                },
             },
             ..BenchOptions::default()
         }
@@ -170,6 +186,7 @@ impl RunArgs {
             .to_owned(),
         );
         flags.push(format!("--tables={}", config.tables.name()));
+        flags.push(format!("--sqlite-cache={}", config.sqlite_cache.name()));
         for (on, flag) in [
             (config.gates, "--gates"),
             (!config.fast_paths, "--no-fast-paths"),
@@ -387,6 +404,7 @@ mod tests {
                 durability: Durability::Machine,
                 plan_once: false,
                 tables: Tables::Typed,
+                sqlite_cache: SqliteCache::Default,
                 ..Config::default()
             },
             ..BenchOptions::default()
