@@ -478,8 +478,8 @@ struct Kept {
 
 enum KeptValues {
     In(Vec<Value>),
-    /// The ranges' bounds, and their keys' encodings, which order as the values do.
-    Between(Vec<(Value, Value)>, Vec<(Vec<u8>, Vec<u8>)>),
+    /// The ranges' bounds.
+    Between(Vec<(Value, Value)>),
 }
 
 impl Kept {
@@ -498,20 +498,16 @@ impl Kept {
                 KeptValues::In(list)
             }
             Keep::Between(operands) => {
-                let (mut ranges, mut keys) = (Vec::new(), Vec::new());
+                let mut ranges = Vec::with_capacity(operands.len());
                 for (low, high) in operands {
                     let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
                     if low.is_null() || high.is_null() {
                         dropped_null = true;
                         continue;
                     }
-                    let (mut from, mut to) = (Vec::new(), Vec::new());
-                    low.write_key(&mut from);
-                    high.write_key(&mut to);
                     ranges.push((low, high));
-                    keys.push((from, to));
                 }
-                KeptValues::Between(ranges, keys)
+                KeptValues::Between(ranges)
             }
         };
         Ok(Kept {
@@ -528,7 +524,7 @@ impl Kept {
         match &self.values {
             KeptValues::In(list) if list.is_empty() => None,
             KeptValues::In(list) => Some(column.in_list(list.iter().map(literal).collect(), false)),
-            KeptValues::Between(ranges, _) => ranges
+            KeptValues::Between(ranges) => ranges
                 .iter()
                 .map(|(low, high)| column.clone().between(literal(low), literal(high)))
                 .reduce(Expr::or),
@@ -539,19 +535,27 @@ impl Kept {
     fn expected(&self) -> usize {
         match &self.values {
             KeptValues::In(list) => list.len(),
-            KeptValues::Between(ranges, _) => ranges.len() * 8,
+            KeptValues::Between(ranges) => ranges.len() * 8,
         }
     }
 
-    /// Whether a row whose column is `value` is kept.
+    /// Whether a row whose column is `value` is kept: only asked when the access path
+    /// does not answer the filter exactly (the index is gone), so the bounds' keys are
+    /// encoded here, not on every run. Keys order as their values (integers, text).
     fn keeps(&self, value: &Value) -> bool {
+        let key = |value: &Value| {
+            let mut key = Vec::new();
+            value.write_key(&mut key);
+            key
+        };
         match &self.values {
             KeptValues::In(list) => list.contains(value),
-            KeptValues::Between(_, _) if value.is_null() => false,
-            KeptValues::Between(_, keys) => {
-                let mut key = Vec::new();
-                value.write_key(&mut key);
-                keys.iter().any(|(from, to)| *from <= key && key <= *to)
+            KeptValues::Between(_) if value.is_null() => false,
+            KeptValues::Between(ranges) => {
+                let value = key(value);
+                ranges
+                    .iter()
+                    .any(|(low, high)| key(low) <= value && value <= key(high))
             }
         }
     }
