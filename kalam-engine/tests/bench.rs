@@ -250,3 +250,89 @@ fn repeat_runs_the_suite_again_and_reports_each_tests_median_run() {
         text(&zero.stderr)
     );
 }
+
+#[test]
+fn threads_run_every_test_at_each_count_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kalam(
+        &[
+            "bench",
+            "--rows",
+            "300",
+            "--iterations",
+            "3",
+            "--warmup",
+            "1",
+            "--tables",
+            "sql",
+            "--transactions",
+            "--threads",
+            "1,2,4",
+            "--out",
+            "report",
+        ],
+        dir.path(),
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = json["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let threaded = json["threads"].as_array().unwrap();
+    assert_eq!(threaded.len(), 3 * names.len());
+    // By thread count, then in suite order.
+    for (i, run) in threaded.iter().enumerate() {
+        let threads = [1, 2, 4][i / names.len()];
+        assert_eq!(run["threads"], threads, "{run}");
+        assert_eq!(run["name"], names[i % names.len()], "{run}");
+        for side in ["kalam", "sqlite"] {
+            // --iterations counts each thread's events.
+            assert_eq!(run[side]["latency"]["events"], 3 * threads, "{run}");
+            assert!(run[side]["ops_per_sec"].as_f64().unwrap() > 0.0, "{run}");
+            // Threads write rows of their own: nothing conflicts.
+            assert_eq!(run[side]["retried"], 0, "{run}");
+        }
+        let side = |s: &str, f: &str| -> f64 {
+            match f {
+                "ops" => run[s]["ops_per_sec"].as_f64().unwrap(),
+                _ => run[s]["latency"]["p50_us"].as_f64().unwrap(),
+            }
+        };
+        let multiplier = side("kalam", "p50") / side("sqlite", "p50");
+        let throughput = side("kalam", "ops") / side("sqlite", "ops");
+        assert!((run["multiplier"].as_f64().unwrap() - multiplier).abs() < 1e-9);
+        assert!((run["throughput_ratio"].as_f64().unwrap() - throughput).abs() < 1e-9);
+    }
+    for threads in [1, 2, 4] {
+        assert!(
+            stdout.contains(&format!("{threads} threads: read_write_mean")),
+            "{stdout}"
+        );
+    }
+    assert!(json["method"].to_string().contains("BEGIN IMMEDIATE"));
+    let html = std::fs::read_to_string(dir.path().join("report/report.html")).unwrap();
+    assert!(html.contains("From several threads"), "{html}");
+
+    for (args, expected) in [
+        (
+            &["bench", "--rows", "10", "--threads", "2,20"][..],
+            "--threads 20: each count must be from 1 to the number of rows (10)",
+        ),
+        (
+            &["bench", "--threads", "0"][..],
+            "invalid value '0' for '--threads <N,...>': expected at least 1",
+        ),
+    ] {
+        let out = kalam(args, dir.path());
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

@@ -26,14 +26,16 @@ mod models;
 mod report;
 mod sides;
 mod tests;
+mod threads;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use report::{Config, Report, SqliteCache, Stats, Summary, Tables, TestResult};
+pub use report::{Config, Report, Scaling, SqliteCache, Stats, Summary, Tables, TestResult};
 pub use tests::Group;
+pub use threads::{Load, ThreadResult};
 
 use self::data::Rng;
 use self::sides::{Kalam, Rows, Side, Sqlite};
@@ -98,6 +100,10 @@ pub struct BenchOptions {
     /// figures are those of its run with the median multiplier, and its
     /// [`TestResult::multipliers`] those of every run.
     pub repeat: usize,
+    /// Thread counts at which every test runs again, after the compared runs, from that
+    /// many threads on each engine in turn, for throughput and latency
+    /// ([`Report::threads`]); empty for none.
+    pub threads: Vec<usize>,
 }
 
 impl Default for BenchOptions {
@@ -112,6 +118,7 @@ impl Default for BenchOptions {
             config: Config::default(),
             seed: 1,
             repeat: 1,
+            threads: Vec::new(),
         }
     }
 }
@@ -151,6 +158,17 @@ pub fn run(
     }
     if options.repeat == 0 {
         return Err(BenchError::Setup("--repeat must be at least 1".into()));
+    }
+    // Each thread writes rows of its own stripe of the ids: at least one row a thread.
+    if let Some(&n) = options
+        .threads
+        .iter()
+        .find(|&&n| n == 0 || n > options.rows)
+    {
+        return Err(BenchError::Setup(format!(
+            "--threads {n}: each count must be from 1 to the number of rows ({})",
+            options.rows
+        )));
     }
     let temp;
     let dir: &Path = match &options.data_dir {
@@ -192,7 +210,7 @@ pub fn run(
         options.config.durability,
         options.config.sqlite_cache,
     )?;
-    let stages = specs.len() * options.repeat + 1;
+    let stages = specs.len() * (options.repeat + options.threads.len()) + 1;
     let mut report_progress = |stage: &str, done: usize, fraction: f64| {
         progress(Progress {
             stage,
@@ -234,9 +252,26 @@ pub fn run(
             results.push(result);
         }
     }
+    // From several threads, last: the engines' tables part ways here.
+    let mut threaded = Vec::with_capacity(specs.len() * options.threads.len());
+    if let Some(kalam) = kalams.first() {
+        let engines = threads::Engines {
+            kalam,
+            sqlite: &sqlite_path,
+        };
+        for &n in &options.threads {
+            for (turn, spec) in specs.iter().enumerate() {
+                done += 1;
+                report_progress(spec.name, done, 0.0);
+                threaded.push(threads::run(spec, n, options, &engines, &mut ctx, turn)?);
+            }
+        }
+    }
     let results = runs.into_iter().filter_map(TestResult::median_of).collect();
     report_progress("done", stages, 1.0);
-    Ok(Report::new(options, results, peak_memory()))
+    let mut report = Report::new(options, results, peak_memory());
+    report.threads = threaded;
+    Ok(report)
 }
 
 fn select(names: &[String]) -> Result<Vec<&'static TestSpec>, BenchError> {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use super::{BenchOptions, Group, Sqlite, tests};
+use super::{BenchOptions, Group, Sqlite, ThreadResult, tests};
 use crate::Durability;
 
 /// The opt-in gates the `gates` switch turns on together.
@@ -286,11 +286,20 @@ pub struct Summary {
 
 impl Summary {
     fn of(results: &[TestResult], multiplier: impl Fn(&TestResult) -> Option<f64>) -> Summary {
+        let multipliers: Vec<(&str, f64)> = results
+            .iter()
+            .filter_map(|r| Some((r.group, multiplier(r)?)))
+            .collect();
+        Summary::of_groups(&multipliers)
+    }
+
+    /// The means of `(group, multiplier)` pairs.
+    fn of_groups(multipliers: &[(&str, f64)]) -> Summary {
         let mean = |group: Group| {
-            let ms: Vec<f64> = results
+            let ms: Vec<f64> = multipliers
                 .iter()
-                .filter(|r| r.group == group.name())
-                .filter_map(&multiplier)
+                .filter(|(g, _)| *g == group.name())
+                .map(|(_, m)| *m)
                 .collect();
             (!ms.is_empty()).then(|| ms.iter().sum::<f64>() / ms.len() as f64)
         };
@@ -304,6 +313,44 @@ impl Summary {
             writes_mean: writes,
             read_write_mean,
         }
+    }
+}
+
+/// What one thread count of a run gave, over its tests.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Scaling {
+    /// The thread count.
+    pub threads: usize,
+    /// Dolt's means of the multipliers at this count.
+    pub summary: Summary,
+    /// The geometric mean of `ops(kalam) / ops(sqlite)` over the tests.
+    pub throughput_ratio: Option<f64>,
+    /// The thread count the growths below are relative to (the first of the run).
+    pub from: usize,
+    /// The engine's read tests: throughput here over throughput at `from` threads
+    /// (geometric mean over the tests).
+    pub kalam_reads_growth: Option<f64>,
+    /// SQLite's, likewise.
+    pub sqlite_reads_growth: Option<f64>,
+}
+
+impl std::fmt::Display for Scaling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |m: Option<f64>| m.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
+        write!(
+            f,
+            "{} threads: read_write_mean {} (reads {}, writes {}); throughput kalam/sqlite {} \
+             (geometric mean); read tests' throughput x{} kalam, x{} sqlite from {} thread{}",
+            self.threads,
+            show(self.summary.read_write_mean),
+            show(self.summary.reads_mean),
+            show(self.summary.writes_mean),
+            show(self.throughput_ratio),
+            show(self.kalam_reads_growth),
+            show(self.sqlite_reads_growth),
+            self.from,
+            if self.from == 1 { "" } else { "s" },
+        )
     }
 }
 
@@ -333,6 +380,8 @@ pub struct Report {
     pub typed_summary: Option<Summary>,
     /// The process's peak resident memory, both engines together.
     pub peak_memory_bytes: Option<u64>,
+    /// Each test from several threads (`--threads`), by thread count, then test.
+    pub threads: Vec<ThreadResult>,
 }
 
 impl Report {
@@ -347,7 +396,7 @@ impl Report {
                  process being killed, not a power loss)"
             }
         };
-        let method = vec![
+        let mut method = vec![
             format!("kalam: embedded RocksDB; {durability}"),
             format!(
                 "sqlite {}: rusqlite, bundled library, journal_mode=WAL, synchronous={sync} \
@@ -394,6 +443,26 @@ impl Report {
                     .to_owned(),
             },
         ];
+        if !options.threads.is_empty() {
+            method.push(format!(
+                "threads ({}): after the compared runs, each test from N threads on one \
+                 engine at a time, then on the other, each for half the test's time; the \
+                 engine{} shared by its threads, each with its own prepared statements; \
+                 SQLite with a connection per thread and a 10 s busy timeout, write tests' \
+                 transactions BEGIN IMMEDIATE; each thread reads and writes its own stripe \
+                 of the ids; results not compared (threads interleave differently on each)",
+                options
+                    .threads
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match options.config.tables {
+                    Tables::Both => " (tables declared in SQL)",
+                    _ => "",
+                }
+            ));
+        }
         Report {
             date: today(),
             machine: machine(),
@@ -407,7 +476,118 @@ impl Report {
                 .then(|| Summary::of(&tests, |t| t.typed_multiplier)),
             tests,
             peak_memory_bytes: peak,
+            threads: Vec::new(),
         }
+    }
+
+    /// The threads table: each test at each thread count, both engines' throughput and
+    /// latency, and for each count Dolt's means of the multipliers and how the engine's
+    /// throughput grew from the first count. Empty without `--threads`.
+    #[must_use]
+    pub fn threads_table(&self) -> String {
+        let mut out = String::new();
+        if self.threads.is_empty() {
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "{:<24} {:>7} {:>10} {:>10} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "test",
+            "threads",
+            "kalam/s",
+            "sqlite/s",
+            "ops ratio",
+            "kalam p50",
+            "sqlite p50",
+            "kalam p99",
+            "sqlite p99",
+            "multiplier"
+        );
+        let _ = writeln!(out, "{}", "-".repeat(118));
+        for t in &self.threads {
+            let retried = t.kalam.retried + t.sqlite.retried;
+            let _ = writeln!(
+                out,
+                "{:<24} {:>7} {:>10.0} {:>10.0} {:>9.2} {:>8.1}µs {:>8.1}µs {:>8.1}µs {:>8.1}µs {:>10.2}{}",
+                t.name,
+                t.threads,
+                t.kalam.ops_per_sec,
+                t.sqlite.ops_per_sec,
+                t.throughput_ratio,
+                t.kalam.latency.p50_us,
+                t.sqlite.latency.p50_us,
+                t.kalam.latency.p99_us,
+                t.sqlite.latency.p99_us,
+                t.multiplier,
+                if retried > 0 {
+                    format!("  ({} + {} retried)", t.kalam.retried, t.sqlite.retried)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let _ = writeln!(out, "{}", "-".repeat(118));
+        for scaling in self.thread_scaling() {
+            let _ = writeln!(out, "{scaling}");
+        }
+        out
+    }
+
+    /// For each thread count: Dolt's means of its multipliers, the geometric mean of its
+    /// throughput ratios, and the read tests' throughput over that at the first count
+    /// (geometric means over the tests), on each engine.
+    #[must_use]
+    pub fn thread_scaling(&self) -> Vec<Scaling> {
+        let mut counts: Vec<usize> = Vec::new();
+        for t in &self.threads {
+            if !counts.contains(&t.threads) {
+                counts.push(t.threads);
+            }
+        }
+        let Some(&from) = counts.first() else {
+            return Vec::new();
+        };
+        let geometric = |values: &[f64]| {
+            let logs: Vec<f64> = values
+                .iter()
+                .filter(|v| **v > 0.0)
+                .map(|v| v.ln())
+                .collect();
+            (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+        };
+        let growth = |n: usize, ops: fn(&ThreadResult) -> f64| {
+            let ratios: Vec<f64> = self
+                .threads
+                .iter()
+                .filter(|t| t.threads == n && t.group == Group::Read.name())
+                .filter_map(|t| {
+                    let base = self
+                        .threads
+                        .iter()
+                        .find(|b| b.threads == from && b.name == t.name)?;
+                    Some(ops(t) / ops(base).max(1e-9))
+                })
+                .collect();
+            geometric(&ratios)
+        };
+        counts
+            .into_iter()
+            .map(|n| {
+                let at: Vec<&ThreadResult> =
+                    self.threads.iter().filter(|t| t.threads == n).collect();
+                let multipliers: Vec<(&str, f64)> =
+                    at.iter().map(|t| (t.group, t.multiplier)).collect();
+                let ratios: Vec<f64> = at.iter().map(|t| t.throughput_ratio).collect();
+                Scaling {
+                    threads: n,
+                    summary: Summary::of_groups(&multipliers),
+                    throughput_ratio: geometric(&ratios),
+                    from,
+                    kalam_reads_growth: growth(n, |t| t.kalam.ops_per_sec),
+                    sqlite_reads_growth: growth(n, |t| t.sqlite.ops_per_sec),
+                }
+            })
+            .collect()
     }
 
     /// The report as JSON.
@@ -602,7 +782,7 @@ impl Report {
              <th>kalam p99 µs</th><th>sqlite p99 µs</th><th>kalam ops/s</th><th>sqlite ops/s</th>\
              <th>multiplier</th><th>typed p50 µs</th><th>typed multiplier</th><th>typed/sql</th></tr>\n\
              {rows_html}</table>\n<p>typed: the engine on the tables declared in Rust ({typed}).</p>\n\
-             </body></html>\n",
+             {threads}</body></html>\n",
             date = self.date,
             machine = self.machine,
             rows = self.rows,
@@ -621,7 +801,44 @@ impl Report {
                 |t| format!("read_write_mean {}", show(t.read_write_mean))
             ),
             rows_html = rows,
+            threads = self.threads_html(),
         )
+    }
+
+    /// The threads table as HTML; empty without `--threads`.
+    fn threads_html(&self) -> String {
+        if self.threads.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "<h2>From several threads</h2>\n<table><tr><th>test</th><th>threads</th>\
+             <th>kalam ops/s</th><th>sqlite ops/s</th><th>kalam/sqlite ops</th>\
+             <th>kalam p50 µs</th><th>sqlite p50 µs</th><th>kalam p99 µs</th>\
+             <th>sqlite p99 µs</th><th>multiplier</th></tr>\n",
+        );
+        for t in &self.threads {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td><td>{:.2}</td><td>{:.1}</td>\
+                 <td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td><b>{:.2}</b></td></tr>",
+                t.name,
+                t.threads,
+                t.kalam.ops_per_sec,
+                t.sqlite.ops_per_sec,
+                t.throughput_ratio,
+                t.kalam.latency.p50_us,
+                t.sqlite.latency.p50_us,
+                t.kalam.latency.p99_us,
+                t.sqlite.latency.p99_us,
+                t.multiplier,
+            );
+        }
+        out.push_str("</table>\n<ul>");
+        for scaling in self.thread_scaling() {
+            let _ = write!(out, "<li>{}</li>", escape(&scaling.to_string()));
+        }
+        out.push_str("</ul>\n");
+        out
     }
 
     /// Horizontal bars on a log scale, from 1.0 to each test's multiplier: green when the

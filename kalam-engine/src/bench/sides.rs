@@ -4,6 +4,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use datafusion::arrow::array::{
     Array, AsArray, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
@@ -243,6 +245,8 @@ pub(crate) trait Side {
     fn begin(&mut self) -> Result<Output, BenchError>;
     /// Commits the transaction.
     fn commit(&mut self) -> Result<Output, BenchError>;
+    /// Ends the transaction, if one is open, writing nothing of it (after a failed event).
+    fn rollback(&mut self) -> Result<(), BenchError>;
     /// What a run returned, as comparable rows (not timed).
     fn rows(
         &mut self,
@@ -253,9 +257,10 @@ pub(crate) trait Side {
 }
 
 /// The engine, as `root`, on its own RocksDB directory, with the suite's tables declared
-/// as `tables` says.
+/// as `tables` says. Threads share one engine, each with a `Kalam` of its own
+/// ([`sharing`](Self::sharing)): its own prepared statements and transaction.
 pub(crate) struct Kalam {
-    engine: Engine,
+    engine: Arc<Engine>,
     root: UserId,
     tables: Tables,
     prepared: Vec<Prepared>,
@@ -277,7 +282,7 @@ impl Kalam {
         options: &EngineOptions,
         tables: Tables,
     ) -> Result<Self, BenchError> {
-        let engine = Engine::open_with(dir, options)?;
+        let engine = Arc::new(Engine::open_with(dir, options)?);
         let root = UserId::new("root").map_err(|e| BenchError::Setup(e.to_string()))?;
         Ok(Kalam {
             engine,
@@ -286,6 +291,18 @@ impl Kalam {
             prepared: Vec::new(),
             open: None,
         })
+    }
+
+    /// Another client of the same engine, as the same user: no statements prepared, no
+    /// transaction open.
+    pub(crate) fn sharing(&self) -> Kalam {
+        Kalam {
+            engine: Arc::clone(&self.engine),
+            root: self.root.clone(),
+            tables: self.tables,
+            prepared: Vec::new(),
+            open: None,
+        }
     }
 
     /// How its tables are declared.
@@ -338,6 +355,12 @@ impl Side for Kalam {
         Ok(Output::Changed(0))
     }
 
+    fn rollback(&mut self) -> Result<(), BenchError> {
+        // A transaction held without a handle writes nothing until committed.
+        self.open = None;
+        Ok(())
+    }
+
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
         Ok(Output::Kalam(self.engine.sql_blocking(&self.root, sql)?))
     }
@@ -369,10 +392,15 @@ pub(crate) fn sqlite_sql(sql: &str) -> String {
     out
 }
 
-/// SQLite through rusqlite, its bundled library, in WAL mode.
+/// SQLite through rusqlite, its bundled library, in WAL mode. Threads each open a
+/// connection of their own to the same file.
 pub(crate) struct Sqlite {
     connection: rusqlite::Connection,
     statements: Vec<String>,
+    /// How a transaction begins: `BEGIN`, or `BEGIN IMMEDIATE` for writers among
+    /// several connections (a deferred one that reads, then writes, fails with
+    /// `SQLITE_BUSY` when another connection wrote in between, whatever the timeout).
+    begin: &'static str,
 }
 
 impl fmt::Debug for Sqlite {
@@ -406,10 +434,19 @@ impl Sqlite {
             connection.pragma_update(None, "mmap_size", bytes as i64)?;
         }
         connection.set_prepared_statement_cache_capacity(64);
+        // Other connections' writes wait for the lock rather than fail at once.
+        connection.busy_timeout(Duration::from_secs(10))?;
         Ok(Sqlite {
             connection,
             statements: Vec::new(),
+            begin: "BEGIN",
         })
+    }
+
+    /// Transactions begin with `BEGIN IMMEDIATE`: the write lock taken first.
+    pub(crate) fn begin_immediate(mut self) -> Self {
+        self.begin = "BEGIN IMMEDIATE";
+        self
     }
 
     pub(crate) fn version() -> &'static str {
@@ -470,13 +507,20 @@ impl Side for Sqlite {
     }
 
     fn begin(&mut self) -> Result<Output, BenchError> {
-        self.connection.execute_batch("BEGIN")?;
+        self.connection.execute_batch(self.begin)?;
         Ok(Output::Changed(0))
     }
 
     fn commit(&mut self) -> Result<Output, BenchError> {
         self.connection.execute_batch("COMMIT")?;
         Ok(Output::Changed(0))
+    }
+
+    fn rollback(&mut self) -> Result<(), BenchError> {
+        if !self.connection.is_autocommit() {
+            self.connection.execute_batch("ROLLBACK")?;
+        }
+        Ok(())
     }
 
     fn rows(

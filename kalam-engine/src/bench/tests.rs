@@ -27,12 +27,16 @@ impl Group {
     }
 }
 
-/// What the tests share while they run: the table size and the next fresh ids.
+/// What the tests share while they run: the table size and the next fresh ids. With
+/// several threads each has its own, on a stripe of the ids (`stripe` of every `stripes`)
+/// so that no two threads write the same row.
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) rows: i64,
-    pub(crate) next_id: i64,
-    pub(crate) next_bulk_id: i64,
+    next_id: i64,
+    next_bulk_id: i64,
+    stripe: i64,
+    stripes: i64,
 }
 
 impl Ctx {
@@ -41,11 +45,51 @@ impl Ctx {
             rows,
             next_id: rows + 1,
             next_bulk_id: 1,
+            stripe: 0,
+            stripes: 1,
         }
     }
 
+    /// The context of thread `stripe` of `stripes`, whose fresh ids start past every id
+    /// of `self`, as [`fresh_ids_after`](Self::fresh_ids_after) leaves it.
+    pub(crate) fn striped(&self, stripe: usize, stripes: usize) -> Ctx {
+        let (stripe, stripes) = (stripe as i64, stripes.max(1) as i64);
+        Ctx {
+            rows: self.rows,
+            next_id: self.next_id + stripe,
+            next_bulk_id: self.next_bulk_id + stripe,
+            stripe: stripe % stripes,
+            stripes,
+        }
+    }
+
+    /// Moves the fresh ids past those every context of `threads` used.
+    pub(crate) fn fresh_ids_after<'a>(&mut self, threads: impl IntoIterator<Item = &'a Ctx>) {
+        for ctx in threads {
+            self.next_id = self.next_id.max(ctx.next_id);
+            self.next_bulk_id = self.next_bulk_id.max(ctx.next_bulk_id);
+        }
+    }
+
+    /// An id of the table, uniform over this context's stripe.
     fn id(&self, rng: &mut Rng) -> i64 {
-        rng.range(1, self.rows)
+        // The ids `1 + stripe + n * stripes` up to `rows`: all of them with one stripe.
+        let count = ((self.rows - 1 - self.stripe) / self.stripes + 1).max(1);
+        1 + self.stripe + rng.range(0, count - 1) * self.stripes
+    }
+
+    /// An id no row of `sbtest1` has had.
+    fn fresh_id(&mut self) -> i64 {
+        let id = self.next_id;
+        self.next_id += self.stripes;
+        id
+    }
+
+    /// An id no row of `bulk` has had.
+    fn fresh_bulk_id(&mut self) -> i64 {
+        let id = self.next_bulk_id;
+        self.next_bulk_id += self.stripes;
+        id
     }
 
     /// `(low, high)` of an id range of sysbench's width 100 (smaller tables: narrower).
@@ -265,8 +309,7 @@ pub(crate) static TESTS: &[TestSpec] = &[
         group: Group::Write,
         statements: || strings(&[data::SBTEST_INSERT]),
         event: |rng, ctx| {
-            let id = ctx.next_id;
-            ctx.next_id += 1;
+            let id = ctx.fresh_id();
             vec![Step::Prepared(0, data::sbtest_row(rng, id, ctx.rows))]
         },
     },
@@ -343,8 +386,7 @@ pub(crate) static TESTS: &[TestSpec] = &[
         event: |rng, ctx| {
             let mut sql = String::from("INSERT INTO sb.bulk (id, k, c, pad) VALUES ");
             for i in 0..BULK_ROWS {
-                let id = ctx.next_bulk_id;
-                ctx.next_bulk_id += 1;
+                let id = ctx.fresh_bulk_id();
                 if i > 0 {
                     sql.push_str(", ");
                 }
@@ -405,6 +447,51 @@ mod unit {
             wrapped,
             ["oltp_read_only", "oltp_write_only", "oltp_read_write"]
         );
+    }
+
+    #[test]
+    fn threads_pick_ids_of_their_own_stripe_and_never_share_a_fresh_one() {
+        let rows = 10;
+        let mut base = Ctx::new(rows);
+        let mut rng = Rng::new(7);
+        // One thread: every id of the table, as the single-threaded run picks them.
+        let one = base.striped(0, 1);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut same = Rng::new(7);
+        for _ in 0..500 {
+            let id = one.id(&mut rng);
+            assert_eq!(id, same.range(1, rows));
+            seen.insert(id);
+        }
+        assert_eq!(seen, (1..=rows).collect());
+        for threads in [2, 3, 4, 10] {
+            let mut ctxs: Vec<Ctx> = (0..threads).map(|t| base.striped(t, threads)).collect();
+            let mut fresh = std::collections::BTreeSet::new();
+            for (t, ctx) in ctxs.iter_mut().enumerate() {
+                let mut ids = std::collections::BTreeSet::new();
+                for _ in 0..200 {
+                    let id = ctx.id(&mut rng);
+                    assert!((1..=rows).contains(&id), "{id}");
+                    assert_eq!((id - 1) % threads as i64, t as i64, "{id}");
+                    ids.insert(id);
+                }
+                // The whole stripe is reached.
+                assert_eq!(ids.len() as i64, (rows - 1 - t as i64) / threads as i64 + 1);
+                for _ in 0..5 {
+                    assert!(fresh.insert(ctx.fresh_id()));
+                    assert!(fresh.insert(-ctx.fresh_bulk_id()));
+                }
+            }
+            let before = base.next_id;
+            base.fresh_ids_after(&ctxs);
+            // The next run's fresh ids start past all of these.
+            assert!(
+                fresh
+                    .iter()
+                    .all(|&id| id < base.next_id && -id < base.next_bulk_id)
+            );
+            assert!(fresh.iter().all(|&id| id < 0 || id >= before));
+        }
     }
 
     #[test]

@@ -59,6 +59,11 @@ struct RunArgs {
     /// the range of its multipliers.
     #[arg(long, value_name = "K", default_value = "1", value_parser = at_least_one)]
     repeat: usize,
+    /// After the compared runs, run every test again from N threads on each engine in
+    /// turn (the engine shared by its threads, SQLite a connection per thread), for each
+    /// N given: throughput, p50 and p99 (for example `--threads 1,2,4`).
+    #[arg(long, value_name = "N,...", value_delimiter = ',', value_parser = at_least_one)]
+    threads: Vec<usize>,
     /// `process`: the WAL without fsync, SQLite synchronous=NORMAL; `machine`: an fsync
     /// per write, SQLite synchronous=FULL.
     #[arg(long, value_enum, default_value = "process")]
@@ -137,6 +142,7 @@ impl RunArgs {
             duration: self.duration,
             warmup: self.warmup,
             repeat: self.repeat,
+            threads: self.threads.clone(),
             data_dir,
             config: Config {
                 gates: self.gates,
@@ -177,6 +183,10 @@ impl RunArgs {
         flags.push(format!("--duration={}", options.duration.as_secs_f64()));
         flags.push(format!("--warmup={}", options.warmup));
         flags.push(format!("--repeat={}", options.repeat));
+        if !options.threads.is_empty() {
+            let counts: Vec<String> = options.threads.iter().map(ToString::to_string).collect();
+            flags.push(format!("--threads={}", counts.join(",")));
+        }
         let config = &options.config;
         flags.push(
             match config.durability {
@@ -220,6 +230,10 @@ pub(crate) fn main(args: &BenchArgs) -> Result<(), String> {
         println!("{}", report.to_json());
     } else {
         println!("{}", report.table());
+        let threads = report.threads_table();
+        if !threads.is_empty() {
+            println!("{threads}");
+        }
     }
     write_reports(&report, &args.out)?;
     Ok(())
@@ -400,6 +414,7 @@ mod tests {
             duration: Duration::from_millis(1500),
             warmup: 2,
             repeat: 3,
+            threads: vec![1, 2, 4],
             config: Config {
                 durability: Durability::Machine,
                 plan_once: false,
