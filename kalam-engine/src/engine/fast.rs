@@ -10,13 +10,14 @@
 //! | `SELECT a FROM t WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4 ...` (the same `k`, of integers or text) | the same, the ranges' union |
 //! | any of the selects above as `SELECT c .. ORDER BY c`, `SELECT DISTINCT c .. ORDER BY c` | the rows read, sorted by Arrow's kernel |
 //! | any of them as `SELECT count(*), count(c), sum(c), min(c), max(c) ..` (prepared) | the rows read, aggregated as DataFusion does (see `finish.rs`) |
-//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
+//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a seek per row (duplicate check), one iterator for them all, and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
 //!
 //! The shapes serve prepared statements, where every value is a parameter, and statements
 //! sent as text, where every value is a literal of its column's kind (`WHERE id = 42`,
 //! `VALUES (1, 'a', NULL)`): a text of these shapes is neither planned nor optimized. A
+//! multi-row INSERT's rows of literals are read without the tokenizer (`sql/values.rs`). A
 //! literal that is not plainly of its column's type (`'42'` for an INT, `2147483648` for
 //! one, any timestamp) leaves the statement to the general path, and its casts and errors.
 //!

@@ -6,6 +6,7 @@ mod depth;
 pub(crate) mod names;
 pub(crate) mod output;
 pub(crate) mod params;
+mod values;
 
 pub(crate) use depth::{SHALLOW, on_deep_stack};
 
@@ -146,18 +147,34 @@ pub(crate) struct Parsed<'a> {
 
 /// Parses `sql` into statements.
 pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
+    match values::parse(sql) {
+        Some(insert) => Ok(vec![insert]),
+        None => parse_tokens(sql),
+    }
+}
+
+/// Parses `sql` into statements, token by token.
+fn parse_tokens(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
     let dialect = GenericDialect {};
     let tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(Error::parse_from)?;
+    // The statements' tokens, moved (a bulk INSERT has thousands), without whitespace.
+    let mut pieces: Vec<Vec<TokenWithSpan>> = vec![Vec::new()];
+    for token in tokens {
+        match token.token {
+            Token::SemiColon => pieces.push(Vec::new()),
+            Token::Whitespace(_) | Token::EOF => {}
+            _ => {
+                if let Some(piece) = pieces.last_mut() {
+                    piece.push(token);
+                }
+            }
+        }
+    }
     let mut cursor = Cursor::new(sql);
     let mut statements = Vec::new();
-    for piece in tokens.split(|t| t.token == Token::SemiColon) {
-        let piece: Vec<TokenWithSpan> = piece
-            .iter()
-            .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
-            .cloned()
-            .collect();
+    for piece in pieces {
         let (Some(first), Some(last)) = (piece.first(), piece.last()) else {
             continue;
         };
