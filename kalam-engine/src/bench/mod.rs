@@ -252,18 +252,22 @@ pub fn run(
             results.push(result);
         }
     }
-    // From several threads, last: the engines' tables part ways here.
+    // From several threads, last: the runs above compare every answer.
     let mut threaded = Vec::with_capacity(specs.len() * options.threads.len());
-    if let Some(kalam) = kalams.first() {
-        let engines = threads::Engines {
-            kalam,
-            sqlite: &sqlite_path,
-        };
+    if let Some(kalam) = kalams.first_mut() {
         for &n in &options.threads {
             for (turn, spec) in specs.iter().enumerate() {
                 done += 1;
                 report_progress(spec.name, done, 0.0);
+                let engines = threads::Engines {
+                    kalam,
+                    sqlite: &sqlite_path,
+                };
                 threaded.push(threads::run(spec, n, options, &engines, &mut ctx, turn)?);
+                if spec.group != Group::Read {
+                    let test = format!("{} ({n} threads)", spec.name);
+                    same_tables(&test, kalam, &mut sqlite)?;
+                }
             }
         }
     }

@@ -446,11 +446,13 @@ impl Report {
         if !options.threads.is_empty() {
             method.push(format!(
                 "threads ({}): after the compared runs, each test from N threads on one \
-                 engine at a time, then on the other, each for half the test's time; the \
-                 engine{} shared by its threads, each with its own prepared statements; \
-                 SQLite with a connection per thread and a 10 s busy timeout, write tests' \
-                 transactions BEGIN IMMEDIATE; each thread reads and writes its own stripe \
-                 of the ids; results not compared (threads interleave differently on each)",
+                 engine, then on the other, the first for half the test's time, the second \
+                 for as many events on each thread, the same events; the engine{} shared \
+                 by its threads, each with its own prepared statements; SQLite with a \
+                 connection per thread and a 10 s busy timeout, write tests' transactions \
+                 BEGIN IMMEDIATE; each thread writes its own stripe of the ids, so both \
+                 engines end each write test with the same rows (compared); the answers of \
+                 concurrent reads are not compared",
                 options
                     .threads
                     .iter()

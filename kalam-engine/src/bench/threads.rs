@@ -4,9 +4,11 @@
 //! per thread, WAL, a busy timeout), for throughput and latency.
 //!
 //! Threads write disjoint rows: each picks ids on its own stripe of the table and takes
-//! fresh ids from its own stripe too, so no two threads conflict on a row. Concurrent
-//! events interleave differently on each engine, so their results are not compared here:
-//! the compared runs come first, and this phase comes after them.
+//! fresh ids from its own stripe too, so no two threads conflict on a row. Each thread
+//! runs the same events on both engines (the engine that goes first runs for the test's
+//! time, the other as many events on each thread), so the engines end each test with the
+//! same rows, whatever the interleaving, and the run checks that they do. The answers of
+//! concurrent reads are not compared: they depend on the interleaving.
 
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -27,8 +29,9 @@ pub struct Load {
     pub ops_per_sec: f64,
     /// The latency of one event, over the events of every thread.
     pub latency: Stats,
-    /// Events that failed with a retryable error (a write conflict, a busy database),
-    /// rolled back and not counted above.
+    /// Statements that failed with a retryable error (a write conflict, a busy
+    /// database) and ran again (from the event's `BEGIN`, in a transaction); an event's
+    /// time includes its retries.
     pub retried: usize,
 }
 
@@ -58,7 +61,9 @@ pub(crate) struct Engines<'a> {
 }
 
 /// Runs `spec` from `threads` threads on each engine in turn (which goes first turns
-/// with `turn`), each for half of the test's time, or `iterations` events a thread.
+/// with `turn`): the first for half of the test's time (or `iterations` events a thread),
+/// the second for as many events on each thread. Each thread of either engine runs the
+/// same events, so both engines end with the same rows, whatever the interleaving.
 pub(crate) fn run(
     spec: &TestSpec,
     threads: usize,
@@ -68,6 +73,12 @@ pub(crate) fn run(
     turn: usize,
 ) -> Result<ThreadResult, BenchError> {
     let mut loads = [None, None];
+    let mut limit = match options.iterations {
+        Some(events) => Limit::Events(vec![events; threads]),
+        None => Limit::Time(options.duration / 2),
+    };
+    let seed = options.seed ^ ((threads as u64) << 32);
+    let mut used = Vec::new();
     for n in 0..2 {
         let side = (turn + n) % 2;
         let mut clients: Vec<Client> = Vec::with_capacity(threads);
@@ -87,9 +98,12 @@ pub(crate) fn run(
                 })
             });
         }
-        let seed = options.seed ^ ((threads as u64) << 32) ^ ((side as u64) << 48);
-        loads[side] = Some(load(spec, options, clients, ctx, seed)?);
+        let (load, done) = load(spec, options, clients, (ctx, seed), &limit)?;
+        limit = Limit::Events(done.iter().map(|d| d.times.len()).collect());
+        used.extend(done.into_iter().map(|d| d.ctx));
+        loads[side] = Some(load);
     }
+    ctx.fresh_ids_after(&used);
     let [Some(kalam), Some(sqlite)] = loads else {
         unreachable!("both engines ran");
     };
@@ -105,6 +119,14 @@ pub(crate) fn run(
     })
 }
 
+/// How long each thread runs.
+enum Limit {
+    /// Until this much time has passed (and at least a few events).
+    Time(Duration),
+    /// This many events, thread by thread.
+    Events(Vec<usize>),
+}
+
 /// What one thread did: its events' times, its retries, the ids it used, when it ran.
 struct Done {
     times: Vec<Duration>,
@@ -117,19 +139,18 @@ struct Done {
 /// A thread's own client of an engine.
 type Client = Box<dyn Side + Send>;
 
-/// The test on one engine from a thread for each of `clients`.
+/// The test on one engine from a thread for each of `clients`, each thread's events drawn
+/// from `seed` and its stripe of `base`.
 fn load(
     spec: &TestSpec,
     options: &BenchOptions,
     clients: Vec<Client>,
-    ctx: &mut Ctx,
-    seed: u64,
-) -> Result<Load, BenchError> {
+    (base, seed): (&Ctx, u64),
+    limit: &Limit,
+) -> Result<(Load, Vec<Done>), BenchError> {
     let threads = clients.len();
     let barrier = Barrier::new(threads);
-    let time = options.duration / 2;
     let wrap = options.config.transactions && tests::in_transaction(spec.name);
-    let base = &*ctx;
     let done: Vec<Result<Done, BenchError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = clients
             .into_iter()
@@ -147,6 +168,7 @@ fn load(
                         }
                         steps
                     };
+                    let mut retried = 0;
                     // Every thread reaches the barrier, even one whose set-up failed.
                     let ready = (|| {
                         let statements = (spec.statements)()
@@ -155,7 +177,7 @@ fn load(
                             .collect::<Result<Vec<_>, _>>()?;
                         for _ in 0..options.warmup {
                             let steps = event(&mut rng, &mut ctx);
-                            run_event(side.as_mut(), &statements, &steps)?;
+                            run_event(side.as_mut(), &statements, &steps, &mut retried)?;
                         }
                         Ok::<_, BenchError>(statements)
                     })();
@@ -163,25 +185,18 @@ fn load(
                     let statements = ready?;
                     let started = Instant::now();
                     let mut times = Vec::new();
-                    let mut retried = 0;
                     loop {
-                        let enough = match options.iterations {
-                            Some(limit) => times.len() >= limit,
-                            None => times.len() >= 5 && started.elapsed() >= time,
+                        let enough = match limit {
+                            Limit::Events(events) => times.len() >= events[thread],
+                            Limit::Time(time) => times.len() >= 5 && started.elapsed() >= *time,
                         };
                         if enough {
                             break;
                         }
                         let steps = event(&mut rng, &mut ctx);
                         let began = Instant::now();
-                        match run_event(side.as_mut(), &statements, &steps) {
-                            Ok(()) => times.push(began.elapsed()),
-                            Err(e) if retryable(&e) && retried < 1000 => {
-                                side.rollback()?;
-                                retried += 1;
-                            }
-                            Err(e) => return Err(e),
-                        }
+                        run_event(side.as_mut(), &statements, &steps, &mut retried)?;
+                        times.push(began.elapsed());
                     }
                     Ok(Done {
                         times,
@@ -203,7 +218,6 @@ fn load(
             .collect()
     });
     let done = done.into_iter().collect::<Result<Vec<_>, _>>()?;
-    ctx.fresh_ids_after(done.iter().map(|d| &d.ctx));
     let started = done.iter().map(|d| d.started).min();
     let ended = done.iter().map(|d| d.ended).max();
     let wall = match (started, ended) {
@@ -212,7 +226,7 @@ fn load(
     };
     let mut times: Vec<Duration> = done.iter().flat_map(|d| d.times.iter().copied()).collect();
     let events = times.len();
-    Ok(Load {
+    let load = Load {
         ops_per_sec: if wall > 0.0 {
             events as f64 / wall
         } else {
@@ -220,18 +234,44 @@ fn load(
         },
         latency: Stats::of(&mut times),
         retried: done.iter().map(|d| d.retried).sum(),
-    })
+    };
+    Ok((load, done))
 }
 
-/// The steps of one event; results are read in place by the side, not kept.
-fn run_event(side: &mut dyn Side, statements: &[usize], steps: &[Step]) -> Result<(), BenchError> {
-    for step in steps {
-        match step {
-            Step::Prepared(n, params) => side.run(statements[*n], params)?,
-            Step::Text(sql) => side.batch(sql)?,
-            Step::Begin => side.begin()?,
-            Step::Commit => side.commit()?,
+/// Most retries of one event before its error stands.
+const RETRIES: usize = 100;
+
+/// The steps of one event; results are read in place by the side, not kept. A step that
+/// fails with a retryable error runs again, from the event's `BEGIN` inside a transaction
+/// (rolled back first), or else on its own (the steps before it are committed), so that
+/// the event does what it would have done.
+fn run_event(
+    side: &mut dyn Side,
+    statements: &[usize],
+    steps: &[Step],
+    retried: &mut usize,
+) -> Result<(), BenchError> {
+    let mut at = 0;
+    let mut tries = 0;
+    while let Some(step) = steps.get(at) {
+        let result = match step {
+            Step::Prepared(n, params) => side.run(statements[*n], params),
+            Step::Text(sql) => side.batch(sql),
+            Step::Begin => side.begin(),
+            Step::Commit => side.commit(),
         };
+        match result {
+            Ok(_) => at += 1,
+            Err(e) if retryable(&e) && tries < RETRIES => {
+                tries += 1;
+                *retried += 1;
+                if matches!(steps.first(), Some(Step::Begin)) {
+                    side.rollback()?;
+                    at = 0;
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
