@@ -336,14 +336,13 @@ fn insert_encoded(
     let mut set = WriteSet::new();
     let mut claims = Claims::new(&reads, []);
     let mut count = 0;
-    let mut newest_of = claims.view.newest_reader();
     for (values, encoded) in rows {
         check_nulls(meta, &values)?;
         let (pk, encoded) = match encoded {
             Some(Encoded { key, row }) => (key, Some(row)),
             None => (primary_key(meta, &values)?, None),
         };
-        let newest = newest_of.newest(meta.number, scope, &pk)?;
+        let newest = claims.view.newest(meta.number, scope, &pk)?;
         if !claims.keys.insert(pk.clone()) || newest.as_ref().is_some_and(|v| v.row.is_some()) {
             return Err(Error::DuplicateKey {
                 table: meta.id.to_string(),

@@ -119,15 +119,25 @@ impl<'v> View<'v> {
     /// The newest version of the row whose prefix is `prefix`, live or a deletion. A row
     /// the overlay holds is that version, under its prefix as its key.
     pub(crate) fn newest_at(&self, prefix: &[u8]) -> Result<Option<Version>, StorageError> {
-        self.newest_reader().newest_at(prefix)
-    }
-
-    /// A reader of the newest versions of several rows, one after the other.
-    pub(crate) fn newest_reader(self) -> NewestReader<'v> {
-        NewestReader {
-            view: self,
-            iter: None,
+        if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
+            return Ok(Some(Version {
+                key: prefix.to_vec(),
+                row: pending.row.clone(),
+            }));
         }
+        let db = &self.storage.db;
+        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.options());
+        iter.seek(prefix);
+        if let (Some(key), Some(value)) = (iter.key(), iter.value())
+            && keyspace::is_version_of(key, prefix)
+        {
+            return Ok(Some(Version {
+                row: live(value)?.map(<[u8]>::to_vec),
+                key: key.to_vec(),
+            }));
+        }
+        iter.status()?;
+        Ok(None)
     }
 
     /// Each of `pks` that exists handed to `visit` as `(pk, row)`, in the order of `pks`.
@@ -495,57 +505,6 @@ pub(crate) type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
 
 /// A row borrowed from storage: `(primary key, row)`.
 pub(crate) type RowRef<'a> = (&'a [u8], &'a [u8]);
-
-/// The newest versions of rows read one after the other through one iterator, opened at
-/// the first read that needs it and sought from key to key: a multi-row INSERT checks each
-/// of its keys with a seek, not with an iterator of its own (opening one costs more than
-/// the seek).
-pub(crate) struct NewestReader<'v> {
-    view: View<'v>,
-    iter: Option<DBRawIterator<'v>>,
-}
-
-impl<'v> NewestReader<'v> {
-    /// [`View::newest`], through the reader's iterator.
-    pub(crate) fn newest(
-        &mut self,
-        table: TableNumber,
-        scope: Scope<'_>,
-        pk: &[u8],
-    ) -> Result<Option<Version>, StorageError> {
-        self.newest_at(&keyspace::row_prefix(table, scope, pk))
-    }
-
-    /// [`View::newest_at`], through the reader's iterator.
-    fn newest_at(&mut self, prefix: &[u8]) -> Result<Option<Version>, StorageError> {
-        if let Some(pending) = self.view.overlay.and_then(|o| o.rows.get(prefix)) {
-            return Ok(Some(Version {
-                key: prefix.to_vec(),
-                row: pending.row.clone(),
-            }));
-        }
-        let iter = match &mut self.iter {
-            Some(iter) => iter,
-            None => {
-                let storage: &'v Storage = self.view.storage;
-                let db = &storage.db;
-                let iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.view.options());
-                self.iter.insert(iter)
-            }
-        };
-        iter.seek(prefix);
-        if let (Some(key), Some(value)) = (iter.key(), iter.value())
-            && keyspace::is_version_of(key, prefix)
-        {
-            return Ok(Some(Version {
-                row: live(value)?.map(<[u8]>::to_vec),
-                key: key.to_vec(),
-            }));
-        }
-        iter.status()?;
-        Ok(None)
-    }
-}
 
 /// What [`RowIter::next_row`] makes of the entry under the iterator.
 enum Entry {
