@@ -10,7 +10,7 @@
 //! | `SELECT a FROM t WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4 ...` (the same `k`, of integers or text) | the same, the ranges' union |
 //! | any of the selects above as `SELECT c .. ORDER BY c`, `SELECT DISTINCT c .. ORDER BY c` | the rows read, sorted by Arrow's kernel |
 //! | any of them as `SELECT count(*), count(c), sum(c), min(c), max(c) ..` (prepared) | the rows read, aggregated as DataFusion does (see `finish.rs`) |
-//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a seek per row (duplicate check), one iterator for them all, and one write |
+//! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
 //!
