@@ -259,11 +259,8 @@ pub fn run(
             for (turn, spec) in specs.iter().enumerate() {
                 done += 1;
                 report_progress(spec.name, done, 0.0);
-                let engines = threads::Engines {
-                    kalam,
-                    sqlite: &sqlite_path,
-                };
-                threaded.push(threads::run(spec, n, options, &engines, &mut ctx, turn)?);
+                let engines = (&*kalam, sqlite_path.as_path());
+                threaded.push(threads::run(spec, n, options, engines, &mut ctx, turn)?);
                 if spec.group != Group::Read {
                     let test = format!("{} ({n} threads)", spec.name);
                     same_tables(&test, kalam, &mut sqlite)?;
@@ -273,9 +270,7 @@ pub fn run(
     }
     let results = runs.into_iter().filter_map(TestResult::median_of).collect();
     report_progress("done", stages, 1.0);
-    let mut report = Report::new(options, results, peak_memory());
-    report.threads = threaded;
-    Ok(report)
+    Ok(Report::new(options, (results, threaded), peak_memory()))
 }
 
 fn select(names: &[String]) -> Result<Vec<&'static TestSpec>, BenchError> {

@@ -385,7 +385,11 @@ pub struct Report {
 }
 
 impl Report {
-    pub(crate) fn new(options: &BenchOptions, tests: Vec<TestResult>, peak: Option<u64>) -> Self {
+    pub(crate) fn new(
+        options: &BenchOptions,
+        (tests, threads): (Vec<TestResult>, Vec<ThreadResult>),
+        peak: Option<u64>,
+    ) -> Self {
         let sync = Sqlite::synchronous(options.config.durability);
         let durability = match options.config.durability {
             Durability::Machine => {
@@ -478,7 +482,7 @@ impl Report {
                 .then(|| Summary::of(&tests, |t| t.typed_multiplier)),
             tests,
             peak_memory_bytes: peak,
-            threads: Vec::new(),
+            threads,
         }
     }
 

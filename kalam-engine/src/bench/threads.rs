@@ -54,21 +54,16 @@ pub struct ThreadResult {
     pub throughput_ratio: f64,
 }
 
-/// Where a threaded test runs: the engine (shared by its threads) and SQLite's file.
-pub(crate) struct Engines<'a> {
-    pub(crate) kalam: &'a Kalam,
-    pub(crate) sqlite: &'a std::path::Path,
-}
-
 /// Runs `spec` from `threads` threads on each engine in turn (which goes first turns
 /// with `turn`): the first for half of the test's time (or `iterations` events a thread),
-/// the second for as many events on each thread. Each thread of either engine runs the
+/// the second for as many events on each thread: `kalam` shared by its threads, SQLite's
+/// file at `sqlite` opened by each. Each thread of either engine runs the
 /// same events, so both engines end with the same rows, whatever the interleaving.
 pub(crate) fn run(
     spec: &TestSpec,
     threads: usize,
     options: &BenchOptions,
-    engines: &Engines<'_>,
+    (kalam, sqlite): (&Kalam, &std::path::Path),
     ctx: &mut Ctx,
     turn: usize,
 ) -> Result<ThreadResult, BenchError> {
@@ -84,10 +79,10 @@ pub(crate) fn run(
         let mut clients: Vec<Client> = Vec::with_capacity(threads);
         for _ in 0..threads {
             clients.push(if side == 0 {
-                Box::new(engines.kalam.sharing())
+                Box::new(kalam.sharing())
             } else {
                 let sqlite = Sqlite::open(
-                    engines.sqlite,
+                    sqlite,
                     options.config.durability,
                     options.config.sqlite_cache,
                 )?;
