@@ -19,10 +19,12 @@
 
 pub(crate) mod keyspace;
 mod read;
+mod readers;
 mod snapshot;
 mod write;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, DB, Options};
@@ -106,7 +108,9 @@ pub enum Durability {
 /// The engine's RocksDB database.
 #[derive(Debug)]
 pub struct Storage {
-    db: DB,
+    db: Arc<DB>,
+    /// Iterators kept for the next read of the committed state.
+    readers: readers::Readers,
     durability: Durability,
     /// The last sequence number handed out.
     seq: AtomicU64,
@@ -178,7 +182,8 @@ impl Storage {
             }
         };
         Ok(Storage {
-            db,
+            db: Arc::new(db),
+            readers: readers::Readers::new(),
             durability,
             seq: AtomicU64::new(seq),
         })
@@ -497,6 +502,97 @@ mod tests {
             storage.versions(table, Scope::Shared, &[3]),
             [Some(vec![1])]
         );
+    }
+
+    #[test]
+    fn a_kept_iterator_reads_what_was_committed_since_its_last_read() {
+        let (_dir, storage) = open();
+        let table = TableNumber(3);
+        let write = |n: u8, row: Option<u8>| {
+            let mut set = WriteSet::new();
+            match row {
+                Some(byte) => set.put_row(table, Scope::Shared, &[n], vec![byte]),
+                None => set.delete_row(table, Scope::Shared, &[n]),
+            }
+            storage.write(&set).unwrap();
+        };
+        let get = |n: u8| storage.get(table, Scope::Shared, &[n]).unwrap();
+        let get_many = |ns: &[u8]| {
+            let pks: Vec<Vec<u8>> = ns.iter().map(|&n| vec![n]).collect();
+            storage.get_many(table, Scope::Shared, &pks).unwrap()
+        };
+        assert_eq!(get(1), None);
+        write(1, Some(10));
+        assert_eq!(get(1), Some(vec![10]));
+        write(1, Some(11));
+        write(2, Some(20));
+        assert_eq!(get(1), Some(vec![11]));
+        assert_eq!(
+            get_many(&[1, 2]),
+            [(vec![1], vec![11]), (vec![2], vec![20])]
+        );
+        write(1, None);
+        assert_eq!(get(1), None);
+        assert_eq!(get_many(&[1, 2]), [(vec![2], vec![20])]);
+        // A flush and its compaction change the memtables and files under the kept
+        // iterators: the next read sees the new ones, and the writes after them.
+        let rows = family(&storage.db, CF_ROWS).unwrap();
+        storage.db.flush_cf(rows).unwrap();
+        wait_for("the flush compacted", || {
+            property(&storage, CF_ROWS, "rocksdb.num-files-at-level0") == 0
+        });
+        assert_eq!(get(2), Some(vec![20]));
+        write(2, Some(21));
+        assert_eq!(get(2), Some(vec![21]));
+        assert_eq!(get_many(&[1, 2, 3]), [(vec![2], vec![21])]);
+    }
+
+    #[test]
+    fn a_snapshot_reads_its_own_state_beside_the_kept_iterators() {
+        let (_dir, storage) = open();
+        let storage = std::sync::Arc::new(storage);
+        let table = TableNumber(3);
+        let write = |byte: u8| {
+            let mut set = WriteSet::new();
+            set.put_row(table, Scope::Shared, b"k", vec![byte]);
+            storage.write(&set).unwrap();
+        };
+        write(1);
+        let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
+        write(2);
+        let old = || snapshot.view(None).get(table, Scope::Shared, b"k").unwrap();
+        assert_eq!(old(), Some(vec![1]));
+        assert_eq!(
+            storage.get(table, Scope::Shared, b"k").unwrap(),
+            Some(vec![2])
+        );
+        write(3);
+        assert_eq!(old(), Some(vec![1]));
+        assert_eq!(
+            storage.get(table, Scope::Shared, b"k").unwrap(),
+            Some(vec![3])
+        );
+    }
+
+    #[test]
+    fn readers_on_many_threads_each_see_their_own_writes() {
+        let (_dir, storage) = open();
+        let table = TableNumber(9);
+        // More threads than a family keeps iterators: some make and drop their own.
+        std::thread::scope(|s| {
+            for thread in 0..12_u8 {
+                let storage = &storage;
+                s.spawn(move || {
+                    for version in 0..200_u8 {
+                        let mut set = WriteSet::new();
+                        set.put_row(table, Scope::Shared, &[thread], vec![version]);
+                        storage.write(&set).unwrap();
+                        let row = storage.get(table, Scope::Shared, &[thread]).unwrap();
+                        assert_eq!(row, Some(vec![version]), "thread {thread}");
+                    }
+                });
+            }
+        });
     }
 
     /// RocksDB's integer property `name` of the family `cf`.

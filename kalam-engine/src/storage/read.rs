@@ -125,19 +125,19 @@ impl<'v> View<'v> {
                 row: pending.row.clone(),
             }));
         }
-        let db = &self.storage.db;
-        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.options());
-        iter.seek(prefix);
-        if let (Some(key), Some(value)) = (iter.key(), iter.value())
-            && keyspace::is_version_of(key, prefix)
-        {
-            return Ok(Some(Version {
-                row: live(value)?.map(<[u8]>::to_vec),
-                key: key.to_vec(),
-            }));
-        }
-        iter.status()?;
-        Ok(None)
+        self.with_iter(CF_ROWS, |iter| {
+            iter.seek(prefix);
+            if let (Some(key), Some(value)) = (iter.key(), iter.value())
+                && keyspace::is_version_of(key, prefix)
+            {
+                return Ok(Some(Version {
+                    row: live(value)?.map(<[u8]>::to_vec),
+                    key: key.to_vec(),
+                }));
+            }
+            iter.status()?;
+            Ok(None)
+        })?
     }
 
     /// Each of `pks` that exists handed to `visit` as `(pk, row)`, in the order of `pks`.
@@ -156,8 +156,19 @@ impl<'v> View<'v> {
         pks: &[Vec<u8>],
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let db = &self.storage.db;
-        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, self.options());
+        self.with_iter(CF_ROWS, |iter| {
+            self.visit_many_with(iter, table, scope, pks, &mut visit)
+        })?
+    }
+
+    fn visit_many_with<E: From<StorageError>>(
+        &self,
+        iter: &mut DBRawIterator<'_>,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[Vec<u8>],
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut prefix = keyspace::scope_prefix(table, scope);
         let scope_len = prefix.len();
         let mut misses = 0;
@@ -172,8 +183,7 @@ impl<'v> View<'v> {
                 continue;
             }
             // Stepping only goes forward: a key before the last one is sought.
-            let stepped =
-                sought && misses < MISSES && pks[i - 1] < *pk && step_to(&mut iter, &prefix);
+            let stepped = sought && misses < MISSES && pks[i - 1] < *pk && step_to(iter, &prefix);
             if stepped {
                 misses = 0;
             } else {

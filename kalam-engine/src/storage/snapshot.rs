@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rocksdb::ReadOptions;
+use rocksdb::{DBRawIterator, ReadOptions};
 
 use super::Storage;
 use super::write::{Op, WriteSet};
@@ -88,6 +88,23 @@ impl View<'_> {
             options.set_snapshot(snapshot);
         }
         options
+    }
+
+    /// Runs `read` with an iterator of the family `name` (rows or index) over what the
+    /// view reads, without bounds: one of the storage's kept iterators for the committed
+    /// state, a new one over a snapshot.
+    pub(super) fn with_iter<T>(
+        &self,
+        name: &'static str,
+        read: impl FnOnce(&mut DBRawIterator<'_>) -> T,
+    ) -> Result<T, StorageError> {
+        let storage = self.storage;
+        if self.snapshot.is_none() {
+            return storage.readers.with(&storage.db, name, read);
+        }
+        let family = super::family(&storage.db, name)?;
+        let mut iter = storage.db.raw_iterator_cf_opt(family, self.options());
+        Ok(read(&mut iter))
     }
 
     /// Whether the view lays a transaction's writes over a snapshot.
