@@ -8,7 +8,9 @@ use rocksdb::WriteOptions;
 
 use super::keyspace::{self, Scope, TableNumber};
 use super::snapshot::Overlay;
-use super::{CF_META, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family};
+use super::{
+    CF_INDEX, CF_META, CF_ROWS, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family,
+};
 use crate::error::StorageError;
 
 impl Storage {
@@ -88,14 +90,70 @@ impl Storage {
     /// any commit wrote (see [`max_seq`](super::max_seq)), and reopening never goes back.
     pub(super) fn commit(&self, set: &WriteSet, seq: u64) -> Result<(), StorageError> {
         let mut batch = rocksdb::WriteBatch::default();
-        set.fill(&mut batch, seq, self)?;
+        let hidden = set.fill(&mut batch, seq, self)?;
         batch.merge_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
         self.db.write_opt(batch, &options)?;
+        self.hid(hidden)
+    }
+}
+
+/// Entries a write set hid in the rows and in the index family: versions overwritten or
+/// deleted, entries deleted.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Hidden {
+    rows: u64,
+    index: u64,
+}
+
+impl Storage {
+    /// Counts the entries a commit hid, and has a family flushed, in the background, once
+    /// they are many against its keys (see [`HIDDEN_MIN`](super::HIDDEN_MIN)). The write
+    /// is committed whatever happens here: a flush that cannot start leaves them to
+    /// RocksDB's own.
+    fn hid(&self, hidden: Hidden) -> Result<(), StorageError> {
+        for (count, (name, n)) in self
+            .hidden
+            .iter()
+            .zip([(CF_ROWS, hidden.rows), (CF_INDEX, hidden.index)])
+        {
+            if n == 0 {
+                continue;
+            }
+            let total = count.fetch_add(n, Ordering::Relaxed) + n;
+            // The family's size is looked at only when the count passes a step.
+            if total < super::HIDDEN_MIN || (total - n) / HIDDEN_STEP == total / HIDDEN_STEP {
+                continue;
+            }
+            let family = family(&self.db, name)?;
+            let Ok(Some(keys)) = self
+                .db
+                .property_int_value_cf(family, "rocksdb.estimate-num-keys")
+            else {
+                continue;
+            };
+            if total.saturating_mul(HIDDEN_SHARE) < keys {
+                continue;
+            }
+            // Another writer may have flushed it meanwhile.
+            let taken = count.swap(0, Ordering::Relaxed);
+            if taken < super::HIDDEN_MIN {
+                count.fetch_add(taken, Ordering::Relaxed);
+                continue;
+            }
+            let mut options = rocksdb::FlushOptions::default();
+            options.set_wait(false);
+            let _ = self.db.flush_cf_opt(family, &options);
+        }
         Ok(())
     }
 }
+
+/// How often (in entries hidden) a family's count is weighed against its keys.
+const HIDDEN_STEP: u64 = 1024;
+/// A family is flushed once its hidden entries are at least this share of its keys.
+const HIDDEN_SHARE: u64 = 4;
 
 pub(super) enum Op {
     Row {
@@ -263,12 +321,15 @@ impl WriteSet {
         self.ops
     }
 
+    /// Adds the set to `batch` under `seq`; returns how many entries of the rows and of
+    /// the index family it hides (versions overwritten or deleted, entries deleted).
     pub(super) fn fill(
         &self,
         batch: &mut rocksdb::WriteBatch,
         seq: u64,
         storage: &Storage,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Hidden, StorageError> {
+        let mut hidden = Hidden::default();
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         let mut versions = None;
         // The rows this set has written so far, kept only when it writes more than one.
@@ -300,6 +361,7 @@ impl WriteSet {
                         // newest: it is overwritten in place, and scans meet one key per
                         // row instead of stepping over a deleted one per update.
                         batch.put_cf(rows, old, value);
+                        hidden.rows += 1;
                         continue;
                     }
                     // Otherwise the newest version so far goes: nothing reads a row's older
@@ -307,7 +369,10 @@ impl WriteSet {
                     // hidden by this one.)
                     match supersedes {
                         Supersedes::Nothing => {}
-                        Supersedes::Version(old) => batch.delete_cf(rows, old),
+                        Supersedes::Version(old) => {
+                            batch.delete_cf(rows, old);
+                            hidden.rows += 1;
+                        }
                         Supersedes::Unknown => {
                             let versions = versions.get_or_insert_with(|| storage.raw_rows(rows));
                             versions.seek(key);
@@ -315,6 +380,7 @@ impl WriteSet {
                                 && keyspace::is_version_of(old, key)
                             {
                                 batch.delete_cf(rows, old);
+                                hidden.rows += 1;
                             }
                             versions.status()?;
                         }
@@ -325,7 +391,10 @@ impl WriteSet {
                     key,
                     value: Some(value),
                 } => batch.put_cf(index, key, value),
-                Op::Index { key, value: None } => batch.delete_cf(index, key),
+                Op::Index { key, value: None } => {
+                    batch.delete_cf(index, key);
+                    hidden.index += 1;
+                }
                 Op::Catalog {
                     key,
                     value: Some(value),
@@ -346,6 +415,6 @@ impl WriteSet {
                 }
             }
         }
-        Ok(())
+        Ok(hidden)
     }
 }
