@@ -60,15 +60,6 @@ const SCAN_FLUSH_TRIGGERS: [(&str, &str); 2] = [
     ("memtable_op_scan_flush_trigger", "64"),
     ("memtable_avg_op_scan_flush_trigger", "1"),
 ];
-/// The scan triggers flush only what a scan meets, and only at the next write: hidden
-/// entries that only seeks meet (an index's deleted entries under the values looked up)
-/// and what read-only work meets after a burst of updates stay until the memtable fills.
-/// So the engine also counts the entries its commits hide in each family (row versions
-/// overwritten or deleted, index entries deleted) and has the family flushed once they are
-/// at least this many and a quarter of its keys: the flush drops them, and its compaction
-/// the versions they hid. In `kalam bench --repeat 3` (whose later runs read after the
-/// write tests): select_random_ranges 3.2 -> 2.1 and table_scan 1.5 -> 1.1 times SQLite.
-pub(crate) const HIDDEN_MIN: u64 = 16_384;
 /// The block cache all families share: uncompressed blocks of the files read.
 const BLOCK_CACHE_BYTES: usize = 64 << 20;
 /// Each family's memtable (RocksDB's default), and how many it may hold, one being
@@ -531,7 +522,7 @@ mod tests {
         };
         round(0);
         // Each later round hides the 100 versions before it.
-        let below = HIDDEN_MIN / 100;
+        let below = write::HIDDEN_MIN / 100;
         for version in 1..=below {
             round(version as u8);
         }
