@@ -512,7 +512,7 @@ fn raw_gets(kalam: &Kalam, table: TableNumber, steps: &[Step]) -> Result<Duratio
         let mut key = Vec::with_capacity(8);
         row.write_key(&mut key);
         let found = storage
-            .get(table, crate::Scope::Shared, &key)
+            .get_stored(table, crate::Scope::Shared, &key)
             .map_err(crate::Error::from)?;
         elapsed += started.elapsed();
         if found.is_none() {

@@ -217,7 +217,8 @@ pub struct TestResult {
     /// `p50(typed) / p50(kalam)`: below 1 the generated code is faster.
     pub typed_over_sql: Option<f64>,
     /// In `oltp_point_select`: the floor, a raw RocksDB get of each event's row (the
-    /// storage key built, no SQL, no decoding), timed in the same events.
+    /// storage key built, no SQL, no decoding, past the row cache), timed in the same
+    /// events.
     pub floor: Option<Stats>,
     /// `p50(kalam) / p50(floor)`: the engine's overhead over its storage.
     pub over_floor: Option<f64>,
@@ -433,7 +434,8 @@ impl Report {
             "every result compared between the engines".to_owned(),
             format!(
                 "{}: also timed in the same events, a raw RocksDB get of each row (the \
-                 storage key built from the id, no SQL, no decoding): the engine's floor",
+                 storage key built from the id, no SQL, no decoding, past the engine's row \
+                 cache): the engine's floor",
                 tests::FLOOR_TEST
             ),
             match options.config.tables {

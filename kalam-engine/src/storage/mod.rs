@@ -15,8 +15,11 @@
 //!
 //! `read.rs` holds the reads (gets, scans, index entries, the catalog), `snapshot.rs`
 //! what they read (the database now, or a transaction's snapshot under its own writes),
-//! `write.rs` the write sets and their commit, `keyspace.rs` how keys are laid out.
+//! `write.rs` the write sets and their commit, `keyspace.rs` how keys are laid out,
+//! `readers.rs` the iterators kept between reads, and `cache.rs` the newest versions of
+//! the rows read last, which point reads of the committed state look up first.
 
+mod cache;
 pub(crate) mod keyspace;
 mod read;
 mod readers;
@@ -66,12 +69,15 @@ const BLOCK_CACHE_BYTES: usize = 64 << 20;
 /// flushed while the next fills (the default too).
 const MEMTABLE_BYTES: usize = 64 << 20;
 const MEMTABLES: usize = 2;
+/// The rows read last, in front of RocksDB (see [`cache`]).
+const ROW_CACHE_BYTES: usize = 64 << 20;
 
-/// The memory the engine keeps rows in, at most: the block cache, and the memtables of
-/// the families that hold rows and index entries (those of the catalog and the sequence
-/// number hold a few kilobytes). What a peer given "the engine's memory" is given.
+/// The memory the engine keeps rows in, at most: the block cache, the row cache, and the
+/// memtables of the families that hold rows and index entries (those of the catalog and
+/// the sequence number hold a few kilobytes). What a peer given "the engine's memory" is
+/// given.
 pub(crate) const MEMORY_BYTES: usize =
-    BLOCK_CACHE_BYTES + SCANNED.len() * MEMTABLES * MEMTABLE_BYTES;
+    BLOCK_CACHE_BYTES + ROW_CACHE_BYTES + SCANNED.len() * MEMTABLES * MEMTABLE_BYTES;
 
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
@@ -114,6 +120,8 @@ pub struct Storage {
     hidden: [AtomicU64; 2],
     /// Iterators kept for the next read of the committed state.
     readers: readers::Readers,
+    /// The newest versions of the rows read last.
+    cache: cache::RowCache,
     durability: Durability,
     /// The last sequence number handed out.
     seq: AtomicU64,
@@ -188,6 +196,7 @@ impl Storage {
             db: Arc::new(db),
             hidden: [AtomicU64::new(0), AtomicU64::new(0)],
             readers: readers::Readers::new(),
+            cache: cache::RowCache::new(ROW_CACHE_BYTES),
             durability,
             seq: AtomicU64::new(seq),
         })
@@ -626,6 +635,112 @@ mod tests {
                 });
             }
         });
+    }
+
+    #[test]
+    fn the_row_cache_serves_the_version_rocksdb_holds_until_a_write_changes_it() {
+        let (_dir, storage) = open();
+        let table = TableNumber(4);
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"a", vec![1]);
+        set.put_row(table, Scope::Shared, b"b", vec![2]);
+        storage.write(&set).unwrap();
+        let prefix = keyspace::row_prefix(table, Scope::Shared, b"a");
+        let cached = |prefix: &[u8]| storage.cache.lookup(prefix).is_some();
+        assert!(!cached(&prefix));
+        // Read from RocksDB, then from the cache: the same version, full key included (an
+        // update overwrites that key in place).
+        let stored = storage.now().newest_at(&prefix).unwrap().unwrap();
+        assert!(cached(&prefix));
+        let hit = storage.now().newest_at(&prefix).unwrap().unwrap();
+        assert_eq!((&hit.key, &hit.row), (&stored.key, &stored.row));
+        let mut set = WriteSet::new();
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"a",
+            Some(vec![3]),
+            Supersedes::Version(hit.key),
+        );
+        storage.write(&set).unwrap();
+        assert!(!cached(&prefix));
+        assert_eq!(
+            storage.versions(table, Scope::Shared, b"a"),
+            [Some(vec![3])]
+        );
+        assert_eq!(
+            storage.get(table, Scope::Shared, b"a").unwrap(),
+            Some(vec![3])
+        );
+        // `get_many` fills it too, and sees a deletion.
+        let pks = [b"a".to_vec(), b"b".to_vec()];
+        let both = [(b"a".to_vec(), vec![3]), (b"b".to_vec(), vec![2])];
+        assert_eq!(storage.get_many(table, Scope::Shared, &pks).unwrap(), both);
+        assert!(cached(&keyspace::row_prefix(table, Scope::Shared, b"b")));
+        assert_eq!(storage.get_many(table, Scope::Shared, &pks).unwrap(), both);
+        let mut set = WriteSet::new();
+        set.delete_row(table, Scope::Shared, b"b");
+        storage.write(&set).unwrap();
+        assert_eq!(
+            storage.get_many(table, Scope::Shared, &pks).unwrap(),
+            [(b"a".to_vec(), vec![3])]
+        );
+        // Dropping the table's data drops its cached rows.
+        let mut set = WriteSet::new();
+        set.delete_table_data(table);
+        storage.write(&set).unwrap();
+        assert_eq!(storage.get(table, Scope::Shared, b"a").unwrap(), None);
+        assert_eq!(
+            storage.get_stored(table, Scope::Shared, b"a").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_read_never_sees_a_row_older_than_the_last_commit_before_it() {
+        let (_dir, storage) = open();
+        let table = TableNumber(10);
+        let committed = AtomicU64::new(0);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let read = |pk: &[u8]| -> u64 {
+            let row = storage.get(table, Scope::Shared, pk).unwrap().unwrap();
+            u64::from_be_bytes(row.try_into().unwrap())
+        };
+        let write = |n: u64| {
+            let mut set = WriteSet::new();
+            set.put_row(table, Scope::Shared, b"x", n.to_be_bytes().to_vec());
+            set.put_row(table, Scope::Shared, b"y", n.to_be_bytes().to_vec());
+            storage.write(&set).unwrap();
+        };
+        write(0);
+        // Readers race the writer on two rows, through both kinds of point read: a
+        // version read before a commit and kept after it would be seen here.
+        std::thread::scope(|s| {
+            for reader in 0..3 {
+                let (committed, done, read) = (&committed, &done, &read);
+                let storage = &storage;
+                s.spawn(move || {
+                    while !done.load(Ordering::Acquire) {
+                        let floor = committed.load(Ordering::Acquire);
+                        let seen = if reader == 0 {
+                            let pks = [b"x".to_vec(), b"y".to_vec()];
+                            let rows = storage.get_many(table, Scope::Shared, &pks).unwrap();
+                            let last = &rows.last().unwrap().1;
+                            u64::from_be_bytes(last.as_slice().try_into().unwrap())
+                        } else {
+                            read(b"y")
+                        };
+                        assert!(seen >= floor, "read {seen} after {floor} was committed");
+                    }
+                });
+            }
+            for n in 1..=3_000_u64 {
+                write(n);
+                committed.store(n, Ordering::Release);
+            }
+            done.store(true, Ordering::Release);
+        });
+        assert_eq!(read(b"y"), 3_000);
     }
 
     /// RocksDB's integer property `name` of the family `cf`.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use rocksdb::{DBRawIterator, ReadOptions};
 
 use super::Storage;
+use super::cache::Since;
 use super::write::{Op, WriteSet};
 use crate::error::StorageError;
 
@@ -105,6 +106,13 @@ impl View<'_> {
         let family = super::family(&storage.db, name)?;
         let mut iter = storage.db.raw_iterator_cf_opt(family, self.options());
         Ok(read(&mut iter))
+    }
+
+    /// Where the row cache's commits stand, if the view reads the committed state (which
+    /// the cache holds); `None` for a snapshot, which reads RocksDB only.
+    pub(super) fn cache_since(&self) -> Option<Since> {
+        let now = self.snapshot.is_none() && self.overlay.is_none();
+        now.then(|| self.storage.cache.since())
     }
 
     /// Whether the view lays a transaction's writes over a snapshot.

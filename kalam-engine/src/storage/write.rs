@@ -94,7 +94,10 @@ impl Storage {
         batch.merge_cf(family(&self.db, CF_META)?, SEQ_KEY, seq.to_be_bytes());
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
-        self.db.write_opt(batch, &options)?;
+        let writing = self.cache.writing(set.row_prefixes(), set.drops_rows());
+        let written = self.db.write_opt(batch, &options);
+        drop(writing);
+        written?;
         self.hid(hidden)
     }
 }
@@ -325,6 +328,19 @@ impl WriteSet {
         self.ops
             .iter()
             .any(|op| matches!(op, Op::DropTable(_) | Op::DropIndex(..)))
+    }
+
+    /// The prefixes of the rows the set writes.
+    fn row_prefixes(&self) -> impl Iterator<Item = &[u8]> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Row { key, .. } => Some(key.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// Whether the set drops a table's rows.
+    fn drops_rows(&self) -> bool {
+        self.ops.iter().any(|op| matches!(op, Op::DropTable(_)))
     }
 
     pub(super) fn into_ops(self) -> Vec<Op> {
