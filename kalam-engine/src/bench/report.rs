@@ -50,9 +50,9 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SqliteCache {
-    /// What the engine keeps rows in at most: its block cache and the memtables of its
-    /// row and index families (`PRAGMA cache_size`), with as much memory-mapped I/O
-    /// (`PRAGMA mmap_size`).
+    /// What the engine keeps rows in at most: its block cache, its row cache and the
+    /// memtables of its row and index families (`PRAGMA cache_size`), with as much
+    /// memory-mapped I/O (`PRAGMA mmap_size`).
     #[default]
     Matched,
     /// SQLite's default: 2 MB of page cache, no memory mapping.
@@ -409,8 +409,8 @@ impl Report {
                 Sqlite::version(),
                 match options.config.sqlite_cache.bytes() {
                     Some(bytes) => format!(
-                        "cache_size and mmap_size of {} MiB: the engine's block cache and \
-                         memtables",
+                        "cache_size and mmap_size of {} MiB: the engine's block cache, row \
+                         cache and memtables",
                         bytes >> 20
                     ),
                     None => "its default page cache (2 MB), no mmap".to_owned(),
