@@ -34,8 +34,8 @@ use foldhash::fast::RandomState;
 use super::keyspace::SEQ_LEN;
 
 /// Shards of the cache, each under its own lock: enough that threads reading at once
-/// rarely meet on one.
-const SHARDS: usize = 64;
+/// rarely meet on one. A commit notes the shards it writes in a `u64`, a bit each.
+const SHARDS: usize = u64::BITS as usize;
 
 /// What an entry costs beyond its bytes: the map's slot, the `Arc`'s counts and the
 /// allocation's header, roughly.
@@ -73,8 +73,13 @@ impl Cached {
     }
 
     fn cost(&self) -> usize {
-        self.bytes.len() + ENTRY_OVERHEAD
+        cost(self.bytes.len())
     }
+}
+
+/// What an entry of `len` bytes (prefix, key suffix and value) counts against the cache.
+fn cost(len: usize) -> usize {
+    len + ENTRY_OVERHEAD
 }
 
 impl Borrow<[u8]> for Cached {
@@ -174,7 +179,7 @@ impl RowCache {
 
     fn shard_of(&self, prefix: &[u8]) -> usize {
         // The high bits: the map inside the shard indexes by the low ones.
-        (self.hasher.hash_one(prefix) >> 58) as usize % SHARDS
+        (self.hasher.hash_one(prefix) >> (u64::BITS - SHARDS.ilog2())) as usize
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
@@ -204,7 +209,7 @@ impl RowCache {
         let Some(seq) = key.strip_prefix(prefix).filter(|seq| seq.len() == SEQ_LEN) else {
             return;
         };
-        let needed = prefix.len() + SEQ_LEN + value.len() + ENTRY_OVERHEAD;
+        let needed = cost(prefix.len() + SEQ_LEN + value.len());
         if needed > self.shard_bytes {
             return;
         }
@@ -230,24 +235,26 @@ impl RowCache {
         prefixes: impl Iterator<Item = &'a [u8]>,
         all: bool,
     ) -> Writing<'a> {
-        let mut shards = Vec::new();
+        let mut shards = 0u64;
         if all {
             for index in 0..SHARDS {
                 let mut shard = self.lock(index);
                 shard.writing += 1;
                 shard.rows.clear();
                 shard.bytes = 0;
-                shards.push(index);
             }
+            shards = u64::MAX;
         } else {
             for prefix in prefixes {
                 let index = self.shard_of(prefix);
                 let mut shard = self.lock(index);
-                shard.writing += 1;
+                if shards & 1 << index == 0 {
+                    shards |= 1 << index;
+                    shard.writing += 1;
+                }
                 if let Some((old, _)) = shard.rows.remove_entry(prefix) {
                     shard.bytes -= old.cost();
                 }
-                shards.push(index);
             }
         }
         Writing {
@@ -260,14 +267,15 @@ impl RowCache {
 /// Shards being written; dropping it (the write done or failed) ends that.
 pub(super) struct Writing<'a> {
     cache: &'a RowCache,
-    shards: Vec<usize>,
+    /// A bit per shard written.
+    shards: u64,
 }
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
         // Counted after the write: a read that takes this count or a later one sees it.
         let count = self.cache.commits.fetch_add(1, Ordering::AcqRel) + 1;
-        for &index in &self.shards {
+        for index in (0..SHARDS).filter(|&index| self.shards & 1 << index != 0) {
             let mut shard = self.cache.lock(index);
             shard.writing -= 1;
             shard.written = count;
