@@ -376,6 +376,58 @@ mod tests {
     }
 
     #[test]
+    fn newest_many_finds_what_newest_finds_up_to_and_past_the_last_key() {
+        let (_dir, storage) = open();
+        // The last table of the family: keys past its rows are past every key.
+        let table = TableNumber(u32::MAX);
+        let key = |n: u8| vec![b'r', n];
+        let mut set = WriteSet::new();
+        for n in (0..40).step_by(2) {
+            set.put_row(table, Scope::Shared, &key(n), vec![n]);
+        }
+        storage.write(&set).unwrap();
+        let mut set = WriteSet::new();
+        for n in [4, 38] {
+            set.delete_row(table, Scope::Shared, &key(n));
+        }
+        storage.write(&set).unwrap();
+        // Cached before the reads below (a hit between misses), then the others.
+        storage.get(table, Scope::Shared, &key(10)).unwrap();
+        let view = storage.now();
+        let wanted: [&[u8]; 5] = [
+            &[0, 1, 2, 3, 4, 5, 10, 11, 12],
+            &[36, 37, 38, 39, 40, 41, 42, 200, 255],
+            &[40, 41, 42, 43],
+            &[2, 255, 0, 38, 100, 3],
+            &[],
+        ];
+        for wanted in wanted {
+            let pks: Vec<Vec<u8>> = wanted.iter().map(|&n| key(n)).collect();
+            let refs: Vec<&[u8]> = pks.iter().map(Vec::as_slice).collect();
+            let many = view.newest_many(table, Scope::Shared, &refs).unwrap();
+            assert_eq!(many.len(), pks.len());
+            for (pk, found) in pks.iter().zip(many) {
+                let one = view.newest(table, Scope::Shared, pk).unwrap();
+                let show = |v: Option<read::Version>| v.map(|v| (v.key, v.row));
+                assert_eq!(show(found), show(one), "{wanted:?} at {pk:?}");
+            }
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = pks
+                .iter()
+                .filter_map(|pk| {
+                    Some((pk.clone(), storage.get(table, Scope::Shared, pk).unwrap()?))
+                })
+                .collect();
+            assert_eq!(storage.get_many(table, Scope::Shared, &pks).unwrap(), rows);
+        }
+        // Live rows, a deletion and nothing, as written.
+        let refs: [&[u8]; 3] = [&key(2), &key(4), &key(5)];
+        let found = view.newest_many(table, Scope::Shared, &refs).unwrap();
+        assert_eq!(found[0].as_ref().unwrap().row, Some(vec![2]));
+        assert_eq!(found[1].as_ref().unwrap().row, None);
+        assert!(found[2].is_none());
+    }
+
+    #[test]
     fn a_named_version_is_overwritten_in_place_unless_the_set_wrote_the_row_before() {
         let (_dir, storage) = open();
         let table = TableNumber(3);

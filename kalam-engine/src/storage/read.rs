@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions};
 
-use super::cache::Since;
+use super::cache::{Cached, Since};
 use super::keyspace::{self, Scope, TableNumber};
 use super::snapshot::{Pending, View};
 use super::{CF_CATALOG, CF_INDEX, CF_ROWS, Storage, TAG_DELETED, TAG_ROW, family};
@@ -18,6 +18,37 @@ pub(crate) struct Version {
     pub(crate) key: Vec<u8>,
     /// The row, or `None` for a deletion.
     pub(crate) row: Option<Vec<u8>>,
+}
+
+/// What a view holds of a row: see [`View::walk`].
+enum Found<'a> {
+    /// The open transaction's write.
+    Pending(&'a Pending),
+    /// The row cache's copy of the newest committed version.
+    Cached(&'a Cached),
+    /// The newest version RocksDB holds, under its full key.
+    Stored { key: &'a [u8], value: &'a [u8] },
+}
+
+impl Found<'_> {
+    /// The version found of the row whose prefix is `prefix`, copied out; a row the
+    /// overlay holds is that version, under its prefix as its key.
+    fn version(&self, prefix: &[u8]) -> Result<Version, StorageError> {
+        Ok(match self {
+            Found::Pending(pending) => Version {
+                key: prefix.to_vec(),
+                row: pending.row.clone(),
+            },
+            Found::Cached(version) => Version {
+                key: [prefix, version.seq()].concat(),
+                row: live(version.value())?.map(<[u8]>::to_vec),
+            },
+            Found::Stored { key, value } => Version {
+                key: key.to_vec(),
+                row: live(value)?.map(<[u8]>::to_vec),
+            },
+        })
+    }
 }
 
 /// `(key, value)` pairs read from a column family, in key order.
@@ -138,17 +169,11 @@ impl<'v> View<'v> {
     /// the overlay holds is that version, under its prefix as its key.
     pub(crate) fn newest_at(&self, prefix: &[u8]) -> Result<Option<Version>, StorageError> {
         if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
-            return Ok(Some(Version {
-                key: prefix.to_vec(),
-                row: pending.row.clone(),
-            }));
+            return Found::Pending(pending).version(prefix).map(Some);
         }
         let since = self.cache_since();
         if let Some(version) = since.and_then(|_| self.storage.cache.lookup(prefix)) {
-            return Ok(Some(Version {
-                key: [prefix, version.seq()].concat(),
-                row: live(version.value())?.map(<[u8]>::to_vec),
-            }));
+            return Found::Cached(&version).version(prefix).map(Some);
         }
         self.stored_at(prefix, since)
     }
@@ -165,14 +190,10 @@ impl<'v> View<'v> {
             if let (Some(key), Some(value)) = (iter.key(), iter.value())
                 && keyspace::is_version_of(key, prefix)
             {
-                let row = live(value)?.map(<[u8]>::to_vec);
                 if let Some(since) = since {
                     self.storage.cache.offer(since, prefix, key, value);
                 }
-                return Ok(Some(Version {
-                    row,
-                    key: key.to_vec(),
-                }));
+                return Found::Stored { key, value }.version(prefix).map(Some);
             }
             iter.status()?;
             Ok(None)
@@ -180,12 +201,11 @@ impl<'v> View<'v> {
     }
 
     /// Each of `pks` that exists handed to `visit` as `(pk, row)`, in the order of `pks`.
-    /// Sorted keys are read by one iterator moving forward: a key a few keys past the one
-    /// before is reached by stepping, not seeking, so dense keys (an index range over much
-    /// of a table) read as fast as a scan; once steps fall short twice in a row, sparse
-    /// keys are only sought. In a view of the committed state each key is looked up in
-    /// the row cache first, and what the iterator finds is offered to it: a hit costs
-    /// less than a step, so even dense keys read faster once cached.
+    /// Sorted keys are read by one iterator moving forward (see [`Self::walk`]), so dense
+    /// keys (an index range over much of a table) read as fast as a scan. In a view of the
+    /// committed state each key is looked up in the row cache first, and what the iterator
+    /// finds is offered to it: a hit costs less than a step, so even dense keys read
+    /// faster once cached.
     ///
     /// # Errors
     ///
@@ -197,64 +217,100 @@ impl<'v> View<'v> {
         pks: &[Vec<u8>],
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
+        let pks = pks.iter().map(Vec::as_slice);
+        self.walk((table, scope), pks, |_, pk, _, found| {
+            let row = match found {
+                Found::Pending(pending) => pending.row.as_deref(),
+                Found::Cached(version) => live(version.value())?,
+                Found::Stored { value, .. } => live(value)?,
+            };
+            match row {
+                Some(row) => visit(pk, row),
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// The newest version of each of `pks` of `table` in `scope`, live or a deletion, in
+    /// the order of `pks`: [`Self::newest`] of many keys, read as [`Self::visit_many`]
+    /// reads them. An INSERT's duplicate checks: its new keys, ascending past the table's
+    /// last, cost one seek together.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read.
+    pub(crate) fn newest_many(
+        &self,
+        table: TableNumber,
+        scope: Scope<'_>,
+        pks: &[&[u8]],
+    ) -> Result<Vec<Option<Version>>, StorageError> {
+        let mut newest: Vec<Option<Version>> = pks.iter().map(|_| None).collect();
+        self.walk(
+            (table, scope),
+            pks.iter().copied(),
+            |i, _, prefix, found| {
+                newest[i] = Some(found.version(prefix)?);
+                Ok::<_, StorageError>(())
+            },
+        )?;
+        Ok(newest)
+    }
+
+    /// Each of `pks` that the view holds a version of handed to `found` as `(its index in
+    /// pks, pk, its row prefix, the version)`, in the order of `pks`: from the transaction's
+    /// overlay, the row cache (a view of the committed state), or RocksDB. Sorted keys are
+    /// read by one iterator moving forward: a key a few keys past the one before is reached
+    /// by stepping, not seeking, and once the iterator has passed the last key of the
+    /// family, no later key is sought; once steps fall short twice in a row, sparse keys
+    /// are only sought. What the iterator finds is offered to the cache.
+    fn walk<'p, E: From<StorageError>>(
+        &self,
+        (table, scope): (TableNumber, Scope<'_>),
+        pks: impl IntoIterator<Item = &'p [u8]>,
+        mut found: impl FnMut(usize, &[u8], &[u8], Found<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         // Taken before the iterator is refreshed: everything it reads is that recent.
         let since = self.cache_since();
         self.with_iter(CF_ROWS, |iter| {
-            self.visit_many_with(iter, (table, scope, pks), since, &mut visit)
+            let mut prefix = keyspace::scope_prefix(table, scope);
+            let scope_len = prefix.len();
+            let mut misses = 0;
+            // The key the iterator was last moved to.
+            let mut at: Option<&[u8]> = None;
+            for (i, pk) in pks.into_iter().enumerate() {
+                prefix.truncate(scope_len);
+                prefix.extend_from_slice(pk);
+                if let Some(pending) = self.overlay.and_then(|o| o.rows.get(&prefix)) {
+                    found(i, pk, &prefix, Found::Pending(pending))?;
+                    continue;
+                }
+                if let Some(version) = since.and_then(|_| self.storage.cache.lookup(&prefix)) {
+                    found(i, pk, &prefix, Found::Cached(&version))?;
+                    continue;
+                }
+                // Stepping only goes forward: a key before the last one is sought.
+                let stepped =
+                    misses < MISSES && at.is_some_and(|at| at < pk) && step_to(iter, &prefix);
+                if stepped {
+                    misses = 0;
+                } else {
+                    misses += usize::from(at.is_some());
+                    iter.seek(&prefix);
+                }
+                at = Some(pk);
+                if let (Some(key), Some(value)) = (iter.key(), iter.value())
+                    && keyspace::is_version_of(key, &prefix)
+                {
+                    if let Some(since) = since {
+                        self.storage.cache.offer(since, &prefix, key, value);
+                    }
+                    found(i, pk, &prefix, Found::Stored { key, value })?;
+                }
+            }
+            iter.status().map_err(StorageError::from)?;
+            Ok(())
         })?
-    }
-
-    fn visit_many_with<E: From<StorageError>>(
-        &self,
-        iter: &mut DBRawIterator<'_>,
-        (table, scope, pks): (TableNumber, Scope<'_>, &[Vec<u8>]),
-        since: Option<Since>,
-        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mut prefix = keyspace::scope_prefix(table, scope);
-        let scope_len = prefix.len();
-        let mut misses = 0;
-        // The key the iterator was last moved to.
-        let mut at: Option<&[u8]> = None;
-        for pk in pks {
-            prefix.truncate(scope_len);
-            prefix.extend_from_slice(pk);
-            if let Some(pending) = self.overlay.and_then(|o| o.rows.get(&prefix)) {
-                if let Some(row) = &pending.row {
-                    visit(pk, row)?;
-                }
-                continue;
-            }
-            if let Some(version) = since.and_then(|_| self.storage.cache.lookup(&prefix)) {
-                if let Some(row) = live(version.value())? {
-                    visit(pk, row)?;
-                }
-                continue;
-            }
-            // Stepping only goes forward: a key before the last one is sought.
-            let stepped = misses < MISSES
-                && at.is_some_and(|at| at < pk.as_slice())
-                && step_to(iter, &prefix);
-            if stepped {
-                misses = 0;
-            } else {
-                misses += usize::from(at.is_some());
-                iter.seek(&prefix);
-            }
-            at = Some(pk);
-            if let (Some(key), Some(value)) = (iter.key(), iter.value())
-                && keyspace::is_version_of(key, &prefix)
-            {
-                if let Some(since) = since {
-                    self.storage.cache.offer(since, &prefix, key, value);
-                }
-                if let Some(row) = live(value)? {
-                    visit(pk, row)?;
-                }
-            }
-        }
-        iter.status().map_err(StorageError::from)?;
-        Ok(())
     }
 
     /// Up to `max` rows of `table` in `scope` between the bounds (prefixes of primary
@@ -692,13 +748,14 @@ const STEPS: usize = 8;
 const MISSES: usize = 2;
 
 /// Moves `iter` forward, over at most [`STEPS`] keys, to the first key at or after
-/// `target`; whether it got there.
+/// `target`; whether it got there. An iterator past the family's last key is there
+/// already: nothing follows (or it failed, which its status says).
 fn step_to(iter: &mut DBRawIterator<'_>, target: &[u8]) -> bool {
     for _ in 0..STEPS {
         match iter.key() {
             Some(key) if key >= target => return true,
             Some(_) => iter.next(),
-            None => return false,
+            None => return true,
         }
     }
     iter.key().is_some_and(|key| key >= target)
