@@ -24,6 +24,7 @@
 //! Every write keeps the general path's rules: types, NOT NULL, duplicate keys, index
 //! entries, the audit row and live-query notifications, in one atomic write.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -234,6 +235,23 @@ impl FastPath {
         matches!(self, FastPath::Get { .. })
     }
 
+    /// Runs the statement of a text, which has no parameters, as `user`, once: an
+    /// INSERT's literals move into its rows rather than being copied.
+    pub(crate) fn run_text(self, shared: &Shared, user: &QueryUser) -> Result<QueryResult, Error> {
+        let FastPath::Insert { table, rows } = self else {
+            return self.run(shared, user, &[]);
+        };
+        let meta = meta(shared, &table)?;
+        let values = rows
+            .into_iter()
+            .map(|operands| {
+                let operands = operands.into_iter().map(|o| o.map(Cow::Owned));
+                row_values(&meta, &[], operands)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(changed(write::insert_values(shared, &table, user, values)?))
+    }
+
     /// Runs the statement as `user` with `params` (their number already checked).
     pub(crate) fn run(
         &self,
@@ -258,18 +276,13 @@ impl FastPath {
             } => return lookup(shared, user, (table, read), (*column, keep), params),
             FastPath::Insert { table, rows } => {
                 let meta = meta(shared, table)?;
-                let mut values = Vec::with_capacity(rows.len());
-                for operands in rows {
-                    let mut row = Vec::with_capacity(operands.len());
-                    for (column, operand) in meta.columns.iter().zip(operands) {
-                        row.push(match operand {
-                            Some(operand) => coerce(params, operand, column.ty)?,
-                            // Left out of the INSERT: the column's DEFAULT, NULL without one.
-                            None => column.default.clone(),
-                        });
-                    }
-                    values.push(row);
-                }
+                let values = rows
+                    .iter()
+                    .map(|operands| {
+                        let operands = operands.iter().map(|o| o.as_ref().map(Cow::Borrowed));
+                        row_values(&meta, params, operands)
+                    })
+                    .collect::<Result<_, _>>()?;
                 write::insert_values(shared, table, user, values)?
             }
             FastPath::Update {
@@ -321,6 +334,24 @@ fn coerce(params: &[Value], operand: &Operand, ty: ColumnType) -> Result<Value, 
         }),
         Operand::Literal(ref value) => Ok(value.clone()),
     }
+}
+
+/// A row of an INSERT's fast path as values: each operand coerced (a literal it owns
+/// moved), a column left out of the INSERT its DEFAULT, NULL without one.
+fn row_values<'o>(
+    meta: &TableMeta,
+    params: &[Value],
+    operands: impl Iterator<Item = Option<Cow<'o, Operand>>>,
+) -> Result<Vec<Value>, Error> {
+    meta.columns
+        .iter()
+        .zip(operands)
+        .map(|(column, operand)| match operand {
+            Some(Cow::Owned(Operand::Literal(value))) => Ok(value),
+            Some(operand) => coerce(params, &operand, column.ty),
+            None => Ok(column.default.clone()),
+        })
+        .collect()
 }
 
 /// `value + n`, as SQL computes it: NULL stays NULL, overflow is an error.
@@ -1010,7 +1041,7 @@ fn conjuncts<'a>(expr: &'a SqlExpr, out: &mut Vec<(String, &'a SqlExpr)>) -> Opt
 /// plainly one (see [`plainly`]); anything else is the general path's, with its casts and
 /// errors.
 fn literal_of(expr: &SqlExpr, ty: ColumnType) -> Option<Value> {
-    plainly(&literal(expr)?, &ty.arrow())
+    plainly(literal(expr)?, &ty.arrow())
 }
 
 #[cfg(test)]

@@ -25,19 +25,20 @@ pub(super) fn literal(expr: &SqlExpr) -> Option<Value> {
     };
     Some(match value {
         ast::Value::Number(text, false) => {
-            let text = if negative {
-                format!("-{text}")
+            // Negated as text: `-9223372036854775808` is a BIGINT, its digits alone not.
+            let integer = if negative {
+                format!("-{text}").parse::<i64>()
             } else {
-                text.clone()
+                text.parse::<i64>()
             };
-            match text.parse::<i64>() {
+            match integer {
                 Ok(n) => Value::Int64(n),
                 Err(_) => {
                     let x: f64 = text.parse().ok()?;
                     if !x.is_finite() {
                         return None;
                     }
-                    Value::Float64(x)
+                    Value::Float64(if negative { -x } else { x })
                 }
             }
         }
@@ -52,16 +53,16 @@ pub(super) fn literal(expr: &SqlExpr) -> Option<Value> {
 /// that an INT holds, an integer or another number for a DOUBLE, a string for a TEXT,
 /// TRUE or FALSE for a BOOLEAN, NULL for any. `None` otherwise: a string for a number,
 /// anything for a timestamp, where SQL's casts decide.
-pub(super) fn plainly(value: &Value, ty: &DataType) -> Option<Value> {
+pub(super) fn plainly(value: Value, ty: &DataType) -> Option<Value> {
     Some(match (value, ty) {
         (Value::Null, _) => Value::Null,
-        (Value::Int64(n), DataType::Int32) => Value::Int32(i32::try_from(*n).ok()?),
-        (Value::Int64(n), DataType::Int64) => Value::Int64(*n),
+        (Value::Int64(n), DataType::Int32) => Value::Int32(i32::try_from(n).ok()?),
+        (value @ Value::Int64(_), DataType::Int64)
+        | (value @ Value::Float64(_), DataType::Float64)
+        | (value @ Value::Text(_), DataType::Utf8)
+        | (value @ Value::Boolean(_), DataType::Boolean) => value,
         #[allow(clippy::cast_precision_loss)]
-        (Value::Int64(n), DataType::Float64) => Value::Float64(*n as f64),
-        (Value::Float64(x), DataType::Float64) => Value::Float64(*x),
-        (Value::Text(s), DataType::Utf8) => Value::Text(s.clone()),
-        (Value::Boolean(b), DataType::Boolean) => Value::Boolean(*b),
+        (Value::Int64(n), DataType::Float64) => Value::Float64(n as f64),
         _ => return None,
     })
 }

@@ -419,7 +419,7 @@ impl Engine {
         statement: Statement,
     ) -> Result<QueryResult, Error> {
         if let Some(fast) = fast::FastPath::of_text(&self.shared, &statement, false) {
-            return fast.run(&self.shared, user, &[]);
+            return fast.run_text(&self.shared, user);
         }
         let (state, plan) = self.plan(user, statement).await?;
         collect(state, plan).await

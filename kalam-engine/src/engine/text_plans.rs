@@ -193,7 +193,7 @@ impl TextPlans {
             }
         };
         let values = values
-            .iter()
+            .into_iter()
             .zip(prepared.param_types())
             .map(|(value, ty)| plainly(value, ty.as_ref()?))
             .collect::<Option<Vec<_>>>()?;

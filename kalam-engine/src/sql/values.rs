@@ -137,16 +137,39 @@ impl<'a> Reader<'a> {
 
     /// Moves past one character.
     fn bump(&mut self) {
-        let Some(c) = self.sql[self.at..].chars().next() else {
-            return;
-        };
-        self.at += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-            self.column = 1;
-        } else {
-            self.column += 1;
+        match self.peek() {
+            None => {}
+            Some(b'\n') => {
+                self.at += 1;
+                self.line += 1;
+                self.column = 1;
+            }
+            Some(b) if b.is_ascii() => {
+                self.at += 1;
+                self.column += 1;
+            }
+            Some(_) => self.pass(self.sql[self.at..].chars().next().map_or(0, char::len_utf8)),
         }
+    }
+
+    /// Moves past the next `len` bytes, which end on a character's boundary.
+    fn pass(&mut self, len: usize) {
+        let chunk = &self.sql[self.at..self.at + len];
+        let chars = |text: &str| {
+            if text.is_ascii() {
+                text.len() as u64
+            } else {
+                text.chars().count() as u64
+            }
+        };
+        match chunk.rfind('\n') {
+            None => self.column += chars(chunk),
+            Some(last) => {
+                self.line += chunk.bytes().filter(|&b| b == b'\n').count() as u64;
+                self.column = 1 + chars(&chunk[last + 1..]);
+            }
+        }
+        self.at += len;
     }
 
     /// Skips spaces, tabs and newlines; anything else the tokenizer calls whitespace
@@ -246,11 +269,12 @@ impl<'a> Reader<'a> {
     }
 
     fn digits(&mut self) -> Option<()> {
-        let from = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.bump();
-        }
-        (self.at > from).then_some(())
+        let count = self.sql.as_bytes()[self.at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        self.pass(count);
+        (count > 0).then_some(())
     }
 
     /// `'text'`, a quote within written `''`.
@@ -261,10 +285,8 @@ impl<'a> Reader<'a> {
         loop {
             let rest = &self.sql[self.at..];
             let quote = rest.find('\'')?;
-            for _ in rest[..quote].chars() {
-                self.bump();
-            }
             text.push_str(&rest[..quote]);
+            self.pass(quote);
             self.bump();
             if self.peek() == Some(b'\'') {
                 text.push('\'');
