@@ -6,6 +6,7 @@ use datafusion::catalog::Session;
 use datafusion::common::Result;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
+use datafusion::sql::sqlparser::ast::Statement;
 
 use crate::catalog::TableMeta;
 use crate::ids::UserId;
@@ -49,9 +50,19 @@ impl QueryUser {
     /// `stmt` with its one-part table names in the user's namespace, if the user has one.
     pub(crate) fn qualify(&self, stmt: &mut crate::sql::Stmt) {
         use crate::sql::Stmt;
-        if let (Some(namespace), Stmt::Sql(statement) | Stmt::CreateTable { statement, .. }) =
-            (&self.namespace, stmt)
-        {
+        match stmt {
+            Stmt::Sql(statement) | Stmt::CreateTable { statement, .. } => {
+                self.qualify_statement(statement);
+            }
+            Stmt::InsertRows(rows) => self.qualify_statement(&mut rows.head),
+            _ => {}
+        }
+    }
+
+    /// `statement` with its one-part table names in the user's namespace, if the user has
+    /// one.
+    pub(crate) fn qualify_statement(&self, statement: &mut Statement) {
+        if let Some(namespace) = &self.namespace {
             crate::sql::names::qualify(statement, namespace);
         }
     }

@@ -142,6 +142,23 @@ impl<T: Into<Value>> From<Option<T>> for Value {
 }
 
 impl Value {
+    /// A number literal's digits (a fraction or not), after a minus sign if `negative`: a
+    /// BIGINT if one holds it, else a DOUBLE; `None` if not even a DOUBLE does.
+    pub(crate) fn of_number(digits: &str, negative: bool) -> Option<Value> {
+        // Negated as text: `-9223372036854775808` is a BIGINT, its digits alone not.
+        let integer = if negative {
+            format!("-{digits}").parse::<i64>()
+        } else {
+            digits.parse::<i64>()
+        };
+        if let Ok(n) = integer {
+            return Some(Value::Int64(n));
+        }
+        let x: f64 = digits.parse().ok()?;
+        x.is_finite()
+            .then_some(Value::Float64(if negative { -x } else { x }))
+    }
+
     /// This value as a DataFusion scalar of its own type.
     #[must_use]
     pub fn to_scalar(&self) -> ScalarValue {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::sql::sqlparser::ast::{
-    self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, SetExpr, Statement,
+    self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, Parens, SetExpr, Statement,
     TableFactor, TableObject, TableWithJoins,
 };
 
@@ -48,6 +48,7 @@ use crate::result::{QueryResult, changed};
 use crate::row::Decoder;
 use crate::session::{QueryUser, scope_of};
 use crate::shared::Shared;
+use crate::sql::InsertRows;
 use crate::sql::names::{ident_name, table_id};
 use crate::value::{ColumnType, Value};
 use crate::write;
@@ -213,6 +214,35 @@ impl FastPath {
             _ => true,
         };
         (few || !bounded).then_some(fast)
+    }
+
+    /// The fast path of a multi-row INSERT whose rows were read as values, if its head
+    /// has the shape and each value is plainly of its column's type: the rows move into
+    /// it (and are gone from `rows` either way; [`InsertRows::tree`] reads them again).
+    pub(crate) fn of_rows(shared: &Shared, rows: &mut InsertRows) -> Option<Self> {
+        let Statement::Insert(insert) = &rows.head else {
+            return None;
+        };
+        if !shared.fast_paths {
+            return None;
+        }
+        let Target {
+            table,
+            meta,
+            columns,
+            ..
+        } = insert_target(shared, insert)?;
+        let rows = std::mem::take(&mut rows.rows)
+            .into_iter()
+            .map(|row| {
+                let width = row.len();
+                let operands = row.into_iter().zip(&columns).map(|(value, &c)| {
+                    plainly(value, &meta.columns[c].ty.arrow()).map(Operand::Literal)
+                });
+                placed(&meta, &columns, width, operands)
+            })
+            .collect::<Option<_>>()?;
+        Some(FastPath::Insert { table, rows })
     }
 
     fn shaped(
@@ -750,7 +780,18 @@ fn pk_between(meta: &TableMeta, selection: &SqlExpr, values: Values) -> Option<(
     Some((values.operand(low, ty)?, values.operand(high, ty)?))
 }
 
-fn insert_shape(shared: &Shared, insert: &ast::Insert, values: Values) -> Option<FastPath> {
+/// What an INSERT of a fast path's shape writes.
+struct Target<'i> {
+    table: TableId,
+    meta: Arc<TableMeta>,
+    /// The column each value of a row goes to, in order.
+    columns: Vec<usize>,
+    /// The rows of its VALUES.
+    rows: &'i [Parens<Vec<SqlExpr>>],
+}
+
+/// The target of `insert`, if it has a fast path's shape.
+fn insert_target<'i>(shared: &Shared, insert: &'i ast::Insert) -> Option<Target<'i>> {
     let plain = insert.optimizer_hints.is_empty()
         && insert.or.is_none()
         && !insert.ignore
@@ -798,21 +839,51 @@ fn insert_shape(shared: &Shared, insert: &ast::Insert, values: Values) -> Option
             })
             .collect::<Option<_>>()?
     };
-    let mut rows = Vec::with_capacity(source_rows.len());
-    for row in source_rows {
-        if columns.len() != row.content.len() {
+    Some(Target {
+        table,
+        meta,
+        columns,
+        rows: source_rows,
+    })
+}
+
+fn insert_shape(shared: &Shared, insert: &ast::Insert, values: Values) -> Option<FastPath> {
+    let Target {
+        table,
+        meta,
+        columns,
+        rows,
+    } = insert_target(shared, insert)?;
+    let rows = rows
+        .iter()
+        .map(|row| {
+            let operands = row.content.iter().zip(&columns);
+            let operands = operands.map(|(expr, &c)| values.operand(expr, meta.columns[c].ty));
+            placed(&meta, &columns, row.content.len(), operands)
+        })
+        .collect::<Option<_>>()?;
+    Some(FastPath::Insert { table, rows })
+}
+
+/// A row's operands, given in the order of `columns` (`width` of them), in the table's
+/// column order, `None` for a column the INSERT leaves out; `None` if the row is not as
+/// wide as `columns`, names a column twice, or an operand is not plainly its column's.
+fn placed(
+    meta: &TableMeta,
+    columns: &[usize],
+    width: usize,
+    operands: impl Iterator<Item = Option<Operand>>,
+) -> Option<Vec<Option<Operand>>> {
+    if width != columns.len() {
+        return None;
+    }
+    let mut row = vec![None; meta.columns.len()];
+    for (&column, operand) in columns.iter().zip(operands) {
+        if row[column].replace(operand?).is_some() {
             return None;
         }
-        let mut operands = vec![None; meta.columns.len()];
-        for (&column, expr) in columns.iter().zip(&row.content) {
-            let operand = values.operand(expr, meta.columns[column].ty)?;
-            if operands[column].replace(operand).is_some() {
-                return None;
-            }
-        }
-        rows.push(operands);
     }
-    Some(FastPath::Insert { table, rows })
+    Some(row)
 }
 
 fn update_shape(shared: &Shared, update: &ast::Update, values: Values) -> Option<FastPath> {

@@ -24,24 +24,7 @@ pub(super) fn literal(expr: &SqlExpr) -> Option<Value> {
         _ => return None,
     };
     Some(match value {
-        ast::Value::Number(text, false) => {
-            // Negated as text: `-9223372036854775808` is a BIGINT, its digits alone not.
-            let integer = if negative {
-                format!("-{text}").parse::<i64>()
-            } else {
-                text.parse::<i64>()
-            };
-            match integer {
-                Ok(n) => Value::Int64(n),
-                Err(_) => {
-                    let x: f64 = text.parse().ok()?;
-                    if !x.is_finite() {
-                        return None;
-                    }
-                    Value::Float64(if negative { -x } else { x })
-                }
-            }
-        }
+        ast::Value::Number(text, false) => Value::of_number(text, negative)?,
         ast::Value::SingleQuotedString(text) => Value::Text(text.clone()),
         ast::Value::Boolean(b) => Value::Boolean(*b),
         ast::Value::Null => Value::Null,

@@ -245,8 +245,8 @@ impl Engine {
 /// statement that fails does.
 fn parse_in<'a>(sql: &'a str, open: Option<&Open>) -> Result<Vec<sql::Parsed<'a>>, Error> {
     match open {
-        Some(open) => open.txn().settle(sql::parse(sql)),
-        None => sql::parse(sql),
+        Some(open) => open.txn().settle(sql::parse_to_run(sql)),
+        None => sql::parse_to_run(sql),
     }
 }
 
@@ -439,7 +439,8 @@ impl SessionCore {
     ) -> Result<QueryResult, Error> {
         let gates = &engine.shared.gates;
         let started = gates.clock();
-        let logged = statement.stmt.logged(statement.text).into_owned();
+        // Kept only for the gates that note statements (a bulk INSERT's text is long).
+        let logged = started.map(|_| statement.stmt.logged(statement.text).into_owned());
         let result = match statement.stmt {
             Stmt::Begin if self.open.is_some() => return Err(Error::TransactionInProgress),
             Stmt::Begin => {
@@ -466,7 +467,8 @@ impl SessionCore {
                 },
             },
         };
-        gates.finished(started, &self.user.id, &logged, result.num_rows());
+        let logged = logged.as_deref().unwrap_or_default();
+        gates.finished(started, &self.user.id, logged, result.num_rows());
         Ok(result)
     }
 

@@ -362,6 +362,7 @@ fn tag_of(stmt: &Stmt) -> &'static str {
         Stmt::Begin => "BEGIN",
         Stmt::Commit => "COMMIT",
         Stmt::Rollback => "ROLLBACK",
+        Stmt::InsertRows(_) => "INSERT",
         Stmt::Sql(statement) => match statement {
             Statement::Insert(_) => "INSERT",
             Statement::Update { .. } => "UPDATE",

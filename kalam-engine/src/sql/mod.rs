@@ -9,6 +9,7 @@ pub(crate) mod params;
 mod values;
 
 pub(crate) use depth::{SHALLOW, on_deep_stack};
+pub(crate) use values::InsertRows;
 
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
@@ -55,6 +56,9 @@ pub(crate) enum Stmt {
     /// `ROLLBACK`.
     Rollback,
     Sql(Statement),
+    /// A multi-row INSERT of plain literals, its rows read as values (from
+    /// [`parse_to_run`] only).
+    InsertRows(Box<InsertRows>),
 }
 
 impl Stmt {
@@ -147,9 +151,19 @@ pub(crate) struct Parsed<'a> {
 
 /// Parses `sql` into statements.
 pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
-    match values::parse(sql) {
+    match values::tree(sql) {
         Some(insert) => Ok(vec![insert]),
         None => parse_tokens(sql),
+    }
+}
+
+/// Parses `sql` into statements to be run at once: as [`parse`], but a multi-row INSERT of
+/// plain literals is a [`Stmt::InsertRows`], its rows read as values, which the INSERT's
+/// fast path takes without a syntax tree for them.
+pub(crate) fn parse_to_run(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
+    match values::parse(sql) {
+        Some(insert) => Ok(vec![insert]),
+        None => parse(sql),
     }
 }
 

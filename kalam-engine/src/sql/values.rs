@@ -26,13 +26,81 @@ use super::{Parsed, Stmt};
 /// Rows below this many are left to the parser: the head's parse would be most of it.
 const MIN_ROWS: usize = 2;
 
+/// A multi-row INSERT of plain literals with its rows read as values, no syntax tree built
+/// for them: what the INSERT's fast path takes. Any other path asks for [`Self::tree`].
+#[derive(Debug)]
+pub(crate) struct InsertRows {
+    /// The INSERT as the parser reads its head, with one row of NULL for its rows.
+    pub(crate) head: Statement,
+    /// Each row's literals as values: integers as BIGINT, other numbers as DOUBLE, strings,
+    /// booleans, NULL (what the fast paths make of a literal in a tree).
+    pub(crate) rows: Vec<Vec<crate::value::Value>>,
+    /// The text it was read from (this one statement), which [`Self::tree`] parses.
+    text: String,
+}
+
+impl InsertRows {
+    /// The statement as the parser reads it, rows and spans included (its table name as
+    /// written, not qualified).
+    pub(crate) fn tree(&self) -> Result<Statement, crate::error::Error> {
+        let mut parsed = match tree(&self.text) {
+            Some(parsed) => vec![parsed],
+            None => super::parse_tokens(&self.text)?,
+        };
+        match (parsed.pop().map(|p| p.stmt), parsed.pop()) {
+            (Some(Stmt::Sql(statement)), None) => Ok(statement),
+            _ => Err(crate::error::Error::parse(
+                "a multi-row INSERT read as another statement",
+            )),
+        }
+    }
+}
+
+/// `sql` as an [`InsertRows`] if it is one multi-row INSERT of plain literals that read as
+/// values (a number too large for a DOUBLE does not); `None` to leave it to [`tree`].
+pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
+    let (parsed, rows) = read(sql, Lit::value)?;
+    let Parsed {
+        stmt: Stmt::Sql(head),
+        text,
+        depth,
+    } = parsed
+    else {
+        return None;
+    };
+    let rows = rows.into_iter().map(|row| row.content).collect();
+    let stmt = Stmt::InsertRows(Box::new(InsertRows {
+        head,
+        rows,
+        text: sql.to_owned(),
+    }));
+    Some(Parsed { stmt, text, depth })
+}
+
 /// `sql` parsed as the parser would, if it is one multi-row INSERT of plain literals;
 /// `None` to leave it to the parser.
-pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
+pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
+    let (mut parsed, rows) = read(sql, |lit| Some(lit.expr()))?;
+    if let Stmt::Sql(Statement::Insert(insert)) = &mut parsed.stmt
+        && let Some(query) = insert.source.as_deref_mut()
+        && let SetExpr::Values(values) = query.body.as_mut()
+    {
+        values.rows = rows;
+    }
+    Some(parsed)
+}
+
+/// A multi-row INSERT of plain literals: the statement as the parser reads its head (with
+/// one row of NULL), and its rows, each literal made a `T` by `each` (`None` leaves the
+/// text to the parser).
+fn read<'s, T>(
+    sql: &'s str,
+    mut each: impl FnMut(Lit<'s>) -> Option<T>,
+) -> Option<(Parsed<'s>, Vec<Parens<Vec<T>>>)> {
     let start = sql.len() - sql.trim_start().len();
     let values_end = head_end(sql, start)?;
     let mut reader = Reader::new(sql, values_end);
-    let (rows, negative) = reader.rows()?;
+    let (rows, negative) = reader.rows(&mut each)?;
     if rows.len() < MIN_ROWS {
         return None;
     }
@@ -44,28 +112,78 @@ pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
     if parsed.len() != 1 {
         return None;
     }
-    let Parsed {
-        mut stmt, depth, ..
-    } = parsed.pop()?;
-    let Stmt::Sql(Statement::Insert(insert)) = &mut stmt else {
+    let Parsed { stmt, depth, .. } = parsed.pop()?;
+    let Stmt::Sql(Statement::Insert(insert)) = &stmt else {
         return None;
     };
-    let query = insert.source.as_deref_mut()?;
-    let SetExpr::Values(values) = query.body.as_mut() else {
+    let query = insert.source.as_deref()?;
+    let SetExpr::Values(values) = query.body.as_ref() else {
         return None;
     };
     if values.explicit_row || values.value_keyword || values.rows.len() != 1 {
         return None;
     }
-    values.rows = rows;
     // The rows' depth as `depth::of` counts it: a level for the parenthesis, one more for
     // a minus sign.
     let rows_depth = if negative { 2 } else { 1 };
-    Some(Parsed {
+    let parsed = Parsed {
         stmt,
         text,
         depth: depth.max(rows_depth),
-    })
+    };
+    Some((parsed, rows))
+}
+
+/// A literal as read, with its place in the text.
+struct Lit<'a> {
+    kind: Kind<'a>,
+    /// After a minus sign (a number).
+    negative: bool,
+    span: Span,
+}
+
+enum Kind<'a> {
+    /// Digits, with a fraction or not.
+    Number(&'a str),
+    /// A string's text, `''` read as a quote.
+    Str(String),
+    /// `NULL`, `TRUE`, `FALSE`.
+    Word(Value),
+}
+
+impl Lit<'_> {
+    /// The literal as the parser's tree has it.
+    fn expr(self) -> Expr {
+        let value = match self.kind {
+            Kind::Number(text) => Value::Number(text.to_owned(), false),
+            Kind::Str(text) => Value::SingleQuotedString(text),
+            Kind::Word(value) => value,
+        };
+        let expr = Expr::Value(ValueWithSpan {
+            value,
+            span: self.span,
+        });
+        if self.negative {
+            Expr::UnaryOp {
+                op: UnaryOperator::Minus,
+                expr: Box::new(expr),
+            }
+        } else {
+            expr
+        }
+    }
+
+    /// The literal as a value, as the fast paths read one in a tree; `None` for a number
+    /// too large for a DOUBLE.
+    fn value(self) -> Option<crate::value::Value> {
+        use crate::value::Value as V;
+        match self.kind {
+            Kind::Number(text) => V::of_number(text, self.negative),
+            Kind::Str(text) => Some(V::Text(text)),
+            Kind::Word(Value::Boolean(b)) => Some(V::Boolean(b)),
+            Kind::Word(_) => Some(V::Null),
+        }
+    }
 }
 
 /// The byte offset just past the `VALUES` of a plain head (`INSERT INTO name [(columns)]
@@ -196,18 +314,23 @@ impl<'a> Reader<'a> {
 
     /// `(row), (row) ...` to the end of the text (an optional `;` and whitespace after),
     /// and whether any value has a minus sign.
-    fn rows(&mut self) -> Option<(Vec<Parens<Vec<Expr>>>, bool)> {
-        let mut rows = Vec::new();
+    fn rows<T>(
+        &mut self,
+        each: &mut impl FnMut(Lit<'a>) -> Option<T>,
+    ) -> Option<(Vec<Parens<Vec<T>>>, bool)> {
+        let mut rows: Vec<Parens<Vec<T>>> = Vec::new();
         let mut negative = false;
         loop {
             self.skip_whitespace();
+            let row_start = self.at;
             let opening_token = self.symbol(b'(', Token::LParen)?;
-            let mut content = Vec::new();
+            // Rows are as wide as the first, as a rule.
+            let mut content = Vec::with_capacity(rows.first().map_or(4, |row| row.content.len()));
             loop {
                 self.skip_whitespace();
-                let (value, minus) = self.value()?;
-                negative |= minus;
-                content.push(value);
+                let lit = self.value()?;
+                negative |= lit.negative;
+                content.push(each(lit)?);
                 self.skip_whitespace();
                 if self.symbol(b',', Token::Comma).is_none() {
                     break;
@@ -219,6 +342,11 @@ impl<'a> Reader<'a> {
                 content,
                 closing_token,
             });
+            if rows.len() == 1 {
+                // As many more as rows of the first one's length fit in the rest.
+                let row_len = self.at - row_start + 1;
+                rows.reserve((self.sql.len() - self.at) / row_len);
+            }
             self.skip_whitespace();
             if self.symbol(b',', Token::Comma).is_none() {
                 break;
@@ -231,8 +359,8 @@ impl<'a> Reader<'a> {
         (self.at == self.sql.len()).then_some((rows, negative))
     }
 
-    /// A literal, and whether it has a minus sign.
-    fn value(&mut self) -> Option<(Expr, bool)> {
+    /// A literal.
+    fn value(&mut self) -> Option<Lit<'a>> {
         if self.peek() == Some(b'-') {
             self.bump();
             // `--` starts a comment.
@@ -240,23 +368,20 @@ impl<'a> Reader<'a> {
                 return None;
             }
             self.skip_whitespace();
-            let number = self.number()?;
-            let expr = Expr::UnaryOp {
-                op: UnaryOperator::Minus,
-                expr: Box::new(number),
-            };
-            return Some((expr, true));
+            return Some(Lit {
+                negative: true,
+                ..self.number()?
+            });
         }
-        let expr = match self.peek()? {
-            b'0'..=b'9' => self.number()?,
-            b'\'' => self.string()?,
-            _ => self.word()?,
-        };
-        Some((expr, false))
+        match self.peek()? {
+            b'0'..=b'9' => self.number(),
+            b'\'' => self.string(),
+            _ => self.word(),
+        }
     }
 
     /// Digits, with a fraction or not.
-    fn number(&mut self) -> Option<Expr> {
+    fn number(&mut self) -> Option<Lit<'a>> {
         let (start, from) = (self.location(), self.at);
         self.digits()?;
         if self.peek() == Some(b'.') {
@@ -265,7 +390,7 @@ impl<'a> Reader<'a> {
         }
         let text = &self.sql[from..self.at];
         self.literal_end()?;
-        Some(self.spanned(Value::Number(text.to_owned(), false), start))
+        Some(self.lit(Kind::Number(text), start))
     }
 
     fn digits(&mut self) -> Option<()> {
@@ -278,13 +403,14 @@ impl<'a> Reader<'a> {
     }
 
     /// `'text'`, a quote within written `''`.
-    fn string(&mut self) -> Option<Expr> {
+    fn string(&mut self) -> Option<Lit<'a>> {
         let start = self.location();
         self.bump();
         let mut text = String::new();
         loop {
             let rest = &self.sql[self.at..];
             let quote = rest.find('\'')?;
+            text.reserve_exact(quote);
             text.push_str(&rest[..quote]);
             self.pass(quote);
             self.bump();
@@ -296,11 +422,11 @@ impl<'a> Reader<'a> {
             }
         }
         self.literal_end()?;
-        Some(self.spanned(Value::SingleQuotedString(text), start))
+        Some(self.lit(Kind::Str(text), start))
     }
 
     /// `NULL`, `TRUE` or `FALSE`, in any case.
-    fn word(&mut self) -> Option<Expr> {
+    fn word(&mut self) -> Option<Lit<'a>> {
         let (start, from) = (self.location(), self.at);
         while self
             .peek()
@@ -319,7 +445,7 @@ impl<'a> Reader<'a> {
             return None;
         };
         self.literal_end()?;
-        Some(self.spanned(value, start))
+        Some(self.lit(Kind::Word(value), start))
     }
 
     /// A literal ends where whitespace, a comma or a closing parenthesis follows: `1a`,
@@ -330,11 +456,12 @@ impl<'a> Reader<'a> {
         ends.then_some(())
     }
 
-    fn spanned(&self, value: Value, start: Location) -> Expr {
-        Expr::Value(ValueWithSpan {
-            value,
+    fn lit(&self, kind: Kind<'a>, start: Location) -> Lit<'a> {
+        Lit {
+            kind,
+            negative: false,
             span: Span::new(start, self.location()),
-        })
+        }
     }
 }
 
@@ -346,7 +473,7 @@ mod tests {
 
     /// Both parses of `sql`, as their debug forms (spans included).
     fn both(sql: &str) -> (Option<String>, String) {
-        let fast = parse(sql).map(|p| format!("{p:?}"));
+        let fast = tree(sql).map(|p| format!("{p:?}"));
         let parser = match super::super::parse_tokens(sql) {
             Ok(parsed) if parsed.len() == 1 => format!("{:?}", parsed[0]),
             Ok(parsed) => format!("{} statements", parsed.len()),
@@ -365,7 +492,56 @@ mod tests {
         ] {
             let (fast, parser) = both(sql);
             assert_eq!(fast.as_deref(), Some(parser.as_str()), "{sql}");
+            // Read as values, the tree asked of it is the same.
+            let Some(Parsed {
+                stmt: Stmt::InsertRows(rows),
+                ..
+            }) = parse(sql)
+            else {
+                panic!("{sql}: not read as values");
+            };
+            let tree = format!("{:?}", Stmt::Sql(rows.tree().unwrap()));
+            assert_eq!(
+                tree,
+                format!("{:?}", self::tree(sql).unwrap().stmt),
+                "{sql}"
+            );
         }
+    }
+
+    #[test]
+    fn reads_rows_as_the_values_their_literals_denote() {
+        use crate::value::Value as V;
+        let sql = "INSERT INTO t VALUES (1, - 2.5, 'a''b', 007), \
+                   (NULL, TRUE, -9223372036854775808, 123456789012345678901234567890)";
+        let Some(Parsed {
+            stmt: Stmt::InsertRows(rows),
+            ..
+        }) = parse(sql)
+        else {
+            panic!("not read as values");
+        };
+        assert_eq!(
+            rows.rows,
+            [
+                vec![
+                    V::Int64(1),
+                    V::Float64(-2.5),
+                    V::Text("a'b".into()),
+                    V::Int64(7)
+                ],
+                vec![
+                    V::Null,
+                    V::Boolean(true),
+                    V::Int64(i64::MIN),
+                    V::Float64(1.2345678901234568e29)
+                ],
+            ]
+        );
+        // A number no DOUBLE holds is the tree's, where it is an error.
+        let huge = format!("INSERT INTO t VALUES (1), ({})", "9".repeat(400));
+        assert!(parse(&huge).is_none());
+        assert!(tree(&huge).is_some());
     }
 
     #[test]
@@ -396,7 +572,8 @@ mod tests {
             "INSERT INTO t VALUES ROW(1, 2), ROW(3, 4)",
             "SELECT * FROM t WHERE x IN (VALUES (1), (2))",
         ] {
-            assert_eq!(parse(sql).map(|p| format!("{p:?}")), None, "{sql}");
+            assert_eq!(tree(sql).map(|p| format!("{p:?}")), None, "{sql}");
+            assert!(parse(sql).is_none(), "{sql}");
         }
     }
 
