@@ -56,7 +56,7 @@ pub(crate) enum Stmt {
     /// `ROLLBACK`.
     Rollback,
     Sql(Statement),
-    /// A multi-row INSERT of plain literals, its rows read as values (from
+    /// An INSERT of rows of plain literals, its rows read as values (from
     /// [`parse_to_run`] only).
     InsertRows(Box<InsertRows>),
 }
@@ -157,7 +157,7 @@ pub(crate) fn parse(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {
     }
 }
 
-/// Parses `sql` into statements to be run at once: as [`parse`], but a multi-row INSERT of
+/// Parses `sql` into statements to be run at once: as [`parse`], but an INSERT of rows of
 /// plain literals is a [`Stmt::InsertRows`], its rows read as values, which the INSERT's
 /// fast path takes without a syntax tree for them.
 pub(crate) fn parse_to_run(sql: &str) -> Result<Vec<Parsed<'_>>, Error> {

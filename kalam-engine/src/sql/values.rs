@@ -1,4 +1,4 @@
-//! A multi-row `INSERT ... VALUES` of plain literals, parsed without tokenizing its rows.
+//! An `INSERT ... VALUES` of plain literals, parsed without tokenizing its rows.
 //!
 //! A bulk INSERT of a hundred rows is some 1,500 tokens, each a `String` in the tokenizer
 //! and a node built by the recursive-descent parser: most of the time of the statement
@@ -7,7 +7,10 @@
 //! parsed by the parser (with one row after it, which is then replaced), so names, quoting
 //! and the statement's shape are exactly the parser's.
 //!
-//! What this reads is the tree the parser would build, spans included: the literals (an
+//! Texts that are run take the rows straight into values ([`InsertRows`], one row or
+//! more), which the INSERT's fast path types for their columns: no tree is built for them
+//! and read back. Elsewhere, what this reads is the tree the parser would build, spans
+//! included: the literals (an
 //! unsigned integer or decimal, with a minus sign or not; a string between single quotes,
 //! `''` for a quote; `NULL`, `TRUE`, `FALSE`), whitespace of spaces, tabs and newlines
 //! between them, an optional `;` at the end. Anything else in the rows (an expression, a
@@ -23,10 +26,12 @@ use datafusion::sql::sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan
 
 use super::{Parsed, Stmt};
 
-/// Rows below this many are left to the parser: the head's parse would be most of it.
-const MIN_ROWS: usize = 2;
+/// Rows below this many are left to the parser when it is to build the tree: the head's
+/// parse would be most of it. Read as values, one row gains too (no tree to build and
+/// read back, and the row's strings are not tokenized).
+const MIN_TREE_ROWS: usize = 2;
 
-/// A multi-row INSERT of plain literals with its rows read as values, no syntax tree built
+/// An INSERT of rows of plain literals with its rows read as values, no syntax tree built
 /// for them: what the INSERT's fast path takes. Any other path asks for [`Self::tree`].
 #[derive(Debug)]
 pub(crate) struct InsertRows {
@@ -50,16 +55,16 @@ impl InsertRows {
         match (parsed.pop().map(|p| p.stmt), parsed.pop()) {
             (Some(Stmt::Sql(statement)), None) => Ok(statement),
             _ => Err(crate::error::Error::parse(
-                "a multi-row INSERT read as another statement",
+                "an INSERT of literals read as another statement",
             )),
         }
     }
 }
 
-/// `sql` as an [`InsertRows`] if it is one multi-row INSERT of plain literals that read as
+/// `sql` as an [`InsertRows`] if it is one INSERT of rows of plain literals that read as
 /// values (a number too large for a DOUBLE does not); `None` to leave it to [`tree`].
 pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
-    let (parsed, rows) = read(sql, Lit::value)?;
+    let (parsed, rows) = read(sql, 1, Lit::value)?;
     let Parsed {
         stmt: Stmt::Sql(head),
         text,
@@ -80,7 +85,7 @@ pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
 /// `sql` parsed as the parser would, if it is one multi-row INSERT of plain literals;
 /// `None` to leave it to the parser.
 pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
-    let (mut parsed, rows) = read(sql, |lit| Some(lit.expr()))?;
+    let (mut parsed, rows) = read(sql, MIN_TREE_ROWS, |lit| Some(lit.expr()))?;
     if let Stmt::Sql(Statement::Insert(insert)) = &mut parsed.stmt
         && let Some(query) = insert.source.as_deref_mut()
         && let SetExpr::Values(values) = query.body.as_mut()
@@ -90,18 +95,19 @@ pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
     Some(parsed)
 }
 
-/// A multi-row INSERT of plain literals: the statement as the parser reads its head (with
-/// one row of NULL), and its rows, each literal made a `T` by `each` (`None` leaves the
+/// An INSERT of at least `min_rows` rows of plain literals: the statement as the parser
+/// reads its head (with one row of NULL), and its rows, each literal made a `T` by `each` (`None` leaves the
 /// text to the parser).
 fn read<'s, T>(
     sql: &'s str,
+    min_rows: usize,
     mut each: impl FnMut(Lit<'s>) -> Option<T>,
 ) -> Option<(Parsed<'s>, Vec<Parens<Vec<T>>>)> {
     let start = sql.len() - sql.trim_start().len();
     let values_end = head_end(sql, start)?;
     let mut reader = Reader::new(sql, values_end);
     let (rows, negative) = reader.rows(&mut each)?;
-    if rows.len() < MIN_ROWS {
+    if rows.len() < min_rows {
         return None;
     }
     let text = sql[start..reader.last_token_end].trim();
@@ -546,9 +552,23 @@ mod tests {
 
     #[test]
     fn leaves_anything_else_to_the_parser() {
+        // One row: the parser's tree, but read as values.
+        let one = "INSERT INTO t VALUES (1, 2)";
+        assert!(tree(one).is_none());
+        let Some(Parsed {
+            stmt: Stmt::InsertRows(rows),
+            ..
+        }) = parse(one)
+        else {
+            panic!("one row not read as values");
+        };
+        use crate::value::Value as V;
+        assert_eq!(rows.rows, [vec![V::Int64(1), V::Int64(2)]]);
+        assert_eq!(
+            format!("{:?}", Stmt::Sql(rows.tree().unwrap())),
+            format!("{:?}", super::super::parse_tokens(one).unwrap()[0].stmt)
+        );
         for sql in [
-            // One row: the parser's.
-            "INSERT INTO t VALUES (1, 2)",
             // Not plain literals, or not plain text around them.
             "INSERT INTO t VALUES (1, 2), (1 + 1, 2)",
             "INSERT INTO t VALUES (1, 2), (1.5e3, 2)",
