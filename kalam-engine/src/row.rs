@@ -76,6 +76,14 @@ impl Layout {
     /// Appends the stored form of `values` (one per column, in order). `Err(column)` if a
     /// column stored without a tag is NULL (writers check NOT NULL before).
     pub(crate) fn encode(&self, values: &[Value], out: &mut Vec<u8>) -> Result<(), usize> {
+        // Room for the whole row at once: the version, then at most a tag and nine bytes a
+        // value, or a tag, a length and the bytes of a string.
+        let room = values.iter().map(|value| match value {
+            Value::Text(text) => 10 + text.len(),
+            Value::Bytes(bytes) => 10 + bytes.len(),
+            _ => 10,
+        });
+        out.reserve(1 + room.sum::<usize>());
         out.push(self.version);
         for (column, (slot, value)) in self.columns.iter().zip(values).enumerate() {
             match (slot.tagged, value) {

@@ -307,17 +307,7 @@ pub(crate) fn insert_typed<T: crate::TypedTable>(
 
 /// The stored form of a row of `meta`.
 fn encode_row(meta: &TableMeta, values: &[Value]) -> Result<Vec<u8>, Error> {
-    // Room for the whole row at once: a tag and at most nine bytes a value, or a string's
-    // length and bytes.
-    let room = values
-        .iter()
-        .map(|value| match value {
-            Value::Text(text) => 10 + text.len(),
-            Value::Bytes(bytes) => 10 + bytes.len(),
-            _ => 10,
-        })
-        .sum::<usize>();
-    let mut bytes = Vec::with_capacity(1 + room);
+    let mut bytes = Vec::new();
     meta.layout
         .encode(values, &mut bytes)
         .map_err(|column| Error::NullViolation {
