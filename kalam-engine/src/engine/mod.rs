@@ -280,7 +280,7 @@ impl Engine {
             }
             Stmt::Sql(Statement::CreateView(view)) => {
                 self.require_admin(user, "create a view")?;
-                self.create_view(user, &view).await?;
+                Box::pin(self.create_view(user, &view)).await?;
                 Ok(QueryResult::empty())
             }
             Stmt::Sql(Statement::Drop {
@@ -430,8 +430,13 @@ impl Engine {
         if let Some(fast) = fast::FastPath::of_text(&self.shared, &statement, false) {
             return fast.run_text(&self.shared, user);
         }
-        let (state, plan) = self.plan(user, statement).await?;
-        collect(state, plan).await
+        // Planning's future is large: boxed, it is not carried (and moved at each await)
+        // by the futures of every statement, fast paths included.
+        Box::pin(async {
+            let (state, plan) = self.plan(user, statement).await?;
+            collect(state, plan).await
+        })
+        .await
     }
 
     /// Whether `stmt`, qualified for `user`, is a query of a fast path whose rows are

@@ -348,14 +348,16 @@ impl Engine {
                 prepared.check_arity(params)?;
                 let started = self.shared.gates.clock();
                 let depth = prepared.depth;
+                // Boxed, as `Engine::query` boxes planning: the fast path's callers do not
+                // carry these futures.
                 let result = match txn {
                     Some((user, _)) if *per_row => {
-                        let run = self.run_replanned(prepared, user, params);
+                        let run = Box::pin(self.run_replanned(prepared, user, params));
                         sql::on_deep_stack(depth, run).await?
                     }
                     _ => {
                         let planned = (plan.as_ref(), *optimized, once.as_deref());
-                        let run = self.run_plan(prepared, planned, params, txn);
+                        let run = Box::pin(self.run_plan(prepared, planned, params, txn));
                         sql::on_deep_stack(depth, run).await?
                     }
                 };
@@ -510,9 +512,7 @@ impl Engine {
             .with_param_values(ParamValues::from(scalars))
             .map_err(|e| Error::parameters_from(Error::from_datafusion(e)))?;
         let plan = super::per_row::rewrite(plan, state)?;
-        let physical = state
-            .query_planner()
-            .create_physical_plan(&plan, state)
+        let physical = Box::pin(state.query_planner().create_physical_plan(&plan, state))
             .await
             .map_err(Error::from_datafusion)?;
         datafusion::physical_plan::execute_stream(physical, task)
