@@ -136,18 +136,7 @@ pub(super) fn constraint_of(
                 .iter()
                 .map(|item| Value::from_scalar(value_of(item)?.as_ref(), meta.columns[column].ty))
                 .collect::<Option<Vec<_>>>()?;
-            let values = values
-                .into_iter()
-                .filter(|v| *v != Value::Null)
-                .flat_map(points)
-                .collect();
-            Some((
-                column,
-                Constraint {
-                    eq: Some(values),
-                    ..Constraint::default()
-                },
-            ))
+            Some((column, in_values(values)))
         }
         Expr::Between(Between {
             expr,
@@ -163,17 +152,47 @@ pub(super) fn constraint_of(
             if low == Value::Null || high == Value::Null {
                 return None;
             }
-            let name = &col.name;
-            Some((
-                column,
-                Constraint {
-                    eq: None,
-                    lower: Some((lower_key(&low, true), text!(describe, "{name} >= {low}"))),
-                    upper: Some((upper_key(&high, true), text!(describe, "{name} <= {high}"))),
-                },
-            ))
+            Some((column, between(&col.name, &low, &high, describe)))
         }
         _ => None,
+    }
+}
+
+/// What `column IN (values)` says: its values, but NULL, which matches nothing.
+pub(super) fn in_values(values: impl IntoIterator<Item = Value>) -> Constraint {
+    let values = values
+        .into_iter()
+        .filter(|v| *v != Value::Null)
+        .flat_map(points)
+        .collect();
+    Constraint {
+        eq: Some(values),
+        ..Constraint::default()
+    }
+}
+
+/// What `name BETWEEN low AND high` says, neither bound NULL.
+pub(super) fn between(name: &str, low: &Value, high: &Value, describe: bool) -> Constraint {
+    Constraint {
+        eq: None,
+        lower: Some((lower_key(low, true), text!(describe, "{name} >= {low}"))),
+        upper: Some((upper_key(high, true), text!(describe, "{name} <= {high}"))),
+    }
+}
+
+/// `column BETWEEN a AND b OR column BETWEEN c AND d ...`, none of the bounds NULL, as
+/// [`union_of`] reads it from the filter written out (not shown: for a path chosen per
+/// run).
+pub(super) fn union_of_ranges(meta: &TableMeta, column: usize, ranges: &[(Value, Value)]) -> Union {
+    Union {
+        column,
+        ranges: ranges
+            .iter()
+            .map(|(low, high)| (lower_key(low, true), upper_key(high, true)))
+            .collect(),
+        shown: String::new(),
+        exact: exact_type(meta.columns[column].ty),
+        values: None,
     }
 }
 

@@ -155,45 +155,73 @@ struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
-    fn new(meta: &'a TableMeta, filters: &[Expr], describe: bool) -> Self {
-        let mut a = Analysis {
+    /// Nothing said yet, of `filters` to come.
+    fn empty(meta: &'a TableMeta, filters: usize, describe: bool) -> Self {
+        Analysis {
             meta,
             describe,
             constraints: meta.columns.iter().map(|_| Constraint::default()).collect(),
-            parts: Vec::with_capacity(filters.len()),
+            parts: Vec::with_capacity(filters),
             unions: Vec::new(),
-        };
+        }
+    }
+
+    fn new(meta: &'a TableMeta, filters: &[Expr], describe: bool) -> Self {
+        let mut a = Analysis::empty(meta, filters.len(), describe);
         for (i, filter) in filters.iter().enumerate() {
-            let Some((column, c)) = constraint_of(meta, filter, describe) else {
-                let Some(union) = union_of(meta, filter, describe) else {
-                    a.parts.push(Part::Other);
-                    continue;
-                };
-                // A union of values is also a list of values, for point gets.
-                a.parts.push(match &union.values {
-                    _ if !union.exact => Part::Other,
-                    Some(_) => Part::Values(union.column),
-                    None => Part::Union,
-                });
-                if let Some(values) = &union.values {
-                    a.constraints[union.column].and(Constraint {
-                        eq: Some(values.clone()),
-                        ..Constraint::default()
-                    });
-                }
-                a.unions.push((i, union));
-                continue;
-            };
-            a.parts.push(if !exact_type(meta.columns[column].ty) {
+            if let Some((column, c)) = constraint_of(meta, filter, describe) {
+                a.constrain(column, c);
+            } else if let Some(union) = union_of(meta, filter, describe) {
+                a.unite(i, union);
+            } else {
+                a.parts.push(Part::Other);
+            }
+        }
+        a
+    }
+
+    /// Adds the next filter, which says `c` of `column`.
+    fn constrain(&mut self, column: usize, c: Constraint) {
+        self.parts
+            .push(if !exact_type(self.meta.columns[column].ty) {
                 Part::Other
             } else if c.eq.is_some() {
                 Part::Values(column)
             } else {
                 Part::Bounds(column)
             });
-            a.constraints[column].and(c);
+        self.constraints[column].and(c);
+    }
+
+    /// Adds the next filter, the `filter`th, a disjunction of ranges.
+    fn unite(&mut self, filter: usize, union: Union) {
+        // A union of values is also a list of values, for point gets.
+        self.parts.push(match &union.values {
+            _ if !union.exact => Part::Other,
+            Some(_) => Part::Values(union.column),
+            None => Part::Union,
+        });
+        if let Some(values) = &union.values {
+            self.constraints[union.column].and(Constraint {
+                eq: Some(values.clone()),
+                ..Constraint::default()
+            });
         }
-        a
+        self.unions.push((filter, union));
+    }
+
+    /// The narrowest access path, trying each kind in turn: primary-key gets, a
+    /// primary-key range, an index, a union of ranges, then a full scan.
+    fn choose(mut self) -> AccessPath {
+        primary::points(&self)
+            .or_else(|| primary::range(&mut self))
+            .or_else(|| index::path(&mut self))
+            .or_else(|| self.union())
+            .unwrap_or_else(|| AccessPath {
+                access: Access::Full,
+                description: text!(self.describe, "full scan"),
+                residual: (0..self.parts.len()).collect(),
+            })
     }
 
     /// The filters a path leaves to the scan, given the parts it answers.
@@ -276,14 +304,28 @@ pub(crate) fn looks_up(meta: &TableMeta, column: usize) -> bool {
 /// description for `EXPLAIN` is written only when `describe` (a path chosen per run is
 /// never shown).
 pub(crate) fn plan(meta: &TableMeta, filters: &[Expr], describe: bool) -> AccessPath {
-    let mut a = Analysis::new(meta, filters, describe);
-    primary::points(&a)
-        .or_else(|| primary::range(&mut a))
-        .or_else(|| index::path(&mut a))
-        .or_else(|| a.union())
-        .unwrap_or_else(|| AccessPath {
-            access: Access::Full,
-            description: text!(describe, "full scan"),
-            residual: (0..filters.len()).collect(),
-        })
+    Analysis::new(meta, filters, describe).choose()
+}
+
+/// The values of one column a fast path looks up, or its ranges; none NULL, at least one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lookup<'a> {
+    /// `column IN (values)`.
+    Values(&'a [Value]),
+    /// `column BETWEEN low AND high [OR column BETWEEN ..]`, bounds included.
+    Ranges(&'a [(Value, Value)]),
+}
+
+/// The path [`plan`] chooses for the one filter that `lookup` of `column` writes out,
+/// without writing it out: a fast path's choice at each run, not described.
+pub(crate) fn plan_lookup(meta: &TableMeta, column: usize, lookup: Lookup<'_>) -> AccessPath {
+    let mut a = Analysis::empty(meta, 1, false);
+    match lookup {
+        Lookup::Values(values) => a.constrain(column, filters::in_values(values.iter().cloned())),
+        Lookup::Ranges([(low, high)]) => {
+            a.constrain(column, filters::between("", low, high, false));
+        }
+        Lookup::Ranges(ranges) => a.unite(0, filters::union_of_ranges(meta, column, ranges)),
+    }
+    a.choose()
 }

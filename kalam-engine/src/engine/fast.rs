@@ -35,12 +35,9 @@ use datafusion::sql::sqlparser::ast::{
     TableFactor, TableObject, TableWithJoins,
 };
 
-use datafusion::common::Column;
-use datafusion::logical_expr::Expr;
-
 use super::finish::{self, Finish, Shaped};
 use super::literal::{literal, plainly};
-use crate::access::{self, Access, Cursor, covered_batch, visit_chunk};
+use crate::access::{self, Access, Cursor, Lookup, covered_batch, visit_chunk};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::TableId;
@@ -488,11 +485,10 @@ fn lookup(
 ) -> Result<QueryResult, Error> {
     let meta = meta(shared, table)?;
     let kept = Kept::of(keep, params, meta.columns[column].ty)?;
-    let name = Column::new_unqualified(meta.columns[column].name.as_str());
-    let Some(filter) = kept.filter(name) else {
+    let Some(lookup) = kept.lookup() else {
         return read.result(&mut Decoder::new(&meta, &read.projection, 0));
     };
-    let mut path = access::plan(&meta, &[filter], false);
+    let mut path = access::plan_lookup(&meta, column, lookup);
     if !kept.dropped_null {
         path = path.covering(&meta, &read.projection);
     }
@@ -578,18 +574,15 @@ impl Kept {
         })
     }
 
-    /// The filter on `column` a scan would be given; `None` when no value is kept
-    /// (`k IN (NULL)`, `k BETWEEN NULL AND 5`).
-    fn filter(&self, column: Column) -> Option<Expr> {
-        let column = Expr::Column(column);
-        let literal = |value: &Value| Expr::Literal(value.to_scalar(), None);
+    /// What to look up, as a scan with the filter on the column would (see
+    /// [`access::plan_lookup`]); `None` when no value is kept (`k IN (NULL)`,
+    /// `k BETWEEN NULL AND 5`).
+    fn lookup(&self) -> Option<Lookup<'_>> {
         match &self.values {
             KeptValues::In(list) if list.is_empty() => None,
-            KeptValues::In(list) => Some(column.in_list(list.iter().map(literal).collect(), false)),
-            KeptValues::Between(ranges) => ranges
-                .iter()
-                .map(|(low, high)| column.clone().between(literal(low), literal(high)))
-                .reduce(Expr::or),
+            KeptValues::In(list) => Some(Lookup::Values(list)),
+            KeptValues::Between(ranges) if ranges.is_empty() => None,
+            KeptValues::Between(ranges) => Some(Lookup::Ranges(ranges)),
         }
     }
 
@@ -1206,5 +1199,87 @@ mod tests {
             true
         ));
         assert!(fast("SELECT c FROM app.t WHERE id = 1", true));
+    }
+
+    /// A lookup's path is the one a scan chooses for the filter written out: the same
+    /// gets, ranges, index and residual, so the same rows in the same order.
+    #[test]
+    fn a_lookup_takes_the_path_of_its_filter_written_out() {
+        use datafusion::common::Column;
+        use datafusion::logical_expr::Expr;
+
+        use crate::access::{self, Lookup};
+        use crate::ids::TableId;
+        use crate::value::Value;
+
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path()).unwrap();
+        engine
+            .sql_blocking(
+                &UserId::new("root").unwrap(),
+                "CREATE NAMESPACE app;
+                 CREATE SHARED TABLE app.t (id INT PRIMARY KEY, k BIGINT, c TEXT, f DOUBLE, n INT);
+                 CREATE INDEX by_k ON app.t (k);
+                 CREATE INDEX by_c_k ON app.t (c DESC, k);
+                 CREATE INDEX by_f ON app.t (f)",
+            )
+            .unwrap();
+        let meta = engine
+            .shared
+            .catalog
+            .table(&TableId::parse("app.t").unwrap())
+            .unwrap();
+        let int = Value::Int32;
+        let lists: [(usize, Vec<Value>); 6] = [
+            (0, vec![int(5), int(-3), int(5), int(40)]),
+            (1, vec![Value::Int64(9)]),
+            (1, vec![Value::Int64(3), Value::Int64(1), Value::Int64(3)]),
+            (2, vec![Value::from("b"), Value::from(""), Value::from("a")]),
+            (3, vec![Value::Float64(0.0), Value::Float64(2.5)]),
+            (4, vec![Value::Int32(1), Value::Int32(2)]),
+        ];
+        let ranges: [(usize, Vec<(Value, Value)>); 5] = [
+            (0, vec![(int(1), int(9))]),
+            (
+                0,
+                vec![(int(8), int(2)), (int(1), int(3)), (int(2), int(6))],
+            ),
+            (
+                1,
+                vec![
+                    (Value::Int64(-4), Value::Int64(4)),
+                    (Value::Int64(9), Value::Int64(9)),
+                ],
+            ),
+            (2, vec![(Value::from("a"), Value::from("c"))]),
+            (
+                3,
+                vec![
+                    (Value::Float64(-1.0), Value::Float64(0.0)),
+                    (Value::Float64(3.0), Value::Float64(4.0)),
+                ],
+            ),
+        ];
+        let column =
+            |c: usize| Expr::Column(Column::new_unqualified(meta.columns[c].name.as_str()));
+        let literal = |v: &Value| Expr::Literal(v.to_scalar(), None);
+        let same = |c: usize, lookup: Lookup<'_>, filter: Expr| {
+            let direct = access::plan_lookup(&meta, c, lookup);
+            let written = access::plan(&meta, &[filter], false);
+            assert_eq!(direct.access, written.access, "{lookup:?}");
+            assert_eq!(direct.residual, written.residual, "{lookup:?}");
+        };
+        for (c, values) in &lists {
+            let filter = column(*c).in_list(values.iter().map(literal).collect(), false);
+            same(*c, Lookup::Values(values), filter);
+        }
+        for (c, bounds) in &ranges {
+            let filter = bounds
+                .iter()
+                .map(|(low, high)| column(*c).between(literal(low), literal(high)))
+                .reduce(Expr::or)
+                .unwrap();
+            same(*c, Lookup::Ranges(bounds), filter);
+        }
     }
 }
