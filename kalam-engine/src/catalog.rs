@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use kalam::{KeyPart, Table};
@@ -18,6 +18,7 @@ use crate::row::{Layout, Slot};
 use crate::storage::{Storage, TableNumber, WriteSet};
 use crate::typed::Generated;
 use crate::value::{ColumnType, Value};
+use crate::write::TableLock;
 
 /// Where each system table's rows live in the catalog family: a tag byte, then the row's
 /// key.
@@ -122,9 +123,9 @@ pub(crate) struct TableMeta {
     /// For a typed table whose Rust type is attached: the type's generated decoders.
     pub(crate) generated: Option<Arc<dyn Generated>>,
     pub(crate) definition: TableDefinition,
-    /// Serializes the table's writes (checks for duplicate keys and index upkeep read what
-    /// they then change). Shared by every version of the table's metadata.
-    pub(crate) write_lock: Arc<Mutex<()>>,
+    /// Serializes the table's writes (see [`TableLock`]). Shared by every version of the
+    /// table's metadata.
+    pub(crate) write_lock: Arc<TableLock>,
 }
 
 impl TableMeta {
@@ -133,7 +134,7 @@ impl TableMeta {
         columns: Vec<Column>,
         pk: Vec<usize>,
         indexes: Vec<Index>,
-        write_lock: Arc<Mutex<()>>,
+        write_lock: Arc<TableLock>,
     ) -> Result<Self, StorageError> {
         let id = TableId {
             namespace: definition.namespace.clone(),

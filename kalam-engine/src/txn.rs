@@ -145,10 +145,7 @@ impl Txn {
         }
         // In table order, as every committing transaction takes them: no deadlock.
         let locks: Vec<_> = metas.iter().map(|m| Arc::clone(&m.write_lock)).collect();
-        let _guards: Vec<_> = locks
-            .iter()
-            .map(|lock| lock.lock().unwrap_or_else(PoisonError::into_inner))
-            .collect();
+        let _guards: Vec<_> = locks.iter().map(|lock| lock.whole()).collect();
         self.check_schema(shared)?;
         let overlay = Arc::try_unwrap(overlay).unwrap_or_else(|shared| (*shared).clone());
         let name = |number: TableNumber| {

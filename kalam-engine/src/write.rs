@@ -4,7 +4,8 @@
 //! audit entry when that gate is on).
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -20,26 +21,75 @@ use crate::shared::Shared;
 use crate::storage::{Scope, Supersedes, Version, View, WriteSet, keyspace};
 use crate::value::Value;
 
+/// How many stripes the keys of a table's single-row writers are spread over.
+const KEY_STRIPES: usize = 16;
+
+/// Serializes a table's writes, which read what they then change (duplicate keys, index
+/// upkeep). Most writers take the whole table. A statement that writes one row by its
+/// primary key, on a table without a unique index, takes only its key's stripe: it
+/// claims nothing another row could claim, so writers of different rows go on together,
+/// and writers of one row still one after the other.
+#[derive(Debug, Default)]
+pub(crate) struct TableLock {
+    whole: RwLock<()>,
+    keys: [Mutex<()>; KEY_STRIPES],
+}
+
+impl TableLock {
+    /// The whole table: no other writer of it goes on.
+    pub(crate) fn whole(&self) -> RwLockWriteGuard<'_, ()> {
+        self.whole.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The stripe of `key`: no writer of the whole table, nor of a key in the stripe,
+    /// goes on.
+    fn key(&self, key: &[u8]) -> (RwLockReadGuard<'_, ()>, MutexGuard<'_, ()>) {
+        let table = self.whole.read().unwrap_or_else(PoisonError::into_inner);
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        let stripe = &self.keys[hasher.finish() as usize % KEY_STRIPES];
+        (table, stripe.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+fn table(shared: &Shared, id: &TableId) -> Result<Arc<TableMeta>, Error> {
+    shared
+        .catalog
+        .table(id)
+        .ok_or_else(|| Error::UnknownTable(id.to_string()))
+}
+
 /// Runs `f` holding the table's write lock, on the table's current definition.
 pub(crate) fn locked<T>(
     shared: &Shared,
     id: &TableId,
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let meta = shared
-        .catalog
-        .table(id)
-        .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
-    let lock = Arc::clone(&meta.write_lock);
-    let _guard = lock
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lock = Arc::clone(&table(shared, id)?.write_lock);
+    let _guard = lock.whole();
     // Re-read under the lock: an index created meanwhile must be maintained.
-    let meta = shared
-        .catalog
-        .table(id)
-        .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
-    f(&meta)
+    f(&*table(shared, id)?)
+}
+
+/// Runs `f` as [`locked`] does, for a statement that writes only the row whose primary
+/// key is `key`: holding only the key's stripe of the lock, unless the table has a unique
+/// index (whose values other rows may claim).
+fn locked_key<T>(
+    shared: &Shared,
+    id: &TableId,
+    key: &[u8],
+    f: impl FnOnce(&TableMeta) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let lock = Arc::clone(&table(shared, id)?.write_lock);
+    {
+        let _guard = lock.key(key);
+        // Re-read under the lock, as `locked` does.
+        let meta = table(shared, id)?;
+        if !meta.indexes.iter().any(|index| index.unique) {
+            return f(&meta);
+        }
+    }
+    locked(shared, id, f)
 }
 
 /// The primary key of a row.
@@ -265,7 +315,20 @@ pub(crate) fn insert_values(
     user: &QueryUser,
     rows: Vec<Vec<Value>>,
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| insert_rows(shared, meta, user, rows))
+    let key = match rows.as_slice() {
+        [row] => {
+            let meta = table(shared, id)?;
+            let whole = row.len() == meta.columns.len();
+            whole.then(|| primary_key(&meta, row).ok()).flatten()
+        }
+        _ => None,
+    };
+    match key {
+        Some(key) => locked_key(shared, id, &key, |meta| {
+            insert_rows(shared, meta, user, rows)
+        }),
+        None => locked(shared, id, |meta| insert_rows(shared, meta, user, rows)),
+    }
 }
 
 fn insert_rows(
@@ -503,7 +566,7 @@ pub(crate) fn delete_by_key(
     user: &QueryUser,
     pk: &[u8],
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked_key(shared, id, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((values, version)) = current(reads.view(), meta, scope, pk)? else {
@@ -524,7 +587,7 @@ pub(crate) fn update_by_key(
     pk: &[u8],
     change: impl FnOnce(&TableMeta, &mut [Value]) -> Result<(), Error>,
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked_key(shared, id, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((old, version)) = current(reads.view(), meta, scope, pk)? else {

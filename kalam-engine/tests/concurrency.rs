@@ -178,3 +178,149 @@ fn writes_through_subqueries_lose_no_update() {
         "{done} updates succeeded:\n{sums}"
     );
 }
+
+/// Single-row writes by primary key (the fast paths of UPDATE, INSERT and DELETE) lock
+/// only their key's stripe of the table: threads on the same few rows still lose no
+/// increment, insert a key once, and leave the index agreeing with the rows, while a
+/// whole-table statement and a new index come between them.
+#[test]
+fn single_row_writers_of_the_same_rows_lose_no_update() {
+    const ROWS: i64 = 6;
+    const THREADS: u64 = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(Engine::open(dir.path()).unwrap());
+    let root = UserId::new("root").unwrap();
+    engine
+        .sql_blocking(
+            &root,
+            "CREATE NAMESPACE c;
+             CREATE SHARED TABLE c.counters (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, g BIGINT NOT NULL);
+             CREATE INDEX by_g ON c.counters (g)",
+        )
+        .unwrap();
+    let rows: Vec<String> = (0..ROWS)
+        .map(|id| format!("({id}, 0, 0)"))
+        .chain(
+            (1000..1400)
+                .filter(|id| id % 8 == 5)
+                .map(|id| format!("({id}, 0, -1)")),
+        )
+        .collect();
+    engine
+        .sql_blocking(
+            &root,
+            &format!("INSERT INTO c.counters VALUES {}", rows.join(", ")),
+        )
+        .unwrap();
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (engine, root) = (Arc::clone(&engine), root.clone());
+            std::thread::spawn(move || {
+                let (mut added, mut deleted, mut inserted) = (0u64, 0u64, Vec::new());
+                for i in 0..400i64 {
+                    let id = (i * 7 + t as i64) % ROWS;
+                    match i % 8 {
+                        // Every thread races to insert the same new keys, and to delete
+                        // the same old ones: each inserted once, each deleted once.
+                        3 => {
+                            let new = 100 + i;
+                            match engine.sql_blocking(
+                                &root,
+                                &format!("INSERT INTO c.counters VALUES ({new}, 0, {new})"),
+                            ) {
+                                Ok(_) => inserted.push(new),
+                                Err(Error::DuplicateKey { .. }) => {}
+                                Err(other) => panic!("{other}"),
+                            }
+                        }
+                        5 => {
+                            let gone = engine
+                                .sql_blocking(
+                                    &root,
+                                    &format!("DELETE FROM c.counters WHERE id = {}", 1000 + i),
+                                )
+                                .unwrap();
+                            deleted += gone.rows_affected().unwrap();
+                        }
+                        // A statement over the whole table, between the single-row ones.
+                        7 if t == 0 => {
+                            engine
+                                .sql_blocking(
+                                    &root,
+                                    "UPDATE c.counters SET g = g + 0 WHERE id < 0 OR n < 0",
+                                )
+                                .unwrap();
+                        }
+                        _ => {
+                            let changed = engine
+                                .sql_blocking(
+                                    &root,
+                                    &format!(
+                                        "UPDATE c.counters SET n = n + 1, g = g + 1 WHERE id = {id}"
+                                    ),
+                                )
+                                .unwrap();
+                            added += changed.rows_affected().unwrap();
+                        }
+                    }
+                    if t == 1 && i == 200 {
+                        engine
+                            .sql_blocking(&root, "CREATE INDEX by_n ON c.counters (n)")
+                            .unwrap();
+                    }
+                }
+                (added, deleted, inserted)
+            })
+        })
+        .collect();
+    let (mut added, mut deleted, mut inserted) = (0, 0, Vec::new());
+    for thread in threads {
+        let (a, d, i) = thread.join().unwrap();
+        added += a;
+        deleted += d;
+        inserted.extend(i);
+    }
+    assert_eq!(deleted, 50, "each old key deleted once");
+    inserted.sort_unstable();
+    let count = inserted.len();
+    inserted.dedup();
+    assert_eq!(inserted.len(), count, "a key was inserted twice");
+    assert_eq!(count, 50, "each new key inserted once");
+
+    let scalar = |sql: &str| {
+        engine
+            .sql_blocking(&root, sql)
+            .unwrap()
+            .to_string()
+            .lines()
+            .nth(3)
+            .unwrap()
+            .trim_matches(|c| c == '|' || c == ' ')
+            .to_owned()
+    };
+    assert!(added > 0);
+    assert_eq!(
+        scalar(&format!("SELECT SUM(n) FROM c.counters WHERE id < {ROWS}")),
+        added.to_string()
+    );
+    assert_eq!(
+        scalar(&format!("SELECT SUM(g) FROM c.counters WHERE id < {ROWS}")),
+        added.to_string()
+    );
+    // Both indexes agree with the rows.
+    for id in 0..ROWS {
+        let g = scalar(&format!("SELECT g FROM c.counters WHERE id = {id}"));
+        let by_g = scalar(&format!(
+            "SELECT COUNT(*) FROM c.counters WHERE g = {g} AND id = {id}"
+        ));
+        assert_eq!(by_g, "1", "row {id} through by_g");
+        let by_n = scalar(&format!(
+            "SELECT COUNT(*) FROM c.counters WHERE n = {g} AND id = {id}"
+        ));
+        assert_eq!(by_n, "1", "row {id} through by_n");
+    }
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM c.counters WHERE g >= 0"),
+        scalar("SELECT COUNT(*) FROM c.counters WHERE g + 0 >= 0"),
+    );
+}

@@ -247,10 +247,7 @@ impl Engine {
                 Err(Error::UnknownTable(id.to_string()))
             };
         };
-        let _guard = meta
-            .write_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _guard = meta.write_lock.whole();
         let mut set = WriteSet::new();
         self.shared.catalog.drop_table(&meta, &mut set);
         self.shared
