@@ -642,6 +642,48 @@ mod tests {
     }
 
     #[test]
+    fn index_reads_of_the_committed_state_see_what_was_committed_since() {
+        let (_dir, storage) = open();
+        let storage = std::sync::Arc::new(storage);
+        let write = |put: &[&[u8]], delete: &[&[u8]]| {
+            let mut set = WriteSet::new();
+            for key in put {
+                set.put_index(key.to_vec(), Vec::new());
+            }
+            for key in delete {
+                set.delete_index(key.to_vec());
+            }
+            storage.write(&set).unwrap();
+        };
+        // Two ranges, the second open above; keys between them are not read.
+        let ranges = [(b"a".to_vec(), Some(b"c".to_vec())), (b"x".to_vec(), None)];
+        let read = |view: View<'_>| {
+            let mut keys = Vec::new();
+            view.index_keys(&ranges, |key| {
+                keys.push(String::from_utf8(key.to_vec()).unwrap());
+                Ok::<(), StorageError>(())
+            })
+            .unwrap();
+            keys.join(" ")
+        };
+        write(&[b"a1", b"b", b"m", b"x"], &[]);
+        assert_eq!(read(storage.now()), "a1 b x");
+        let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
+        write(&[b"a0", b"y", b"z"], &[b"b"]);
+        assert_eq!(read(storage.now()), "a0 a1 x y z");
+        assert_eq!(read(snapshot.view(None)), "a1 b x");
+        // A flush and its compaction change the files under the kept iterators.
+        let index = family(&storage.db, CF_INDEX).unwrap();
+        storage.db.flush_cf(index).unwrap();
+        wait_for("the flush compacted", || {
+            property(&storage, CF_INDEX, "rocksdb.num-files-at-level0") == 0
+        });
+        write(&[b"c"], &[b"a1", b"y"]);
+        assert_eq!(read(storage.now()), "a0 x z");
+        assert_eq!(read(snapshot.view(None)), "a1 b x");
+    }
+
+    #[test]
     fn a_snapshot_reads_its_own_state_beside_the_kept_iterators() {
         let (_dir, storage) = open();
         let storage = std::sync::Arc::new(storage);

@@ -449,9 +449,20 @@ impl<'v> View<'v> {
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let ranges = keyspace::disjoint(ranges);
+        let mut walk = |iter: &mut DBRawIterator<'_>| -> Result<(), E> {
+            for &range in &ranges {
+                self.index_range(iter, range, &mut visit)?;
+            }
+            Ok(())
+        };
+        // The committed state: a kept iterator, whose seeks may step past a range's end
+        // over deleted entries to the next live one (RocksDB has the memtable flushed when
+        // a seek steps over many).
+        if self.snapshot.is_none() {
+            return self.with_iter(CF_INDEX, walk)?;
+        }
+        // A snapshot's iterator stops at the last end instead.
         let mut options = self.options();
-        // The iterator stops at the last end instead of stepping over deleted entries to
-        // the next live one.
         let last_end = ranges
             .iter()
             .map(|(_, upper)| upper.as_ref())
@@ -462,42 +473,50 @@ impl<'v> View<'v> {
         }
         let db = &self.storage.db;
         let mut iter = db.raw_iterator_cf_opt(family(db, CF_INDEX)?, options);
-        for (lower, upper) in ranges {
-            let upper_bound = upper.map_or(Bound::Unbounded, Bound::Excluded);
-            let mut pending = self
-                .overlay
-                .map(|o| {
-                    o.index
-                        .range::<[u8], _>((Bound::Included(lower), upper_bound))
-                })
-                .into_iter()
-                .flatten()
-                .peekable();
-            iter.seek(lower);
-            loop {
-                let stored = iter
-                    .key()
-                    .filter(|key| upper.is_none_or(|upper| *key < upper));
-                match (pending.peek().map(|&(key, &there)| (key, there)), stored) {
-                    (Some((key, there)), stored) if stored.is_none_or(|s| key.as_slice() <= s) => {
-                        let replaces = stored == Some(key.as_slice());
-                        if there {
-                            visit(key)?;
-                        }
-                        if replaces {
-                            iter.next();
-                        }
-                        pending.next();
-                    }
-                    (_, Some(key)) => {
+        walk(&mut iter)
+    }
+
+    /// [`index_keys`](Self::index_keys) of one range, through `iter`.
+    fn index_range<E: From<StorageError>>(
+        &self,
+        iter: &mut DBRawIterator<'_>,
+        (lower, upper): (&[u8], Option<&[u8]>),
+        visit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let upper_bound = upper.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut pending = self
+            .overlay
+            .map(|o| {
+                o.index
+                    .range::<[u8], _>((Bound::Included(lower), upper_bound))
+            })
+            .into_iter()
+            .flatten()
+            .peekable();
+        iter.seek(lower);
+        loop {
+            let stored = iter
+                .key()
+                .filter(|key| upper.is_none_or(|upper| *key < upper));
+            match (pending.peek().map(|&(key, &there)| (key, there)), stored) {
+                (Some((key, there)), stored) if stored.is_none_or(|s| key.as_slice() <= s) => {
+                    let replaces = stored == Some(key.as_slice());
+                    if there {
                         visit(key)?;
+                    }
+                    if replaces {
                         iter.next();
                     }
-                    (_, None) => break,
+                    pending.next();
                 }
+                (_, Some(key)) => {
+                    visit(key)?;
+                    iter.next();
+                }
+                (_, None) => break,
             }
-            iter.status().map_err(StorageError::from)?;
         }
+        iter.status().map_err(StorageError::from)?;
         Ok(())
     }
 }

@@ -57,7 +57,7 @@ impl Snapshot {
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub(super) storage: &'a Storage,
-    snapshot: Option<&'a RocksSnapshot<'a>>,
+    pub(super) snapshot: Option<&'a RocksSnapshot<'a>>,
     pub(super) overlay: Option<&'a Overlay>,
 }
 
