@@ -357,6 +357,12 @@ impl Catalog {
         self.read().tables.get(id).cloned()
     }
 
+    /// [`table`](Self::table), or [`Error::UnknownTable`].
+    pub(crate) fn existing(&self, id: &TableId) -> Result<Arc<TableMeta>, Error> {
+        self.table(id)
+            .ok_or_else(|| Error::UnknownTable(id.to_string()))
+    }
+
     /// The table `ns.name`, as DataFusion asks for it (names already normalized).
     pub(crate) fn table_by_name(&self, ns: &str, name: &str) -> Option<Arc<TableMeta>> {
         let id = TableId {

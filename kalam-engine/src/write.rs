@@ -4,12 +4,13 @@
 //! audit entry when that gate is on).
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::physical_expr::PhysicalExpr;
+use foldhash::fast::RandomState;
 
 use crate::access::{Access, Cursor, decode_batch, entry, read_chunk, still_usable};
 use crate::catalog::{Index, TableMeta};
@@ -33,6 +34,7 @@ const KEY_STRIPES: usize = 16;
 pub(crate) struct TableLock {
     whole: RwLock<()>,
     keys: [Mutex<()>; KEY_STRIPES],
+    hasher: RandomState,
 }
 
 impl TableLock {
@@ -45,18 +47,9 @@ impl TableLock {
     /// goes on.
     fn key(&self, key: &[u8]) -> (RwLockReadGuard<'_, ()>, MutexGuard<'_, ()>) {
         let table = self.whole.read().unwrap_or_else(PoisonError::into_inner);
-        let mut hasher = DefaultHasher::new();
-        key.hash(&mut hasher);
-        let stripe = &self.keys[hasher.finish() as usize % KEY_STRIPES];
+        let stripe = &self.keys[self.hasher.hash_one(key) as usize % KEY_STRIPES];
         (table, stripe.lock().unwrap_or_else(PoisonError::into_inner))
     }
-}
-
-fn table(shared: &Shared, id: &TableId) -> Result<Arc<TableMeta>, Error> {
-    shared
-        .catalog
-        .table(id)
-        .ok_or_else(|| Error::UnknownTable(id.to_string()))
 }
 
 /// Runs `f` holding the table's write lock, on the table's current definition.
@@ -65,31 +58,31 @@ pub(crate) fn locked<T>(
     id: &TableId,
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let lock = Arc::clone(&table(shared, id)?.write_lock);
+    let lock = Arc::clone(&shared.catalog.existing(id)?.write_lock);
     let _guard = lock.whole();
     // Re-read under the lock: an index created meanwhile must be maintained.
-    f(&*table(shared, id)?)
+    f(&*shared.catalog.existing(id)?)
 }
 
-/// Runs `f` as [`locked`] does, for a statement that writes only the row whose primary
-/// key is `key`: holding only the key's stripe of the lock, unless the table has a unique
-/// index (whose values other rows may claim).
+/// Runs `f` as [`locked`] does, for a statement that writes only the row of `planned`
+/// (the table as the caller found it) whose primary key is `key`: holding only the key's
+/// stripe of the lock, unless the table has a unique index (whose values other rows may
+/// claim).
 fn locked_key<T>(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     key: &[u8],
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let lock = Arc::clone(&table(shared, id)?.write_lock);
     {
-        let _guard = lock.key(key);
+        let _guard = planned.write_lock.key(key);
         // Re-read under the lock, as `locked` does.
-        let meta = table(shared, id)?;
+        let meta = shared.catalog.existing(&planned.id)?;
         if !meta.indexes.iter().any(|index| index.unique) {
             return f(&meta);
         }
     }
-    locked(shared, id, f)
+    locked(shared, &planned.id, f)
 }
 
 /// The primary key of a row.
@@ -307,27 +300,22 @@ pub(crate) fn apply_insert(
     })
 }
 
-/// INSERT of rows whose values already have the table's column types (an INSERT's fast
-/// path): every row checked before anything is written.
+/// INSERT of rows whose values already have the column types of `planned` (an INSERT's
+/// fast path): every row checked before anything is written.
 pub(crate) fn insert_values(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     user: &QueryUser,
     rows: Vec<Vec<Value>>,
 ) -> Result<u64, Error> {
     let key = match rows.as_slice() {
-        [row] => {
-            let meta = table(shared, id)?;
-            let whole = row.len() == meta.columns.len();
-            whole.then(|| primary_key(&meta, row).ok()).flatten()
-        }
+        [row] if row.len() == planned.columns.len() => primary_key(planned, row).ok(),
         _ => None,
     };
+    let insert = |meta: &TableMeta| insert_rows(shared, meta, user, rows);
     match key {
-        Some(key) => locked_key(shared, id, &key, |meta| {
-            insert_rows(shared, meta, user, rows)
-        }),
-        None => locked(shared, id, |meta| insert_rows(shared, meta, user, rows)),
+        Some(key) => locked_key(shared, planned, &key, insert),
+        None => locked(shared, &planned.id, insert),
     }
 }
 
@@ -559,14 +547,14 @@ fn current(
     Ok(Some((values, Supersedes::Version(key))))
 }
 
-/// DELETE of the row with primary key `pk` (a prepared DELETE's fast path).
+/// DELETE of the row of `planned` with primary key `pk` (a prepared DELETE's fast path).
 pub(crate) fn delete_by_key(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     user: &QueryUser,
     pk: &[u8],
 ) -> Result<u64, Error> {
-    locked_key(shared, id, pk, |meta| {
+    locked_key(shared, planned, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((values, version)) = current(reads.view(), meta, scope, pk)? else {
@@ -578,16 +566,16 @@ pub(crate) fn delete_by_key(
     })
 }
 
-/// UPDATE of the row with primary key `pk`: `change` turns its values into the new ones
-/// (a prepared UPDATE's fast path; it does not change the key).
+/// UPDATE of the row of `planned` with primary key `pk`: `change` turns its values into
+/// the new ones (a prepared UPDATE's fast path; it does not change the key).
 pub(crate) fn update_by_key(
     shared: &Shared,
-    id: &TableId,
+    planned: &TableMeta,
     user: &QueryUser,
     pk: &[u8],
     change: impl FnOnce(&TableMeta, &mut [Value]) -> Result<(), Error>,
 ) -> Result<u64, Error> {
-    locked_key(shared, id, pk, |meta| {
+    locked_key(shared, planned, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((old, version)) = current(reads.view(), meta, scope, pk)? else {

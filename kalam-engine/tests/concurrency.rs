@@ -9,6 +9,19 @@ use std::time::{Duration, Instant};
 use kalam_engine::{Engine, Error, UserId};
 
 const ACCOUNTS: i64 = 50;
+
+/// The single value of a one-row, one-column result, as the table shows it.
+fn scalar(engine: &Engine, root: &UserId, sql: &str) -> String {
+    engine
+        .sql_blocking(root, sql)
+        .unwrap()
+        .to_string()
+        .lines()
+        .nth(3)
+        .unwrap()
+        .trim_matches(|c| c == '|' || c == ' ')
+        .to_owned()
+}
 const START: i64 = 1_000;
 
 #[test]
@@ -68,9 +81,8 @@ fn mixed_threads_keep_the_invariants() {
                                 .unwrap();
                         }
                         _ => {
-                            let total = engine.sql_blocking(&root, "SELECT SUM(balance) FROM bank.accounts").unwrap();
                             assert_eq!(
-                                total.to_string().lines().nth(3).unwrap().trim_matches(|c| c == '|' || c == ' '),
+                                scalar(&engine, &root, "SELECT SUM(balance) FROM bank.accounts"),
                                 (ACCOUNTS * START).to_string()
                             );
                             match engine.sql_blocking(&root, &format!("INSERT INTO bank.log VALUES (0, {a})")) {
@@ -89,17 +101,7 @@ fn mixed_threads_keep_the_invariants() {
     let ops: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
     assert!(ops > 0);
 
-    let scalar = |sql: &str| {
-        engine
-            .sql_blocking(&root, sql)
-            .unwrap()
-            .to_string()
-            .lines()
-            .nth(3)
-            .unwrap()
-            .trim_matches(|c| c == '|' || c == ' ')
-            .to_owned()
-    };
+    let scalar = |sql: &str| scalar(&engine, &root, sql);
     assert_eq!(
         scalar("SELECT SUM(balance) FROM bank.accounts"),
         (ACCOUNTS * START).to_string()
@@ -287,17 +289,7 @@ fn single_row_writers_of_the_same_rows_lose_no_update() {
     assert_eq!(inserted.len(), count, "a key was inserted twice");
     assert_eq!(count, 50, "each new key inserted once");
 
-    let scalar = |sql: &str| {
-        engine
-            .sql_blocking(&root, sql)
-            .unwrap()
-            .to_string()
-            .lines()
-            .nth(3)
-            .unwrap()
-            .trim_matches(|c| c == '|' || c == ' ')
-            .to_owned()
-    };
+    let scalar = |sql: &str| scalar(&engine, &root, sql);
     assert!(added > 0);
     assert_eq!(
         scalar(&format!("SELECT SUM(n) FROM c.counters WHERE id < {ROWS}")),

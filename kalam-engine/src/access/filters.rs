@@ -152,7 +152,10 @@ pub(super) fn constraint_of(
             if low == Value::Null || high == Value::Null {
                 return None;
             }
-            Some((column, between(&col.name, &low, &high, describe)))
+            Some((
+                column,
+                between(&low, &high, describe.then_some(col.name.as_str())),
+            ))
         }
         _ => None,
     }
@@ -171,12 +174,16 @@ pub(super) fn in_values(values: impl IntoIterator<Item = Value>) -> Constraint {
     }
 }
 
-/// What `name BETWEEN low AND high` says, neither bound NULL.
-pub(super) fn between(name: &str, low: &Value, high: &Value, describe: bool) -> Constraint {
+/// What `column BETWEEN low AND high` says, neither bound NULL; shown with the column's
+/// `name` when given.
+pub(super) fn between(low: &Value, high: &Value, name: Option<&str>) -> Constraint {
+    let shown = |op: &str, value: &Value| {
+        name.map_or_else(String::new, |name| format!("{name} {op} {value}"))
+    };
     Constraint {
         eq: None,
-        lower: Some((lower_key(low, true), text!(describe, "{name} >= {low}"))),
-        upper: Some((upper_key(high, true), text!(describe, "{name} <= {high}"))),
+        lower: Some((lower_key(low, true), shown(">=", low))),
+        upper: Some((upper_key(high, true), shown("<=", high))),
     }
 }
 

@@ -307,25 +307,26 @@ pub(crate) fn plan(meta: &TableMeta, filters: &[Expr], describe: bool) -> Access
     Analysis::new(meta, filters, describe).choose()
 }
 
-/// The values of one column a fast path looks up, or its ranges; none NULL, at least one.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Lookup<'a> {
+/// The values of one column a fast path looks up, or its ranges; none NULL.
+#[derive(Clone, Debug)]
+pub(crate) enum Lookup {
     /// `column IN (values)`.
-    Values(&'a [Value]),
+    Values(Vec<Value>),
     /// `column BETWEEN low AND high [OR column BETWEEN ..]`, bounds included.
-    Ranges(&'a [(Value, Value)]),
+    Ranges(Vec<(Value, Value)>),
 }
 
 /// The path [`plan`] chooses for the one filter that `lookup` of `column` writes out,
-/// without writing it out: a fast path's choice at each run, not described.
-pub(crate) fn plan_lookup(meta: &TableMeta, column: usize, lookup: Lookup<'_>) -> AccessPath {
+/// without writing it out: a fast path's choice at each run, not described. `lookup` has
+/// a value or a range at least.
+pub(crate) fn plan_lookup(meta: &TableMeta, column: usize, lookup: &Lookup) -> AccessPath {
     let mut a = Analysis::empty(meta, 1, false);
     match lookup {
         Lookup::Values(values) => a.constrain(column, filters::in_values(values.iter().cloned())),
-        Lookup::Ranges([(low, high)]) => {
-            a.constrain(column, filters::between("", low, high, false));
-        }
-        Lookup::Ranges(ranges) => a.unite(0, filters::union_of_ranges(meta, column, ranges)),
+        Lookup::Ranges(ranges) => match ranges.as_slice() {
+            [(low, high)] => a.constrain(column, filters::between(low, high, None)),
+            _ => a.unite(0, filters::union_of_ranges(meta, column, ranges)),
+        },
     }
     a.choose()
 }

@@ -264,11 +264,7 @@ impl Engine {
         index: &ast::CreateIndex,
     ) -> Result<QueryResult, Error> {
         let id = table_id(&index.table_name)?;
-        let meta = self
-            .shared
-            .catalog
-            .table(&id)
-            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let meta = self.shared.catalog.existing(&id)?;
         let parts = index_parts(&meta, index)?;
         let shown: Vec<String> = parts
             .iter()

@@ -268,7 +268,7 @@ impl FastPath {
         let FastPath::Insert { table, rows } = self else {
             return self.run(shared, user, &[]);
         };
-        let meta = meta(shared, &table)?;
+        let meta = shared.catalog.existing(&table)?;
         let values = rows
             .into_iter()
             .map(|operands| {
@@ -276,7 +276,7 @@ impl FastPath {
                 row_values(&meta, &[], operands)
             })
             .collect::<Result<_, _>>()?;
-        Ok(changed(write::insert_values(shared, &table, user, values)?))
+        Ok(changed(write::insert_values(shared, &meta, user, values)?))
     }
 
     /// Runs the statement as `user` with `params` (their number already checked).
@@ -302,7 +302,7 @@ impl FastPath {
                 keep,
             } => return lookup(shared, user, (table, read), (*column, keep), params),
             FastPath::Insert { table, rows } => {
-                let meta = meta(shared, table)?;
+                let meta = shared.catalog.existing(table)?;
                 let values = rows
                     .iter()
                     .map(|operands| {
@@ -310,18 +310,18 @@ impl FastPath {
                         row_values(&meta, params, operands)
                     })
                     .collect::<Result<_, _>>()?;
-                write::insert_values(shared, table, user, values)?
+                write::insert_values(shared, &meta, user, values)?
             }
             FastPath::Update {
                 table,
                 key,
                 assignments,
             } => {
-                let meta = meta(shared, table)?;
+                let meta = shared.catalog.existing(table)?;
                 let Some(pk) = primary_key(&meta, key, params)? else {
                     return Ok(changed(0));
                 };
-                write::update_by_key(shared, table, user, &pk, |meta, values| {
+                write::update_by_key(shared, &meta, user, &pk, |meta, values| {
                     for (column, assign) in assignments {
                         let column = *column;
                         let ty = meta.columns[column].ty;
@@ -334,22 +334,15 @@ impl FastPath {
                 })?
             }
             FastPath::Delete { table, key } => {
-                let meta = meta(shared, table)?;
+                let meta = shared.catalog.existing(table)?;
                 let Some(pk) = primary_key(&meta, key, params)? else {
                     return Ok(changed(0));
                 };
-                write::delete_by_key(shared, table, user, &pk)?
+                write::delete_by_key(shared, &meta, user, &pk)?
             }
         };
         Ok(changed(count))
     }
-}
-
-fn meta(shared: &Shared, table: &TableId) -> Result<Arc<TableMeta>, Error> {
-    shared
-        .catalog
-        .table(table)
-        .ok_or_else(|| Error::UnknownTable(table.to_string()))
 }
 
 /// `operand` as a value of type `ty`: a parameter coerced, a literal as it is (made of
@@ -422,7 +415,7 @@ fn get(
     key: &[Operand],
     params: &[Value],
 ) -> Result<QueryResult, Error> {
-    let meta = meta(shared, table)?;
+    let meta = shared.catalog.existing(table)?;
     let mut decoder = Decoder::new(&meta, &read.projection, 1);
     if let Some(pk) = primary_key(&meta, key, params)? {
         let scope = scope_of(&meta, &user.id);
@@ -445,7 +438,7 @@ fn range(
     (low, high): &(Operand, Operand),
     params: &[Value],
 ) -> Result<QueryResult, Error> {
-    let meta = meta(shared, table)?;
+    let meta = shared.catalog.existing(table)?;
     let ty = meta.columns[meta.pk[0]].ty;
     let (low, high) = (coerce(params, low, ty)?, coerce(params, high, ty)?);
     // Rows are decoded as the range is read, straight from RocksDB's buffers.
@@ -483,7 +476,7 @@ fn lookup(
     (column, keep): (usize, &Keep),
     params: &[Value],
 ) -> Result<QueryResult, Error> {
-    let meta = meta(shared, table)?;
+    let meta = shared.catalog.existing(table)?;
     let kept = Kept::of(keep, params, meta.columns[column].ty)?;
     let Some(lookup) = kept.lookup() else {
         return read.result(&mut Decoder::new(&meta, &read.projection, 0));
@@ -529,15 +522,9 @@ fn lookup(
 
 /// A [`Keep`] with this run's values: those that can keep a row (not NULL).
 struct Kept {
-    values: KeptValues,
+    values: Lookup,
     /// Whether a NULL was left out.
     dropped_null: bool,
-}
-
-enum KeptValues {
-    In(Vec<Value>),
-    /// The ranges' bounds.
-    Between(Vec<(Value, Value)>),
 }
 
 impl Kept {
@@ -553,7 +540,7 @@ impl Kept {
                         value => list.push(value),
                     }
                 }
-                KeptValues::In(list)
+                Lookup::Values(list)
             }
             Keep::Between(operands) => {
                 let mut ranges = Vec::with_capacity(operands.len());
@@ -565,7 +552,7 @@ impl Kept {
                     }
                     ranges.push((low, high));
                 }
-                KeptValues::Between(ranges)
+                Lookup::Ranges(ranges)
             }
         };
         Ok(Kept {
@@ -577,20 +564,19 @@ impl Kept {
     /// What to look up, as a scan with the filter on the column would (see
     /// [`access::plan_lookup`]); `None` when no value is kept (`k IN (NULL)`,
     /// `k BETWEEN NULL AND 5`).
-    fn lookup(&self) -> Option<Lookup<'_>> {
+    fn lookup(&self) -> Option<&Lookup> {
         match &self.values {
-            KeptValues::In(list) if list.is_empty() => None,
-            KeptValues::In(list) => Some(Lookup::Values(list)),
-            KeptValues::Between(ranges) if ranges.is_empty() => None,
-            KeptValues::Between(ranges) => Some(Lookup::Ranges(ranges)),
+            Lookup::Values(list) if list.is_empty() => None,
+            Lookup::Ranges(ranges) if ranges.is_empty() => None,
+            kept => Some(kept),
         }
     }
 
     /// How many rows to expect: a guess for the decoder.
     fn expected(&self) -> usize {
         match &self.values {
-            KeptValues::In(list) => list.len(),
-            KeptValues::Between(ranges) => ranges.len() * 8,
+            Lookup::Values(list) => list.len(),
+            Lookup::Ranges(ranges) => ranges.len() * 8,
         }
     }
 
@@ -604,9 +590,9 @@ impl Kept {
             key
         };
         match &self.values {
-            KeptValues::In(list) => list.contains(value),
-            KeptValues::Between(_) if value.is_null() => false,
-            KeptValues::Between(ranges) => {
+            Lookup::Values(list) => list.contains(value),
+            Lookup::Ranges(_) if value.is_null() => false,
+            Lookup::Ranges(ranges) => {
                 let value = key(value);
                 ranges
                     .iter()
@@ -1263,15 +1249,15 @@ mod tests {
         let column =
             |c: usize| Expr::Column(Column::new_unqualified(meta.columns[c].name.as_str()));
         let literal = |v: &Value| Expr::Literal(v.to_scalar(), None);
-        let same = |c: usize, lookup: Lookup<'_>, filter: Expr| {
-            let direct = access::plan_lookup(&meta, c, lookup);
+        let same = |c: usize, lookup: Lookup, filter: Expr| {
+            let direct = access::plan_lookup(&meta, c, &lookup);
             let written = access::plan(&meta, &[filter], false);
             assert_eq!(direct.access, written.access, "{lookup:?}");
             assert_eq!(direct.residual, written.residual, "{lookup:?}");
         };
         for (c, values) in &lists {
             let filter = column(*c).in_list(values.iter().map(literal).collect(), false);
-            same(*c, Lookup::Values(values), filter);
+            same(*c, Lookup::Values(values.clone()), filter);
         }
         for (c, bounds) in &ranges {
             let filter = bounds
@@ -1279,7 +1265,7 @@ mod tests {
                 .map(|(low, high)| column(*c).between(literal(low), literal(high)))
                 .reduce(Expr::or)
                 .unwrap();
-            same(*c, Lookup::Ranges(bounds), filter);
+            same(*c, Lookup::Ranges(bounds.clone()), filter);
         }
     }
 }

@@ -410,16 +410,20 @@ impl Engine {
                 "streaming the rows of anything but a query",
             ));
         };
-        let (state, plan) = self.plan(user, statement).await?;
-        let plan = dml::optimize(&state, &plan)?;
-        let plan = per_row::rewrite(plan, &state)?;
-        let physical = state
-            .query_planner()
-            .create_physical_plan(&plan, &state)
-            .await
-            .map_err(Error::from_datafusion)?;
-        datafusion::physical_plan::execute_stream(physical, state.task_ctx())
-            .map_err(Error::from_datafusion)
+        // Boxed, as `query` boxes planning.
+        Box::pin(async {
+            let (state, plan) = self.plan(user, statement).await?;
+            let plan = dml::optimize(&state, &plan)?;
+            let plan = per_row::rewrite(plan, &state)?;
+            let physical = state
+                .query_planner()
+                .create_physical_plan(&plan, &state)
+                .await
+                .map_err(Error::from_datafusion)?;
+            datafusion::physical_plan::execute_stream(physical, state.task_ctx())
+                .map_err(Error::from_datafusion)
+        })
+        .await
     }
 
     async fn query(
@@ -457,11 +461,7 @@ impl Engine {
     pub fn subscribe(&self, user: &UserId, table: &str) -> Result<Subscription, Error> {
         let user = self.user(user)?;
         let id = TableId::parse(table)?;
-        let meta = self
-            .shared
-            .catalog
-            .table(&id)
-            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let meta = self.shared.catalog.existing(&id)?;
         Ok(self.shared.gates.live.subscribe(user.id.clone(), &meta))
     }
 

@@ -365,11 +365,11 @@ impl SessionCore {
                     txn.admit()?;
                     let started = async {
                         txn.check_schema(&engine.shared)?;
-                        Box::pin(engine.query_stream(&user, statement.stmt)).await
+                        engine.query_stream(&user, statement.stmt).await
                     };
                     txn.settle(started.await)?
                 }
-                None => Box::pin(engine.query_stream(&user, statement.stmt)).await?,
+                None => engine.query_stream(&user, statement.stmt).await?,
             },
         };
         Ok(Output::Rows(watched(stream, finished, txn)))

@@ -231,11 +231,7 @@ impl Engine {
     /// The table of `T`, attached.
     fn typed_meta<T: TypedTable>(&self) -> Result<Arc<TableMeta>, Error> {
         let id = typed::table_id::<T>()?;
-        let meta = self
-            .shared
-            .catalog
-            .table(&id)
-            .ok_or_else(|| Error::UnknownTable(id.to_string()))?;
+        let meta = self.shared.catalog.existing(&id)?;
         typed::attached::<T>(&meta)?;
         Ok(meta)
     }

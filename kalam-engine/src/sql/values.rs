@@ -10,13 +10,12 @@
 //! Texts that are run take the rows straight into values ([`InsertRows`], one row or
 //! more), which the INSERT's fast path types for their columns: no tree is built for them
 //! and read back. Elsewhere, what this reads is the tree the parser would build, spans
-//! included: the literals (an
-//! unsigned integer or decimal, with a minus sign or not; a string between single quotes,
-//! `''` for a quote; `NULL`, `TRUE`, `FALSE`), whitespace of spaces, tabs and newlines
-//! between them, an optional `;` at the end. Anything else in the rows (an expression, a
-//! comment, an exponent, a second statement) and any head that is not plain (quotes,
-//! comments, symbols other than `.`, `,` and parentheses) leave the text to the parser.
-//! `tests` below compares both on generated texts.
+//! included: the literals (an unsigned integer or decimal, with a minus sign or not; a
+//! string between single quotes, `''` for a quote; `NULL`, `TRUE`, `FALSE`), whitespace of
+//! spaces, tabs and newlines between them, an optional `;` at the end. Anything else in
+//! the rows (an expression, a comment, an exponent, a second statement) and any head that
+//! is not plain (quotes, comments, symbols other than `.`, `,` and parentheses) leave the
+//! text to the parser. `tests` below compares both on generated texts.
 
 use datafusion::sql::sqlparser::ast::{
     Expr, Parens, SetExpr, Statement, UnaryOperator, Value, ValueWithSpan,
@@ -96,8 +95,8 @@ pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
 }
 
 /// An INSERT of at least `min_rows` rows of plain literals: the statement as the parser
-/// reads its head (with one row of NULL), and its rows, each literal made a `T` by `each` (`None` leaves the
-/// text to the parser).
+/// reads its head (with one row of NULL), and its rows, each literal made a `T` by `each`
+/// (`None` leaves the text to the parser).
 fn read<'s, T>(
     sql: &'s str,
     min_rows: usize,

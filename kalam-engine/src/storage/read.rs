@@ -185,7 +185,7 @@ impl<'v> View<'v> {
         prefix: &[u8],
         since: Option<Since>,
     ) -> Result<Option<Version>, StorageError> {
-        self.with_iter(CF_ROWS, |iter| {
+        self.with_iter(CF_ROWS, None, |iter| {
             iter.seek(prefix);
             if let (Some(key), Some(value)) = (iter.key(), iter.value())
                 && keyspace::is_version_of(key, prefix)
@@ -272,7 +272,7 @@ impl<'v> View<'v> {
     ) -> Result<(), E> {
         // Taken before the iterator is refreshed: everything it reads is that recent.
         let since = self.cache_since();
-        self.with_iter(CF_ROWS, |iter| {
+        self.with_iter(CF_ROWS, None, |iter| {
             let mut prefix = keyspace::scope_prefix(table, scope);
             let scope_len = prefix.len();
             let mut misses = 0;
@@ -449,31 +449,19 @@ impl<'v> View<'v> {
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let ranges = keyspace::disjoint(ranges);
-        let mut walk = |iter: &mut DBRawIterator<'_>| -> Result<(), E> {
+        let last_end = ranges
+            .iter()
+            .map(|&(_, upper)| upper)
+            .collect::<Option<Vec<_>>>()
+            .and_then(|ends| ends.into_iter().max());
+        // A kept iterator, unbounded, may step past a range's end over deleted entries to
+        // the next live one: RocksDB has the memtable flushed when a seek steps over many.
+        self.with_iter(CF_INDEX, last_end, |iter| {
             for &range in &ranges {
                 self.index_range(iter, range, &mut visit)?;
             }
             Ok(())
-        };
-        // The committed state: a kept iterator, whose seeks may step past a range's end
-        // over deleted entries to the next live one (RocksDB has the memtable flushed when
-        // a seek steps over many).
-        if self.snapshot.is_none() {
-            return self.with_iter(CF_INDEX, walk)?;
-        }
-        // A snapshot's iterator stops at the last end instead.
-        let mut options = self.options();
-        let last_end = ranges
-            .iter()
-            .map(|(_, upper)| upper.as_ref())
-            .collect::<Option<Vec<_>>>()
-            .and_then(|ends| ends.into_iter().max().cloned());
-        if let Some(end) = last_end {
-            options.set_iterate_upper_bound(end);
-        }
-        let db = &self.storage.db;
-        let mut iter = db.raw_iterator_cf_opt(family(db, CF_INDEX)?, options);
-        walk(&mut iter)
+        })?
     }
 
     /// [`index_keys`](Self::index_keys) of one range, through `iter`.

@@ -57,7 +57,7 @@ impl Snapshot {
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub(super) storage: &'a Storage,
-    pub(super) snapshot: Option<&'a RocksSnapshot<'a>>,
+    snapshot: Option<&'a RocksSnapshot<'a>>,
     pub(super) overlay: Option<&'a Overlay>,
 }
 
@@ -92,11 +92,13 @@ impl View<'_> {
     }
 
     /// Runs `read` with an iterator of the family `name` (rows or index) over what the
-    /// view reads, without bounds: one of the storage's kept iterators for the committed
-    /// state, a new one over a snapshot.
+    /// view reads: one of the storage's kept iterators for the committed state, without
+    /// bounds, or a new one over a snapshot, which stops at `upper` if given (instead of
+    /// stepping over deleted entries past it to the next live one).
     pub(super) fn with_iter<T>(
         &self,
         name: &'static str,
+        upper: Option<&[u8]>,
         read: impl FnOnce(&mut DBRawIterator<'_>) -> T,
     ) -> Result<T, StorageError> {
         let storage = self.storage;
@@ -104,7 +106,11 @@ impl View<'_> {
             return storage.readers.with(&storage.db, name, read);
         }
         let family = super::family(&storage.db, name)?;
-        let mut iter = storage.db.raw_iterator_cf_opt(family, self.options());
+        let mut options = self.options();
+        if let Some(upper) = upper {
+            options.set_iterate_upper_bound(upper);
+        }
+        let mut iter = storage.db.raw_iterator_cf_opt(family, options);
         Ok(read(&mut iter))
     }
 
