@@ -120,28 +120,47 @@ fn check_nulls(meta: &TableMeta, values: &[Value]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The key of the entry of `index` for a row, if it has one (see `access/entry.rs`).
+/// A row's entry of an index (see `access/entry.rs`).
+#[derive(Debug, PartialEq)]
+struct Entry {
+    key: Vec<u8>,
+    /// The length of the key's index prefix and values: what a lookup of them reads.
+    lookup: usize,
+}
+
+impl Entry {
+    fn put(self, set: &mut WriteSet) {
+        set.put_index_entry(self.key, self.lookup);
+    }
+
+    fn delete(self, set: &mut WriteSet) {
+        set.delete_index_entry(self.key, self.lookup);
+    }
+}
+
+/// The entry of `index` for a row, if it has one.
 fn index_key(
     meta: &TableMeta,
     scope: Scope<'_>,
     index: &Index,
     values: &[Value],
     pk: &[u8],
-) -> Option<Vec<u8>> {
+) -> Option<Entry> {
     let mut key = keyspace::index_prefix(meta.number, index.number, scope);
     entry::write_parts(index, values, &mut key).then(|| {
+        let lookup = key.len();
         key.extend_from_slice(pk);
-        key
+        Entry { key, lookup }
     })
 }
 
-/// The keys of a row's index entries.
+/// A row's index entries.
 fn index_keys<'a>(
     meta: &'a TableMeta,
     scope: Scope<'a>,
     values: &'a [Value],
     pk: &'a [u8],
-) -> impl Iterator<Item = Vec<u8>> + 'a {
+) -> impl Iterator<Item = Entry> + 'a {
     meta.indexes
         .iter()
         .filter_map(move |index| index_key(meta, scope, index, values, pk))
@@ -213,15 +232,15 @@ impl<'a> Claims<'a> {
         if !self.uniques.insert(prefix.clone()) {
             return Err(violation());
         }
-        let range = (prefix.clone(), keyspace::prefix_end(&prefix));
-        self.view.index_keys(&[range], |key| {
-            let holder = &key[prefix.len()..];
-            if holder == pk || self.vacated.contains(holder) {
-                Ok(())
-            } else {
-                Err(violation())
-            }
-        })?;
+        self.view
+            .index_lookups(std::slice::from_ref(&prefix), |key| {
+                let holder = &key[prefix.len()..];
+                if holder == pk || self.vacated.contains(holder) {
+                    Ok(())
+                } else {
+                    Err(violation())
+                }
+            })?;
         if self.view.in_txn() {
             set.claim_unique(prefix, pk);
         }
@@ -418,8 +437,8 @@ fn insert_encoded(
             });
         }
         claims.unique((meta, scope), &values, &pk, &mut set)?;
-        for key in index_keys(meta, scope, &values, &pk) {
-            set.put_index(key, Vec::new());
+        for entry in index_keys(meta, scope, &values, &pk) {
+            entry.put(&mut set);
         }
         let bytes = match encoded {
             Some(bytes) => bytes,
@@ -520,8 +539,8 @@ fn remove_row(
     (pk, supersedes): (&[u8], Supersedes),
     values: &[Value],
 ) {
-    for key in index_keys(meta, scope, values, pk) {
-        set.delete_index(key);
+    for entry in index_keys(meta, scope, values, pk) {
+        entry.delete(set);
     }
     set.replace_row(meta.number, scope, pk, None, supersedes);
 }
@@ -740,13 +759,15 @@ fn rewrite_row(
         Supersedes::Unknown
     };
     // Entries that changed (value or key) move; the others stay.
-    let before: Vec<Vec<u8>> = index_keys(meta, scope, old, old_pk).collect();
-    let after: Vec<Vec<u8>> = index_keys(meta, scope, new, &new_pk).collect();
-    for key in before.iter().filter(|key| !after.contains(key)) {
-        set.delete_index(key.clone());
+    let before: Vec<Entry> = index_keys(meta, scope, old, old_pk).collect();
+    let after: Vec<Entry> = index_keys(meta, scope, new, &new_pk).collect();
+    let (kept, removed): (Vec<Entry>, Vec<Entry>) =
+        before.into_iter().partition(|entry| after.contains(entry));
+    for entry in removed {
+        entry.delete(set);
     }
-    for key in after.into_iter().filter(|key| !before.contains(key)) {
-        set.put_index(key, Vec::new());
+    for entry in after.into_iter().filter(|entry| !kept.contains(entry)) {
+        entry.put(set);
     }
     let bytes = encode_row(meta, new)?;
     set.replace_row(meta.number, scope, &new_pk, Some(bytes), supersedes);
@@ -789,8 +810,8 @@ pub(crate) fn backfill_index(
                 if index.unique {
                     claims.unique_in((meta, scope), index, &values, pk, set)?;
                 }
-                if let Some(key) = index_key(meta, scope, index, &values, pk) {
-                    set.put_index(key, Vec::new());
+                if let Some(entry) = index_key(meta, scope, index, &values, pk) {
+                    entry.put(set);
                 }
                 rows += 1;
             }

@@ -103,7 +103,7 @@ fn the_whole_suite_runs_and_writes_its_reports() {
     // SQLite's page cache is the engine's memory unless asked otherwise.
     assert_eq!(json["config"]["sqlite_cache"], "matched");
     assert!(
-        method.contains("cache_size and mmap_size of 384 MiB"),
+        method.contains("cache_size and mmap_size of 416 MiB"),
         "{method}"
     );
     assert!(json["machine"].as_str().unwrap().ends_with(" threads"));

@@ -316,3 +316,75 @@ fn single_row_writers_of_the_same_rows_lose_no_update() {
         scalar("SELECT COUNT(*) FROM c.counters WHERE g + 0 >= 0"),
     );
 }
+
+#[test]
+fn index_lookups_beside_writers_of_their_values_end_as_the_rows_are() {
+    const ROWS: i64 = 40;
+    const VALUES: i64 = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(Engine::open(dir.path()).unwrap());
+    let root = UserId::new("root").unwrap();
+    let rows: Vec<String> = (0..ROWS)
+        .map(|id| format!("({id}, {})", id % VALUES))
+        .collect();
+    engine
+        .sql_blocking(
+            &root,
+            &format!(
+                "CREATE NAMESPACE l;
+                 CREATE SHARED TABLE l.t (id BIGINT PRIMARY KEY, k BIGINT NOT NULL);
+                 CREATE INDEX by_k ON l.t (k);
+                 INSERT INTO l.t VALUES {}",
+                rows.join(", ")
+            ),
+        )
+        .unwrap();
+    let all: Vec<String> = (0..VALUES).map(|v| v.to_string()).collect();
+    let all = all.join(", ");
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    // Two threads move rows between a few values (each move drops the cached lookups of
+    // both values), two look the values up (each miss offers what it read to the cache).
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let (engine, root, all) = (Arc::clone(&engine), root.clone(), all.clone());
+            std::thread::spawn(move || {
+                let mut i = t as i64;
+                while Instant::now() < deadline {
+                    i += 1;
+                    let sql = if t < 2 {
+                        format!(
+                            "UPDATE l.t SET k = {} WHERE id = {}",
+                            (i * 3 + t as i64) % VALUES,
+                            (i * 7) % ROWS
+                        )
+                    } else if i % 2 == 0 {
+                        format!("SELECT id FROM l.t WHERE k IN ({all})")
+                    } else {
+                        format!("SELECT id FROM l.t WHERE k = {}", i % VALUES)
+                    };
+                    engine.sql_blocking(&root, &sql).unwrap();
+                }
+                i
+            })
+        })
+        .collect();
+    for thread in threads {
+        assert!(thread.join().unwrap() > 10, "a thread barely ran");
+    }
+    // Each value's lookup, read twice (the second from the cache), finds the rows a scan
+    // finds.
+    let scalar = |sql: &str| scalar(&engine, &root, sql);
+    for _ in 0..2 {
+        for v in 0..VALUES {
+            assert_eq!(
+                scalar(&format!("SELECT COUNT(*) FROM l.t WHERE k = {v}")),
+                scalar(&format!("SELECT COUNT(*) FROM l.t WHERE k + 0 = {v}")),
+                "value {v}"
+            );
+        }
+        assert_eq!(
+            scalar(&format!("SELECT COUNT(*) FROM l.t WHERE k IN ({all})")),
+            ROWS.to_string()
+        );
+    }
+}

@@ -136,11 +136,37 @@ fn index_entries(
     mut visit: impl FnMut(&[u8]) -> Result<(), StorageError>,
 ) -> Result<(), StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
+    // Every range one value of all the index's parts: lookups, which a cache can answer.
+    if let Some(lookups) = lookups(meta, index_of(meta, index)?, &prefix, ranges) {
+        return view.index_lookups(&lookups, |key| visit(&key[prefix.len()..]));
+    }
     let bounded: Vec<(Vec<u8>, Option<Vec<u8>>)> = ranges
         .iter()
         .filter_map(|(lower, upper)| keyspace::bounded(&prefix, as_ref(lower), as_ref(upper)))
         .collect();
     view.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
+}
+
+/// The lookups (`prefix` and the values) of `ranges` over `index`, if each is one value of
+/// all the index's parts.
+fn lookups(
+    meta: &TableMeta,
+    index: &Index,
+    prefix: &[u8],
+    ranges: &[KeyRange],
+) -> Option<Vec<Vec<u8>>> {
+    ranges
+        .iter()
+        .map(|range| match range {
+            (Bound::Included(low), Bound::Included(high))
+                if low == high
+                    && entry::parts_len(&meta.types, index, low).ok() == Some(low.len()) =>
+            {
+                Some([prefix, low].concat())
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The index numbered `number`, which the path chosen on `meta` reads.

@@ -50,8 +50,8 @@ pub struct Config {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SqliteCache {
-    /// What the engine keeps rows in at most: its block cache, its row cache and the
-    /// memtables of its row and index families (`PRAGMA cache_size`), with as much
+    /// What the engine keeps rows in at most: its block cache, its row and index caches
+    /// and the memtables of its row and index families (`PRAGMA cache_size`), with as much
     /// memory-mapped I/O (`PRAGMA mmap_size`).
     #[default]
     Matched,
@@ -410,7 +410,7 @@ impl Report {
                 match options.config.sqlite_cache.bytes() {
                     Some(bytes) => format!(
                         "cache_size and mmap_size of {} MiB: the engine's block cache, row \
-                         cache and memtables",
+                         and index caches and memtables",
                         bytes >> 20
                     ),
                     None => "its default page cache (2 MB), no mmap".to_owned(),

@@ -1,26 +1,32 @@
-//! The newest committed version of recently read rows, in memory, in front of RocksDB.
+//! What recent reads of the committed state found, in memory, in front of RocksDB: the
+//! newest versions of rows, and the entries under an index's values.
 //!
 //! A point read of a row (a key lookup, a row fetched through an index entry, the read
 //! before an update) is a RocksDB seek: a walk down the memtable's skip list, and the
-//! files' index and data blocks below it, a cache miss or more at every level. A row read
-//! again is found here with one hash probe instead. Only reads of the committed state use
-//! it; a transaction's snapshot reads RocksDB.
+//! files' index and data blocks below it, a cache miss or more at every level. So is a
+//! lookup of an index's values (`k = 5`, each value of `k IN (...)`). Read again, either is
+//! found here with one hash probe instead. The storage keeps two caches, one for rows
+//! (keyed by a row's prefix, holding its newest version) and one for index lookups (keyed
+//! by an index's prefix and the values of all its parts, holding the primary keys of the
+//! entries under them). Only reads of the committed state use them; a transaction's
+//! snapshot reads RocksDB.
 //!
-//! A cached version is never older than the committed state a read could see:
+//! What a cache holds for a key is never older than the committed state a read could see:
 //!
-//! - a commit removes the rows it writes from their shards *before* RocksDB has the write,
-//!   and keeps each shard marked as being written until it does, so no reader meets an old
-//!   version of them here from the moment the write could be visible;
+//! - a commit removes the keys it writes (a row's prefix; an index entry's values) from
+//!   their shards *before* RocksDB has the write, and keeps each shard marked as being
+//!   written until it does, so no reader meets an old version of them here from the moment
+//!   the write could be visible;
 //! - commits are counted once written, and each shard keeps the count of the last one
 //!   that touched it. A reader takes the count before its RocksDB read (before its
-//!   iterator is refreshed: one refresh may serve many rows) and offers what it read with
+//!   iterator is refreshed: one refresh may serve many keys) and offers what it read with
 //!   it; the offer is kept only if no commit touching the shard was written since, and
-//!   none is being written. A reader that read the old version while the write went in
+//!   none is being written. A reader that read the old state while the write went in
 //!   is thereby turned away, whatever the interleaving.
 //!
-//! The cache holds at most [`ROW_CACHE_BYTES`](super::ROW_CACHE_BYTES); a full shard
-//! drops the entries not read since its last sweep (the clock policy, with a single
-//! sweep), or every other one if all were.
+//! Each cache holds at most the bytes it is given; a full shard drops the entries not
+//! read since its last sweep (the clock policy, with a single sweep), or every other one
+//! if all were.
 
 use std::borrow::Borrow;
 use std::cell::Cell;
@@ -41,9 +47,10 @@ const SHARDS: usize = u64::BITS as usize;
 /// allocation's header, roughly.
 const ENTRY_OVERHEAD: usize = 48;
 
-/// A cached version of a row, in one allocation: the row's prefix, the suffix of the
-/// version's key (the inverted sequence number) and its stored value (tag and row bytes).
-/// The map's key too, found by the prefix alone.
+/// What a cache holds for a key, in one allocation: the key (a row's prefix, an index
+/// lookup's) and what was read under it (a row's version: the suffix of its key, the
+/// inverted sequence number, and its stored value, tag and row bytes; a lookup's entries).
+/// The map's key too, found by the key alone.
 #[derive(Clone, Debug)]
 pub(super) struct Cached {
     bytes: Arc<[u8]>,
@@ -51,9 +58,15 @@ pub(super) struct Cached {
 }
 
 impl Cached {
-    fn new(prefix: &[u8], seq: &[u8], value: &[u8]) -> Self {
+    fn new(prefix: &[u8], parts: &[&[u8]]) -> Self {
+        let mut bytes =
+            Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        bytes.extend_from_slice(prefix);
+        for part in parts {
+            bytes.extend_from_slice(part);
+        }
         Cached {
-            bytes: [prefix, seq, value].concat().into(),
+            bytes: bytes.into(),
             prefix: prefix.len(),
         }
     }
@@ -62,14 +75,19 @@ impl Cached {
         &self.bytes[..self.prefix]
     }
 
-    /// The suffix of the version's key.
-    pub(super) fn seq(&self) -> &[u8] {
-        &self.bytes[self.prefix..self.prefix + SEQ_LEN]
+    /// What was read under the key.
+    pub(super) fn read(&self) -> &[u8] {
+        &self.bytes[self.prefix..]
     }
 
-    /// The version's stored value.
+    /// The suffix of a row version's key.
+    pub(super) fn seq(&self) -> &[u8] {
+        &self.read()[..SEQ_LEN]
+    }
+
+    /// A row version's stored value.
     pub(super) fn value(&self) -> &[u8] {
-        &self.bytes[self.prefix + SEQ_LEN..]
+        &self.read()[SEQ_LEN..]
     }
 
     fn cost(&self) -> usize {
@@ -105,9 +123,9 @@ impl Eq for Cached {}
 
 #[derive(Default)]
 struct Shard {
-    /// Each row's version, and whether it was read since the last sweep (a `Cell`: a
-    /// lookup sets it through the shared reference that also clones the version).
-    rows: HashMap<Cached, Cell<bool>, RandomState>,
+    /// What is held for each key, and whether it was read since the last sweep (a `Cell`:
+    /// a lookup sets it through the shared reference that also clones the entry).
+    entries: HashMap<Cached, Cell<bool>, RandomState>,
     bytes: usize,
     /// The count of the last written commit that touched the shard.
     written: u64,
@@ -122,7 +140,7 @@ impl Shard {
             return;
         }
         let mut bytes = self.bytes;
-        self.rows.retain(|cached, used| {
+        self.entries.retain(|cached, used| {
             let keep = used.replace(false);
             if !keep {
                 bytes -= cached.cost();
@@ -132,7 +150,7 @@ impl Shard {
         let mut odd = false;
         if bytes + needed > budget {
             // Every entry was read since the last sweep.
-            self.rows.retain(|cached, _| {
+            self.entries.retain(|cached, _| {
                 odd = !odd;
                 if odd {
                     bytes -= cached.cost();
@@ -144,8 +162,8 @@ impl Shard {
     }
 }
 
-/// The cache; see the module's documentation.
-pub(super) struct RowCache {
+/// A cache; see the module's documentation.
+pub(super) struct Cache {
     shards: Box<[Mutex<Shard>]>,
     /// Commits written (or failed) so far.
     commits: AtomicU64,
@@ -154,22 +172,22 @@ pub(super) struct RowCache {
     shard_bytes: usize,
 }
 
-impl std::fmt::Debug for RowCache {
+impl std::fmt::Debug for Cache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RowCache")
+        f.debug_struct("Cache")
             .field("shard_bytes", &self.shard_bytes)
             .finish_non_exhaustive()
     }
 }
 
-/// How many commits were written when a read began (see [`RowCache::since`]).
+/// How many commits were written when a read began (see [`Cache::since`]).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Since(u64);
 
-impl RowCache {
+impl Cache {
     /// A cache of at most `bytes`.
     pub(super) fn new(bytes: usize) -> Self {
-        RowCache {
+        Cache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             commits: AtomicU64::new(0),
             hasher: RandomState::default(),
@@ -189,46 +207,58 @@ impl RowCache {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether an entry of `len` bytes (key and what was read under it) may be kept: at
+    /// most an eighth of a shard, so that one entry never sweeps a shard empty.
+    pub(super) fn fits(&self, len: usize) -> bool {
+        cost(len) <= self.shard_bytes / 8
+    }
+
     /// Where the commits stand: to take before a read of RocksDB whose rows are offered.
     pub(super) fn since(&self) -> Since {
         Since(self.commits.load(Ordering::Acquire))
     }
 
-    /// The cached newest version of the row whose prefix is `prefix`.
+    /// What the cache holds for `prefix`.
     pub(super) fn lookup(&self, prefix: &[u8]) -> Option<Cached> {
         let shard = self.lock(self.shard_of(prefix));
-        let (cached, used) = shard.rows.get_key_value(prefix)?;
+        let (cached, used) = shard.entries.get_key_value(prefix)?;
         used.set(true);
         Some(cached.clone())
     }
 
     /// Keeps the version of the row `prefix` (`key` its full key) that a read of RocksDB
-    /// begun at `since` found, unless a commit touching the shard was written since then
-    /// or is being written.
-    pub(super) fn offer(&self, since: Since, prefix: &[u8], key: &[u8], value: &[u8]) {
-        let Some(seq) = key.strip_prefix(prefix).filter(|seq| seq.len() == SEQ_LEN) else {
-            return;
-        };
-        let needed = cost(prefix.len() + SEQ_LEN + value.len());
-        if needed > self.shard_bytes {
+    /// begun at `since` found, as [`offer`](Self::offer) does.
+    pub(super) fn offer_version(&self, since: Since, prefix: &[u8], key: &[u8], value: &[u8]) {
+        if let Some(seq) = key.strip_prefix(prefix).filter(|seq| seq.len() == SEQ_LEN) {
+            self.offer(since, prefix, &[seq, value]);
+        }
+    }
+
+    /// Keeps `parts`, one after the other, as what a read of RocksDB begun at `since`
+    /// found under `prefix`, unless a commit touching the shard was written since then or
+    /// is being written.
+    pub(super) fn offer(&self, since: Since, prefix: &[u8], parts: &[&[u8]]) {
+        let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        if !self.fits(len) {
             return;
         }
+        let needed = cost(len);
         let mut shard = self.lock(self.shard_of(prefix));
         if shard.written > since.0 || shard.writing > 0 {
             return;
         }
         shard.sweep(needed, self.shard_bytes);
-        let cached = Cached::new(prefix, seq, value);
+        let cached = Cached::new(prefix, parts);
         // `insert` would keep the old key, and with it the old version.
-        if let Some((old, _)) = shard.rows.remove_entry(prefix) {
+        if let Some((old, _)) = shard.entries.remove_entry(prefix) {
             shard.bytes -= old.cost();
         }
-        shard.rows.insert(cached, Cell::new(false));
+        shard.entries.insert(cached, Cell::new(false));
         shard.bytes += needed;
     }
 
-    /// Marks the shards of the rows `prefixes` as being written and drops the rows from
-    /// them (every row of every shard if `all`), until the returned guard is dropped:
+    /// Marks the shards of the keys `prefixes` as being written and drops the keys from
+    /// them (every key of every shard if `all`), until the returned guard is dropped:
     /// hold it over the write.
     pub(super) fn writing<'a>(
         &'a self,
@@ -240,7 +270,7 @@ impl RowCache {
             for index in 0..SHARDS {
                 let mut shard = self.lock(index);
                 shard.writing += 1;
-                shard.rows.clear();
+                shard.entries.clear();
                 shard.bytes = 0;
             }
             shards = u64::MAX;
@@ -252,7 +282,7 @@ impl RowCache {
                     shards |= 1 << index;
                     shard.writing += 1;
                 }
-                if let Some((old, _)) = shard.rows.remove_entry(prefix) {
+                if let Some((old, _)) = shard.entries.remove_entry(prefix) {
                     shard.bytes -= old.cost();
                 }
             }
@@ -266,7 +296,7 @@ impl RowCache {
 
 /// Shards being written; dropping it (the write done or failed) ends that.
 pub(super) struct Writing<'a> {
-    cache: &'a RowCache,
+    cache: &'a Cache,
     /// A bit per shard written.
     shards: u64,
 }
@@ -287,23 +317,23 @@ impl Drop for Writing<'_> {
 mod tests {
     use super::*;
 
-    fn offer(cache: &RowCache, prefix: &[u8], seq: u8, row: &[u8]) {
+    fn offer(cache: &Cache, prefix: &[u8], seq: u8, row: &[u8]) {
         assert!(
             cache.lookup(prefix).is_none(),
             "{prefix:?} is cached already"
         );
         let key = [prefix, &[seq; SEQ_LEN]].concat();
-        cache.offer(cache.since(), prefix, &key, row);
+        cache.offer_version(cache.since(), prefix, &key, row);
     }
 
-    fn hit(cache: &RowCache, prefix: &[u8]) -> Option<(u8, Vec<u8>)> {
+    fn hit(cache: &Cache, prefix: &[u8]) -> Option<(u8, Vec<u8>)> {
         let version = cache.lookup(prefix)?;
         Some((version.seq()[0], version.value().to_vec()))
     }
 
     #[test]
     fn an_offered_version_is_found_until_a_write_drops_it() {
-        let cache = RowCache::new(1 << 20);
+        let cache = Cache::new(1 << 20);
         offer(&cache, b"row-1", 7, b"one");
         offer(&cache, b"row-2", 8, b"two");
         assert_eq!(hit(&cache, b"row-1"), Some((7, b"one".to_vec())));
@@ -316,16 +346,16 @@ mod tests {
 
     #[test]
     fn a_read_that_a_write_overlapped_is_not_kept() {
-        let cache = RowCache::new(1 << 20);
+        let cache = Cache::new(1 << 20);
         let old_key = [&b"row"[..], &[1; 8]].concat();
         // Read before the write began, offered after it ended.
         let before = cache.since();
         drop(cache.writing([&b"row"[..]].into_iter(), false));
-        cache.offer(before, b"row", &old_key, b"old");
+        cache.offer_version(before, b"row", &old_key, b"old");
         assert_eq!(hit(&cache, b"row"), None);
         // Read and offered while the write is under way.
         let writing = cache.writing([&b"row"[..]].into_iter(), false);
-        cache.offer(cache.since(), b"row", &old_key, b"old");
+        cache.offer_version(cache.since(), b"row", &old_key, b"old");
         assert_eq!(hit(&cache, b"row"), None);
         drop(writing);
         // After it: kept.
@@ -335,9 +365,9 @@ mod tests {
 
     #[test]
     fn a_full_shard_drops_what_was_not_read_since_its_last_sweep() {
-        // One shard's budget holds four entries of this size.
-        let size = Cached::new(b"row-00000", &[0; SEQ_LEN], &[0; 100]).cost();
-        let cache = RowCache::new(size * 4 * SHARDS);
+        // One shard's budget holds eight entries of this size, the largest it keeps.
+        let size = Cached::new(b"row-00000", &[&[0; SEQ_LEN], &[0; 100]]).cost();
+        let cache = Cache::new(size * 8 * SHARDS);
         let mut in_shard = Vec::new();
         for n in 0..10_000u32 {
             let prefix = format!("row-{n:05}").into_bytes();
@@ -345,18 +375,32 @@ mod tests {
                 in_shard.push(prefix);
             }
         }
-        for prefix in &in_shard[..4] {
+        for prefix in &in_shard[..8] {
             offer(&cache, prefix, 1, &[0; 100]);
         }
-        // Read two of them; the fifth entry sweeps the other two out.
-        assert!(hit(&cache, &in_shard[0]).is_some());
-        assert!(hit(&cache, &in_shard[2]).is_some());
-        offer(&cache, &in_shard[4], 1, &[0; 100]);
-        let kept: Vec<bool> = in_shard[..5]
+        // Read every other one; the ninth entry sweeps the others out.
+        for prefix in in_shard[..8].iter().step_by(2) {
+            assert!(hit(&cache, prefix).is_some());
+        }
+        offer(&cache, &in_shard[8], 1, &[0; 100]);
+        let kept: Vec<bool> = in_shard[..9]
             .iter()
             .map(|p| hit(&cache, p).is_some())
             .collect();
-        assert_eq!(kept, [true, false, true, false, true]);
+        assert_eq!(
+            kept,
+            [true, false, true, false, true, false, true, false, true]
+        );
         assert!(cache.lock(0).bytes <= cache.shard_bytes);
+    }
+
+    #[test]
+    fn an_entry_over_an_eighth_of_a_shard_is_not_kept() {
+        let size = Cached::new(b"lookup-1", &[&[0; 100]]).cost();
+        let cache = Cache::new(size * 8 * SHARDS);
+        cache.offer(cache.since(), b"lookup-1", &[&[0; 100]]);
+        assert!(cache.lookup(b"lookup-1").is_some());
+        cache.offer(cache.since(), b"lookup-2", &[&[0; 101]]);
+        assert!(cache.lookup(b"lookup-2").is_none());
     }
 }

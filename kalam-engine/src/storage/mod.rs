@@ -17,7 +17,8 @@
 //! what they read (the database now, or a transaction's snapshot under its own writes),
 //! `write.rs` the write sets and their commit, `keyspace.rs` how keys are laid out,
 //! `readers.rs` the iterators kept between reads, and `cache.rs` the newest versions of
-//! the rows read last, which point reads of the committed state look up first.
+//! the rows read last and the entries under the index values looked up last, which reads
+//! of the committed state look up first.
 
 mod cache;
 pub(crate) mod keyspace;
@@ -71,13 +72,17 @@ const MEMTABLE_BYTES: usize = 64 << 20;
 const MEMTABLES: usize = 2;
 /// The rows read last, in front of RocksDB (see [`cache`]).
 const ROW_CACHE_BYTES: usize = 64 << 20;
+/// The index values looked up last, in front of RocksDB (see [`cache`]).
+const INDEX_CACHE_BYTES: usize = 32 << 20;
 
-/// The memory the engine keeps rows in, at most: the block cache, the row cache, and the
-/// memtables of the families that hold rows and index entries (those of the catalog and
-/// the sequence number hold a few kilobytes). What a peer given "the engine's memory" is
-/// given.
-pub(crate) const MEMORY_BYTES: usize =
-    BLOCK_CACHE_BYTES + ROW_CACHE_BYTES + SCANNED.len() * MEMTABLES * MEMTABLE_BYTES;
+/// The memory the engine keeps rows in, at most: the block cache, the row and index
+/// caches, and the memtables of the families that hold rows and index entries (those of
+/// the catalog and the sequence number hold a few kilobytes). What a peer given "the
+/// engine's memory" is given.
+pub(crate) const MEMORY_BYTES: usize = BLOCK_CACHE_BYTES
+    + ROW_CACHE_BYTES
+    + INDEX_CACHE_BYTES
+    + SCANNED.len() * MEMTABLES * MEMTABLE_BYTES;
 
 const TAG_ROW: u8 = 0;
 const TAG_DELETED: u8 = 1;
@@ -121,7 +126,9 @@ pub struct Storage {
     /// Iterators kept for the next read of the committed state.
     readers: readers::Readers,
     /// The newest versions of the rows read last.
-    cache: cache::RowCache,
+    cache: cache::Cache,
+    /// The entries under the index values looked up last.
+    index_cache: cache::Cache,
     durability: Durability,
     /// The last sequence number handed out.
     seq: AtomicU64,
@@ -196,7 +203,8 @@ impl Storage {
             db: Arc::new(db),
             hidden: [AtomicU64::new(0), AtomicU64::new(0)],
             readers: readers::Readers::new(),
-            cache: cache::RowCache::new(ROW_CACHE_BYTES),
+            cache: cache::Cache::new(ROW_CACHE_BYTES),
+            index_cache: cache::Cache::new(INDEX_CACHE_BYTES),
             durability,
             seq: AtomicU64::new(seq),
         })
@@ -681,6 +689,74 @@ mod tests {
         write(&[b"c"], &[b"a1", b"y"]);
         assert_eq!(read(storage.now()), "a0 x z");
         assert_eq!(read(snapshot.view(None)), "a1 b x");
+    }
+
+    #[test]
+    fn index_lookups_see_what_was_committed_since_they_were_cached() {
+        let (_dir, storage) = open();
+        let storage = std::sync::Arc::new(storage);
+        // Entries `lookup | pk`: the lookups `k1`, `k2` and `k3`, each entry's primary key a
+        // digit after them.
+        let entry = |key: &str| (key.as_bytes().to_vec(), 2);
+        let write = |put: &[&str], delete: &[&str]| {
+            let mut set = WriteSet::new();
+            for key in put {
+                let (key, lookup) = entry(key);
+                set.put_index_entry(key, lookup);
+            }
+            for key in delete {
+                let (key, lookup) = entry(key);
+                set.delete_index_entry(key, lookup);
+            }
+            storage.write(&set).unwrap();
+        };
+        let lookups = [b"k3".to_vec(), b"k1".to_vec(), b"k3".to_vec()];
+        let read = |view: View<'_>| {
+            let mut keys = Vec::new();
+            view.index_lookups(&lookups, |key| {
+                keys.push(String::from_utf8(key.to_vec()).unwrap());
+                Ok::<(), StorageError>(())
+            })
+            .unwrap();
+            keys.join(" ")
+        };
+        let cached = |lookup: &[u8]| storage.index_cache.lookup(lookup).is_some();
+        write(&["k11", "k12", "k21", "k35"], &[]);
+        assert_eq!(read(storage.now()), "k11 k12 k35");
+        assert!(cached(b"k1") && cached(b"k3") && !cached(b"k2"));
+        // Read again, from the cache: the same.
+        assert_eq!(read(storage.now()), "k11 k12 k35");
+        let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
+        // A write under one lookup drops it, and only it.
+        write(&["k13"], &["k11"]);
+        assert!(!cached(b"k1") && cached(b"k3"));
+        assert_eq!(read(storage.now()), "k12 k13 k35");
+        // A write under another lookup leaves these.
+        write(&["k22"], &[]);
+        assert!(cached(b"k1") && cached(b"k3"));
+        // A snapshot reads RocksDB as it was.
+        assert_eq!(read(snapshot.view(None)), "k11 k12 k35");
+        write(&[], &["k35"]);
+        assert_eq!(read(storage.now()), "k12 k13");
+        assert_eq!(read(snapshot.view(None)), "k11 k12 k35");
+        // An entry written without its lookup, or an index's data dropped, empties the
+        // cache.
+        let mut set = WriteSet::new();
+        set.put_index(b"k34".to_vec(), Vec::new());
+        storage.write(&set).unwrap();
+        assert!(!cached(b"k1"));
+        assert_eq!(read(storage.now()), "k12 k13 k34");
+        assert!(cached(b"k1"));
+        let mut set = WriteSet::new();
+        set.delete_index_data(TableNumber(1), 1);
+        storage.write(&set).unwrap();
+        assert!(!cached(b"k1") && !cached(b"k3"));
+        // A lookup a write overlapped is not kept.
+        let since = storage.index_cache.since();
+        write(&["k14"], &[]);
+        storage.index_cache.offer(since, b"k1", &[b"stale"]);
+        assert!(!cached(b"k1"));
+        assert_eq!(read(storage.now()), "k12 k13 k14 k34");
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl<'v> View<'v> {
                 && keyspace::is_version_of(key, prefix)
             {
                 if let Some(since) = since {
-                    self.storage.cache.offer(since, prefix, key, value);
+                    self.storage.cache.offer_version(since, prefix, key, value);
                 }
                 return Found::Stored { key, value }.version(prefix).map(Some);
             }
@@ -303,7 +303,7 @@ impl<'v> View<'v> {
                     && keyspace::is_version_of(key, &prefix)
                 {
                     if let Some(since) = since {
-                        self.storage.cache.offer(since, &prefix, key, value);
+                        self.storage.cache.offer_version(since, &prefix, key, value);
                     }
                     found(i, pk, &prefix, Found::Stored { key, value })?;
                 }
@@ -464,6 +464,69 @@ impl<'v> View<'v> {
         })?
     }
 
+    /// Calls `visit` with the key of each secondary-index entry under any of `lookups`,
+    /// once, in key order. Each lookup is an index's prefix and values of all the index's
+    /// parts: what the first `lookup` bytes of an entry hold when
+    /// [`WriteSet::put_index_entry`](super::WriteSet::put_index_entry) writes it. None may
+    /// be a prefix of another. A view of the committed state looks each one up in the
+    /// index cache first, and offers it what RocksDB holds for the others; other views
+    /// read the ranges the lookups span, as [`index_keys`](Self::index_keys) does.
+    ///
+    /// # Errors
+    ///
+    /// If RocksDB fails to read, or `visit` fails.
+    pub(crate) fn index_lookups<E: From<StorageError>>(
+        &self,
+        lookups: &[Vec<u8>],
+        mut visit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // Taken before the iterator is refreshed: everything it reads is that recent.
+        let Some(since) = self.index_cache_since() else {
+            let ranges: Vec<_> = lookups
+                .iter()
+                .map(|lookup| (lookup.clone(), keyspace::prefix_end(lookup)))
+                .collect();
+            return self.index_keys(&ranges, visit);
+        };
+        let mut lookups: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
+        lookups.sort_unstable();
+        lookups.dedup();
+        let cache = &self.storage.index_cache;
+        let cached: Vec<Option<Cached>> = lookups.iter().map(|l| cache.lookup(l)).collect();
+        let mut key = Vec::new();
+        if cached.iter().all(Option::is_some) {
+            for (lookup, hit) in lookups.iter().zip(cached.iter().flatten()) {
+                visit_cached(lookup, hit, &mut key, &mut visit)?;
+            }
+            return Ok(());
+        }
+        self.with_iter(CF_INDEX, None, |iter| {
+            let mut read = Vec::new();
+            for (&lookup, hit) in lookups.iter().zip(&cached) {
+                if let Some(hit) = hit {
+                    visit_cached(lookup, hit, &mut key, &mut visit)?;
+                    continue;
+                }
+                read.clear();
+                let mut kept = true;
+                iter.seek(lookup);
+                while let Some(key) = iter.key().filter(|key| key.starts_with(lookup)) {
+                    // Entries past what the cache keeps of a lookup are not gathered.
+                    kept = kept
+                        && push_entry(&mut read, &key[lookup.len()..])
+                        && cache.fits(lookup.len() + read.len());
+                    visit(key)?;
+                    iter.next();
+                }
+                iter.status().map_err(StorageError::from)?;
+                if kept {
+                    cache.offer(since, lookup, &[&read]);
+                }
+            }
+            Ok(())
+        })?
+    }
+
     /// [`index_keys`](Self::index_keys) of one range, through `iter`.
     fn index_range<E: From<StorageError>>(
         &self,
@@ -486,7 +549,10 @@ impl<'v> View<'v> {
             let stored = iter
                 .key()
                 .filter(|key| upper.is_none_or(|upper| *key < upper));
-            match (pending.peek().map(|&(key, &there)| (key, there)), stored) {
+            match (
+                pending.peek().map(|&(key, staged)| (key, staged.there)),
+                stored,
+            ) {
                 (Some((key, there)), stored) if stored.is_none_or(|s| key.as_slice() <= s) => {
                     let replaces = stored == Some(key.as_slice());
                     if there {
@@ -570,6 +636,44 @@ impl Storage {
     pub(crate) fn raw_rows<'a>(&'a self, rows: &'a ColumnFamily) -> DBRawIterator<'a> {
         self.db.raw_iterator_cf(rows)
     }
+}
+
+/// Adds an entry (what follows its lookup) to what the index cache keeps of a lookup:
+/// its length (`u32`, little-endian) and its bytes; `false` if it is too long for that.
+fn push_entry(read: &mut Vec<u8>, entry: &[u8]) -> bool {
+    let Ok(len) = u32::try_from(entry.len()) else {
+        return false;
+    };
+    read.extend_from_slice(&len.to_le_bytes());
+    read.extend_from_slice(entry);
+    true
+}
+
+/// Calls `visit` with the key of each entry of `lookup` that the index cache holds, made
+/// in `key`.
+fn visit_cached<E>(
+    lookup: &[u8],
+    hit: &Cached,
+    key: &mut Vec<u8>,
+    visit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    for entry in cached_entries(hit.read()) {
+        key.clear();
+        key.extend_from_slice(lookup);
+        key.extend_from_slice(entry);
+        visit(key)?;
+    }
+    Ok(())
+}
+
+/// The entries of a lookup the index cache kept (see [`push_entry`]).
+fn cached_entries(mut read: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let (len, rest) = read.split_first_chunk::<4>()?;
+        let (entry, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+        read = rest;
+        Some(entry)
+    })
 }
 
 /// The row bytes of a version, or `None` for a deletion.

@@ -121,6 +121,12 @@ impl View<'_> {
         now.then(|| self.storage.cache.since())
     }
 
+    /// Where the index cache's commits stand, if the view reads the committed state.
+    pub(super) fn index_cache_since(&self) -> Option<Since> {
+        let now = self.snapshot.is_none() && self.overlay.is_none();
+        now.then(|| self.storage.index_cache.since())
+    }
+
     /// Whether the view lays a transaction's writes over a snapshot.
     pub(crate) fn in_txn(&self) -> bool {
         self.overlay.is_some()
@@ -137,14 +143,23 @@ pub(crate) struct Pending {
     pub(super) base: Option<Vec<u8>>,
 }
 
+/// A secondary-index entry a transaction wrote or removed, not yet committed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Staged {
+    /// Written (`true`) or removed.
+    pub(super) there: bool,
+    /// The length of its index prefix and values, if known (see `write::Op::Index`).
+    pub(super) lookup: Option<usize>,
+}
+
 /// A transaction's writes, kept until it commits: what its own reads see over its
 /// snapshot, and what its commit checks and writes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Overlay {
     /// Rows by their prefix (table, scope, primary key; see `keyspace::row_prefix`).
     pub(super) rows: BTreeMap<Vec<u8>, Pending>,
-    /// Secondary-index entries by key: there (`true`) or removed.
-    pub(super) index: BTreeMap<Vec<u8>, bool>,
+    /// Secondary-index entries by key: there or removed.
+    pub(super) index: BTreeMap<Vec<u8>, Staged>,
     /// Values of unique indexes the writes claimed: `(entry prefix, primary key)`.
     pub(super) claims: Vec<(Vec<u8>, Vec<u8>)>,
     /// System-table rows (audit entries), in order.
@@ -178,8 +193,9 @@ impl Overlay {
                         self.rows.insert(key, Pending { row, base });
                     }
                 },
-                Op::Index { key, value } => {
-                    self.index.insert(key, value.is_some());
+                Op::Index { key, value, lookup } => {
+                    let there = value.is_some();
+                    self.index.insert(key, Staged { there, lookup });
                 }
                 Op::Claim { prefix, pk } => self.claims.push((prefix, pk)),
                 Op::Catalog { key, value } => self.catalog.push((key, value)),

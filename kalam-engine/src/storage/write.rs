@@ -61,23 +61,28 @@ impl Storage {
         for (prefix, pk) in &overlay.claims {
             // A claim whose row the transaction moved or deleted later claims nothing.
             let entry = [prefix.as_slice(), pk].concat();
-            if overlay.index.get(&entry) != Some(&true) {
+            if overlay.index.get(&entry).is_none_or(|staged| !staged.there) {
                 continue;
             }
             let mut taken = false;
             let range = (prefix.clone(), keyspace::prefix_end(prefix));
             now.index_keys::<StorageError>(&[range], |key| {
                 // Another row's entry, unless the transaction removes it.
-                taken |= key != entry.as_slice() && overlay.index.get(key) != Some(&false);
+                taken |= key != entry.as_slice()
+                    && overlay.index.get(key).is_none_or(|staged| staged.there);
                 Ok(())
             })?;
             if taken {
                 return Ok(Err(Conflict::Unique(table_of(prefix))));
             }
         }
-        for (key, there) in overlay.index {
-            let value = there.then(Vec::new);
-            set.ops.push(Op::Index { key, value });
+        for (key, staged) in overlay.index {
+            let value = staged.there.then(Vec::new);
+            set.ops.push(Op::Index {
+                key,
+                value,
+                lookup: staged.lookup,
+            });
         }
         for (key, value) in overlay.catalog {
             set.ops.push(Op::Catalog { key, value });
@@ -95,8 +100,11 @@ impl Storage {
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
         let writing = self.cache.writing(set.row_prefixes(), set.drops_rows());
+        let looked_up = self
+            .index_cache
+            .writing(set.index_lookups(), set.drops_lookups());
         let written = self.db.write_opt(batch, &options);
-        drop(writing);
+        drop((writing, looked_up));
         written?;
         self.hid(hidden)
     }
@@ -177,6 +185,9 @@ pub(super) enum Op {
     Index {
         key: Vec<u8>,
         value: Option<Vec<u8>>,
+        /// The length of the key's index prefix and values: what a lookup of the values
+        /// reads (see [`WriteSet::put_index_entry`]); `None` if not known.
+        lookup: Option<usize>,
     },
     Catalog {
         key: Vec<u8>,
@@ -271,17 +282,44 @@ impl WriteSet {
         });
     }
 
-    /// Sets a secondary-index entry.
+    /// Sets a secondary-index entry. Its commit empties the cache of index lookups; the
+    /// engine's own entries say what they hold ([`put_index_entry`](Self::put_index_entry)).
     pub fn put_index(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push(Op::Index {
             key,
             value: Some(value),
+            lookup: None,
         });
     }
 
-    /// Removes a secondary-index entry.
+    /// Removes a secondary-index entry, as [`put_index`](Self::put_index) sets one.
     pub fn delete_index(&mut self, key: Vec<u8>) {
-        self.ops.push(Op::Index { key, value: None });
+        self.ops.push(Op::Index {
+            key,
+            value: None,
+            lookup: None,
+        });
+    }
+
+    /// Sets a secondary-index entry, without a value, whose first `lookup` bytes are its
+    /// index's prefix and the values of all the index's parts (the rest, the row's primary
+    /// key): its commit drops only the cached lookup of those values.
+    pub(crate) fn put_index_entry(&mut self, key: Vec<u8>, lookup: usize) {
+        self.ops.push(Op::Index {
+            key,
+            value: Some(Vec::new()),
+            lookup: Some(lookup),
+        });
+    }
+
+    /// Removes a secondary-index entry, as [`put_index_entry`](Self::put_index_entry) sets
+    /// one.
+    pub(crate) fn delete_index_entry(&mut self, key: Vec<u8>, lookup: usize) {
+        self.ops.push(Op::Index {
+            key,
+            value: None,
+            lookup: Some(lookup),
+        });
     }
 
     /// Sets a system-table row (catalog family).
@@ -341,6 +379,28 @@ impl WriteSet {
     /// Whether the set drops a table's rows.
     fn drops_rows(&self) -> bool {
         self.ops.iter().any(|op| matches!(op, Op::DropTable(_)))
+    }
+
+    /// The index lookups (index prefix and values) whose entries the set writes.
+    fn index_lookups(&self) -> impl Iterator<Item = &[u8]> {
+        self.ops.iter().filter_map(|op| match op {
+            Op::Index {
+                key,
+                lookup: Some(lookup),
+                ..
+            } => key.get(..*lookup),
+            _ => None,
+        })
+    }
+
+    /// Whether the set writes index entries without saying what lookup they belong to, or
+    /// drops a table's or an index's data: every cached lookup may be wrong after it.
+    fn drops_lookups(&self) -> bool {
+        self.drops_data()
+            || self.ops.iter().any(|op| match op {
+                Op::Index { key, lookup, .. } => lookup.is_none_or(|lookup| lookup > key.len()),
+                _ => false,
+            })
     }
 
     pub(super) fn into_ops(self) -> Vec<Op> {
@@ -416,8 +476,11 @@ impl WriteSet {
                 Op::Index {
                     key,
                     value: Some(value),
+                    ..
                 } => batch.put_cf(index, key, value),
-                Op::Index { key, value: None } => {
+                Op::Index {
+                    key, value: None, ..
+                } => {
                     batch.delete_cf(index, key);
                     hidden.index += 1;
                 }

@@ -92,7 +92,7 @@ struct RunArgs {
     #[arg(long)]
     transactions: bool,
     /// SQLite's page cache: `matched`, as much memory as the engine keeps rows in (its
-    /// block cache, row cache and memtables), memory-mapped too; `default`, SQLite's 2 MB.
+    /// block cache, row and index caches and memtables), memory-mapped too; `default`, SQLite's 2 MB.
     #[arg(long, value_enum, default_value = "matched")]
     sqlite_cache: SqliteCacheArg,
 }
