@@ -13,7 +13,7 @@ use crate::catalog::{Index, TableMeta};
 use crate::error::{Error, StorageError};
 use crate::row::{Decoder, RowDecoder};
 use crate::storage::{Rows, Scope, TableNumber, View, copied, keyspace};
-use crate::value::Value;
+use crate::value::{ColumnType, Value};
 
 /// Where a chunked read continues.
 #[derive(Clone, Debug)]
@@ -147,26 +147,82 @@ fn index_entries(
     view.index_keys(&bounded, |key| visit(&key[prefix.len()..]))
 }
 
-/// The lookups (`prefix` and the values) of `ranges` over `index`, if each is one value of
-/// all the index's parts.
+/// The most values of an integer range read as lookups of each (see [`lookups`]).
+const EXPANDED: i64 = 16;
+
+/// The lookups (`prefix` and the values) of `ranges` over `index`, if each range is one
+/// value of all the index's parts, or a few values of an index of one ascending integer
+/// column (`k BETWEEN 5 AND 9`): each of them a lookup. A lookup whose values a recent
+/// read looked up is answered from the index cache; the others are read as the range
+/// would be, the lookups next to each other without a seek between them.
 fn lookups(
     meta: &TableMeta,
     index: &Index,
     prefix: &[u8],
     ranges: &[KeyRange],
 ) -> Option<Vec<Vec<u8>>> {
-    ranges
-        .iter()
-        .map(|range| match range {
+    let mut lookups = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match range {
             (Bound::Included(low), Bound::Included(high))
                 if low == high
                     && entry::parts_len(&meta.types, index, low).ok() == Some(low.len()) =>
             {
-                Some([prefix, low].concat())
+                lookups.push([prefix, low].concat());
             }
-            _ => None,
-        })
-        .collect()
+            _ => {
+                let ty = integer_column(meta, index)?;
+                let (low, high) = integer_bounds(ty, range)?;
+                if high.checked_sub(low).is_none_or(|span| span >= EXPANDED) {
+                    return None;
+                }
+                for value in low..=high {
+                    let mut lookup = prefix.to_vec();
+                    match ty {
+                        ColumnType::Int32 => Value::Int32(i32::try_from(value).ok()?),
+                        _ => Value::Int64(value),
+                    }
+                    .write_key(&mut lookup);
+                    lookups.push(lookup);
+                }
+            }
+        }
+    }
+    Some(lookups)
+}
+
+/// The type of `index`'s one column, if it is an ascending index of one integer column.
+fn integer_column(meta: &TableMeta, index: &Index) -> Option<ColumnType> {
+    let [part] = index.parts.as_slice() else {
+        return None;
+    };
+    let ty = meta.types[part.column];
+    (!part.descending && matches!(ty, ColumnType::Int32 | ColumnType::Int64)).then_some(ty)
+}
+
+/// The first and last values of a range of an integer column of type `ty`, if it is
+/// bounded on both sides by whole values; `low > high` if it holds none.
+fn integer_bounds(ty: ColumnType, (lower, upper): &KeyRange) -> Option<(i64, i64)> {
+    let value = |bytes: &[u8]| -> Option<i64> {
+        let mut input = bytes;
+        let value = match Value::decode_key(ty, &mut input).ok()? {
+            Value::Int32(v) => i64::from(v),
+            Value::Int64(v) => v,
+            _ => return None,
+        };
+        input.is_empty().then_some(value)
+    };
+    let low = match lower {
+        Bound::Included(bytes) => value(bytes)?,
+        Bound::Excluded(bytes) => value(bytes)?.checked_add(1)?,
+        Bound::Unbounded => return None,
+    };
+    let high = match upper {
+        Bound::Included(bytes) => value(bytes)?,
+        Bound::Excluded(bytes) => value(bytes)?.checked_sub(1)?,
+        Bound::Unbounded => return None,
+    };
+    Some((low, high))
 }
 
 /// The index numbered `number`, which the path chosen on `meta` reads.

@@ -502,6 +502,8 @@ impl<'v> View<'v> {
         }
         self.with_iter(CF_INDEX, None, |iter| {
             let mut read = Vec::new();
+            // Whether the iterator stands on the first key past the last lookup it read.
+            let mut after = false;
             for (&lookup, hit) in lookups.iter().zip(&cached) {
                 if let Some(hit) = hit {
                     visit_cached(lookup, hit, &mut key, &mut visit)?;
@@ -509,7 +511,12 @@ impl<'v> View<'v> {
                 }
                 read.clear();
                 let mut kept = true;
-                iter.seek(lookup);
+                // No key lies between the last lookup read and the key the iterator
+                // stands on: if that key is not before this lookup, it is where a seek
+                // would land.
+                if !(after && iter.key().is_none_or(|key| key >= lookup)) {
+                    iter.seek(lookup);
+                }
                 while let Some(key) = iter.key().filter(|key| key.starts_with(lookup)) {
                     // Entries past what the cache keeps of a lookup are not gathered.
                     kept = kept
@@ -519,6 +526,7 @@ impl<'v> View<'v> {
                     iter.next();
                 }
                 iter.status().map_err(StorageError::from)?;
+                after = true;
                 if kept {
                     cache.offer(since, lookup, &[&read]);
                 }
