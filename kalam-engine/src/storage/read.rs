@@ -171,7 +171,7 @@ impl<'v> View<'v> {
         if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
             return Found::Pending(pending).version(prefix).map(Some);
         }
-        let since = self.cache_since();
+        let since = self.cache_since(&self.storage.cache);
         if let Some(version) = since.and_then(|_| self.storage.cache.lookup(prefix)) {
             return Found::Cached(&version).version(prefix).map(Some);
         }
@@ -271,7 +271,7 @@ impl<'v> View<'v> {
         mut found: impl FnMut(usize, &[u8], &[u8], Found<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         // Taken before the iterator is refreshed: everything it reads is that recent.
-        let since = self.cache_since();
+        let since = self.cache_since(&self.storage.cache);
         self.with_iter(CF_ROWS, None, |iter| {
             let mut prefix = keyspace::scope_prefix(table, scope);
             let scope_len = prefix.len();
@@ -481,7 +481,8 @@ impl<'v> View<'v> {
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         // Taken before the iterator is refreshed: everything it reads is that recent.
-        let Some(since) = self.index_cache_since() else {
+        let cache = &self.storage.index_cache;
+        let Some(since) = self.cache_since(cache) else {
             let ranges: Vec<_> = lookups
                 .iter()
                 .map(|lookup| (lookup.clone(), keyspace::prefix_end(lookup)))
@@ -491,9 +492,9 @@ impl<'v> View<'v> {
         let mut lookups: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
         lookups.sort_unstable();
         lookups.dedup();
-        let cache = &self.storage.index_cache;
         let cached: Vec<Option<Cached>> = lookups.iter().map(|l| cache.lookup(l)).collect();
         let mut key = Vec::new();
+        // All of them cached: no iterator to refresh.
         if cached.iter().all(Option::is_some) {
             for (lookup, hit) in lookups.iter().zip(cached.iter().flatten()) {
                 visit_cached(lookup, hit, &mut key, &mut visit)?;

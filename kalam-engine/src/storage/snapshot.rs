@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rocksdb::{DBRawIterator, ReadOptions};
 
 use super::Storage;
-use super::cache::Since;
+use super::cache::{Cache, Since};
 use super::write::{Op, WriteSet};
 use crate::error::StorageError;
 
@@ -114,17 +114,12 @@ impl View<'_> {
         Ok(read(&mut iter))
     }
 
-    /// Where the row cache's commits stand, if the view reads the committed state (which
-    /// the cache holds); `None` for a snapshot, which reads RocksDB only.
-    pub(super) fn cache_since(&self) -> Option<Since> {
+    /// Where the commits of `cache` (the storage's row or index cache) stand, if the view
+    /// reads the committed state (which the caches hold); `None` for a snapshot, which
+    /// reads RocksDB only.
+    pub(super) fn cache_since(&self, cache: &Cache) -> Option<Since> {
         let now = self.snapshot.is_none() && self.overlay.is_none();
-        now.then(|| self.storage.cache.since())
-    }
-
-    /// Where the index cache's commits stand, if the view reads the committed state.
-    pub(super) fn index_cache_since(&self) -> Option<Since> {
-        let now = self.snapshot.is_none() && self.overlay.is_none();
-        now.then(|| self.storage.index_cache.since())
+        now.then(|| cache.since())
     }
 
     /// Whether the view lays a transaction's writes over a snapshot.

@@ -65,8 +65,7 @@ impl Storage {
                 continue;
             }
             let mut taken = false;
-            let range = (prefix.clone(), keyspace::prefix_end(prefix));
-            now.index_keys::<StorageError>(&[range], |key| {
+            now.index_lookups::<StorageError>(std::slice::from_ref(prefix), |key| {
                 // Another row's entry, unless the transaction removes it.
                 taken |= key != entry.as_slice()
                     && overlay.index.get(key).is_none_or(|staged| staged.there);
