@@ -16,11 +16,13 @@
 //! `read.rs` holds the reads (gets, scans, index entries, the catalog), `snapshot.rs`
 //! what they read (the database now, or a transaction's snapshot under its own writes),
 //! `write.rs` the write sets and their commit, `keyspace.rs` how keys are laid out,
-//! `readers.rs` the iterators kept between reads, and `cache.rs` the newest versions of
-//! the rows read last and the entries under the index values looked up last, which reads
-//! of the committed state look up first.
+//! `readers.rs` the iterators kept between reads, `cache.rs` the newest versions of the
+//! rows read last and the entries under the index values looked up last, which reads of
+//! the committed state look up first, and `flush.rs` when the engine has a memtable
+//! flushed.
 
 mod cache;
+mod flush;
 pub(crate) mod keyspace;
 mod read;
 mod readers;
@@ -55,11 +57,11 @@ const SEQ_KEY: &[u8] = b"seq";
 /// deletion), and scans step over the hidden ones until a flush drops them. When a scan of
 /// the rows or index family steps over this many hidden memtable entries in one seek or
 /// step, or over as many as it returns on average between seeks, RocksDB flushes the
-/// memtable. Flushing on what scans meet, rather than shrinking the memtable (it keeps
-/// RocksDB's 64 MiB default), keeps freshly loaded rows in memory and costs writes
-/// nothing. In `kalam bench` after the insert and update tests, oltp_read_write went from
-/// 1.9-3.1 to 1.3-1.5 times SQLite with a 16 MiB memtable and no trigger (with 30,000
-/// events per test: 1.65 to 0.99).
+/// memtable. Flushing on what reads meet (here and in [`flush`]), rather than shrinking
+/// the memtable (it keeps RocksDB's 64 MiB default), costs a workload that only writes
+/// nothing. In `kalam bench` after the insert and update tests, oltp_read_write went
+/// from 1.9-3.1 to 1.3-1.5 times SQLite with a 16 MiB memtable and no trigger (with
+/// 30,000 events per test: 1.65 to 0.99).
 const SCAN_FLUSH_TRIGGERS: [(&str, &str); 2] = [
     ("memtable_op_scan_flush_trigger", "64"),
     ("memtable_avg_op_scan_flush_trigger", "1"),
@@ -120,9 +122,9 @@ pub enum Durability {
 #[derive(Debug)]
 pub struct Storage {
     db: Arc<DB>,
-    /// Entries hidden in the rows and index families since the engine last had them
-    /// flushed.
-    hidden: [AtomicU64; 2],
+    /// What the engine counted of the rows and index families since it last had them
+    /// flushed (see [`flush`]).
+    counts: flush::Counts,
     /// Iterators kept for the next read of the committed state.
     readers: readers::Readers,
     /// The newest versions of the rows read last.
@@ -201,7 +203,7 @@ impl Storage {
         };
         Ok(Storage {
             db: Arc::new(db),
-            hidden: [AtomicU64::new(0), AtomicU64::new(0)],
+            counts: flush::Counts::default(),
             readers: readers::Readers::new(),
             cache: cache::Cache::new(ROW_CACHE_BYTES),
             index_cache: cache::Cache::new(INDEX_CACHE_BYTES),
@@ -591,7 +593,7 @@ mod tests {
         };
         round(0);
         // Each later round hides the 100 versions before it.
-        let below = write::HIDDEN_MIN / 100;
+        let below = flush::HIDDEN_MIN / 100;
         for version in 1..=below {
             round(version as u8);
         }
@@ -604,6 +606,67 @@ mod tests {
             storage.get(table, Scope::Shared, &[42]).unwrap(),
             Some(vec![0])
         );
+    }
+
+    #[test]
+    fn a_family_read_many_times_its_keys_gets_its_memtable_flushed() {
+        let (_dir, storage) = open();
+        let table = TableNumber(9);
+        let in_memtable = |name| property(&storage, name, "rocksdb.num-entries-active-mem-table");
+        // A memtable below the minimum stays, however often it is read.
+        let small = flush::READ_FLUSH_MIN - 1;
+        let mut set = WriteSet::new();
+        for n in 0..small {
+            set.put_row(table, Scope::Shared, &n.to_be_bytes(), vec![1]);
+            set.put_index(n.to_be_bytes().to_vec(), Vec::new());
+        }
+        storage.write(&set).unwrap();
+        let scan = || {
+            let all = (Bound::Unbounded, Bound::Unbounded);
+            let rows = storage
+                .now()
+                .visit_range::<StorageError>(table, Scope::Shared, all, usize::MAX, |_, _| Ok(()))
+                .unwrap();
+            let mut entries = 0;
+            storage
+                .now()
+                .index_keys::<StorageError>(&[(Vec::new(), None)], |_| {
+                    entries += 1;
+                    Ok(())
+                })
+                .unwrap();
+            (rows as u64, entries)
+        };
+        // Read as many times as would have a memtable of the minimum flushed.
+        for _ in 0..flush::READS_PER_KEY {
+            assert_eq!(scan(), (small, small));
+        }
+        assert_eq!(
+            (in_memtable(CF_ROWS), in_memtable(CF_INDEX)),
+            (small, small)
+        );
+
+        // As many keys again: each family is flushed once it was read as many times its
+        // keys since its last flush, the reads before this write included (the flush is
+        // asked for at once, its memtable replaced by an empty one).
+        let keys = 2 * small;
+        let mut set = WriteSet::new();
+        for n in small..keys {
+            set.put_row(table, Scope::Shared, &n.to_be_bytes(), vec![1]);
+            set.put_index(n.to_be_bytes().to_vec(), Vec::new());
+        }
+        storage.write(&set).unwrap();
+        for _ in 1..flush::READS_PER_KEY / 2 {
+            assert_eq!(scan(), (keys, keys));
+        }
+        assert_eq!((in_memtable(CF_ROWS), in_memtable(CF_INDEX)), (keys, keys));
+        assert_eq!(scan(), (keys, keys));
+        assert_eq!((in_memtable(CF_ROWS), in_memtable(CF_INDEX)), (0, 0));
+        wait_for("the flushed files", || {
+            property(&storage, CF_ROWS, "rocksdb.live-sst-files-size") > 0
+                && property(&storage, CF_INDEX, "rocksdb.live-sst-files-size") > 0
+        });
+        assert_eq!(scan(), (keys, keys));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::ops::Bound;
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions};
 
 use super::cache::{Cached, Since};
+use super::flush::Scanned;
 use super::keyspace::{self, Scope, TableNumber};
 use super::snapshot::{Pending, View};
 use super::{CF_CATALOG, CF_INDEX, CF_ROWS, Storage, TAG_DELETED, TAG_ROW, family};
@@ -185,6 +186,7 @@ impl<'v> View<'v> {
         prefix: &[u8],
         since: Option<Since>,
     ) -> Result<Option<Version>, StorageError> {
+        self.storage.read_from(Scanned::Rows, 1);
         self.with_iter(CF_ROWS, None, |iter| {
             iter.seek(prefix);
             if let (Some(key), Some(value)) = (iter.key(), iter.value())
@@ -276,6 +278,7 @@ impl<'v> View<'v> {
             let mut prefix = keyspace::scope_prefix(table, scope);
             let scope_len = prefix.len();
             let mut misses = 0;
+            let mut read = 0;
             // The key the iterator was last moved to.
             let mut at: Option<&[u8]> = None;
             for (i, pk) in pks.into_iter().enumerate() {
@@ -289,6 +292,7 @@ impl<'v> View<'v> {
                     found(i, pk, &prefix, Found::Cached(&version))?;
                     continue;
                 }
+                read += 1;
                 // Stepping only goes forward: a key before the last one is sought.
                 let stepped =
                     misses < MISSES && at.is_some_and(|at| at < pk) && step_to(iter, &prefix);
@@ -308,6 +312,7 @@ impl<'v> View<'v> {
                     found(i, pk, &prefix, Found::Stored { key, value })?;
                 }
             }
+            self.storage.read_from(Scanned::Rows, read);
             iter.status().map_err(StorageError::from)?;
             Ok(())
         })?
@@ -397,6 +402,7 @@ impl<'v> View<'v> {
                 visit(pk, row)?;
                 count += 1;
             }
+            self.storage.read_from(Scanned::Rows, count as u64);
             return Ok(count);
         }
         while count < max {
@@ -433,6 +439,7 @@ impl<'v> View<'v> {
                 }
             }
         }
+        self.storage.read_from(Scanned::Rows, count as u64);
         Ok(count)
     }
 
@@ -456,12 +463,19 @@ impl<'v> View<'v> {
             .and_then(|ends| ends.into_iter().max());
         // A kept iterator, unbounded, may step past a range's end over deleted entries to
         // the next live one: RocksDB has the memtable flushed when a seek steps over many.
-        self.with_iter(CF_INDEX, last_end, |iter| {
+        let mut read = 0;
+        let mut counted = |key: &[u8]| {
+            read += 1;
+            visit(key)
+        };
+        let visited = self.with_iter(CF_INDEX, last_end, |iter| {
             for &range in &ranges {
-                self.index_range(iter, range, &mut visit)?;
+                self.index_range(iter, range, &mut counted)?;
             }
             Ok(())
-        })?
+        });
+        self.storage.read_from(Scanned::Index, read);
+        visited?
     }
 
     /// Calls `visit` with the key of each secondary-index entry under any of `lookups`,
@@ -501,7 +515,8 @@ impl<'v> View<'v> {
             }
             return Ok(());
         }
-        self.with_iter(CF_INDEX, None, |iter| {
+        let mut entries = 0;
+        let visited = self.with_iter(CF_INDEX, None, |iter| {
             let mut read = Vec::new();
             // Whether the iterator stands on the first key past the last lookup it read.
             let mut after = false;
@@ -524,16 +539,20 @@ impl<'v> View<'v> {
                         && push_entry(&mut read, &key[lookup.len()..])
                         && cache.fits(lookup.len() + read.len());
                     visit(key)?;
+                    entries += 1;
                     iter.next();
                 }
                 iter.status().map_err(StorageError::from)?;
+                entries += 1;
                 after = true;
                 if kept {
                     cache.offer(since, lookup, &[&read]);
                 }
             }
             Ok(())
-        })?
+        });
+        self.storage.read_from(Scanned::Index, entries);
+        visited?
     }
 
     /// [`index_keys`](Self::index_keys) of one range, through `iter`.

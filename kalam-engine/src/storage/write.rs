@@ -6,11 +6,10 @@ use std::sync::atomic::Ordering;
 
 use rocksdb::WriteOptions;
 
+use super::flush::Hidden;
 use super::keyspace::{self, Scope, TableNumber};
 use super::snapshot::Overlay;
-use super::{
-    CF_INDEX, CF_META, CF_ROWS, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family,
-};
+use super::{CF_META, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family};
 use crate::error::StorageError;
 
 impl Storage {
@@ -105,75 +104,10 @@ impl Storage {
         let written = self.db.write_opt(batch, &options);
         drop((writing, looked_up));
         written?;
-        self.hid(hidden)
-    }
-}
-
-/// Entries a write set hid in the rows and in the index family: versions overwritten or
-/// deleted, entries deleted.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Hidden {
-    rows: u64,
-    index: u64,
-}
-
-impl Storage {
-    /// Counts the entries a commit hid, and has a family flushed, in the background, once
-    /// they are many against its keys (see [`HIDDEN_MIN`]). The write is committed
-    /// whatever happens here: a flush that cannot start leaves them to RocksDB's own.
-    fn hid(&self, hidden: Hidden) -> Result<(), StorageError> {
-        for (count, (name, n)) in self
-            .hidden
-            .iter()
-            .zip([(CF_ROWS, hidden.rows), (CF_INDEX, hidden.index)])
-        {
-            if n == 0 {
-                continue;
-            }
-            let total = count.fetch_add(n, Ordering::Relaxed) + n;
-            // The family's size is looked at only when the count passes a step.
-            if total < HIDDEN_MIN || (total - n) / HIDDEN_STEP == total / HIDDEN_STEP {
-                continue;
-            }
-            let family = family(&self.db, name)?;
-            let Ok(Some(keys)) = self
-                .db
-                .property_int_value_cf(family, "rocksdb.estimate-num-keys")
-            else {
-                continue;
-            };
-            if total.saturating_mul(HIDDEN_SHARE) < keys {
-                continue;
-            }
-            // Another writer may have flushed it meanwhile.
-            let taken = count.swap(0, Ordering::Relaxed);
-            if taken < HIDDEN_MIN {
-                count.fetch_add(taken, Ordering::Relaxed);
-                continue;
-            }
-            let mut options = rocksdb::FlushOptions::default();
-            options.set_wait(false);
-            let _ = self.db.flush_cf_opt(family, &options);
-        }
+        self.hid(hidden);
         Ok(())
     }
 }
-
-/// RocksDB's scan triggers ([`SCAN_FLUSH_TRIGGERS`](super::SCAN_FLUSH_TRIGGERS)) flush
-/// only what a scan meets, and only at the next write: hidden entries that only seeks
-/// meet (an index's deleted entries under the values looked up) and what read-only work
-/// meets after a burst of updates stay until the memtable fills. So each commit also
-/// counts the entries it hides in each family (row versions overwritten or deleted, index
-/// entries deleted), and the family is flushed once they are at least this many and one
-/// in [`HIDDEN_SHARE`] of its keys: the flush drops them, and its compaction the versions
-/// they hid. In `kalam bench --repeat 3` (whose later runs read after the write tests),
-/// this threshold against none, one run each: select_random_ranges 3.2 -> 2.1 and
-/// table_scan 1.5 -> 1.1 times SQLite.
-pub(super) const HIDDEN_MIN: u64 = 16_384;
-/// How often (in entries hidden) a family's count is weighed against its keys.
-const HIDDEN_STEP: u64 = 1024;
-/// A family is flushed once its hidden entries are at least one in this many of its keys.
-const HIDDEN_SHARE: u64 = 4;
 
 pub(super) enum Op {
     Row {
