@@ -1,6 +1,7 @@
 //! Reads: the newest version of rows by key, in ranges and through index entries, and the
 //! catalog's rows.
 
+use std::borrow::BorrowMut;
 use std::ops::Bound;
 
 use rocksdb::{ColumnFamily, DBRawIterator, ReadOptions};
@@ -124,7 +125,7 @@ impl Storage {
             .db
             .raw_iterator_cf_opt(family(&self.db, CF_ROWS)?, options);
         iter.seek(&prefix);
-        Ok(RowIter::new(iter, prefix, scope_len))
+        Ok(RowIter::new(iter, prefix, scope_len, None))
     }
 
     /// Calls `visit` with the key of each secondary-index entry in any of `ranges` (each
@@ -384,27 +385,38 @@ impl<'v> View<'v> {
             .into_iter()
             .flatten()
             .peekable();
-        let mut options = self.options();
-        if let Some(end) = end {
-            options.set_iterate_upper_bound(end);
-        }
-        let db = &self.storage.db;
-        let mut iter = db.raw_iterator_cf_opt(family(db, CF_ROWS)?, options);
-        iter.seek(start);
-        let mut rows = RowIter::new(iter, scope_prefix, scope_len);
-        let mut count = 0;
-        // Nothing of the overlay in the range (always so outside a transaction): the rows
-        // as they are stored.
-        if pending.peek().is_none() {
-            while count < max {
-                let Some(row) = rows.next_row() else { break };
-                let (pk, row) = row?;
-                visit(pk, row)?;
-                count += 1;
+        let count = self.with_iter(CF_ROWS, end.as_deref(), |iter| {
+            iter.seek(start);
+            let mut rows = RowIter::new(iter, scope_prefix, scope_len, end.clone());
+            let mut count = 0;
+            // Nothing of the overlay in the range (always so outside a transaction): the
+            // rows as they are stored.
+            if pending.peek().is_none() {
+                while count < max {
+                    let Some(row) = rows.next_row() else { break };
+                    let (pk, row) = row?;
+                    visit(pk, row)?;
+                    count += 1;
+                }
+                return Ok(count);
             }
-            self.storage.read_from(Scanned::Rows, count as u64);
-            return Ok(count);
-        }
+            self.merge_overlay(&mut rows, &mut pending, max, &mut visit)
+        })??;
+        self.storage.read_from(Scanned::Rows, count as u64);
+        Ok(count)
+    }
+
+    /// The rest of [`visit_bounded`](Self::visit_bounded) in a transaction: the stored rows
+    /// of `rows` and the overlay's `pending` ones, merged in key order.
+    fn merge_overlay<'a, 'o, E: From<StorageError>>(
+        &self,
+        rows: &mut RowIter<'a, impl BorrowMut<DBRawIterator<'a>>>,
+        pending: &mut std::iter::Peekable<impl Iterator<Item = (&'o Vec<u8>, &'o Pending)>>,
+        max: usize,
+        visit: &mut impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let scope_len = rows.scope_len;
+        let mut count = 0;
         while count < max {
             let stored = rows.peek_row().transpose()?.map(|()| rows.current_pk());
             // The overlay's next row when it comes first, or replaces the stored one.
@@ -439,7 +451,6 @@ impl<'v> View<'v> {
                 }
             }
         }
-        self.storage.read_from(Scanned::Rows, count as u64);
         Ok(count)
     }
 
@@ -724,8 +735,11 @@ pub(super) fn live(value: &[u8]) -> Result<Option<&[u8]>, StorageError> {
 }
 
 /// The rows of a [`Storage::scan`]: `(primary key, row)` pairs, newest versions only.
-pub struct RowIter<'a> {
-    iter: DBRawIterator<'a>,
+pub struct RowIter<'a, I = DBRawIterator<'a>> {
+    iter: I,
+    /// The end of the rows read (exclusive), for an iterator without that upper bound.
+    end: Option<Vec<u8>>,
+    _reads: std::marker::PhantomData<DBRawIterator<'a>>,
     prefix: Vec<u8>,
     scope_len: usize,
     /// The row prefix of the last version seen, to skip its older versions.
@@ -735,7 +749,7 @@ pub struct RowIter<'a> {
     done: bool,
 }
 
-impl std::fmt::Debug for RowIter<'_> {
+impl<I> std::fmt::Debug for RowIter<'_, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RowIter")
             .field("prefix", &self.prefix)
@@ -779,10 +793,12 @@ enum Entry {
     Failed(StorageError),
 }
 
-impl<'a> RowIter<'a> {
-    fn new(iter: DBRawIterator<'a>, prefix: Vec<u8>, scope_len: usize) -> Self {
+impl<'a, I: BorrowMut<DBRawIterator<'a>>> RowIter<'a, I> {
+    fn new(iter: I, prefix: Vec<u8>, scope_len: usize, end: Option<Vec<u8>>) -> Self {
         RowIter {
             iter,
+            end,
+            _reads: std::marker::PhantomData,
             prefix,
             scope_len,
             last_row: Vec::new(),
@@ -806,11 +822,17 @@ impl<'a> RowIter<'a> {
     /// ([`skip_row`](Self::skip_row) takes it); `None` at the end.
     fn peek_row(&mut self) -> Option<Result<(), StorageError>> {
         if std::mem::take(&mut self.advance) {
-            self.iter.next();
+            self.iter.borrow_mut().next();
         }
         while !self.done {
-            let entry = match (self.iter.key(), self.iter.value()) {
-                (Some(key), _) if !key.starts_with(&self.prefix) => Entry::End,
+            let iter = self.iter.borrow();
+            let entry = match (iter.key(), iter.value()) {
+                (Some(key), _)
+                    if !key.starts_with(&self.prefix)
+                        || self.end.as_deref().is_some_and(|end| key >= end) =>
+                {
+                    Entry::End
+                }
                 (Some(key), Some(value)) => match keyspace::split_version(key) {
                     None => Entry::Failed(StorageError::Corrupt {
                         what: "row key",
@@ -833,12 +855,12 @@ impl<'a> RowIter<'a> {
                 _ => Entry::Exhausted,
             };
             match entry {
-                Entry::Skip => self.iter.next(),
+                Entry::Skip => self.iter.borrow_mut().next(),
                 Entry::Row => return Some(Ok(())),
                 Entry::End => self.done = true,
                 Entry::Exhausted => {
                     self.done = true;
-                    return self.iter.status().err().map(|e| Err(e.into()));
+                    return self.iter.borrow().status().err().map(|e| Err(e.into()));
                 }
                 Entry::Failed(err) => {
                     self.done = true;
@@ -852,8 +874,8 @@ impl<'a> RowIter<'a> {
     /// The row [`peek_row`](Self::peek_row) moved to.
     fn current(&self) -> RowRef<'_> {
         let (key, value) = (
-            self.iter.key().unwrap_or_default(),
-            self.iter.value().unwrap_or_default(),
+            self.iter.borrow().key().unwrap_or_default(),
+            self.iter.borrow().value().unwrap_or_default(),
         );
         let pk = key.get(self.scope_len..key.len().saturating_sub(keyspace::SEQ_LEN));
         // `peek_row` checked the tag: a live row's bytes follow it.
@@ -871,7 +893,7 @@ impl<'a> RowIter<'a> {
     }
 }
 
-impl Iterator for RowIter<'_> {
+impl<'a> Iterator for RowIter<'a> {
     type Item = Result<(Vec<u8>, Vec<u8>), StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {
