@@ -22,9 +22,10 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{CF_INDEX, CF_ROWS, Storage, family};
+use super::{SCANNED, Storage, family};
 
-/// A family the engine counts reads and hidden entries of.
+/// A family the engine counts reads and hidden entries of: its place in
+/// [`SCANNED`](super::SCANNED).
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Scanned {
     Rows = 0,
@@ -33,10 +34,7 @@ pub(super) enum Scanned {
 
 impl Scanned {
     fn name(self) -> &'static str {
-        match self {
-            Scanned::Rows => CF_ROWS,
-            Scanned::Index => CF_INDEX,
-        }
+        SCANNED[self as usize]
     }
 }
 
