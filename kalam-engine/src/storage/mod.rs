@@ -670,6 +670,79 @@ mod tests {
     }
 
     #[test]
+    fn reads_nested_past_the_kept_iterators_each_get_one() {
+        let (_dir, storage) = open();
+        let table = TableNumber(4);
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"a", b"1".to_vec());
+        storage.write(&set).unwrap();
+        let prefix = keyspace::row_prefix(table, Scope::Shared, b"a");
+        // Each level reads inside the read of the level above, on one thread: the first
+        // ones take the kept iterators, those past them make their own.
+        fn nest(storage: &Storage, prefix: &[u8], depth: usize) -> usize {
+            if depth == 0 {
+                return 0;
+            }
+            storage
+                .readers
+                .with(&storage.db, CF_ROWS, |iter| {
+                    iter.seek(prefix);
+                    assert!(iter.key().is_some_and(|key| key.starts_with(prefix)));
+                    1 + nest(storage, prefix, depth - 1)
+                })
+                .unwrap()
+        }
+        let depth = readers::KEPT + 2;
+        assert_eq!(nest(&storage, &prefix, depth), depth);
+        assert_eq!(storage.readers.kept(CF_ROWS), readers::KEPT);
+        assert_eq!(storage.readers.kept(CF_INDEX), 0);
+    }
+
+    #[test]
+    fn threads_reading_at_once_see_every_write_committed_before_their_read() {
+        let (_dir, storage) = open();
+        let table = TableNumber(5);
+        let prefix = keyspace::row_prefix(table, Scope::Shared, b"k");
+        let write = |n: u32| {
+            let mut set = WriteSet::new();
+            set.put_row(table, Scope::Shared, b"k", n.to_be_bytes().to_vec());
+            storage.write(&set).unwrap();
+        };
+        let read = || {
+            storage
+                .readers
+                .with(&storage.db, CF_ROWS, |iter| {
+                    iter.seek(&prefix);
+                    let row = read::live(iter.value().unwrap()).unwrap().unwrap();
+                    u32::from_be_bytes(row.try_into().unwrap())
+                })
+                .unwrap()
+        };
+        const LAST: u32 = 2000;
+        write(0);
+        let committed = AtomicU64::new(0);
+        std::thread::scope(|threads| {
+            for _ in 0..3 {
+                threads.spawn(|| {
+                    loop {
+                        let before = committed.load(Ordering::Acquire);
+                        let seen = u64::from(read());
+                        assert!(seen >= before, "read {seen} after {before} was committed");
+                        if seen == u64::from(LAST) {
+                            break;
+                        }
+                    }
+                });
+            }
+            for n in 1..=LAST {
+                write(n);
+                committed.store(u64::from(n), Ordering::Release);
+            }
+        });
+        assert_eq!(read(), LAST);
+    }
+
+    #[test]
     fn a_kept_iterator_reads_what_was_committed_since_its_last_read() {
         let (_dir, storage) = open();
         let table = TableNumber(3);
