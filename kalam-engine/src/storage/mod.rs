@@ -720,15 +720,15 @@ mod tests {
         };
         const LAST: u32 = 2000;
         write(0);
-        let committed = AtomicU64::new(0);
+        let committed = std::sync::atomic::AtomicU32::new(0);
         std::thread::scope(|threads| {
             for _ in 0..3 {
                 threads.spawn(|| {
                     loop {
                         let before = committed.load(Ordering::Acquire);
-                        let seen = u64::from(read());
+                        let seen = read();
                         assert!(seen >= before, "read {seen} after {before} was committed");
-                        if seen == u64::from(LAST) {
+                        if seen == LAST {
                             break;
                         }
                     }
@@ -736,7 +736,7 @@ mod tests {
             }
             for n in 1..=LAST {
                 write(n);
-                committed.store(u64::from(n), Ordering::Release);
+                committed.store(n, Ordering::Release);
             }
         });
         assert_eq!(read(), LAST);

@@ -893,7 +893,7 @@ impl<'a, I: BorrowMut<DBRawIterator<'a>>> RowIter<'a, I> {
     }
 }
 
-impl<'a> Iterator for RowIter<'a> {
+impl Iterator for RowIter<'_> {
     type Item = Result<(Vec<u8>, Vec<u8>), StorageError>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -84,11 +84,7 @@ impl Readers {
         name: &'static str,
         read: impl FnOnce(&mut DBRawIterator<'_>) -> T,
     ) -> Result<T, StorageError> {
-        let slots = match name {
-            CF_ROWS => &self.rows,
-            CF_INDEX => &self.index,
-            _ => unreachable!("only the rows and index families keep iterators"),
-        };
+        let slots = self.slots(name);
         let first = first_slot();
         for i in 0..KEPT {
             let mut held = match slots[(first + i) % KEPT].0.try_lock() {
@@ -111,15 +107,19 @@ impl Readers {
         Ok(read(&mut own))
     }
 
+    /// The slots of the family `name` (rows or index).
+    fn slots(&self, name: &'static str) -> &[Slot; KEPT] {
+        match name {
+            CF_ROWS => &self.rows,
+            CF_INDEX => &self.index,
+            _ => unreachable!("only the rows and index families keep iterators"),
+        }
+    }
+
     /// How many iterators the family `name` keeps now.
     #[cfg(test)]
     pub(super) fn kept(&self, name: &'static str) -> usize {
-        let slots = if name == CF_ROWS {
-            &self.rows
-        } else {
-            &self.index
-        };
-        slots
+        self.slots(name)
             .iter()
             .filter(|slot| slot.0.lock().is_ok_and(|held| held.is_some()))
             .count()
