@@ -250,7 +250,7 @@ fn index_pks(
         pks.push(entry[len..].to_vec());
         Ok(())
     })?;
-    pks.sort_unstable();
+    keyspace::sort_keys(&mut pks);
     Ok(pks)
 }
 

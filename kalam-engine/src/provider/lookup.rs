@@ -31,6 +31,7 @@ use super::scan::ScanExec;
 use crate::error::{Error, StorageError};
 use crate::row::Decoder;
 use crate::session::{Reads, running_txn, scope_of};
+use crate::storage::keyspace;
 use crate::txn::Txn;
 use crate::value::Value;
 
@@ -183,7 +184,7 @@ impl LookupJoinExec {
             }
         }
         let mut sorted: Vec<Vec<u8>> = wanted.iter().map(|(key, _)| key.clone()).collect();
-        sorted.sort_unstable();
+        keyspace::sort_keys(&mut sorted);
         sorted.dedup();
         // Each row found decoded once, however many driver rows want it; `found[i]`: the
         // position of `sorted[i]`'s row among them (rows come in the order of `sorted`).

@@ -154,6 +154,35 @@ pub(crate) fn disjoint(ranges: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<(&[u8], Opt
     out
 }
 
+/// Sorts `keys` ascending, as `sort_unstable` does. Keys all of one width of at most eight
+/// bytes (a BIGINT or INT primary key, encoded) are sorted as the big-endian integers they
+/// spell, which order as their bytes do: the sort compares numbers held side by side
+/// instead of following each key to its bytes, and a read of ten thousand rows through an
+/// index spent a tenth of its time in the slower sort.
+pub(crate) fn sort_keys(keys: &mut Vec<Vec<u8>>) {
+    let width = keys.first().map_or(0, Vec::len);
+    if width > 8 || keys.iter().any(|key| key.len() != width) {
+        keys.sort_unstable();
+        return;
+    }
+    let mut numbered: Vec<(u64, usize)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let mut bytes = [0; 8];
+            bytes[..width].copy_from_slice(key);
+            (u64::from_be_bytes(bytes), i)
+        })
+        .collect();
+    numbered.sort_unstable();
+    let mut unsorted = std::mem::take(keys);
+    keys.extend(
+        numbered
+            .iter()
+            .map(|&(_, i)| std::mem::take(&mut unsorted[i])),
+    );
+}
+
 /// The smallest key greater than every key that starts with `prefix`, if there is one.
 #[must_use]
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -169,7 +198,33 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn keys_sort_as_their_bytes_do(
+            width in 0usize..=10,
+            keys in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..=10), 0..64),
+            mixed in any::<bool>(),
+        ) {
+            // Keys of one width (the integer sort), or of the widths drawn (the bytes').
+            let mut keys: Vec<Vec<u8>> = keys
+                .into_iter()
+                .map(|mut key| {
+                    if !mixed {
+                        key.resize(width, 0x5A);
+                    }
+                    key
+                })
+                .collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            sort_keys(&mut keys);
+            prop_assert_eq!(keys, expected);
+        }
+    }
 
     #[test]
     fn disjoint_ranges_cover_the_same_keys_once() {
