@@ -175,9 +175,9 @@ fn index_keys<'a>(
 /// to check them again.
 struct Claims<'a> {
     view: View<'a>,
-    vacated: HashSet<&'a [u8]>,
-    keys: HashSet<Vec<u8>>,
-    uniques: HashSet<Vec<u8>>,
+    vacated: HashSet<&'a [u8], RandomState>,
+    keys: HashSet<Vec<u8>, RandomState>,
+    uniques: HashSet<Vec<u8>, RandomState>,
 }
 
 impl<'a> Claims<'a> {
@@ -185,8 +185,8 @@ impl<'a> Claims<'a> {
         Claims {
             view: reads.view(),
             vacated: vacated.into_iter().collect(),
-            keys: HashSet::new(),
-            uniques: HashSet::new(),
+            keys: HashSet::default(),
+            uniques: HashSet::default(),
         }
     }
 
@@ -426,6 +426,7 @@ fn insert_encoded(
         claims.view.newest_many(meta.number, scope, &pks)?
     };
     let mut newest = newest.into_iter();
+    claims.keys.reserve(rows.len());
     let mut count = 0;
     for (values, keyed) in rows {
         let (pk, encoded) = keyed?;

@@ -277,19 +277,15 @@ impl<'a> Reader<'a> {
 
     /// Moves past the next `len` bytes, which end on a character's boundary.
     fn pass(&mut self, len: usize) {
-        let chunk = &self.sql[self.at..self.at + len];
-        let chars = |text: &str| {
-            if text.is_ascii() {
-                text.len() as u64
-            } else {
-                text.chars().count() as u64
-            }
-        };
-        match chunk.rfind('\n') {
-            None => self.column += chars(chunk),
-            Some(last) => {
-                self.line += chunk.bytes().filter(|&b| b == b'\n').count() as u64;
-                self.column = 1 + chars(&chunk[last + 1..]);
+        // One pass over the bytes: the chunks are a literal each, mostly a few bytes, where
+        // searching them (for the last newline, then whether they are ASCII) cost more.
+        for &b in &self.sql.as_bytes()[self.at..self.at + len] {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Not a UTF-8 continuation byte: a character starts here.
+                self.column += 1;
             }
         }
         self.at += len;

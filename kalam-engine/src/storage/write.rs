@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
+use foldhash::fast::RandomState;
 use rocksdb::WriteOptions;
 
 use super::flush::Hidden;
@@ -358,7 +359,7 @@ impl WriteSet {
             .filter(|op| matches!(op, Op::Row { .. }))
             .count()
             > 1;
-        let mut written: HashSet<&[u8]> = HashSet::new();
+        let mut written: HashSet<&[u8], RandomState> = HashSet::default();
         for op in &self.ops {
             match op {
                 Op::Row {
