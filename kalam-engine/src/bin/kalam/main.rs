@@ -12,6 +12,13 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use kalam_engine::{Engine, Session, UserId, model_layouts};
 
+/// The binary's allocator. A statement allocates and frees many small buffers (keys, rows,
+/// values, plans' pieces) on whichever thread runs it, and glibc's malloc coalesces and
+/// trims its free lists as it goes. Only the binary's Rust code allocates here: RocksDB's
+/// C++ and SQLite's C keep the system's, and a crate embedding the engine chooses its own.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A small real database built with the kalam macros: RocksDB storage, SQL through
 /// DataFusion.
 #[derive(Debug, Parser)]
