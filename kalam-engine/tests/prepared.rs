@@ -2,7 +2,7 @@
 //! returns, for every key, present or not, and so do their literal forms sent as text;
 //! other statements bind parameters into a plan.
 
-use kalam_engine::{Engine, EngineOptions, Error, UserId, Value};
+use kalam_engine::{Engine, EngineOptions, Error, QueryResult, UserId, Value};
 use proptest::prelude::*;
 
 fn setup() -> (tempfile::TempDir, Engine, UserId) {
@@ -350,10 +350,24 @@ fn in_lists_and_ranges_on_keys_and_indexes_take_the_fast_path_and_match_datafusi
                 sql = sql.replace(&format!("${}", i + 1), &v);
             }
             let slow = general.sql_blocking(&root, &sql).unwrap();
-            prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+            // A union of ranges is compared as rows in any order: DataFusion may factor a
+            // bound every range shares out of the OR (`k <= 68` of `k BETWEEN NULL AND 68
+            // OR k BETWEEN 0 AND 68`) and read that range in the index's order, where the
+            // fast path reads the union's rows in key order; without ORDER BY both are
+            // right. IN lists keep their order: each path reads them as the other does.
+            let shown = |result: &QueryResult| {
+                let text = result.to_string();
+                if !prepared.contains(" OR ") {
+                    return text;
+                }
+                let mut lines: Vec<&str> = text.lines().collect();
+                lines.sort_unstable();
+                lines.join("\n")
+            };
+            prop_assert_eq!(shown(&fast), shown(&slow), "{}", sql);
             prop_assert_eq!(fast.schema().fields(), slow.schema().fields());
             let text = engine.sql_blocking(&root, &sql).unwrap();
-            prop_assert_eq!(text.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(shown(&text), shown(&slow), "{}", sql);
         });
     }
     // Columns no key or index leads with go through DataFusion, and so do unions of
