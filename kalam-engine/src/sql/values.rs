@@ -260,19 +260,12 @@ impl<'a> Reader<'a> {
 
     /// Moves past one character.
     fn bump(&mut self) {
-        match self.peek() {
-            None => {}
-            Some(b'\n') => {
-                self.at += 1;
-                self.line += 1;
-                self.column = 1;
-            }
-            Some(b) if b.is_ascii() => {
-                self.at += 1;
-                self.column += 1;
-            }
-            Some(_) => self.pass(self.sql[self.at..].chars().next().map_or(0, char::len_utf8)),
-        }
+        let len = match self.peek() {
+            None => 0,
+            Some(b) if b.is_ascii() => 1,
+            Some(_) => self.sql[self.at..].chars().next().map_or(0, char::len_utf8),
+        };
+        self.pass(len);
     }
 
     /// Moves past the next `len` bytes, which end on a character's boundary.
