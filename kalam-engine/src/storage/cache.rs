@@ -22,7 +22,11 @@
 //!   iterator is refreshed: one refresh may serve many keys) and offers what it read with
 //!   it; the offer is kept only if no commit touching the shard was written since, and
 //!   none is being written. A reader that read the old state while the write went in
-//!   is thereby turned away, whatever the interleaving.
+//!   is thereby turned away, whatever the interleaving;
+//! - a commit that rewrote one row (an update or a delete by key) keeps the version it
+//!   wrote, once RocksDB has it, if no other commit wrote the row's shard at any time
+//!   during its own: such a commit might have written the row too, and RocksDB may hold
+//!   the two in either order. So the next statement on a row just changed finds it here.
 //!
 //! Each cache holds at most the bytes it is given; a full shard drops the entries not
 //! read since its last sweep (the clock policy, with a single sweep), or every other one
@@ -131,6 +135,8 @@ struct Shard {
     written: u64,
     /// Commits touching the shard whose write may not be in RocksDB yet.
     writing: u32,
+    /// The ticket of the last commit that began writing the shard.
+    started: u64,
 }
 
 impl Shard {
@@ -160,6 +166,18 @@ impl Shard {
         }
         self.bytes = bytes;
     }
+
+    /// Keeps `cached`, in place of what the shard held for its key, within `budget`.
+    fn put(&mut self, cached: Cached, budget: usize) {
+        let needed = cached.cost();
+        self.sweep(needed, budget);
+        // `insert` would keep the old key, and with it the old version.
+        if let Some((old, _)) = self.entries.remove_entry(cached.prefix()) {
+            self.bytes -= old.cost();
+        }
+        self.entries.insert(cached, Cell::new(false));
+        self.bytes += needed;
+    }
 }
 
 /// A cache; see the module's documentation.
@@ -167,6 +185,8 @@ pub(super) struct Cache {
     shards: Box<[Mutex<Shard>]>,
     /// Commits written (or failed) so far.
     commits: AtomicU64,
+    /// Commits begun so far: each one's ticket.
+    tickets: AtomicU64,
     hasher: RandomState,
     /// Each shard's share of the cache's bytes.
     shard_bytes: usize,
@@ -190,6 +210,7 @@ impl Cache {
         Cache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             commits: AtomicU64::new(0),
+            tickets: AtomicU64::new(0),
             hasher: RandomState::default(),
             shard_bytes: bytes / SHARDS,
         }
@@ -242,19 +263,11 @@ impl Cache {
         if !self.fits(len) {
             return;
         }
-        let needed = cost(len);
         let mut shard = self.lock(self.shard_of(prefix));
         if shard.written > since.0 || shard.writing > 0 {
             return;
         }
-        shard.sweep(needed, self.shard_bytes);
-        let cached = Cached::new(prefix, parts);
-        // `insert` would keep the old key, and with it the old version.
-        if let Some((old, _)) = shard.entries.remove_entry(prefix) {
-            shard.bytes -= old.cost();
-        }
-        shard.entries.insert(cached, Cell::new(false));
-        shard.bytes += needed;
+        shard.put(Cached::new(prefix, parts), self.shard_bytes);
     }
 
     /// Marks the shards of the keys `prefixes` as being written and drops the keys from
@@ -265,23 +278,30 @@ impl Cache {
         prefixes: impl Iterator<Item = &'a [u8]>,
         all: bool,
     ) -> Writing<'a> {
-        let mut shards = 0u64;
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed) + 1;
+        let (mut shards, mut alone) = (0u64, 0u64);
+        let mut begin = |index: usize, shard: &mut Shard| {
+            if shards & 1 << index == 0 {
+                shards |= 1 << index;
+                if shard.writing == 0 {
+                    alone |= 1 << index;
+                }
+                shard.writing += 1;
+                shard.started = ticket;
+            }
+        };
         if all {
             for index in 0..SHARDS {
                 let mut shard = self.lock(index);
-                shard.writing += 1;
+                begin(index, &mut shard);
                 shard.entries.clear();
                 shard.bytes = 0;
             }
-            shards = u64::MAX;
         } else {
             for prefix in prefixes {
                 let index = self.shard_of(prefix);
                 let mut shard = self.lock(index);
-                if shards & 1 << index == 0 {
-                    shards |= 1 << index;
-                    shard.writing += 1;
-                }
+                begin(index, &mut shard);
                 if let Some((old, _)) = shard.entries.remove_entry(prefix) {
                     shard.bytes -= old.cost();
                 }
@@ -290,6 +310,9 @@ impl Cache {
         Writing {
             cache: self,
             shards,
+            ticket,
+            alone,
+            ended: false,
         }
     }
 }
@@ -299,17 +322,52 @@ pub(super) struct Writing<'a> {
     cache: &'a Cache,
     /// A bit per shard written.
     shards: u64,
+    /// The commit's ticket, and a bit per shard that no other commit was writing when
+    /// this one began.
+    ticket: u64,
+    alone: u64,
+    ended: bool,
 }
 
-impl Drop for Writing<'_> {
-    fn drop(&mut self) {
+impl Writing<'_> {
+    /// Ends the write, which RocksDB has, keeping what it wrote of the row `prefix` (the
+    /// suffix of the version's key and the stored value, in `parts`) as the row's newest
+    /// version: unless another commit wrote the row's shard while this one did, which
+    /// might have written the row too, in either order.
+    pub(super) fn written(mut self, prefix: &[u8], parts: &[&[u8]]) {
+        let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let keep = self.cache.fits(len).then(|| Cached::new(prefix, parts));
+        self.end(keep);
+    }
+
+    fn end(&mut self, mut keep: Option<Cached>) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
         // Counted after the write: a read that takes this count or a later one sees it.
         let count = self.cache.commits.fetch_add(1, Ordering::AcqRel) + 1;
+        let keep_in = keep
+            .as_ref()
+            .map(|cached| self.cache.shard_of(cached.prefix()));
         for index in (0..SHARDS).filter(|&index| self.shards & 1 << index != 0) {
             let mut shard = self.cache.lock(index);
             shard.writing -= 1;
             shard.written = count;
+            // Alone from the beginning to the end: no other commit overlapped this one.
+            let alone = self.alone & 1 << index != 0 && shard.started == self.ticket;
+            if keep_in == Some(index)
+                && alone
+                && let Some(cached) = keep.take()
+            {
+                shard.put(cached, self.cache.shard_bytes);
+            }
         }
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.end(None);
     }
 }
 
@@ -361,6 +419,62 @@ mod tests {
         // After it: kept.
         offer(&cache, b"row", 2, b"new");
         assert_eq!(hit(&cache, b"row"), Some((2, b"new".to_vec())));
+    }
+
+    #[test]
+    fn a_version_written_alone_is_kept_as_the_rows_newest() {
+        let cache = Cache::new(1 << 20);
+        offer(&cache, b"row", 1, b"old");
+        cache
+            .writing([&b"row"[..]].into_iter(), false)
+            .written(b"row", &[&[2; SEQ_LEN], b"new"]);
+        assert_eq!(hit(&cache, b"row"), Some((2, b"new".to_vec())));
+        // A read begun before the write offers what it read too late to be kept.
+        let before = Since(0);
+        cache.offer_version(
+            before,
+            b"row",
+            &[&b"row"[..], &[1; SEQ_LEN]].concat(),
+            b"old",
+        );
+        assert_eq!(hit(&cache, b"row"), Some((2, b"new".to_vec())));
+    }
+
+    #[test]
+    fn a_version_written_beside_another_commit_on_its_shard_is_not_kept() {
+        let cache = Cache::new(1 << 20);
+        let new = |seq: u8| [vec![seq; SEQ_LEN], b"new".to_vec()];
+        // Either commit may have been written to RocksDB first, whichever ends first.
+        for first_ends in [true, false] {
+            let first = cache.writing([&b"row"[..]].into_iter(), false);
+            let second = cache.writing([&b"row"[..]].into_iter(), false);
+            let (one, two) = (new(1), new(2));
+            fn parts(v: &[Vec<u8>; 2]) -> [&[u8]; 2] {
+                [&v[0], &v[1]]
+            }
+            if first_ends {
+                first.written(b"row", &parts(&one));
+                second.written(b"row", &parts(&two));
+            } else {
+                second.written(b"row", &parts(&two));
+                first.written(b"row", &parts(&one));
+            }
+            assert_eq!(hit(&cache, b"row"), None, "first ends first: {first_ends}");
+        }
+        // A commit of another row of the shard, begun and ended inside this one's.
+        let other = (0..1000u32)
+            .map(|n| format!("other-{n}").into_bytes())
+            .find(|p| cache.shard_of(p) == cache.shard_of(b"row"))
+            .unwrap();
+        let outer = cache.writing([&b"row"[..]].into_iter(), false);
+        drop(cache.writing([other.as_slice()].into_iter(), false));
+        outer.written(b"row", &[&[3; SEQ_LEN], b"new"]);
+        assert_eq!(hit(&cache, b"row"), None);
+        // Alone again, it is kept.
+        cache
+            .writing([&b"row"[..]].into_iter(), false)
+            .written(b"row", &[&[4; SEQ_LEN], b"new"]);
+        assert_eq!(hit(&cache, b"row"), Some((4, b"new".to_vec())));
     }
 
     #[test]

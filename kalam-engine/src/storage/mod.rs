@@ -246,7 +246,7 @@ fn family<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, Storag
 mod tests {
     use std::ops::Bound;
 
-    use super::read::KeyBounds;
+    use super::read::{KeyBounds, live};
     use super::*;
 
     /// A storage in a fresh temporary directory, removed when its guard is dropped.
@@ -975,10 +975,21 @@ mod tests {
             Scope::Shared,
             b"a",
             Some(vec![3]),
-            Supersedes::Version(hit.key),
+            Supersedes::Version(hit.key.clone()),
         );
         storage.write(&set).unwrap();
-        assert!(!cached(&prefix));
+        // The row rewritten alone is kept as written, under the key it overwrote.
+        let kept = storage
+            .cache
+            .lookup(&prefix)
+            .expect("the rewritten row is cached");
+        assert_eq!(
+            (
+                [&prefix[..], kept.seq()].concat(),
+                live(kept.value()).unwrap()
+            ),
+            (hit.key, Some(&[3][..]))
+        );
         assert_eq!(
             storage.versions(table, Scope::Shared, b"a"),
             [Some(vec![3])]

@@ -103,7 +103,16 @@ impl Storage {
             .index_cache
             .writing(set.index_lookups(), set.drops_lookups());
         let written = self.db.write_opt(batch, &options);
-        drop((writing, looked_up));
+        // A row rewritten alone (an update or delete by key) is kept in the row cache as
+        // written: the next statement on it reads it there, not from RocksDB.
+        match (&written, set.rewritten_row()) {
+            (Ok(()), Some((prefix, seq, row))) => {
+                let tag = [if row.is_some() { TAG_ROW } else { TAG_DELETED }];
+                writing.written(prefix, &[seq, &tag, row.unwrap_or_default()]);
+            }
+            _ => drop(writing),
+        }
+        drop(looked_up);
         written?;
         self.hid(hidden);
         Ok(())
@@ -308,6 +317,27 @@ impl WriteSet {
             Op::Row { key, .. } => Some(key.as_slice()),
             _ => None,
         })
+    }
+
+    /// The set's one row, if it writes one row and over the version its writer read
+    /// (which the new one overwrites in place): its prefix, the suffix of the key the
+    /// version keeps, and the row (`None`: deleted).
+    fn rewritten_row(&self) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+        let mut rows = self.ops.iter().filter_map(|op| match op {
+            Op::Row {
+                key,
+                row,
+                supersedes,
+            } => Some((key, row, supersedes)),
+            _ => None,
+        });
+        let (key, row, Supersedes::Version(old)) = rows.next()? else {
+            return None;
+        };
+        let seq = old
+            .strip_prefix(key.as_slice())
+            .filter(|seq| seq.len() == keyspace::SEQ_LEN)?;
+        rows.next().is_none().then_some((key, seq, row.as_deref()))
     }
 
     /// Whether the set drops a table's rows.
