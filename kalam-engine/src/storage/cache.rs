@@ -140,6 +140,16 @@ struct Shard {
 }
 
 impl Shard {
+    /// What the shard holds for `prefix`, marked as read.
+    fn find(&self, prefix: &[u8]) -> Option<Cached> {
+        let (cached, used) = self.entries.get_key_value(prefix)?;
+        // Written only when it changes, so that reads of a hot entry leave its line clean.
+        if !used.get() {
+            used.set(true);
+        }
+        Some(cached.clone())
+    }
+
     /// Makes room for `needed` more bytes within `budget`.
     fn sweep(&mut self, needed: usize, budget: usize) {
         if self.bytes + needed <= budget {
@@ -242,9 +252,45 @@ impl Cache {
     /// What the cache holds for `prefix`.
     pub(super) fn lookup(&self, prefix: &[u8]) -> Option<Cached> {
         let shard = self.lock(self.shard_of(prefix));
-        let (cached, used) = shard.entries.get_key_value(prefix)?;
-        used.set(true);
-        Some(cached.clone())
+        shard.find(prefix)
+    }
+
+    /// What the cache holds for each of `prefixes`, in their order: [`lookup`](Self::lookup)
+    /// of many keys, with each shard locked once for all its keys. A lock is an atomic
+    /// read-modify-write, which orders the loads around it, so keys looked up one lock each
+    /// wait for each other's misses on memory; under one lock they overlap.
+    pub(super) fn lookup_many<P: AsRef<[u8]>>(&self, prefixes: &[P]) -> Vec<Option<Cached>> {
+        let shards: Vec<u8> = prefixes
+            .iter()
+            .map(|prefix| self.shard_of(prefix.as_ref()) as u8)
+            .collect();
+        // The keys' positions grouped by shard (a counting sort): `order[starts[s]..starts[s
+        // + 1]]` are shard `s`'s.
+        let mut starts = [0usize; SHARDS + 1];
+        for &shard in &shards {
+            starts[usize::from(shard) + 1] += 1;
+        }
+        for shard in 0..SHARDS {
+            starts[shard + 1] += starts[shard];
+        }
+        let mut next = starts;
+        let mut order = vec![0; prefixes.len()];
+        for (i, &shard) in shards.iter().enumerate() {
+            let at = &mut next[usize::from(shard)];
+            order[*at] = i;
+            *at += 1;
+        }
+        let mut found = vec![None; prefixes.len()];
+        for (index, keys) in starts.windows(2).enumerate() {
+            if keys[0] == keys[1] {
+                continue;
+            }
+            let shard = self.lock(index);
+            for &i in &order[keys[0]..keys[1]] {
+                found[i] = shard.find(prefixes[i].as_ref());
+            }
+        }
+        found
     }
 
     /// Keeps the version of the row `prefix` (`key` its full key) that a read of RocksDB

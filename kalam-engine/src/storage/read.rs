@@ -220,7 +220,6 @@ impl<'v> View<'v> {
         pks: &[Vec<u8>],
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let pks = pks.iter().map(Vec::as_slice);
         self.walk((table, scope), pks, |_, pk, _, found| {
             let row = match found {
                 Found::Pending(pending) => pending.row.as_deref(),
@@ -249,14 +248,10 @@ impl<'v> View<'v> {
         pks: &[&[u8]],
     ) -> Result<Vec<Option<Version>>, StorageError> {
         let mut newest: Vec<Option<Version>> = pks.iter().map(|_| None).collect();
-        self.walk(
-            (table, scope),
-            pks.iter().copied(),
-            |i, _, prefix, found| {
-                newest[i] = Some(found.version(prefix)?);
-                Ok::<_, StorageError>(())
-            },
-        )?;
+        self.walk((table, scope), pks, |i, _, prefix, found| {
+            newest[i] = Some(found.version(prefix)?);
+            Ok::<_, StorageError>(())
+        })?;
         Ok(newest)
     }
 
@@ -266,30 +261,55 @@ impl<'v> View<'v> {
     /// read by one iterator moving forward: a key a few keys past the one before is reached
     /// by stepping, not seeking, and once the iterator has passed the last key of the
     /// family, no later key is sought; once steps fall short twice in a row, sparse keys
-    /// are only sought. What the iterator finds is offered to the cache.
-    fn walk<'p, E: From<StorageError>>(
+    /// are only sought. What the iterator finds is offered to the cache. Many keys are
+    /// looked up in the cache together, before the iterator moves.
+    fn walk<P: AsRef<[u8]>, E: From<StorageError>>(
         &self,
         (table, scope): (TableNumber, Scope<'_>),
-        pks: impl IntoIterator<Item = &'p [u8]>,
+        pks: &[P],
         mut found: impl FnMut(usize, &[u8], &[u8], Found<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let cache = &self.storage.cache;
         // Taken before the iterator is refreshed: everything it reads is that recent.
-        let since = self.cache_since(&self.storage.cache);
+        let since = self.cache_since(cache);
+        let mut prefix = keyspace::scope_prefix(table, scope);
+        let scope_len = prefix.len();
+        let mut cached = match since {
+            Some(_) if pks.len() >= CACHED_TOGETHER => {
+                // The rows' prefixes, one after the other in one allocation.
+                let mut bytes = Vec::with_capacity(pks.len() * (scope_len + pks[0].as_ref().len()));
+                let mut ends = Vec::with_capacity(pks.len());
+                for pk in pks {
+                    bytes.extend_from_slice(&prefix);
+                    bytes.extend_from_slice(pk.as_ref());
+                    ends.push(bytes.len());
+                }
+                let mut start = 0;
+                let prefixes: Vec<&[u8]> = ends
+                    .iter()
+                    .map(|&end| &bytes[std::mem::replace(&mut start, end)..end])
+                    .collect();
+                cache.lookup_many(&prefixes)
+            }
+            _ => Vec::new(),
+        };
         self.with_iter(CF_ROWS, None, |iter| {
-            let mut prefix = keyspace::scope_prefix(table, scope);
-            let scope_len = prefix.len();
             let mut misses = 0;
             let mut read = 0;
             // The key the iterator was last moved to.
             let mut at: Option<&[u8]> = None;
-            for (i, pk) in pks.into_iter().enumerate() {
+            for (i, pk) in pks.iter().map(AsRef::as_ref).enumerate() {
                 prefix.truncate(scope_len);
                 prefix.extend_from_slice(pk);
                 if let Some(pending) = self.overlay.and_then(|o| o.rows.get(&prefix)) {
                     found(i, pk, &prefix, Found::Pending(pending))?;
                     continue;
                 }
-                if let Some(version) = since.and_then(|_| self.storage.cache.lookup(&prefix)) {
+                let hit = match cached.get_mut(i) {
+                    Some(hit) => hit.take(),
+                    None => since.and_then(|_| cache.lookup(&prefix)),
+                };
+                if let Some(version) = hit {
                     found(i, pk, &prefix, Found::Cached(&version))?;
                     continue;
                 }
@@ -901,6 +921,9 @@ impl Iterator for RowIter<'_> {
             .map(|row| row.map(|(pk, row)| (pk.to_vec(), row.to_vec())))
     }
 }
+
+/// From how many keys on [`View::walk`] looks them up in the row cache together.
+const CACHED_TOGETHER: usize = 32;
 
 /// How many keys [`Storage::get_many`] steps over to reach the next key it wants.
 const STEPS: usize = 8;
