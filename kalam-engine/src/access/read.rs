@@ -291,6 +291,38 @@ pub(crate) fn covered_batch(
     Ok(decoder.finish(schema)?)
 }
 
+/// Up to `max` rows of `access` from `cursor` on, as [`visit_chunk`] reads them, as a batch
+/// of `columns`, all of them primary-key columns: decoded from the rows' keys, their
+/// stored values left undecoded (a scan for a join on the key, or a count). Returns the
+/// batch and where to continue.
+pub(crate) fn keys_chunk(
+    view: View<'_>,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    (access, cursor): (&Access, Cursor),
+    (max, columns): (usize, &[usize]),
+    schema: SchemaRef,
+) -> datafusion::common::Result<(RecordBatch, Cursor)> {
+    let mut decoder = RowDecoder::new(Arc::clone(&meta.layout), columns, max.min(256));
+    let mut values = Vec::with_capacity(columns.len());
+    let cursor = visit_chunk(view, meta, scope, (access, cursor), max, |pk, _| {
+        let mut read = || -> Result<(), DecodeError> {
+            values.clear();
+            let mut key = pk;
+            for &column in &meta.pk {
+                let value = Value::decode_key(meta.types[column], &mut key)?;
+                if columns.contains(&column) {
+                    values.push((column, value));
+                }
+            }
+            decoder.push_values(&values)
+        };
+        read().map_err(StorageError::corrupt_row)
+    })
+    .map_err(|e| Error::from(e).into_datafusion())?;
+    Ok((decoder.finish(schema)?, cursor))
+}
+
 /// Decodes stored rows into a batch of the `projection` columns.
 pub(crate) fn decode_batch(
     meta: &TableMeta,

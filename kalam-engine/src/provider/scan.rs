@@ -20,7 +20,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 
 use super::properties;
-use crate::access::{self, Access, AccessPath, Cursor, covered_batch, still_usable, visit_chunk};
+use crate::access::{
+    self, Access, AccessPath, Cursor, covered_batch, keys_chunk, still_usable, visit_chunk,
+};
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::UserId;
@@ -259,6 +261,7 @@ impl ExecutionPlan for ScanExec {
             .iter()
             .map(|&i| Arc::clone(&self.filters.checks[i]))
             .collect();
+        let keys_only = read.iter().all(|column| meta.pk.contains(column));
         let state = ScanState {
             shared: Arc::clone(&self.shared),
             meta,
@@ -268,6 +271,7 @@ impl ExecutionPlan for ScanExec {
             checks,
             read,
             read_schema,
+            keys_only,
             width: self.projection.len(),
             remaining: self.limit.unwrap_or(usize::MAX),
             cursor: Cursor::Start,
@@ -296,6 +300,8 @@ struct ScanState {
     /// The columns decoded: the projection, then (with checks) the columns they read.
     read: Vec<usize>,
     read_schema: SchemaRef,
+    /// Whether `read` holds primary-key columns only, which the rows' keys hold.
+    keys_only: bool,
     /// How many of `read` the scan returns.
     width: usize,
     remaining: usize,
@@ -304,6 +310,16 @@ struct ScanState {
 }
 
 impl ScanState {
+    /// How many rows to read next.
+    fn chunk(&self) -> usize {
+        // Checks drop rows: read whole chunks, then keep what the limit allows.
+        if self.checks.is_empty() {
+            self.batch_size.min(self.remaining)
+        } else {
+            self.batch_size
+        }
+    }
+
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         loop {
             if self.remaining == 0 || matches!(self.cursor, Cursor::Done) {
@@ -325,13 +341,20 @@ impl ScanState {
                     &self.read,
                     Arc::clone(&self.read_schema),
                 )?,
+                _ if self.keys_only => {
+                    let (batch, cursor) = keys_chunk(
+                        reads.view(),
+                        &self.meta,
+                        scope,
+                        (&self.access, cursor),
+                        (self.chunk(), &self.read),
+                        Arc::clone(&self.read_schema),
+                    )?;
+                    self.cursor = cursor;
+                    batch
+                }
                 _ => {
-                    // Checks drop rows: read whole chunks, then keep what the limit allows.
-                    let max = if self.checks.is_empty() {
-                        self.batch_size.min(self.remaining)
-                    } else {
-                        self.batch_size
-                    };
+                    let max = self.chunk();
                     // Rows go from RocksDB's buffers straight into the column builders.
                     let expected = match &self.access {
                         Access::Keys(keys) => keys.len().min(max),
