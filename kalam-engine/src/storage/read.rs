@@ -277,7 +277,8 @@ impl<'v> View<'v> {
         let mut cached = match since {
             Some(_) if pks.len() >= CACHED_TOGETHER => {
                 // The rows' prefixes, one after the other in one allocation.
-                let mut bytes = Vec::with_capacity(pks.len() * (scope_len + pks[0].as_ref().len()));
+                let width = scope_len + pks[0].as_ref().len();
+                let mut bytes = Vec::with_capacity(pks.len() * width);
                 let mut ends = Vec::with_capacity(pks.len());
                 for pk in pks {
                     bytes.extend_from_slice(&prefix);
