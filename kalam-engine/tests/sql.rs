@@ -268,13 +268,17 @@ fn updates_and_deletes_leave_no_stale_versions() {
     );
 }
 
+/// A table with a key of two columns.
+const STOCK: &str = "CREATE SHARED TABLE shop.stock \
+    (store TEXT, item INT, count INT NOT NULL, PRIMARY KEY (store, item))";
+
 #[test]
 fn composite_keys_joins_and_drop() {
     let (_dir, engine) = setup();
+    run(&engine, STOCK);
     run(
         &engine,
-        "CREATE SHARED TABLE shop.stock (store TEXT, item INT, count INT NOT NULL, PRIMARY KEY (store, item));
-         INSERT INTO shop.stock VALUES ('north', 1, 4), ('north', 3, 1), ('south', 1, 9)",
+        "INSERT INTO shop.stock VALUES ('north', 1, 4), ('north', 3, 1), ('south', 1, 9)",
     );
     let plan = run(
         &engine,
@@ -316,10 +320,10 @@ fn composite_keys_joins_and_drop() {
 #[test]
 fn scans_of_key_columns_alone_read_the_keys_of_live_rows() {
     let (_dir, engine) = setup();
+    run(&engine, STOCK);
     run(
         &engine,
-        "CREATE SHARED TABLE shop.stock (store TEXT, item INT, count INT NOT NULL, PRIMARY KEY (store, item));
-         INSERT INTO shop.stock VALUES ('north', 3, 4), ('north', -1, 1), ('south', 1, 9), ('west', 2, 0);
+        "INSERT INTO shop.stock VALUES ('north', 3, 4), ('north', -1, 1), ('south', 1, 9), ('west', 2, 0);
          DELETE FROM shop.stock WHERE store = 'south';
          UPDATE shop.stock SET count = 5 WHERE item = 3",
     );

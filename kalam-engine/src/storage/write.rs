@@ -106,7 +106,7 @@ impl Storage {
         // A row rewritten alone (an update or delete by key) is kept in the row cache as
         // written: the next statement on it reads it there, not from RocksDB.
         match (&written, set.rewritten_row()) {
-            (Ok(()), Some((prefix, seq, row))) => {
+            (Ok(()), Some(Rewritten { prefix, seq, row })) => {
                 let tag = [if row.is_some() { TAG_ROW } else { TAG_DELETED }];
                 writing.written(prefix, &[seq, &tag, row.unwrap_or_default()]);
             }
@@ -144,6 +144,16 @@ pub(super) enum Op {
     },
     DropTable(TableNumber),
     DropIndex(TableNumber, u32),
+}
+
+/// A row a set rewrites alone (see [`WriteSet::rewritten_row`]).
+struct Rewritten<'a> {
+    /// The row's prefix.
+    prefix: &'a [u8],
+    /// The suffix of the key the version keeps: the key of the version it replaces.
+    seq: &'a [u8],
+    /// The new row; `None`: deleted.
+    row: Option<&'a [u8]>,
 }
 
 /// Why a transaction's commit wrote nothing: another writer committed first.
@@ -320,9 +330,8 @@ impl WriteSet {
     }
 
     /// The set's one row, if it writes one row and over the version its writer read
-    /// (which the new one overwrites in place): its prefix, the suffix of the key the
-    /// version keeps, and the row (`None`: deleted).
-    fn rewritten_row(&self) -> Option<(&[u8], &[u8], Option<&[u8]>)> {
+    /// (which the new one overwrites in place).
+    fn rewritten_row(&self) -> Option<Rewritten<'_>> {
         let mut rows = self.ops.iter().filter_map(|op| match op {
             Op::Row {
                 key,
@@ -337,7 +346,11 @@ impl WriteSet {
         let seq = old
             .strip_prefix(key.as_slice())
             .filter(|seq| seq.len() == keyspace::SEQ_LEN)?;
-        rows.next().is_none().then_some((key, seq, row.as_deref()))
+        rows.next().is_none().then_some(Rewritten {
+            prefix: key,
+            seq,
+            row: row.as_deref(),
+        })
     }
 
     /// Whether the set drops a table's rows.
