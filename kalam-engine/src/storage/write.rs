@@ -332,6 +332,10 @@ impl WriteSet {
     /// The set's one row, if it writes one row and over the version its writer read
     /// (which the new one overwrites in place).
     fn rewritten_row(&self) -> Option<Rewritten<'_>> {
+        // A table's data dropped in the same set may take the row with it.
+        if self.drops_data() {
+            return None;
+        }
         let mut rows = self.ops.iter().filter_map(|op| match op {
             Op::Row {
                 key,
