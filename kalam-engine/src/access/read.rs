@@ -276,13 +276,7 @@ pub(crate) fn covered_batch(
             let (parts, len) = entry::read_parts(&meta.types, index, entry)?;
             values.clear();
             values.extend(index.parts.iter().map(|p| p.column).zip(parts));
-            let mut pk = &entry[len..];
-            for (&column, &push) in meta.pk.iter().zip(&pushed) {
-                let value = Value::decode_key(meta.types[column], &mut pk)?;
-                if push {
-                    values.push((column, value));
-                }
-            }
+            key_values(meta, &entry[len..], &pushed, &mut values)?;
             decoder.push_values(&values)
         };
         read().map_err(StorageError::corrupt_index_entry)
@@ -305,22 +299,34 @@ pub(crate) fn keys_chunk(
 ) -> datafusion::common::Result<(RecordBatch, Cursor)> {
     let mut decoder = RowDecoder::new(Arc::clone(&meta.layout), columns, max.min(256));
     let mut values = Vec::with_capacity(columns.len());
+    let wanted: Vec<bool> = meta.pk.iter().map(|c| columns.contains(c)).collect();
     let cursor = visit_chunk(view, meta, scope, (access, cursor), max, |pk, _| {
         let mut read = || -> Result<(), DecodeError> {
             values.clear();
-            let mut key = pk;
-            for &column in &meta.pk {
-                let value = Value::decode_key(meta.types[column], &mut key)?;
-                if columns.contains(&column) {
-                    values.push((column, value));
-                }
-            }
+            key_values(meta, pk, &wanted, &mut values)?;
             decoder.push_values(&values)
         };
         read().map_err(StorageError::corrupt_row)
     })
     .map_err(|e| Error::from(e).into_datafusion())?;
     Ok((decoder.finish(schema)?, cursor))
+}
+
+/// Decodes the primary-key columns of `pk` (a row's primary key) and pushes to `values`
+/// those `wanted` marks (one flag per key column), with their column numbers.
+fn key_values(
+    meta: &TableMeta,
+    mut pk: &[u8],
+    wanted: &[bool],
+    values: &mut Vec<(usize, Value)>,
+) -> Result<(), DecodeError> {
+    for (&column, &want) in meta.pk.iter().zip(wanted) {
+        let value = Value::decode_key(meta.types[column], &mut pk)?;
+        if want {
+            values.push((column, value));
+        }
+    }
+    Ok(())
 }
 
 /// Decodes stored rows into a batch of the `projection` columns.

@@ -255,15 +255,17 @@ impl Cache {
         shard.find(prefix)
     }
 
-    /// What the cache holds for each of `prefixes`, in their order: [`lookup`](Self::lookup)
+    /// What the cache holds for each of many keys, in their order: [`lookup`](Self::lookup)
     /// of many keys, with each shard locked once for all its keys. A lock is an atomic
     /// read-modify-write, which orders the loads around it, so keys looked up one lock each
     /// wait for each other's misses on memory; under one lock they overlap.
-    pub(super) fn lookup_many<P: AsRef<[u8]>>(&self, prefixes: &[P]) -> Vec<Option<Cached>> {
-        let shards: Vec<u8> = prefixes
-            .iter()
-            .map(|prefix| self.shard_of(prefix.as_ref()) as u8)
-            .collect();
+    /// `prefix(i)` is the `i`th of `count` keys.
+    pub(super) fn lookup_many<'p>(
+        &self,
+        count: usize,
+        prefix: impl Fn(usize) -> &'p [u8],
+    ) -> Vec<Option<Cached>> {
+        let shards: Vec<u8> = (0..count).map(|i| self.shard_of(prefix(i)) as u8).collect();
         // The keys' positions grouped by shard (a counting sort): `order[starts[s]..starts[s
         // + 1]]` are shard `s`'s.
         let mut starts = [0usize; SHARDS + 1];
@@ -274,20 +276,20 @@ impl Cache {
             starts[shard + 1] += starts[shard];
         }
         let mut next = starts;
-        let mut order = vec![0; prefixes.len()];
+        let mut order = vec![0; count];
         for (i, &shard) in shards.iter().enumerate() {
             let at = &mut next[usize::from(shard)];
             order[*at] = i;
             *at += 1;
         }
-        let mut found = vec![None; prefixes.len()];
+        let mut found = vec![None; count];
         for (index, keys) in starts.windows(2).enumerate() {
             if keys[0] == keys[1] {
                 continue;
             }
             let shard = self.lock(index);
             for &i in &order[keys[0]..keys[1]] {
-                found[i] = shard.find(prefixes[i].as_ref());
+                found[i] = shard.find(prefix(i));
             }
         }
         found
@@ -358,7 +360,7 @@ impl Cache {
             shards,
             ticket,
             alone,
-            ended: false,
+            keep: None,
         }
     }
 }
@@ -372,7 +374,8 @@ pub(super) struct Writing<'a> {
     /// this one began.
     ticket: u64,
     alone: u64,
-    ended: bool,
+    /// The row version to keep once the write ends (see [`Writing::written`]).
+    keep: Option<Cached>,
 }
 
 impl Writing<'_> {
@@ -382,14 +385,13 @@ impl Writing<'_> {
     /// might have written the row too, in either order.
     pub(super) fn written(mut self, prefix: &[u8], parts: &[&[u8]]) {
         let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        let keep = self.cache.fits(len).then(|| Cached::new(prefix, parts));
-        self.end(keep);
+        self.keep = self.cache.fits(len).then(|| Cached::new(prefix, parts));
     }
+}
 
-    fn end(&mut self, mut keep: Option<Cached>) {
-        if std::mem::replace(&mut self.ended, true) {
-            return;
-        }
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let mut keep = self.keep.take();
         // Counted after the write: a read that takes this count or a later one sees it.
         let count = self.cache.commits.fetch_add(1, Ordering::AcqRel) + 1;
         let keep_in = keep
@@ -408,12 +410,6 @@ impl Writing<'_> {
                 shard.put(cached, self.cache.shard_bytes);
             }
         }
-    }
-}
-
-impl Drop for Writing<'_> {
-    fn drop(&mut self) {
-        self.end(None);
     }
 }
 

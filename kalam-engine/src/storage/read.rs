@@ -272,66 +272,58 @@ impl<'v> View<'v> {
         let cache = &self.storage.cache;
         // Taken before the iterator is refreshed: everything it reads is that recent.
         let since = self.cache_since(cache);
-        let mut prefix = keyspace::scope_prefix(table, scope);
-        let scope_len = prefix.len();
-        let mut cached = match since {
-            Some(_) if pks.len() >= CACHED_TOGETHER => {
-                // The rows' prefixes, one after the other in one allocation.
-                let width = scope_len + pks[0].as_ref().len();
-                let mut bytes = Vec::with_capacity(pks.len() * width);
-                let mut ends = Vec::with_capacity(pks.len());
-                for pk in pks {
-                    bytes.extend_from_slice(&prefix);
-                    bytes.extend_from_slice(pk.as_ref());
-                    ends.push(bytes.len());
-                }
-                let mut start = 0;
-                let prefixes: Vec<&[u8]> = ends
-                    .iter()
-                    .map(|&end| &bytes[std::mem::replace(&mut start, end)..end])
-                    .collect();
-                cache.lookup_many(&prefixes)
-            }
-            _ => Vec::new(),
-        };
+        let mut scratch = keyspace::scope_prefix(table, scope);
+        let scope_len = scratch.len();
+        // Many keys: their prefixes built once, and looked up in the cache together.
+        let batch =
+            (since.is_some() && pks.len() >= CACHED_TOGETHER).then(|| Prefixes::new(&scratch, pks));
+        let mut cached = batch.as_ref().map_or_else(Vec::new, |batch| {
+            cache.lookup_many(pks.len(), |i| batch.get(i))
+        });
         self.with_iter(CF_ROWS, None, |iter| {
             let mut misses = 0;
             let mut read = 0;
             // The key the iterator was last moved to.
             let mut at: Option<&[u8]> = None;
             for (i, pk) in pks.iter().map(AsRef::as_ref).enumerate() {
-                prefix.truncate(scope_len);
-                prefix.extend_from_slice(pk);
-                if let Some(pending) = self.overlay.and_then(|o| o.rows.get(&prefix)) {
-                    found(i, pk, &prefix, Found::Pending(pending))?;
+                let prefix = match &batch {
+                    Some(batch) => batch.get(i),
+                    None => {
+                        scratch.truncate(scope_len);
+                        scratch.extend_from_slice(pk);
+                        &scratch
+                    }
+                };
+                if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
+                    found(i, pk, prefix, Found::Pending(pending))?;
                     continue;
                 }
                 let hit = match cached.get_mut(i) {
                     Some(hit) => hit.take(),
-                    None => since.and_then(|_| cache.lookup(&prefix)),
+                    None => since.and_then(|_| cache.lookup(prefix)),
                 };
                 if let Some(version) = hit {
-                    found(i, pk, &prefix, Found::Cached(&version))?;
+                    found(i, pk, prefix, Found::Cached(&version))?;
                     continue;
                 }
                 read += 1;
                 // Stepping only goes forward: a key before the last one is sought.
                 let stepped =
-                    misses < MISSES && at.is_some_and(|at| at < pk) && step_to(iter, &prefix);
+                    misses < MISSES && at.is_some_and(|at| at < pk) && step_to(iter, prefix);
                 if stepped {
                     misses = 0;
                 } else {
                     misses += usize::from(at.is_some());
-                    iter.seek(&prefix);
+                    iter.seek(prefix);
                 }
                 at = Some(pk);
                 if let (Some(key), Some(value)) = (iter.key(), iter.value())
-                    && keyspace::is_version_of(key, &prefix)
+                    && keyspace::is_version_of(key, prefix)
                 {
                     if let Some(since) = since {
-                        self.storage.cache.offer_version(since, &prefix, key, value);
+                        self.storage.cache.offer_version(since, prefix, key, value);
                     }
-                    found(i, pk, &prefix, Found::Stored { key, value })?;
+                    found(i, pk, prefix, Found::Stored { key, value })?;
                 }
             }
             self.storage.read_from(Scanned::Rows, read);
@@ -925,6 +917,34 @@ impl Iterator for RowIter<'_> {
 
 /// From how many keys on [`View::walk`] looks them up in the row cache together.
 const CACHED_TOGETHER: usize = 32;
+
+/// The row prefixes of many keys, one after the other in one allocation.
+struct Prefixes {
+    bytes: Vec<u8>,
+    /// Where each prefix ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Prefixes {
+    /// The prefixes of `pks` in the scope whose prefix is `scope`.
+    fn new<P: AsRef<[u8]>>(scope: &[u8], pks: &[P]) -> Self {
+        let width = scope.len() + pks.first().map_or(0, |pk| pk.as_ref().len());
+        let mut bytes = Vec::with_capacity(pks.len() * width);
+        let mut ends = Vec::with_capacity(pks.len());
+        for pk in pks {
+            bytes.extend_from_slice(scope);
+            bytes.extend_from_slice(pk.as_ref());
+            ends.push(bytes.len());
+        }
+        Prefixes { bytes, ends }
+    }
+
+    /// The `i`th prefix.
+    fn get(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.bytes[start..self.ends[i]]
+    }
+}
 
 /// How many keys [`Storage::get_many`] steps over to reach the next key it wants.
 const STEPS: usize = 8;
