@@ -27,6 +27,9 @@
 //!   wrote, once RocksDB has it, if no other commit wrote the row's shard at any time
 //!   during its own: such a commit might have written the row too, and RocksDB may hold
 //!   the two in either order. So the next statement on a row just changed finds it here.
+//!   On the same terms a commit of a few index entries keeps the lookups it changed, each
+//!   with its entries as written: what the cache held of them when the commit began was
+//!   what RocksDB held.
 //!
 //! Each cache holds at most the bytes it is given; a full shard drops the entries not
 //! read since its last sweep (the clock policy, with a single sweep), or every other one
@@ -326,8 +329,27 @@ impl Cache {
         prefixes: impl Iterator<Item = &'a [u8]>,
         all: bool,
     ) -> Writing<'a> {
+        self.begin_writing(prefixes, all, false)
+    }
+
+    /// [`writing`](Self::writing), the entries dropped kept in the guard, for
+    /// [`Writing::rewritten`] to make the written state of them.
+    pub(super) fn writing_taken<'a>(
+        &'a self,
+        prefixes: impl Iterator<Item = &'a [u8]>,
+    ) -> Writing<'a> {
+        self.begin_writing(prefixes, false, true)
+    }
+
+    fn begin_writing<'a>(
+        &'a self,
+        prefixes: impl Iterator<Item = &'a [u8]>,
+        all: bool,
+        take: bool,
+    ) -> Writing<'a> {
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed) + 1;
         let (mut shards, mut alone) = (0u64, 0u64);
+        let mut taken = Vec::new();
         let mut begin = |index: usize, shard: &mut Shard| {
             if shards & 1 << index == 0 {
                 shards |= 1 << index;
@@ -352,6 +374,9 @@ impl Cache {
                 begin(index, &mut shard);
                 if let Some((old, _)) = shard.entries.remove_entry(prefix) {
                     shard.bytes -= old.cost();
+                    if take {
+                        taken.push(old);
+                    }
                 }
             }
         }
@@ -360,7 +385,8 @@ impl Cache {
             shards,
             ticket,
             alone,
-            keep: None,
+            taken,
+            keep: Vec::new(),
         }
     }
 }
@@ -374,8 +400,11 @@ pub(super) struct Writing<'a> {
     /// this one began.
     ticket: u64,
     alone: u64,
-    /// The row version to keep once the write ends (see [`Writing::written`]).
-    keep: Option<Cached>,
+    /// What the shards held for the keys written when the write began, if asked for (see
+    /// [`Cache::writing_taken`]).
+    taken: Vec<Cached>,
+    /// What to keep once the write ends (see [`Writing::written`]).
+    keep: Vec<Cached>,
 }
 
 impl Writing<'_> {
@@ -385,29 +414,43 @@ impl Writing<'_> {
     /// might have written the row too, in either order.
     pub(super) fn written(mut self, prefix: &[u8], parts: &[&[u8]]) {
         let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
-        self.keep = self.cache.fits(len).then(|| Cached::new(prefix, parts));
+        if self.cache.fits(len) {
+            self.keep.push(Cached::new(prefix, parts));
+        }
+    }
+
+    /// Ends the write, which RocksDB has, keeping for each key whose entry was taken when
+    /// it began what `written` makes of it (from the key and what the entry held): what
+    /// RocksDB now holds under the key, as what the cache held was what it held before.
+    /// As with [`written`](Self::written), only in shards no other commit wrote meanwhile.
+    pub(super) fn rewritten(mut self, written: impl Fn(&[u8], &[u8]) -> Option<Vec<u8>>) {
+        for old in std::mem::take(&mut self.taken) {
+            if let Some(read) = written(old.prefix(), old.read())
+                && self.cache.fits(old.prefix + read.len())
+            {
+                self.keep.push(Cached::new(old.prefix(), &[&read]));
+            }
+        }
     }
 }
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        let mut keep = self.keep.take();
+        let mut keep: Vec<(usize, Cached)> = std::mem::take(&mut self.keep)
+            .into_iter()
+            .map(|cached| (self.cache.shard_of(cached.prefix()), cached))
+            .collect();
         // Counted after the write: a read that takes this count or a later one sees it.
         let count = self.cache.commits.fetch_add(1, Ordering::AcqRel) + 1;
-        let keep_in = keep
-            .as_ref()
-            .map(|cached| self.cache.shard_of(cached.prefix()));
         for index in (0..SHARDS).filter(|&index| self.shards & 1 << index != 0) {
             let mut shard = self.cache.lock(index);
             shard.writing -= 1;
             shard.written = count;
             // Alone from the beginning to the end: no other commit overlapped this one.
-            let alone = self.alone & 1 << index != 0 && shard.started == self.ticket;
-            if keep_in == Some(index)
-                && alone
-                && let Some(cached) = keep.take()
-            {
-                shard.put(cached, self.cache.shard_bytes);
+            if self.alone & 1 << index != 0 && shard.started == self.ticket {
+                for (_, cached) in keep.extract_if(.., |(at, _)| *at == index) {
+                    shard.put(cached, self.cache.shard_bytes);
+                }
             }
         }
     }
@@ -480,6 +523,36 @@ mod tests {
             b"old",
         );
         assert_eq!(hit(&cache, b"row"), Some((2, b"new".to_vec())));
+    }
+
+    #[test]
+    fn entries_taken_by_a_write_alone_are_kept_as_it_rewrites_them() {
+        let cache = Cache::new(1 << 20);
+        let held = |key: &[u8]| cache.lookup(key).map(|c| c.read().to_vec());
+        cache.offer(cache.since(), b"lookup-1", &[b"a"]);
+        cache.offer(cache.since(), b"lookup-2", &[b"b"]);
+        let keys = [&b"lookup-1"[..], b"lookup-2", b"lookup-3"];
+        // Each entry held when the write began, rewritten; a key not held gets nothing,
+        // and an entry rewritten to nothing is dropped.
+        cache
+            .writing_taken(keys.into_iter())
+            .rewritten(|key, read| (key != b"lookup-2").then(|| [read, b"+"].concat()));
+        assert_eq!(held(b"lookup-1").as_deref(), Some(&b"a+"[..]));
+        assert_eq!(held(b"lookup-2"), None);
+        assert_eq!(held(b"lookup-3"), None);
+        // Another commit on the shard meanwhile: nothing kept.
+        let other = (0..1000u32)
+            .map(|n| format!("other-{n}").into_bytes())
+            .find(|p| cache.shard_of(p) == cache.shard_of(b"lookup-1"))
+            .unwrap();
+        let outer = cache.writing_taken([&b"lookup-1"[..]].into_iter());
+        drop(cache.writing([other.as_slice()].into_iter(), false));
+        outer.rewritten(|_, read| Some(read.to_vec()));
+        assert_eq!(held(b"lookup-1"), None);
+        // Dropped without `rewritten` (the write failed): nothing kept.
+        cache.offer(cache.since(), b"lookup-1", &[b"a"]);
+        drop(cache.writing_taken([&b"lookup-1"[..]].into_iter()));
+        assert_eq!(held(b"lookup-1"), None);
     }
 
     #[test]

@@ -872,13 +872,35 @@ mod tests {
         // Read again, from the cache: the same.
         assert_eq!(read(storage.now()), "k11 k12 k35");
         let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
-        // A write under one lookup drops it, and only it.
-        write(&["k13"], &["k11"]);
-        assert!(!cached(b"k1") && cached(b"k3"));
-        assert_eq!(read(storage.now()), "k12 k13 k35");
-        // A write under another lookup leaves these.
-        write(&["k22"], &[]);
-        assert!(cached(b"k1") && cached(b"k3") && !cached(b"k2"));
+        // What the cache holds of a lookup, as keys.
+        let held = |lookup: &str| {
+            let hit = storage.index_cache.lookup(lookup.as_bytes())?;
+            let keys: Vec<String> = read::cached_entries(hit.read())
+                .map(|pk| format!("{lookup}{}", String::from_utf8_lossy(pk)))
+                .collect();
+            Some(keys.join(" "))
+        };
+        // A write under a cached lookup keeps it as written (an entry added in key order,
+        // one removed), and leaves the others.
+        write(&["k10", "k13"], &["k11"]);
+        assert_eq!(held("k1").as_deref(), Some("k10 k12 k13"));
+        assert_eq!(held("k3").as_deref(), Some("k35"));
+        assert_eq!(read(storage.now()), "k10 k12 k13 k35");
+        write(&[], &["k10"]);
+        assert_eq!(held("k1").as_deref(), Some("k12 k13"));
+        // A write under a lookup not cached adds none; under another, leaves these.
+        write(&["k22", "k61"], &[]);
+        assert!(cached(b"k1") && cached(b"k3") && cached(b"k2") && !cached(b"k6"));
+        assert_eq!(held("k2").as_deref(), Some("k21 k22"));
+        // A set of more entries than the cache follows drops its lookups.
+        let many: Vec<String> = (0..=super::write::KEPT_LOOKUPS)
+            .map(|i| format!("k2{i}x"))
+            .collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        write(&many, &[]);
+        assert!(!cached(b"k2") && cached(b"k1"));
+        write(&[], &many);
+        assert_eq!(read_of(storage.now(), &["k2"]), "k21 k22");
         // A snapshot reads RocksDB as it was.
         assert_eq!(read(snapshot.view(None)), "k11 k12 k35");
         write(&[], &["k35"]);

@@ -690,9 +690,12 @@ impl Storage {
     }
 }
 
+/// The bytes of the length before each entry the index cache keeps of a lookup.
+pub(super) const ENTRY_LEN: usize = size_of::<u32>();
+
 /// Adds an entry (what follows its lookup) to what the index cache keeps of a lookup:
 /// its length (`u32`, little-endian) and its bytes; `false` if it is too long for that.
-fn push_entry(read: &mut Vec<u8>, entry: &[u8]) -> bool {
+pub(super) fn push_entry(read: &mut Vec<u8>, entry: &[u8]) -> bool {
     let Ok(len) = u32::try_from(entry.len()) else {
         return false;
     };
@@ -719,9 +722,9 @@ fn visit_cached<E>(
 }
 
 /// The entries of a lookup the index cache kept (see [`push_entry`]).
-fn cached_entries(mut read: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn cached_entries(mut read: &[u8]) -> impl Iterator<Item = &[u8]> {
     std::iter::from_fn(move || {
-        let (len, rest) = read.split_first_chunk::<4>()?;
+        let (len, rest) = read.split_first_chunk::<ENTRY_LEN>()?;
         let (entry, rest) = rest.split_at_checked(u32::from_le_bytes(*len) as usize)?;
         read = rest;
         Some(entry)

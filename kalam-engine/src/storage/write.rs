@@ -9,6 +9,7 @@ use rocksdb::WriteOptions;
 
 use super::flush::Hidden;
 use super::keyspace::{self, Scope, TableNumber};
+use super::read::{ENTRY_LEN, cached_entries, push_entry};
 use super::snapshot::Overlay;
 use super::{CF_META, Durability, SEQ_KEY, Storage, TAG_DELETED, TAG_ROW, family};
 use crate::error::StorageError;
@@ -99,9 +100,13 @@ impl Storage {
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
         let writing = self.cache.writing(set.row_prefixes(), set.drops_rows());
-        let looked_up = self
-            .index_cache
-            .writing(set.index_lookups(), set.drops_lookups());
+        let keeps_lookups = set.keeps_lookups();
+        let looked_up = if keeps_lookups {
+            self.index_cache.writing_taken(set.index_lookups())
+        } else {
+            self.index_cache
+                .writing(set.index_lookups(), set.drops_lookups())
+        };
         let written = self.db.write_opt(batch, &options);
         // A row rewritten alone (an update or delete by key) is kept in the row cache as
         // written: the next statement on it reads it there, not from RocksDB.
@@ -112,7 +117,12 @@ impl Storage {
             }
             _ => drop(writing),
         }
-        drop(looked_up);
+        // So are the index lookups a small set changes, each with its entries as written.
+        if written.is_ok() && keeps_lookups {
+            looked_up.rewritten(|lookup, entries| set.lookup_written(lookup, entries));
+        } else {
+            drop(looked_up);
+        }
         written?;
         self.hid(hidden);
         Ok(())
@@ -145,6 +155,10 @@ pub(super) enum Op {
     DropTable(TableNumber),
     DropIndex(TableNumber, u32),
 }
+
+/// The most index entries a set writes for the index cache to keep the lookups it changes
+/// (see [`WriteSet::keeps_lookups`]): a few rows' worth.
+pub(super) const KEPT_LOOKUPS: usize = 8;
 
 /// A row a set rewrites alone (see [`WriteSet::rewritten_row`]).
 struct Rewritten<'a> {
@@ -382,6 +396,73 @@ impl WriteSet {
                 Op::Index { key, lookup, .. } => lookup.is_none_or(|lookup| lookup > key.len()),
                 _ => false,
             })
+    }
+
+    /// Whether the index cache keeps the lookups the set changes, as written (see
+    /// [`lookup_written`](Self::lookup_written)): a set of at most [`KEPT_LOOKUPS`] index
+    /// entries (a statement on a row or a few), each of a known lookup, that drops no data.
+    fn keeps_lookups(&self) -> bool {
+        let mut entries = 0;
+        for op in &self.ops {
+            match op {
+                Op::Index { key, lookup, .. } => {
+                    if lookup.is_none_or(|lookup| lookup > key.len()) {
+                        return false;
+                    }
+                    entries += 1;
+                }
+                Op::DropTable(_) | Op::DropIndex(..) => return false,
+                _ => {}
+            }
+        }
+        entries <= KEPT_LOOKUPS
+    }
+
+    /// The entries of the index lookup `lookup` once the set is written, from `entries`,
+    /// those it held before, as the index cache keeps them (see `push_entry`), in key
+    /// order: the set's entries under it added or removed, in its order. `None` if an
+    /// entry is too long to keep.
+    fn lookup_written(&self, lookup: &[u8], entries: &[u8]) -> Option<Vec<u8>> {
+        let mut written = entries.to_vec();
+        for op in &self.ops {
+            let Op::Index {
+                key,
+                value,
+                lookup: Some(len),
+            } = op
+            else {
+                continue;
+            };
+            let Some(pk) = key.strip_prefix(lookup).filter(|_| *len == lookup.len()) else {
+                continue;
+            };
+            // Where the entry is, or would go: the lists are short, so a walk.
+            let mut at = 0;
+            let mut there = false;
+            for entry in cached_entries(&written) {
+                match entry.cmp(pk) {
+                    std::cmp::Ordering::Less => at += ENTRY_LEN + entry.len(),
+                    order => {
+                        there = order == std::cmp::Ordering::Equal;
+                        break;
+                    }
+                }
+            }
+            match (there, value) {
+                (false, Some(_)) => {
+                    let mut added = Vec::with_capacity(ENTRY_LEN + pk.len());
+                    if !push_entry(&mut added, pk) {
+                        return None;
+                    }
+                    written.splice(at..at, added);
+                }
+                (true, None) => {
+                    written.drain(at..at + ENTRY_LEN + pk.len());
+                }
+                _ => {}
+            }
+        }
+        Some(written)
     }
 
     pub(super) fn into_ops(self) -> Vec<Op> {
