@@ -100,12 +100,14 @@ impl Storage {
         let mut options = WriteOptions::default();
         options.set_sync(self.durability == Durability::Machine);
         let writing = self.cache.writing(set.row_prefixes(), set.drops_rows());
-        let keeps_lookups = set.keeps_lookups();
+        // A set of a few index entries, each of a known lookup, keeps the lookups it
+        // changes, as written; other sets drop them.
+        let drops_lookups = set.drops_lookups();
+        let keeps_lookups = !drops_lookups && set.index_lookups().count() <= KEPT_LOOKUPS;
         let looked_up = if keeps_lookups {
             self.index_cache.writing_taken(set.index_lookups())
         } else {
-            self.index_cache
-                .writing(set.index_lookups(), set.drops_lookups())
+            self.index_cache.writing(set.index_lookups(), drops_lookups)
         };
         let written = self.db.write_opt(batch, &options);
         // A row rewritten alone (an update or delete by key) is kept in the row cache as
@@ -157,7 +159,7 @@ pub(super) enum Op {
 }
 
 /// The most index entries a set writes for the index cache to keep the lookups it changes
-/// (see [`WriteSet::keeps_lookups`]): a few rows' worth.
+/// (see [`WriteSet::lookup_written`]): a few rows' worth.
 pub(super) const KEPT_LOOKUPS: usize = 8;
 
 /// A row a set rewrites alone (see [`WriteSet::rewritten_row`]).
@@ -396,26 +398,6 @@ impl WriteSet {
                 Op::Index { key, lookup, .. } => lookup.is_none_or(|lookup| lookup > key.len()),
                 _ => false,
             })
-    }
-
-    /// Whether the index cache keeps the lookups the set changes, as written (see
-    /// [`lookup_written`](Self::lookup_written)): a set of at most [`KEPT_LOOKUPS`] index
-    /// entries (a statement on a row or a few), each of a known lookup, that drops no data.
-    fn keeps_lookups(&self) -> bool {
-        let mut entries = 0;
-        for op in &self.ops {
-            match op {
-                Op::Index { key, lookup, .. } => {
-                    if lookup.is_none_or(|lookup| lookup > key.len()) {
-                        return false;
-                    }
-                    entries += 1;
-                }
-                Op::DropTable(_) | Op::DropIndex(..) => return false,
-                _ => {}
-            }
-        }
-        entries <= KEPT_LOOKUPS
     }
 
     /// The entries of the index lookup `lookup` once the set is written, from `entries`,
