@@ -8,8 +8,7 @@
 //! found here with one hash probe instead. The storage keeps two caches, one for rows
 //! (keyed by a row's prefix, holding its newest version) and one for index lookups (keyed
 //! by an index's prefix and the values of all its parts, holding the primary keys of the
-//! entries under them). Only reads of the committed state use them; a transaction's
-//! snapshot reads RocksDB.
+//! entries under them).
 //!
 //! What a cache holds for a key is never older than the committed state a read could see:
 //!
@@ -30,6 +29,13 @@
 //!   On the same terms a commit of a few index entries keeps the lookups it changed, each
 //!   with its entries as written: what the cache held of them when the commit began was
 //!   what RocksDB held.
+//!
+//! Each entry is stamped with a count of commits from which on RocksDB has held what it
+//! holds: the count an offer's read took, or the count of the commit that kept it. An
+//! entry is still there only if no commit has written its key since, so a read that took
+//! a count at least its stamp (a transaction's snapshot does so before it is taken) would
+//! have found in RocksDB what it holds. Snapshots read through the caches on those terms,
+//! and offer what they read as any read does.
 //!
 //! Each cache holds at most the bytes it is given; a full shard drops the entries not
 //! read since its last sweep (the clock policy, with a single sweep), or every other one
@@ -62,10 +68,12 @@ const ENTRY_OVERHEAD: usize = 48;
 pub(super) struct Cached {
     bytes: Arc<[u8]>,
     prefix: usize,
+    /// The count of commits from which on RocksDB has held it (see the module docs).
+    from: u64,
 }
 
 impl Cached {
-    fn new(prefix: &[u8], parts: &[&[u8]]) -> Self {
+    fn new(prefix: &[u8], parts: &[&[u8]], from: u64) -> Self {
         let mut bytes =
             Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
         bytes.extend_from_slice(prefix);
@@ -75,6 +83,7 @@ impl Cached {
         Cached {
             bytes: bytes.into(),
             prefix: prefix.len(),
+            from,
         }
     }
 
@@ -143,9 +152,13 @@ struct Shard {
 }
 
 impl Shard {
-    /// What the shard holds for `prefix`, marked as read.
-    fn find(&self, prefix: &[u8]) -> Option<Cached> {
+    /// What the shard holds for `prefix`, marked as read, if a read begun at `since` would
+    /// have found it in RocksDB.
+    fn find(&self, prefix: &[u8], since: Since) -> Option<Cached> {
         let (cached, used) = self.entries.get_key_value(prefix)?;
+        if cached.from > since.0 {
+            return None;
+        }
         // Written only when it changes, so that reads of a hot entry leave its line clean.
         if !used.get() {
             used.set(true);
@@ -213,7 +226,8 @@ impl std::fmt::Debug for Cache {
     }
 }
 
-/// How many commits were written when a read began (see [`Cache::since`]).
+/// How many commits were written when a read began (see [`Cache::since`]), or when the
+/// snapshot it reads was taken.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Since(u64);
 
@@ -252,10 +266,11 @@ impl Cache {
         Since(self.commits.load(Ordering::Acquire))
     }
 
-    /// What the cache holds for `prefix`.
-    pub(super) fn lookup(&self, prefix: &[u8]) -> Option<Cached> {
+    /// What the cache holds for `prefix`, if a read begun at `since` (or of a snapshot
+    /// taken then) would have found it in RocksDB.
+    pub(super) fn lookup(&self, prefix: &[u8], since: Since) -> Option<Cached> {
         let shard = self.lock(self.shard_of(prefix));
-        shard.find(prefix)
+        shard.find(prefix, since)
     }
 
     /// What the cache holds for each of many keys, in their order: [`lookup`](Self::lookup)
@@ -265,6 +280,7 @@ impl Cache {
     /// `prefix(i)` is the `i`th of `count` keys.
     pub(super) fn lookup_many<'p>(
         &self,
+        since: Since,
         count: usize,
         prefix: impl Fn(usize) -> &'p [u8],
     ) -> Vec<Option<Cached>> {
@@ -292,7 +308,7 @@ impl Cache {
             }
             let shard = self.lock(index);
             for &i in &order[keys[0]..keys[1]] {
-                found[i] = shard.find(prefix(i));
+                found[i] = shard.find(prefix(i), since);
             }
         }
         found
@@ -318,7 +334,7 @@ impl Cache {
         if shard.written > since.0 || shard.writing > 0 {
             return;
         }
-        shard.put(Cached::new(prefix, parts), self.shard_bytes);
+        shard.put(Cached::new(prefix, parts, since.0), self.shard_bytes);
     }
 
     /// Marks the shards of the keys `prefixes` as being written and drops the keys from
@@ -415,7 +431,8 @@ impl Writing<'_> {
     pub(super) fn written(mut self, prefix: &[u8], parts: &[&[u8]]) {
         let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
         if self.cache.fits(len) {
-            self.keep.push(Cached::new(prefix, parts));
+            // Stamped once the commit is counted.
+            self.keep.push(Cached::new(prefix, parts, u64::MAX));
         }
     }
 
@@ -428,7 +445,8 @@ impl Writing<'_> {
             if let Some(read) = written(old.prefix(), old.read())
                 && self.cache.fits(old.prefix + read.len())
             {
-                self.keep.push(Cached::new(old.prefix(), &[&read]));
+                self.keep
+                    .push(Cached::new(old.prefix(), &[&read], u64::MAX));
             }
         }
     }
@@ -448,7 +466,8 @@ impl Drop for Writing<'_> {
             shard.written = count;
             // Alone from the beginning to the end: no other commit overlapped this one.
             if self.alone & 1 << index != 0 && shard.started == self.ticket {
-                for (_, cached) in keep.extract_if(.., |(at, _)| *at == index) {
+                for (_, mut cached) in keep.extract_if(.., |(at, _)| *at == index) {
+                    cached.from = count;
                     shard.put(cached, self.cache.shard_bytes);
                 }
             }
@@ -462,7 +481,7 @@ mod tests {
 
     fn offer(cache: &Cache, prefix: &[u8], seq: u8, row: &[u8]) {
         assert!(
-            cache.lookup(prefix).is_none(),
+            cache.lookup(prefix, cache.since()).is_none(),
             "{prefix:?} is cached already"
         );
         let key = [prefix, &[seq; SEQ_LEN]].concat();
@@ -470,7 +489,7 @@ mod tests {
     }
 
     fn hit(cache: &Cache, prefix: &[u8]) -> Option<(u8, Vec<u8>)> {
-        let version = cache.lookup(prefix)?;
+        let version = cache.lookup(prefix, cache.since())?;
         Some((version.seq()[0], version.value().to_vec()))
     }
 
@@ -507,6 +526,29 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_serves_only_reads_that_began_once_rocksdb_held_it() {
+        let cache = Cache::new(1 << 20);
+        let key = [&b"row"[..], &[1; SEQ_LEN]].concat();
+        let first = cache.since();
+        drop(cache.writing([&b"other"[..]].into_iter(), false));
+        // Read and offered after one commit: a snapshot taken before it does not take it.
+        let second = cache.since();
+        cache.offer_version(second, b"row", &key, b"one");
+        assert!(cache.lookup(b"row", first).is_none());
+        assert!(cache.lookup(b"row", second).is_some());
+        // Kept by the commit that wrote it: only for reads that count that commit.
+        cache
+            .writing([&b"row"[..]].into_iter(), false)
+            .written(b"row", &[&[1; SEQ_LEN], b"two"]);
+        assert!(cache.lookup(b"row", second).is_none());
+        let third = cache.since();
+        assert_eq!(
+            cache.lookup(b"row", third).map(|c| c.value().to_vec()),
+            Some(b"two".to_vec())
+        );
+    }
+
+    #[test]
     fn a_version_written_alone_is_kept_as_the_rows_newest() {
         let cache = Cache::new(1 << 20);
         offer(&cache, b"row", 1, b"old");
@@ -528,7 +570,7 @@ mod tests {
     #[test]
     fn entries_taken_by_a_write_alone_are_kept_as_it_rewrites_them() {
         let cache = Cache::new(1 << 20);
-        let held = |key: &[u8]| cache.lookup(key).map(|c| c.read().to_vec());
+        let held = |key: &[u8]| cache.lookup(key, cache.since()).map(|c| c.read().to_vec());
         cache.offer(cache.since(), b"lookup-1", &[b"a"]);
         cache.offer(cache.since(), b"lookup-2", &[b"b"]);
         let keys = [&b"lookup-1"[..], b"lookup-2", b"lookup-3"];
@@ -595,7 +637,7 @@ mod tests {
     #[test]
     fn a_full_shard_drops_what_was_not_read_since_its_last_sweep() {
         // One shard's budget holds eight entries of this size, the largest it keeps.
-        let size = Cached::new(b"row-00000", &[&[0; SEQ_LEN], &[0; 100]]).cost();
+        let size = Cached::new(b"row-00000", &[&[0; SEQ_LEN], &[0; 100]], 0).cost();
         let cache = Cache::new(size * 8 * SHARDS);
         let mut in_shard = Vec::new();
         for n in 0..10_000u32 {
@@ -625,11 +667,11 @@ mod tests {
 
     #[test]
     fn an_entry_over_an_eighth_of_a_shard_is_not_kept() {
-        let size = Cached::new(b"lookup-1", &[&[0; 100]]).cost();
+        let size = Cached::new(b"lookup-1", &[&[0; 100]], 0).cost();
         let cache = Cache::new(size * 8 * SHARDS);
         cache.offer(cache.since(), b"lookup-1", &[&[0; 100]]);
-        assert!(cache.lookup(b"lookup-1").is_some());
+        assert!(cache.lookup(b"lookup-1", cache.since()).is_some());
         cache.offer(cache.since(), b"lookup-2", &[&[0; 101]]);
-        assert!(cache.lookup(b"lookup-2").is_none());
+        assert!(cache.lookup(b"lookup-2", cache.since()).is_none());
     }
 }

@@ -857,7 +857,12 @@ mod tests {
             keys.join(" ")
         };
         let read = |view: View<'_>| read_of(view, &["k3", "k1", "k3"]);
-        let cached = |lookup: &[u8]| storage.index_cache.lookup(lookup).is_some();
+        let cached = |lookup: &[u8]| {
+            storage
+                .index_cache
+                .lookup(lookup, storage.index_cache.since())
+                .is_some()
+        };
         write(&["k11", "k12", "k21", "k35"], &[]);
         assert_eq!(read(storage.now()), "k11 k12 k35");
         assert!(cached(b"k1") && cached(b"k3") && !cached(b"k2"));
@@ -874,7 +879,9 @@ mod tests {
         let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
         // What the cache holds of a lookup, as keys.
         let held = |lookup: &str| {
-            let hit = storage.index_cache.lookup(lookup.as_bytes())?;
+            let hit = storage
+                .index_cache
+                .lookup(lookup.as_bytes(), storage.index_cache.since())?;
             let keys: Vec<String> = read::cached_entries(hit.read())
                 .map(|pk| format!("{lookup}{}", String::from_utf8_lossy(pk)))
                 .collect();
@@ -954,6 +961,62 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_reads_from_the_row_cache_only_what_rocksdb_held_when_it_was_taken() {
+        let (_dir, storage) = open();
+        let storage = std::sync::Arc::new(storage);
+        let table = TableNumber(5);
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"a", vec![1]);
+        set.put_row(table, Scope::Shared, b"b", vec![2]);
+        storage.write(&set).unwrap();
+        let [a, b] = [b"a", b"b"].map(|pk| keyspace::row_prefix(table, Scope::Shared, pk));
+        let a_key = storage.now().newest_at(&a).unwrap().unwrap().key;
+        storage.now().newest_at(&b).unwrap();
+        // What the cache holds of `a` made to differ from RocksDB (b's stored value), to
+        // tell which of the two a read took.
+        let since = storage.cache.since();
+        let b_value = storage.cache.lookup(&b, since).unwrap().value().to_vec();
+        storage.cache.offer_version(since, &a, &a_key, &b_value);
+        let row = |snapshot: &Snapshot, prefix: &[u8]| {
+            snapshot.view(None).newest_at(prefix).unwrap().unwrap().row
+        };
+        // Cached before the snapshot was taken: read from the cache.
+        let before = Snapshot::new(std::sync::Arc::clone(&storage));
+        assert_eq!(row(&before, &a), Some(vec![2]));
+        // Rewritten after it, and kept in the cache as written: the snapshot reads RocksDB
+        // as it was (the planted version went with the write).
+        let mut set = WriteSet::new();
+        set.replace_row(
+            table,
+            Scope::Shared,
+            b"a",
+            Some(vec![3]),
+            Supersedes::Version(a_key),
+        );
+        storage.write(&set).unwrap();
+        let now = storage.cache.since();
+        assert_eq!(
+            storage
+                .cache
+                .lookup(&a, now)
+                .map(|c| live(c.value()).unwrap().map(<[u8]>::to_vec)),
+            Some(Some(vec![3]))
+        );
+        assert_eq!(row(&before, &a), Some(vec![1]));
+        assert_eq!(row(&before, &b), Some(vec![2]));
+        // A snapshot taken after the write takes the kept version.
+        let after = Snapshot::new(std::sync::Arc::clone(&storage));
+        assert_eq!(row(&after, &a), Some(vec![3]));
+        // In a transaction, its own writes come first.
+        let mut overlay = Overlay::default();
+        let mut set = WriteSet::new();
+        set.put_row(table, Scope::Shared, b"a", vec![4]);
+        assert!(overlay.absorb(set, after.view(None)).unwrap());
+        let mine = after.view(Some(&overlay)).newest_at(&a).unwrap().unwrap();
+        assert_eq!(mine.row, Some(vec![4]));
+    }
+
+    #[test]
     fn readers_on_many_threads_each_see_their_own_writes() {
         let (_dir, storage) = open();
         let table = TableNumber(9);
@@ -983,7 +1046,12 @@ mod tests {
         set.put_row(table, Scope::Shared, b"b", vec![2]);
         storage.write(&set).unwrap();
         let prefix = keyspace::row_prefix(table, Scope::Shared, b"a");
-        let cached = |prefix: &[u8]| storage.cache.lookup(prefix).is_some();
+        let cached = |prefix: &[u8]| {
+            storage
+                .cache
+                .lookup(prefix, storage.cache.since())
+                .is_some()
+        };
         assert!(!cached(&prefix));
         // Read from RocksDB, then from the cache: the same version, full key included (an
         // update overwrites that key in place).
@@ -1003,7 +1071,7 @@ mod tests {
         // The row rewritten alone is kept as written, under the key it overwrote.
         let kept = storage
             .cache
-            .lookup(&prefix)
+            .lookup(&prefix, storage.cache.since())
             .expect("the rewritten row is cached");
         assert_eq!(
             (

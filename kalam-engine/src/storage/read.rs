@@ -173,15 +173,15 @@ impl<'v> View<'v> {
         if let Some(pending) = self.overlay.and_then(|o| o.rows.get(prefix)) {
             return Found::Pending(pending).version(prefix).map(Some);
         }
-        let since = self.cache_since(&self.storage.cache);
-        if let Some(version) = since.and_then(|_| self.storage.cache.lookup(prefix)) {
+        let since = self.rows_since();
+        if let Some(version) = self.storage.cache.lookup(prefix, since) {
             return Found::Cached(&version).version(prefix).map(Some);
         }
-        self.stored_at(prefix, since)
+        self.stored_at(prefix, Some(since))
     }
 
     /// The newest version RocksDB holds of the row whose prefix is `prefix`, offered to
-    /// the row cache as read `since` then.
+    /// the row cache as read `since` then, if given.
     fn stored_at(
         &self,
         prefix: &[u8],
@@ -205,10 +205,10 @@ impl<'v> View<'v> {
 
     /// Each of `pks` that exists handed to `visit` as `(pk, row)`, in the order of `pks`.
     /// Sorted keys are read by one iterator moving forward (see [`Self::walk`]), so dense
-    /// keys (an index range over much of a table) read as fast as a scan. In a view of the
-    /// committed state each key is looked up in the row cache first, and what the iterator
-    /// finds is offered to it: a hit costs less than a step, so even dense keys read
-    /// faster once cached.
+    /// keys (an index range over much of a table) read as fast as a scan. Each key is
+    /// looked up in the row cache first (a snapshot takes only what it would have read in
+    /// RocksDB), and what the iterator finds is offered to it: a hit costs less than a
+    /// step, so even dense keys read faster once cached.
     ///
     /// # Errors
     ///
@@ -257,7 +257,7 @@ impl<'v> View<'v> {
 
     /// Each of `pks` that the view holds a version of handed to `found` as `(its index in
     /// pks, pk, its row prefix, the version)`, in the order of `pks`: from the transaction's
-    /// overlay, the row cache (a view of the committed state), or RocksDB. Sorted keys are
+    /// overlay, the row cache, or RocksDB. Sorted keys are
     /// read by one iterator moving forward: a key a few keys past the one before is reached
     /// by stepping, not seeking, and once the iterator has passed the last key of the
     /// family, no later key is sought; once steps fall short twice in a row, sparse keys
@@ -271,14 +271,13 @@ impl<'v> View<'v> {
     ) -> Result<(), E> {
         let cache = &self.storage.cache;
         // Taken before the iterator is refreshed: everything it reads is that recent.
-        let since = self.cache_since(cache);
+        let since = self.rows_since();
         let mut scratch = keyspace::scope_prefix(table, scope);
         let scope_len = scratch.len();
         // Many keys: their prefixes built once, and looked up in the cache together.
-        let batch =
-            (since.is_some() && pks.len() >= CACHED_TOGETHER).then(|| Prefixes::new(&scratch, pks));
+        let batch = (pks.len() >= CACHED_TOGETHER).then(|| Prefixes::new(&scratch, pks));
         let mut cached = batch.as_ref().map_or_else(Vec::new, |batch| {
-            cache.lookup_many(pks.len(), |i| batch.get(i))
+            cache.lookup_many(since, pks.len(), |i| batch.get(i))
         });
         self.with_iter(CF_ROWS, None, |iter| {
             let mut misses = 0;
@@ -300,7 +299,7 @@ impl<'v> View<'v> {
                 }
                 let hit = match cached.get_mut(i) {
                     Some(hit) => hit.take(),
-                    None => since.and_then(|_| cache.lookup(prefix)),
+                    None => cache.lookup(prefix, since),
                 };
                 if let Some(version) = hit {
                     found(i, pk, prefix, Found::Cached(&version))?;
@@ -320,9 +319,7 @@ impl<'v> View<'v> {
                 if let (Some(key), Some(value)) = (iter.key(), iter.value())
                     && keyspace::is_version_of(key, prefix)
                 {
-                    if let Some(since) = since {
-                        self.storage.cache.offer_version(since, prefix, key, value);
-                    }
+                    self.storage.cache.offer_version(since, prefix, key, value);
                     found(i, pk, prefix, Found::Stored { key, value })?;
                 }
             }
@@ -506,9 +503,10 @@ impl<'v> View<'v> {
     /// once, in key order. Each lookup is an index's prefix and values of all the index's
     /// parts: what the first `lookup` bytes of an entry hold when
     /// [`WriteSet::put_index_entry`](super::WriteSet::put_index_entry) writes it. None may
-    /// be a prefix of another. A view of the committed state looks each one up in the
-    /// index cache first, and offers it what RocksDB holds for the others; other views
-    /// read the ranges the lookups span, as [`index_keys`](Self::index_keys) does.
+    /// be a prefix of another. Each one is looked up in the index cache first, and what
+    /// RocksDB holds for the others is offered to it; but a transaction that wrote or
+    /// removed entries under one of them reads the ranges they span with its writes over
+    /// them, as [`index_keys`](Self::index_keys) does.
     ///
     /// # Errors
     ///
@@ -518,19 +516,29 @@ impl<'v> View<'v> {
         lookups: &[Vec<u8>],
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        // Taken before the iterator is refreshed: everything it reads is that recent.
-        let cache = &self.storage.index_cache;
-        let Some(since) = self.cache_since(cache) else {
+        let staged = |lookup: &[u8]| {
+            self.overlay.is_some_and(|overlay| {
+                (overlay
+                    .index
+                    .range::<[u8], _>((Bound::Included(lookup), Bound::Unbounded))
+                    .next())
+                .is_some_and(|(key, _)| key.starts_with(lookup))
+            })
+        };
+        if lookups.iter().any(|lookup| staged(lookup)) {
             let ranges: Vec<_> = lookups
                 .iter()
                 .map(|lookup| (lookup.clone(), keyspace::prefix_end(lookup)))
                 .collect();
             return self.index_keys(&ranges, visit);
-        };
+        }
+        let cache = &self.storage.index_cache;
+        // Taken before the iterator is refreshed: everything it reads is that recent.
+        let since = self.index_since();
         let mut lookups: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
         lookups.sort_unstable();
         lookups.dedup();
-        let cached: Vec<Option<Cached>> = lookups.iter().map(|l| cache.lookup(l)).collect();
+        let cached: Vec<Option<Cached>> = lookups.iter().map(|l| cache.lookup(l, since)).collect();
         let mut key = Vec::new();
         // All of them cached: no iterator to refresh.
         if cached.iter().all(Option::is_some) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rocksdb::{DBRawIterator, ReadOptions};
 
 use super::Storage;
-use super::cache::{Cache, Since};
+use super::cache::Since;
 use super::write::{Op, WriteSet};
 use crate::error::StorageError;
 
@@ -26,6 +26,9 @@ self_cell::self_cell!(
 /// keeps the versions it sees from compaction until it is dropped.
 pub(crate) struct Snapshot {
     held: Held,
+    /// Where the commits of the row and index caches stood just before it was taken.
+    rows: Since,
+    index: Since,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -37,8 +40,13 @@ impl std::fmt::Debug for Snapshot {
 impl Snapshot {
     /// A snapshot of `storage` now.
     pub(crate) fn new(storage: Arc<Storage>) -> Self {
+        // Taken first: every commit these counts count is in the snapshot (see the
+        // cache's documentation).
+        let (rows, index) = (storage.cache.since(), storage.index_cache.since());
         Snapshot {
             held: Held::new(storage, |storage| storage.db.snapshot()),
+            rows,
+            index,
         }
     }
 
@@ -46,7 +54,11 @@ impl Snapshot {
     pub(crate) fn view<'a>(&'a self, overlay: Option<&'a Overlay>) -> View<'a> {
         View {
             storage: self.held.borrow_owner(),
-            snapshot: Some(self.held.borrow_dependent()),
+            snapshot: Some(At {
+                rocks: self.held.borrow_dependent(),
+                rows: self.rows,
+                index: self.index,
+            }),
             overlay,
         }
     }
@@ -57,8 +69,16 @@ impl Snapshot {
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub(super) storage: &'a Storage,
-    snapshot: Option<&'a RocksSnapshot<'a>>,
+    snapshot: Option<At<'a>>,
     pub(super) overlay: Option<&'a Overlay>,
+}
+
+/// A view's snapshot, and where the caches' commits stood when it was taken.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    rocks: &'a RocksSnapshot<'a>,
+    rows: Since,
+    index: Since,
 }
 
 impl std::fmt::Debug for View<'_> {
@@ -85,8 +105,8 @@ impl View<'_> {
     /// Read options that read the view's snapshot, if it has one.
     pub(super) fn options(&self) -> ReadOptions {
         let mut options = ReadOptions::default();
-        if let Some(snapshot) = self.snapshot {
-            options.set_snapshot(snapshot);
+        if let Some(at) = self.snapshot {
+            options.set_snapshot(at.rocks);
         }
         options
     }
@@ -114,12 +134,17 @@ impl View<'_> {
         Ok(read(&mut iter))
     }
 
-    /// Where the commits of `cache` (the storage's row or index cache) stand, if the view
-    /// reads the committed state (which the caches hold); `None` for a snapshot, which
-    /// reads RocksDB only.
-    pub(super) fn cache_since(&self, cache: &Cache) -> Option<Since> {
-        let now = self.snapshot.is_none() && self.overlay.is_none();
-        now.then(|| cache.since())
+    /// Where the row cache's commits stand for the view's reads: now, or when its snapshot
+    /// was taken. To take before RocksDB is read (before a kept iterator is refreshed).
+    pub(super) fn rows_since(&self) -> Since {
+        self.snapshot
+            .map_or_else(|| self.storage.cache.since(), |at| at.rows)
+    }
+
+    /// [`rows_since`](Self::rows_since) for the index cache.
+    pub(super) fn index_since(&self) -> Since {
+        self.snapshot
+            .map_or_else(|| self.storage.index_cache.since(), |at| at.index)
     }
 
     /// Whether the view lays a transaction's writes over a snapshot.
