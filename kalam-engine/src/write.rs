@@ -64,16 +64,37 @@ pub(crate) fn locked<T>(
     f(&*shared.catalog.existing(id)?)
 }
 
-/// Runs `f` as [`locked`] does, for a statement that writes only the row of `planned`
+/// Runs `f` as [`locked`] does, for a write statement of `user`; in a transaction, on the
+/// table's current definition without the lock: the statement reads the transaction's
+/// snapshot and writes its overlay, and the commit checks every row and unique value it
+/// wrote again under the locks of the tables written (and fails if DDL came between).
+/// Statements of other transactions never wait on it, nor it on them.
+fn locked_as<T>(
+    shared: &Shared,
+    id: &TableId,
+    user: &QueryUser,
+    f: impl FnOnce(&TableMeta) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if user.txn.is_some() {
+        return f(&*shared.catalog.existing(id)?);
+    }
+    locked(shared, id, f)
+}
+
+/// Runs `f` as [`locked_as`] does, for a statement that writes only the row of `planned`
 /// (the table as the caller found it) whose primary key is `key`: holding only the key's
 /// stripe of the lock, unless the table has a unique index (whose values other rows may
 /// claim).
 fn locked_key<T>(
     shared: &Shared,
     planned: &TableMeta,
+    user: &QueryUser,
     key: &[u8],
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,
 ) -> Result<T, Error> {
+    if user.txn.is_some() {
+        return locked_as(shared, &planned.id, user, f);
+    }
     {
         let _guard = planned.write_lock.key(key);
         // Re-read under the lock, as `locked` does.
@@ -309,7 +330,7 @@ pub(crate) fn apply_insert(
     user: &QueryUser,
     batches: &[RecordBatch],
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked_as(shared, id, user, |meta| {
         let mut rows = Vec::new();
         for batch in batches {
             let columns = cast_columns(meta, batch.columns())?;
@@ -333,8 +354,8 @@ pub(crate) fn insert_values(
     };
     let insert = |meta: &TableMeta| insert_rows(shared, meta, user, rows);
     match key {
-        Some(key) => locked_key(shared, planned, &key, insert),
-        None => locked(shared, &planned.id, insert),
+        Some(key) => locked_key(shared, planned, user, &key, insert),
+        None => locked_as(shared, &planned.id, user, insert),
     }
 }
 
@@ -361,7 +382,7 @@ pub(crate) fn insert_typed<T: crate::TypedTable>(
     rows: &[T],
 ) -> Result<u64, Error> {
     let batch = T::to_record_batch(rows).map_err(|e| Error::type_mismatch(e.to_string()))?;
-    locked(shared, id, |meta| {
+    locked_as(shared, id, user, |meta| {
         crate::typed::attached::<T>(meta)?;
         let columns = batch.columns();
         let rows = rows.iter().enumerate().map(|(row, typed)| {
@@ -517,7 +538,7 @@ pub(crate) fn apply_delete(
     access: &Access,
     predicates: &[Arc<dyn PhysicalExpr>],
 ) -> Result<u64, Error> {
-    locked(shared, &planned.id, |meta| {
+    locked_as(shared, &planned.id, user, |meta| {
         let scope = scope_of(meta, &user.id);
         let access = usable(access, planned, meta);
         let reads = user.reads(&shared.storage);
@@ -574,7 +595,7 @@ pub(crate) fn delete_by_key(
     user: &QueryUser,
     pk: &[u8],
 ) -> Result<u64, Error> {
-    locked_key(shared, planned, pk, |meta| {
+    locked_key(shared, planned, user, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((values, version)) = current(reads.view(), meta, scope, pk)? else {
@@ -595,7 +616,7 @@ pub(crate) fn update_by_key(
     pk: &[u8],
     change: impl FnOnce(&TableMeta, &mut [Value]) -> Result<(), Error>,
 ) -> Result<u64, Error> {
-    locked_key(shared, planned, pk, |meta| {
+    locked_key(shared, planned, user, pk, |meta| {
         let scope = scope_of(meta, &user.id);
         let reads = user.reads(&shared.storage);
         let Some((old, version)) = current(reads.view(), meta, scope, pk)? else {
@@ -627,7 +648,7 @@ pub(crate) fn apply_update(
     predicates: &[Arc<dyn PhysicalExpr>],
     assignments: &[(usize, Arc<dyn PhysicalExpr>)],
 ) -> Result<u64, Error> {
-    locked(shared, &planned.id, |meta| {
+    locked_as(shared, &planned.id, user, |meta| {
         let scope = scope_of(meta, &user.id);
         let access = usable(access, planned, meta);
         let reads = user.reads(&shared.storage);
@@ -675,7 +696,7 @@ pub(crate) fn apply_found(
     user: &QueryUser,
     found: &Found<'_>,
 ) -> Result<u64, Error> {
-    locked(shared, id, |meta| {
+    locked_as(shared, id, user, |meta| {
         let scope = scope_of(meta, &user.id);
         let width = meta.columns.len();
         let mut rows = Vec::new();
