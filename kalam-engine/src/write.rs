@@ -92,10 +92,7 @@ fn locked_key<T>(
     key: &[u8],
     f: impl FnOnce(&TableMeta) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    if user.txn.is_some() {
-        return locked_as(shared, &planned.id, user, f);
-    }
-    {
+    if user.txn.is_none() {
         let _guard = planned.write_lock.key(key);
         // Re-read under the lock, as `locked` does.
         let meta = shared.catalog.existing(&planned.id)?;
@@ -103,7 +100,7 @@ fn locked_key<T>(
             return f(&meta);
         }
     }
-    locked(shared, &planned.id, f)
+    locked_as(shared, &planned.id, user, f)
 }
 
 /// The primary key of a row.

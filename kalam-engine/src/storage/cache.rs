@@ -273,6 +273,12 @@ impl Cache {
         shard.find(prefix, since)
     }
 
+    /// [`lookup`](Self::lookup) by a read that begins now.
+    #[cfg(test)]
+    pub(super) fn lookup_now(&self, prefix: &[u8]) -> Option<Cached> {
+        self.lookup(prefix, self.since())
+    }
+
     /// What the cache holds for each of many keys, in their order: [`lookup`](Self::lookup)
     /// of many keys, with each shard locked once for all its keys. A lock is an atomic
     /// read-modify-write, which orders the loads around it, so keys looked up one lock each
@@ -481,7 +487,7 @@ mod tests {
 
     fn offer(cache: &Cache, prefix: &[u8], seq: u8, row: &[u8]) {
         assert!(
-            cache.lookup(prefix, cache.since()).is_none(),
+            cache.lookup_now(prefix).is_none(),
             "{prefix:?} is cached already"
         );
         let key = [prefix, &[seq; SEQ_LEN]].concat();
@@ -489,7 +495,7 @@ mod tests {
     }
 
     fn hit(cache: &Cache, prefix: &[u8]) -> Option<(u8, Vec<u8>)> {
-        let version = cache.lookup(prefix, cache.since())?;
+        let version = cache.lookup_now(prefix)?;
         Some((version.seq()[0], version.value().to_vec()))
     }
 
@@ -570,7 +576,7 @@ mod tests {
     #[test]
     fn entries_taken_by_a_write_alone_are_kept_as_it_rewrites_them() {
         let cache = Cache::new(1 << 20);
-        let held = |key: &[u8]| cache.lookup(key, cache.since()).map(|c| c.read().to_vec());
+        let held = |key: &[u8]| cache.lookup_now(key).map(|c| c.read().to_vec());
         cache.offer(cache.since(), b"lookup-1", &[b"a"]);
         cache.offer(cache.since(), b"lookup-2", &[b"b"]);
         let keys = [&b"lookup-1"[..], b"lookup-2", b"lookup-3"];
@@ -670,8 +676,8 @@ mod tests {
         let size = Cached::new(b"lookup-1", &[&[0; 100]], 0).cost();
         let cache = Cache::new(size * 8 * SHARDS);
         cache.offer(cache.since(), b"lookup-1", &[&[0; 100]]);
-        assert!(cache.lookup(b"lookup-1", cache.since()).is_some());
+        assert!(cache.lookup_now(b"lookup-1").is_some());
         cache.offer(cache.since(), b"lookup-2", &[&[0; 101]]);
-        assert!(cache.lookup(b"lookup-2", cache.since()).is_none());
+        assert!(cache.lookup_now(b"lookup-2").is_none());
     }
 }

@@ -857,12 +857,7 @@ mod tests {
             keys.join(" ")
         };
         let read = |view: View<'_>| read_of(view, &["k3", "k1", "k3"]);
-        let cached = |lookup: &[u8]| {
-            storage
-                .index_cache
-                .lookup(lookup, storage.index_cache.since())
-                .is_some()
-        };
+        let cached = |lookup: &[u8]| storage.index_cache.lookup_now(lookup).is_some();
         write(&["k11", "k12", "k21", "k35"], &[]);
         assert_eq!(read(storage.now()), "k11 k12 k35");
         assert!(cached(b"k1") && cached(b"k3") && !cached(b"k2"));
@@ -879,9 +874,7 @@ mod tests {
         let snapshot = Snapshot::new(std::sync::Arc::clone(&storage));
         // What the cache holds of a lookup, as keys.
         let held = |lookup: &str| {
-            let hit = storage
-                .index_cache
-                .lookup(lookup.as_bytes(), storage.index_cache.since())?;
+            let hit = storage.index_cache.lookup_now(lookup.as_bytes())?;
             let keys: Vec<String> = read::cached_entries(hit.read())
                 .map(|pk| format!("{lookup}{}", String::from_utf8_lossy(pk)))
                 .collect();
@@ -994,11 +987,10 @@ mod tests {
             Supersedes::Version(a_key),
         );
         storage.write(&set).unwrap();
-        let now = storage.cache.since();
         assert_eq!(
             storage
                 .cache
-                .lookup(&a, now)
+                .lookup_now(&a)
                 .map(|c| live(c.value()).unwrap().map(<[u8]>::to_vec)),
             Some(Some(vec![3]))
         );
@@ -1046,12 +1038,7 @@ mod tests {
         set.put_row(table, Scope::Shared, b"b", vec![2]);
         storage.write(&set).unwrap();
         let prefix = keyspace::row_prefix(table, Scope::Shared, b"a");
-        let cached = |prefix: &[u8]| {
-            storage
-                .cache
-                .lookup(prefix, storage.cache.since())
-                .is_some()
-        };
+        let cached = |prefix: &[u8]| storage.cache.lookup_now(prefix).is_some();
         assert!(!cached(&prefix));
         // Read from RocksDB, then from the cache: the same version, full key included (an
         // update overwrites that key in place).
@@ -1071,7 +1058,7 @@ mod tests {
         // The row rewritten alone is kept as written, under the key it overwrote.
         let kept = storage
             .cache
-            .lookup(&prefix, storage.cache.since())
+            .lookup_now(&prefix)
             .expect("the rewritten row is cached");
         assert_eq!(
             (

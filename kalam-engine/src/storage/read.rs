@@ -257,12 +257,12 @@ impl<'v> View<'v> {
 
     /// Each of `pks` that the view holds a version of handed to `found` as `(its index in
     /// pks, pk, its row prefix, the version)`, in the order of `pks`: from the transaction's
-    /// overlay, the row cache, or RocksDB. Sorted keys are
-    /// read by one iterator moving forward: a key a few keys past the one before is reached
-    /// by stepping, not seeking, and once the iterator has passed the last key of the
-    /// family, no later key is sought; once steps fall short twice in a row, sparse keys
-    /// are only sought. What the iterator finds is offered to the cache. Many keys are
-    /// looked up in the cache together, before the iterator moves.
+    /// overlay, the row cache, or RocksDB. Sorted keys are read by one iterator moving
+    /// forward: a key a few keys past the one before is reached by stepping, not seeking,
+    /// and once the iterator has passed the last key of the family, no later key is
+    /// sought; once steps fall short twice in a row, sparse keys are only sought. What the
+    /// iterator finds is offered to the cache. Many keys are looked up in the cache
+    /// together, before the iterator moves.
     fn walk<P: AsRef<[u8]>, E: From<StorageError>>(
         &self,
         (table, scope): (TableNumber, Scope<'_>),

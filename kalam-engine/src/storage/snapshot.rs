@@ -54,11 +54,7 @@ impl Snapshot {
     pub(crate) fn view<'a>(&'a self, overlay: Option<&'a Overlay>) -> View<'a> {
         View {
             storage: self.held.borrow_owner(),
-            snapshot: Some(At {
-                rocks: self.held.borrow_dependent(),
-                rows: self.rows,
-                index: self.index,
-            }),
+            snapshot: Some(self),
             overlay,
         }
     }
@@ -69,16 +65,8 @@ impl Snapshot {
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub(super) storage: &'a Storage,
-    snapshot: Option<At<'a>>,
+    snapshot: Option<&'a Snapshot>,
     pub(super) overlay: Option<&'a Overlay>,
-}
-
-/// A view's snapshot, and where the caches' commits stood when it was taken.
-#[derive(Clone, Copy)]
-struct At<'a> {
-    rocks: &'a RocksSnapshot<'a>,
-    rows: Since,
-    index: Since,
 }
 
 impl std::fmt::Debug for View<'_> {
@@ -105,8 +93,8 @@ impl View<'_> {
     /// Read options that read the view's snapshot, if it has one.
     pub(super) fn options(&self) -> ReadOptions {
         let mut options = ReadOptions::default();
-        if let Some(at) = self.snapshot {
-            options.set_snapshot(at.rocks);
+        if let Some(snapshot) = self.snapshot {
+            options.set_snapshot(snapshot.held.borrow_dependent());
         }
         options
     }
@@ -138,13 +126,15 @@ impl View<'_> {
     /// was taken. To take before RocksDB is read (before a kept iterator is refreshed).
     pub(super) fn rows_since(&self) -> Since {
         self.snapshot
-            .map_or_else(|| self.storage.cache.since(), |at| at.rows)
+            .map_or_else(|| self.storage.cache.since(), |snapshot| snapshot.rows)
     }
 
     /// [`rows_since`](Self::rows_since) for the index cache.
     pub(super) fn index_since(&self) -> Since {
-        self.snapshot
-            .map_or_else(|| self.storage.index_cache.since(), |at| at.index)
+        self.snapshot.map_or_else(
+            || self.storage.index_cache.since(),
+            |snapshot| snapshot.index,
+        )
     }
 
     /// Whether the view lays a transaction's writes over a snapshot.

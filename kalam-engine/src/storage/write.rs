@@ -103,7 +103,7 @@ impl Storage {
         // A set of a few index entries, each of a known lookup, keeps the lookups it
         // changes, as written; other sets drop them.
         let drops_lookups = set.drops_lookups();
-        let keeps_lookups = !drops_lookups && set.index_lookups().count() <= KEPT_LOOKUPS;
+        let keeps_lookups = !drops_lookups && set.index_lookups().nth(KEPT_LOOKUPS).is_none();
         let looked_up = if keeps_lookups {
             self.index_cache.writing_taken(set.index_lookups())
         } else {
