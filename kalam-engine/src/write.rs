@@ -250,15 +250,14 @@ impl<'a> Claims<'a> {
         if !self.uniques.insert(prefix.clone()) {
             return Err(violation());
         }
-        self.view
-            .index_lookups(std::slice::from_ref(&prefix), |key| {
-                let holder = &key[prefix.len()..];
-                if holder == pk || self.vacated.contains(holder) {
-                    Ok(())
-                } else {
-                    Err(violation())
-                }
-            })?;
+        self.view.index_lookups(vec![prefix.as_slice()], |key| {
+            let holder = &key[prefix.len()..];
+            if holder == pk || self.vacated.contains(holder) {
+                Ok(())
+            } else {
+                Err(violation())
+            }
+        })?;
         if self.view.in_txn() {
             set.claim_unique(prefix, pk);
         }

@@ -77,16 +77,18 @@ pub(crate) fn complete(index: &Index, values: &[Value]) -> bool {
     index.parts.iter().all(|p| values[p.column] != Value::Null)
 }
 
-/// The values of `index`'s parts at the front of `entry` (an entry without its prefix),
-/// and the length they take.
-pub(crate) fn read_parts(
+/// Pushes to `values` the values of `index`'s parts at the front of `entry` (an entry
+/// without its prefix), each with its column's number; returns the length they take.
+pub(crate) fn push_parts(
     types: &[ColumnType],
     index: &Index,
     entry: &[u8],
-) -> Result<(Vec<Value>, usize), DecodeError> {
-    let mut values = Vec::with_capacity(index.parts.len());
-    let len = visit_parts(types, index, entry, |value| values.push(value))?;
-    Ok((values, len))
+    values: &mut Vec<(usize, Value)>,
+) -> Result<usize, DecodeError> {
+    let mut columns = index.parts.iter().map(|p| p.column);
+    visit_parts(types, index, entry, |value| {
+        values.extend(columns.next().map(|column| (column, value)));
+    })
 }
 
 /// The length `index`'s parts take at the front of `entry`: where its primary key starts.
@@ -220,10 +222,12 @@ mod tests {
             let mut bytes = entry(&index, &values);
             let len = bytes.len();
             bytes.extend_from_slice(b"pk");
-            let (read, used) = read_parts(&types, &index, &bytes).unwrap();
+            let mut read = Vec::new();
+            let used = push_parts(&types, &index, &bytes, &mut read).unwrap();
+            let columns: Vec<usize> = (0..values.len()).collect();
             assert_eq!(
-                (read.as_slice(), used),
-                (&values[..], len),
+                (read, used),
+                (columns.into_iter().zip(values.clone()).collect(), len),
                 "{directions:?}"
             );
         }

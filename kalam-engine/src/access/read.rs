@@ -137,8 +137,14 @@ fn index_entries(
 ) -> Result<(), StorageError> {
     let prefix = keyspace::index_prefix(meta.number, index, scope);
     // Every range one value of all the index's parts: lookups, which a cache can answer.
-    if let Some(lookups) = lookups(meta, index_of(meta, index)?, &prefix, ranges) {
-        return view.index_lookups(&lookups, |key| visit(&key[prefix.len()..]));
+    if let Some((bytes, ends)) = lookups(meta, index_of(meta, index)?, &prefix, ranges) {
+        let lookups = ends
+            .iter()
+            .scan(0, |start, &end| {
+                Some(&bytes[std::mem::replace(start, end)..end])
+            })
+            .collect();
+        return view.index_lookups(lookups, |key| visit(&key[prefix.len()..]));
     }
     let bounded: Vec<(Vec<u8>, Option<Vec<u8>>)> = ranges
         .iter()
@@ -155,20 +161,26 @@ const EXPANDED: i64 = 16;
 /// column (`k BETWEEN 5 AND 9`): each of them a lookup. A lookup whose values a recent
 /// read looked up is answered from the index cache; the others are read as the range
 /// would be, the lookups next to each other without a seek between them.
+///
+/// The lookups are written one after the other in one buffer (a range of a few values is
+/// as many lookups, each a few bytes): the buffer, and where each lookup ends in it.
 fn lookups(
     meta: &TableMeta,
     index: &Index,
     prefix: &[u8],
     ranges: &[KeyRange],
-) -> Option<Vec<Vec<u8>>> {
-    let mut lookups = Vec::with_capacity(ranges.len());
+) -> Option<(Vec<u8>, Vec<usize>)> {
+    let mut bytes = Vec::new();
+    let mut ends = Vec::with_capacity(ranges.len());
     for range in ranges {
         match range {
             (Bound::Included(low), Bound::Included(high))
                 if low == high
                     && entry::parts_len(&meta.types, index, low).ok() == Some(low.len()) =>
             {
-                lookups.push([prefix, low].concat());
+                bytes.extend_from_slice(prefix);
+                bytes.extend_from_slice(low);
+                ends.push(bytes.len());
             }
             _ => {
                 let ty = integer_column(meta, index)?;
@@ -177,18 +189,18 @@ fn lookups(
                     return None;
                 }
                 for value in low..=high {
-                    let mut lookup = prefix.to_vec();
+                    bytes.extend_from_slice(prefix);
                     match ty {
                         ColumnType::Int32 => Value::Int32(i32::try_from(value).ok()?),
                         _ => Value::Int64(value),
                     }
-                    .write_key(&mut lookup);
-                    lookups.push(lookup);
+                    .write_key(&mut bytes);
+                    ends.push(bytes.len());
                 }
             }
         }
     }
-    Some(lookups)
+    Some((bytes, ends))
 }
 
 /// The type of `index`'s one column, if it is an ascending index of one integer column.
@@ -273,9 +285,8 @@ pub(crate) fn covered_batch(
     index_entries(view, meta, scope, (number, ranges), |entry| {
         let mut read = || -> Result<(), DecodeError> {
             // The parts' values, then the primary-key columns'.
-            let (parts, len) = entry::read_parts(&meta.types, index, entry)?;
             values.clear();
-            values.extend(index.parts.iter().map(|p| p.column).zip(parts));
+            let len = entry::push_parts(&meta.types, index, entry, &mut values)?;
             key_values(meta, &entry[len..], &pushed, &mut values)?;
             decoder.push_values(&values)
         };

@@ -41,20 +41,22 @@
 //! read since its last sweep (the clock policy, with a single sweep), or every other one
 //! if all were.
 
-use std::borrow::Borrow;
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use super::keyspace::SEQ_LEN;
 
 /// Shards of the cache, each under its own lock: enough that threads reading at once
 /// rarely meet on one. A commit notes the shards it writes in a `u64`, a bit each.
 const SHARDS: usize = u64::BITS as usize;
+
+/// Keys of one shard whose entries [`Cache::lookup_many`] finds at once.
+const FOUND_AT_ONCE: usize = 8;
 
 /// What an entry costs beyond its bytes: the map's slot, the `Arc`'s counts and the
 /// allocation's header, roughly.
@@ -63,17 +65,22 @@ const ENTRY_OVERHEAD: usize = 48;
 /// What a cache holds for a key, in one allocation: the key (a row's prefix, an index
 /// lookup's) and what was read under it (a row's version: the suffix of its key, the
 /// inverted sequence number, and its stored value, tag and row bytes; a lookup's entries).
-/// The map's key too, found by the key alone.
+/// It carries the key's hash, so that the map finds the entry of a key without reading
+/// the keys of others, and many keys' entries are found before any is read (see
+/// [`Cache::lookup_many`]).
 #[derive(Clone, Debug)]
 pub(super) struct Cached {
     bytes: Arc<[u8]>,
-    prefix: usize,
+    hash: u64,
     /// The count of commits from which on RocksDB has held it (see the module docs).
     from: u64,
+    prefix: u32,
 }
 
 impl Cached {
-    fn new(prefix: &[u8], parts: &[&[u8]], from: u64) -> Self {
+    /// `prefix` (whose hash is `hash`) and `parts` one after the other; their length is
+    /// below `u32::MAX` (see [`Cache::fits`]).
+    fn new(hash: u64, prefix: &[u8], parts: &[&[u8]], from: u64) -> Self {
         let mut bytes =
             Vec::with_capacity(prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
         bytes.extend_from_slice(prefix);
@@ -82,18 +89,19 @@ impl Cached {
         }
         Cached {
             bytes: bytes.into(),
-            prefix: prefix.len(),
+            hash,
             from,
+            prefix: prefix.len() as u32,
         }
     }
 
     fn prefix(&self) -> &[u8] {
-        &self.bytes[..self.prefix]
+        &self.bytes[..self.prefix as usize]
     }
 
     /// What was read under the key.
     pub(super) fn read(&self) -> &[u8] {
-        &self.bytes[self.prefix..]
+        &self.bytes[self.prefix as usize..]
     }
 
     /// The suffix of a row version's key.
@@ -116,32 +124,14 @@ fn cost(len: usize) -> usize {
     len + ENTRY_OVERHEAD
 }
 
-impl Borrow<[u8]> for Cached {
-    fn borrow(&self) -> &[u8] {
-        self.prefix()
-    }
-}
-
-// Hashed and compared as the prefix, so that the map finds an entry by a prefix.
-impl Hash for Cached {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.prefix().hash(state);
-    }
-}
-
-impl PartialEq for Cached {
-    fn eq(&self, other: &Self) -> bool {
-        self.prefix() == other.prefix()
-    }
-}
-
-impl Eq for Cached {}
+/// An entry of a shard's map, and whether it was read since the last sweep (a `Cell`: a
+/// lookup sets it through the shared reference that also clones the entry).
+type Slot = (Cached, Cell<bool>);
 
 #[derive(Default)]
 struct Shard {
-    /// What is held for each key, and whether it was read since the last sweep (a `Cell`:
-    /// a lookup sets it through the shared reference that also clones the entry).
-    entries: HashMap<Cached, Cell<bool>, RandomState>,
+    /// What is held for each key, by the key's hash.
+    entries: HashTable<Slot>,
     bytes: usize,
     /// The count of the last written commit that touched the shard.
     written: u64,
@@ -154,8 +144,33 @@ struct Shard {
 impl Shard {
     /// What the shard holds for `prefix`, marked as read, if a read begun at `since` would
     /// have found it in RocksDB.
-    fn find(&self, prefix: &[u8], since: Since) -> Option<Cached> {
-        let (cached, used) = self.entries.get_key_value(prefix)?;
+    fn find(&self, (hash, prefix): (u64, &[u8]), since: Since) -> Option<Cached> {
+        Self::take(self.get(hash, prefix), since)
+    }
+
+    /// The slot of `prefix`, whose hash is `hash`.
+    fn get(&self, hash: u64, prefix: &[u8]) -> Option<&Slot> {
+        self.entries.find(hash, |(cached, _)| {
+            cached.hash == hash && cached.prefix() == prefix
+        })
+    }
+
+    /// Takes the entry of `prefix` (whose hash is `hash`) out of the shard.
+    fn remove(&mut self, hash: u64, prefix: &[u8]) -> Option<Cached> {
+        let found = self
+            .entries
+            .find_entry(hash, |(cached, _)| {
+                cached.hash == hash && cached.prefix() == prefix
+            })
+            .ok()?;
+        let ((old, _), _) = found.remove();
+        self.bytes -= old.cost();
+        Some(old)
+    }
+
+    /// `found`, marked as read, if a read begun at `since` would have found it in RocksDB.
+    fn take(found: Option<&Slot>, since: Since) -> Option<Cached> {
+        let (cached, used) = found?;
         if cached.from > since.0 {
             return None;
         }
@@ -172,7 +187,7 @@ impl Shard {
             return;
         }
         let mut bytes = self.bytes;
-        self.entries.retain(|cached, used| {
+        self.entries.retain(|(cached, used)| {
             let keep = used.replace(false);
             if !keep {
                 bytes -= cached.cost();
@@ -182,7 +197,7 @@ impl Shard {
         let mut odd = false;
         if bytes + needed > budget {
             // Every entry was read since the last sweep.
-            self.entries.retain(|cached, _| {
+            self.entries.retain(|(cached, _)| {
                 odd = !odd;
                 if odd {
                     bytes -= cached.cost();
@@ -197,11 +212,10 @@ impl Shard {
     fn put(&mut self, cached: Cached, budget: usize) {
         let needed = cached.cost();
         self.sweep(needed, budget);
-        // `insert` would keep the old key, and with it the old version.
-        if let Some((old, _)) = self.entries.remove_entry(cached.prefix()) {
-            self.bytes -= old.cost();
-        }
-        self.entries.insert(cached, Cell::new(false));
+        self.remove(cached.hash, cached.prefix());
+        let hash = cached.hash;
+        self.entries
+            .insert_unique(hash, (cached, Cell::new(false)), |(cached, _)| cached.hash);
         self.bytes += needed;
     }
 }
@@ -243,9 +257,21 @@ impl Cache {
         }
     }
 
+    /// The hash of `prefix`.
+    fn hash(&self, prefix: &[u8]) -> u64 {
+        self.hasher.hash_one(prefix)
+    }
+
+    /// The shard of a key whose hash is `hash`.
+    fn shard_at(hash: u64) -> usize {
+        // Bits the map inside the shard leaves alone: it indexes by the low ones, and
+        // tells entries in a probe apart by the top seven.
+        (hash >> 32) as usize % SHARDS
+    }
+
+    #[cfg(test)]
     fn shard_of(&self, prefix: &[u8]) -> usize {
-        // The high bits: the map inside the shard indexes by the low ones.
-        (self.hasher.hash_one(prefix) >> (u64::BITS - SHARDS.ilog2())) as usize
+        Self::shard_at(self.hash(prefix))
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
@@ -256,9 +282,10 @@ impl Cache {
     }
 
     /// Whether an entry of `len` bytes (key and what was read under it) may be kept: at
-    /// most an eighth of a shard, so that one entry never sweeps a shard empty.
+    /// most an eighth of a shard, so that one entry never sweeps a shard empty (and below
+    /// `u32::MAX`, which [`Cached`] counts its key's length in).
     pub(super) fn fits(&self, len: usize) -> bool {
-        cost(len) <= self.shard_bytes / 8
+        cost(len) <= self.shard_bytes / 8 && u32::try_from(len).is_ok()
     }
 
     /// Where the commits stand: to take before a read of RocksDB whose rows are offered.
@@ -269,8 +296,9 @@ impl Cache {
     /// What the cache holds for `prefix`, if a read begun at `since` (or of a snapshot
     /// taken then) would have found it in RocksDB.
     pub(super) fn lookup(&self, prefix: &[u8], since: Since) -> Option<Cached> {
-        let shard = self.lock(self.shard_of(prefix));
-        shard.find(prefix, since)
+        let hash = self.hash(prefix);
+        let shard = self.lock(Self::shard_at(hash));
+        shard.find((hash, prefix), since)
     }
 
     /// [`lookup`](Self::lookup) by a read that begins now.
@@ -280,30 +308,34 @@ impl Cache {
     }
 
     /// What the cache holds for each of many keys, in their order: [`lookup`](Self::lookup)
-    /// of many keys, with each shard locked once for all its keys. A lock is an atomic
-    /// read-modify-write, which orders the loads around it, so keys looked up one lock each
-    /// wait for each other's misses on memory; under one lock they overlap.
-    /// `prefix(i)` is the `i`th of `count` keys.
+    /// of many keys, with each shard locked once for all its keys. Each lookup is a chain
+    /// of misses on memory (the map's control bytes, its slot, the entry's bytes), and so
+    /// that the keys' chains overlap rather than follow each other, nothing orders them:
+    /// a lock is an atomic read-modify-write, which orders the loads around it, and so is
+    /// a clone of an entry; a comparison of keys waits on the entry's bytes, and its
+    /// branch on them. So a few keys of a shard at a time are found by their hashes
+    /// alone, then their keys compared (each to its entry's bytes, all of them loading
+    /// by then), then their entries cloned. `prefix(i)` is the `i`th of `count` keys.
     pub(super) fn lookup_many<'p>(
         &self,
         since: Since,
         count: usize,
         prefix: impl Fn(usize) -> &'p [u8],
     ) -> Vec<Option<Cached>> {
-        let shards: Vec<u8> = (0..count).map(|i| self.shard_of(prefix(i)) as u8).collect();
+        let hashes: Vec<u64> = (0..count).map(|i| self.hash(prefix(i))).collect();
         // The keys' positions grouped by shard (a counting sort): `order[starts[s]..starts[s
         // + 1]]` are shard `s`'s.
         let mut starts = [0usize; SHARDS + 1];
-        for &shard in &shards {
-            starts[usize::from(shard) + 1] += 1;
+        for &hash in &hashes {
+            starts[Self::shard_at(hash) + 1] += 1;
         }
         for shard in 0..SHARDS {
             starts[shard + 1] += starts[shard];
         }
         let mut next = starts;
         let mut order = vec![0; count];
-        for (i, &shard) in shards.iter().enumerate() {
-            let at = &mut next[usize::from(shard)];
+        for (i, &hash) in hashes.iter().enumerate() {
+            let at = &mut next[Self::shard_at(hash)];
             order[*at] = i;
             *at += 1;
         }
@@ -313,8 +345,25 @@ impl Cache {
                 continue;
             }
             let shard = self.lock(index);
-            for &i in &order[keys[0]..keys[1]] {
-                found[i] = shard.find(prefix(i), since);
+            for keys in order[keys[0]..keys[1]].chunks(FOUND_AT_ONCE) {
+                let mut slots = [None; FOUND_AT_ONCE];
+                for (slot, &i) in slots.iter_mut().zip(keys) {
+                    let hash = hashes[i];
+                    *slot = shard.entries.find(hash, |(cached, _)| cached.hash == hash);
+                }
+                let mut same = [false; FOUND_AT_ONCE];
+                for ((same, slot), &i) in same.iter_mut().zip(&slots).zip(keys) {
+                    *same = slot.is_none_or(|(cached, _)| cached.prefix() == prefix(i));
+                }
+                for ((&i, slot), same) in keys.iter().zip(slots).zip(same) {
+                    // Another key of the same hash: look again, comparing keys.
+                    let slot = if same {
+                        slot
+                    } else {
+                        shard.get(hashes[i], prefix(i))
+                    };
+                    found[i] = Shard::take(slot, since);
+                }
             }
         }
         found
@@ -336,11 +385,12 @@ impl Cache {
         if !self.fits(len) {
             return;
         }
-        let mut shard = self.lock(self.shard_of(prefix));
+        let hash = self.hash(prefix);
+        let mut shard = self.lock(Self::shard_at(hash));
         if shard.written > since.0 || shard.writing > 0 {
             return;
         }
-        shard.put(Cached::new(prefix, parts, since.0), self.shard_bytes);
+        shard.put(Cached::new(hash, prefix, parts, since.0), self.shard_bytes);
     }
 
     /// Marks the shards of the keys `prefixes` as being written and drops the keys from
@@ -391,14 +441,14 @@ impl Cache {
             }
         } else {
             for prefix in prefixes {
-                let index = self.shard_of(prefix);
+                let hash = self.hash(prefix);
+                let index = Self::shard_at(hash);
                 let mut shard = self.lock(index);
                 begin(index, &mut shard);
-                if let Some((old, _)) = shard.entries.remove_entry(prefix) {
-                    shard.bytes -= old.cost();
-                    if take {
-                        taken.push(old);
-                    }
+                if let Some(old) = shard.remove(hash, prefix)
+                    && take
+                {
+                    taken.push(old);
                 }
             }
         }
@@ -438,7 +488,8 @@ impl Writing<'_> {
         let len = prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>();
         if self.cache.fits(len) {
             // Stamped once the commit is counted.
-            self.keep.push(Cached::new(prefix, parts, u64::MAX));
+            let hash = self.cache.hash(prefix);
+            self.keep.push(Cached::new(hash, prefix, parts, u64::MAX));
         }
     }
 
@@ -449,10 +500,10 @@ impl Writing<'_> {
     pub(super) fn rewritten(mut self, written: impl Fn(&[u8], &[u8]) -> Option<Vec<u8>>) {
         for old in std::mem::take(&mut self.taken) {
             if let Some(read) = written(old.prefix(), old.read())
-                && self.cache.fits(old.prefix + read.len())
+                && self.cache.fits(old.prefix().len() + read.len())
             {
                 self.keep
-                    .push(Cached::new(old.prefix(), &[&read], u64::MAX));
+                    .push(Cached::new(old.hash, old.prefix(), &[&read], u64::MAX));
             }
         }
     }
@@ -462,7 +513,7 @@ impl Drop for Writing<'_> {
     fn drop(&mut self) {
         let mut keep: Vec<(usize, Cached)> = std::mem::take(&mut self.keep)
             .into_iter()
-            .map(|cached| (self.cache.shard_of(cached.prefix()), cached))
+            .map(|cached| (Cache::shard_at(cached.hash), cached))
             .collect();
         // Counted after the write: a read that takes this count or a later one sees it.
         let count = self.cache.commits.fetch_add(1, Ordering::AcqRel) + 1;
@@ -643,7 +694,7 @@ mod tests {
     #[test]
     fn a_full_shard_drops_what_was_not_read_since_its_last_sweep() {
         // One shard's budget holds eight entries of this size, the largest it keeps.
-        let size = Cached::new(b"row-00000", &[&[0; SEQ_LEN], &[0; 100]], 0).cost();
+        let size = Cached::new(0, b"row-00000", &[&[0; SEQ_LEN], &[0; 100]], 0).cost();
         let cache = Cache::new(size * 8 * SHARDS);
         let mut in_shard = Vec::new();
         for n in 0..10_000u32 {
@@ -673,7 +724,7 @@ mod tests {
 
     #[test]
     fn an_entry_over_an_eighth_of_a_shard_is_not_kept() {
-        let size = Cached::new(b"lookup-1", &[&[0; 100]], 0).cost();
+        let size = Cached::new(0, b"lookup-1", &[&[0; 100]], 0).cost();
         let cache = Cache::new(size * 8 * SHARDS);
         cache.offer(cache.since(), b"lookup-1", &[&[0; 100]]);
         assert!(cache.lookup_now(b"lookup-1").is_some());

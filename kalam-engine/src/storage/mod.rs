@@ -847,9 +847,9 @@ mod tests {
             storage.write(&set).unwrap();
         };
         let read_of = |view: View<'_>, lookups: &[&str]| {
-            let lookups: Vec<Vec<u8>> = lookups.iter().map(|l| l.as_bytes().to_vec()).collect();
+            let lookups = lookups.iter().map(|l| l.as_bytes()).collect();
             let mut keys = Vec::new();
-            view.index_lookups(&lookups, |key| {
+            view.index_lookups(lookups, |key| {
                 keys.push(String::from_utf8(key.to_vec()).unwrap());
                 Ok::<(), StorageError>(())
             })

@@ -513,7 +513,7 @@ impl<'v> View<'v> {
     /// If RocksDB fails to read, or `visit` fails.
     pub(crate) fn index_lookups<E: From<StorageError>>(
         &self,
-        lookups: &[Vec<u8>],
+        mut lookups: Vec<&[u8]>,
         mut visit: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         let staged = |lookup: &[u8]| {
@@ -528,17 +528,16 @@ impl<'v> View<'v> {
         if lookups.iter().any(|lookup| staged(lookup)) {
             let ranges: Vec<_> = lookups
                 .iter()
-                .map(|lookup| (lookup.clone(), keyspace::prefix_end(lookup)))
+                .map(|lookup| (lookup.to_vec(), keyspace::prefix_end(lookup)))
                 .collect();
             return self.index_keys(&ranges, visit);
         }
         let cache = &self.storage.index_cache;
         // Taken before the iterator is refreshed: everything it reads is that recent.
         let since = self.index_since();
-        let mut lookups: Vec<&[u8]> = lookups.iter().map(Vec::as_slice).collect();
         lookups.sort_unstable();
         lookups.dedup();
-        let cached: Vec<Option<Cached>> = lookups.iter().map(|l| cache.lookup(l, since)).collect();
+        let cached = cache.lookup_many(since, lookups.len(), |i| lookups[i]);
         let mut key = Vec::new();
         // All of them cached: no iterator to refresh.
         if cached.iter().all(Option::is_some) {

@@ -66,7 +66,7 @@ impl Storage {
                 continue;
             }
             let mut taken = false;
-            now.index_lookups::<StorageError>(std::slice::from_ref(prefix), |key| {
+            now.index_lookups::<StorageError>(vec![prefix.as_slice()], |key| {
                 // Another row's entry, unless the transaction removes it.
                 taken |= key != entry.as_slice()
                     && overlay.index.get(key).is_none_or(|staged| staged.there);
