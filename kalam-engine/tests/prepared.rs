@@ -311,6 +311,26 @@ fn primary_key_ranges_take_the_fast_path_and_match_datafusion() {
     ));
 }
 
+/// The parameters of `values` (`None` for NULL, the others made by `value`), and
+/// `prepared` with them written as literals in place of `$1`, `$2`, ...
+fn bound<T: Copy + ToString>(
+    prepared: &str,
+    values: &[Option<T>],
+    value: fn(T) -> Value,
+) -> (Vec<Value>, String) {
+    let params = values
+        .iter()
+        .map(|v| v.map_or(Value::Null, value))
+        .collect();
+    let mut sql = prepared.to_owned();
+    // From the last, so that `$1` does not replace the start of `$10`.
+    for (i, v) in values.iter().enumerate().rev() {
+        let v = v.map_or("NULL".to_owned(), |v| v.to_string());
+        sql = sql.replace(&format!("${}", i + 1), &v);
+    }
+    (params, sql)
+}
+
 #[test]
 fn in_lists_and_ranges_on_keys_and_indexes_take_the_fast_path_and_match_datafusion() {
     let (_dir, engine, root) = setup();
@@ -330,6 +350,9 @@ fn in_lists_and_ranges_on_keys_and_indexes_take_the_fast_path_and_match_datafusi
         "SELECT k, id FROM sb.sbtest1 WHERE (k BETWEEN $3 AND $1) OR (k BETWEEN $2 AND $4 OR k BETWEEN $1 AND $1)",
         "SELECT pad FROM sb.sbtest1 WHERE id BETWEEN $1 AND $2 OR id BETWEEN $4 AND $3",
         "SELECT min(c), max(id), sum(k) FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
+        // Counts the index's entries answer alone.
+        "SELECT count(*), count(id), count(k) FROM sb.sbtest1 WHERE k IN ($1, $2, $3, $4)",
+        "SELECT count(id) FROM sb.sbtest1 WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4",
     ];
     for prepared in shapes {
         let statement = engine.prepare_blocking(&root, prepared).unwrap();
@@ -339,16 +362,8 @@ fn in_lists_and_ranges_on_keys_and_indexes_take_the_fast_path_and_match_datafusi
         );
         // Values present, absent, repeated, NULL.
         proptest!(|(values in proptest::collection::vec(proptest::option::of(-3..210i32), 4))| {
-            let params: Vec<Value> = values
-                .iter()
-                .map(|v| v.map_or(Value::Null, Value::Int32))
-                .collect();
+            let (params, sql) = bound(prepared, &values, Value::Int32);
             let fast = engine.execute_blocking(&statement, &params).unwrap();
-            let mut sql = prepared.to_owned();
-            for (i, v) in values.iter().enumerate().rev() {
-                let v = v.map_or("NULL".to_owned(), |v| v.to_string());
-                sql = sql.replace(&format!("${}", i + 1), &v);
-            }
             let slow = general.sql_blocking(&root, &sql).unwrap();
             // A union of ranges is compared as rows in any order: DataFusion may factor a
             // bound every range shares out of the OR (`k <= 68` of `k BETWEEN NULL AND 68
@@ -509,6 +524,36 @@ fn sorted_distinct_and_aggregate_selects_take_the_fast_path_and_match_datafusion
             !engine.prepare_blocking(&root, sql).unwrap().is_fast_path(),
             "{sql}"
         );
+    }
+}
+
+#[test]
+fn counts_over_an_index_that_covers_them_match_datafusion() {
+    let (_dir, engine, root) = setup();
+    let (_general_dir, general, _) = general();
+    for e in [&engine, &general] {
+        mixed(e, &root);
+        // `k` repeats and holds NULLs; so does `n`, the second part.
+        e.sql_blocking(&root, "CREATE INDEX by_k_n ON sb.mixed (k, n)")
+            .unwrap();
+    }
+    let counts = [
+        "SELECT count(*), count(k), count(id) FROM sb.mixed WHERE k IN ($1, $2, $3)",
+        "SELECT count(k) FROM sb.mixed WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $2",
+        // `n` may be NULL in the entries read: counted from the values.
+        "SELECT count(n), count(*) FROM sb.mixed WHERE k IN ($1, $2, $3)",
+        "SELECT count(*), max(n) FROM sb.mixed WHERE k IN ($1, $2, $3)",
+    ];
+    for prepared in counts {
+        let statement = engine.prepare_blocking(&root, prepared).unwrap();
+        assert!(statement.is_fast_path(), "{prepared}");
+        proptest!(|(values in proptest::collection::vec(proptest::option::of(-2..6i64), 3))| {
+            let (params, sql) = bound(prepared, &values, Value::Int64);
+            let fast = engine.execute_blocking(&statement, &params).unwrap();
+            let slow = general.sql_blocking(&root, &sql).unwrap();
+            prop_assert_eq!(fast.to_string(), slow.to_string(), "{}", sql);
+            prop_assert_eq!(fast.schema().fields(), slow.schema().fields(), "{}", sql);
+        });
     }
 }
 

@@ -40,7 +40,9 @@ mod primary;
 mod read;
 
 pub(crate) use filters::is_usable;
-pub(crate) use read::{Cursor, covered_batch, decode_batch, keys_chunk, read_chunk, visit_chunk};
+pub(crate) use read::{
+    Cursor, count_entries, covered_batch, decode_batch, keys_chunk, read_chunk, visit_chunk,
+};
 
 use filters::{Constraint, Union, constraint_of, exact_type, union_of};
 

@@ -296,6 +296,23 @@ pub(crate) fn covered_batch(
     Ok(decoder.finish(schema)?)
 }
 
+/// How many entries of `index` lie in any of `ranges`: the rows a covering read of them
+/// would decode (each once), counted without decoding them.
+pub(crate) fn count_entries(
+    view: View<'_>,
+    meta: &TableMeta,
+    scope: Scope<'_>,
+    (number, ranges): (u32, &[KeyRange]),
+) -> datafusion::common::Result<usize> {
+    let mut entries = 0;
+    index_entries(view, meta, scope, (number, ranges), |_| {
+        entries += 1;
+        Ok(())
+    })
+    .map_err(|e| Error::from(e).into_datafusion())?;
+    Ok(entries)
+}
+
 /// Up to `max` rows of `access` from `cursor` on, as [`visit_chunk`] reads them, as a batch
 /// of `columns`, all of them primary-key columns: decoded from the rows' keys, their
 /// stored values left undecoded (a scan for a join on the key, or a count). Returns the

@@ -9,7 +9,7 @@
 //! | `SELECT a, b FROM t WHERE k IN ($1, $2, ...)` (`k` a one-column key or an index's first column) | the access path a scan would take, without DataFusion |
 //! | `SELECT a FROM t WHERE k BETWEEN $1 AND $2 OR k BETWEEN $3 AND $4 ...` (the same `k`, of integers or text) | the same, the ranges' union |
 //! | any of the selects above as `SELECT c .. ORDER BY c`, `SELECT DISTINCT c .. ORDER BY c` | the rows read, sorted by Arrow's kernel |
-//! | any of them as `SELECT count(*), count(c), sum(c), min(c), max(c) ..` (prepared) | the rows read, aggregated as DataFusion does (see `finish.rs`) |
+//! | any of them as `SELECT count(*), count(c), sum(c), min(c), max(c) ..` (prepared) | the rows read, aggregated as DataFusion does (see `finish.rs`); counts alone over an index that covers them, its entries counted, none decoded |
 //! | `INSERT INTO t [(cols)] VALUES ($1, $2, ...) [, (...)]` | a get per row (duplicate check) and one write |
 //! | `UPDATE t SET c = $1, n = n + 1 WHERE pk = $2` (no key column assigned) | a get and one write |
 //! | `DELETE FROM t WHERE pk = $1` | a get and one write |
@@ -493,6 +493,18 @@ fn lookup(
         covering: true,
     } = &path.access
     {
+        // Counts of rows, or of columns no entry read holds a NULL in (the key's, and the
+        // one looked up, whose NULLs were left out): the entries counted, none decoded.
+        let never_null = |c: usize| {
+            let c = read.projection[c];
+            c == column || meta.pk.contains(&c)
+        };
+        if read.finish.counts_rows(never_null) {
+            let entries = access::count_entries(reads.view(), &meta, scope, (*index, ranges))
+                .map_err(Error::from_datafusion)?;
+            let batch = read.finish.counted(entries, &read.schema)?;
+            return Ok(QueryResult::new(Arc::clone(&read.schema), vec![batch]));
+        }
         let rows = covered_batch(
             reads.view(),
             &meta,

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::kernels::cmp::distinct;
 use datafusion::arrow::compute::{SortOptions, cast, filter, sort_to_indices, take};
 use datafusion::arrow::datatypes::{DataType, Int64Type, SchemaRef};
@@ -266,6 +266,28 @@ impl Finish {
                 RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow)
             }
         }
+    }
+}
+
+impl Finish {
+    /// Whether the finish is counts alone, each of the rows or of a column read (by its
+    /// position among them) that `never_null` says holds no NULL: then the number of rows
+    /// is all it needs (see [`counted`](Self::counted)).
+    pub(super) fn counts_rows(&self, never_null: impl Fn(usize) -> bool) -> bool {
+        matches!(self, Finish::Aggregate { aggregates, .. } if aggregates.iter().all(|a| match *a {
+            Aggregate::CountRows => true,
+            Aggregate::Count(c) => never_null(c),
+            _ => false,
+        }))
+    }
+
+    /// The result, of `schema`, of a finish that [`counts_rows`](Self::counts_rows) over
+    /// `rows` rows.
+    pub(super) fn counted(&self, rows: usize, schema: &SchemaRef) -> Result<RecordBatch, Error> {
+        let count: ArrayRef = Arc::new(Int64Array::from(vec![rows as i64]));
+        let columns = vec![count; schema.fields().len()];
+        RecordBatch::try_new(Arc::clone(schema), columns)
+            .map_err(|e| Error::from_datafusion(e.into()))
     }
 }
 
