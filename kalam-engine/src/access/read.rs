@@ -303,13 +303,12 @@ pub(crate) fn count_entries(
     meta: &TableMeta,
     scope: Scope<'_>,
     (number, ranges): (u32, &[KeyRange]),
-) -> datafusion::common::Result<usize> {
+) -> Result<usize, StorageError> {
     let mut entries = 0;
     index_entries(view, meta, scope, (number, ranges), |_| {
         entries += 1;
         Ok(())
-    })
-    .map_err(|e| Error::from(e).into_datafusion())?;
+    })?;
     Ok(entries)
 }
 

@@ -500,8 +500,7 @@ fn lookup(
             c == column || meta.pk.contains(&c)
         };
         if read.finish.counts_rows(never_null) {
-            let entries = access::count_entries(reads.view(), &meta, scope, (*index, ranges))
-                .map_err(Error::from_datafusion)?;
+            let entries = access::count_entries(reads.view(), &meta, scope, (*index, ranges))?;
             let batch = read.finish.counted(entries, &read.schema)?;
             return Ok(QueryResult::new(Arc::clone(&read.schema), vec![batch]));
         }

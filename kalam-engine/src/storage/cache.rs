@@ -128,6 +128,11 @@ fn cost(len: usize) -> usize {
 /// lookup sets it through the shared reference that also clones the entry).
 type Slot = (Cached, Cell<bool>);
 
+/// Whether a slot holds the key `prefix`, whose hash is `hash`.
+fn holds(hash: u64, prefix: &[u8]) -> impl Fn(&Slot) -> bool {
+    move |(cached, _)| cached.hash == hash && cached.prefix() == prefix
+}
+
 #[derive(Default)]
 struct Shard {
     /// What is held for each key, by the key's hash.
@@ -150,19 +155,12 @@ impl Shard {
 
     /// The slot of `prefix`, whose hash is `hash`.
     fn get(&self, hash: u64, prefix: &[u8]) -> Option<&Slot> {
-        self.entries.find(hash, |(cached, _)| {
-            cached.hash == hash && cached.prefix() == prefix
-        })
+        self.entries.find(hash, holds(hash, prefix))
     }
 
     /// Takes the entry of `prefix` (whose hash is `hash`) out of the shard.
     fn remove(&mut self, hash: u64, prefix: &[u8]) -> Option<Cached> {
-        let found = self
-            .entries
-            .find_entry(hash, |(cached, _)| {
-                cached.hash == hash && cached.prefix() == prefix
-            })
-            .ok()?;
+        let found = self.entries.find_entry(hash, holds(hash, prefix)).ok()?;
         let ((old, _), _) = found.remove();
         self.bytes -= old.cost();
         Some(old)
@@ -322,6 +320,10 @@ impl Cache {
         count: usize,
         prefix: impl Fn(usize) -> &'p [u8],
     ) -> Vec<Option<Cached>> {
+        // One key: nothing to group by shard or to overlap.
+        if count == 1 {
+            return vec![self.lookup(prefix(0), since)];
+        }
         let hashes: Vec<u64> = (0..count).map(|i| self.hash(prefix(i))).collect();
         // The keys' positions grouped by shard (a counting sort): `order[starts[s]..starts[s
         // + 1]]` are shard `s`'s.

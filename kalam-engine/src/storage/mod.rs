@@ -190,9 +190,12 @@ impl Storage {
             (name, family)
         });
         let db = DB::open_cf_with_opts(&options, path, families)?;
+        let scanned: Vec<_> = SCAN_FLUSH_TRIGGERS
+            .into_iter()
+            .chain([WARM_WRITTEN_BLOCKS])
+            .collect();
         for name in SCANNED {
-            db.set_options_cf(family(&db, name)?, &SCAN_FLUSH_TRIGGERS)?;
-            db.set_options_cf(family(&db, name)?, &[WARM_WRITTEN_BLOCKS])?;
+            db.set_options_cf(family(&db, name)?, &scanned)?;
         }
         let seq = match db.get_cf(family(&db, CF_META)?, SEQ_KEY)? {
             None => 0,
