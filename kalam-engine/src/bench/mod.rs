@@ -28,6 +28,7 @@ mod sides;
 mod tests;
 mod threads;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -307,7 +308,7 @@ fn load(
     let tables = [data::SBTEST_DDL[0], &typed[0], data::BULK_DDL];
     let indexes = [data::SBTEST_DDL[1], &typed[1]];
     for statement in tables.iter().chain(&indexes) {
-        sqlite.batch(statement)?;
+        sqlite.batch(&sqlite.dialect(statement))?;
     }
     for kalam in kalams.iter_mut() {
         kalam.batch(&format!("CREATE NAMESPACE {}", data::NAMESPACE))?;
@@ -370,10 +371,14 @@ fn run_steps(
 ) -> Result<Duration, BenchError> {
     let mut elapsed = Duration::ZERO;
     for step in steps {
+        let text = match step {
+            Step::Text(sql) => side.dialect(sql),
+            _ => Cow::Borrowed(""),
+        };
         let started = Instant::now();
         let output = match step {
             Step::Prepared(n, params) => side.run(statements[*n], params)?,
-            Step::Text(sql) => side.batch(sql)?,
+            Step::Text(_) => side.batch(&text)?,
             Step::Begin => side.begin()?,
             Step::Commit => side.commit()?,
         };

@@ -1,6 +1,7 @@
 //! The two engines behind one interface: prepared statements run with parameters, and
 //! results turned into comparable rows after the clock stops.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::path::Path;
@@ -239,7 +240,12 @@ pub(crate) trait Side {
     fn prepare(&mut self, sql: &str) -> Result<usize, BenchError>;
     /// Runs a prepared statement: the part that is timed.
     fn run(&mut self, statement: usize, params: &[Value]) -> Result<Output, BenchError>;
-    /// Runs SQL text once, unprepared.
+    /// `sql`, written for the engine, in this side's dialect: done before a text step's
+    /// clock starts, so that a side is not timed translating what it was not sent.
+    fn dialect<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        Cow::Borrowed(sql)
+    }
+    /// Runs SQL text once, unprepared: `sql` is in the side's [dialect](Self::dialect).
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError>;
     /// Begins a transaction: the runs up to [`commit`](Self::commit) are in it.
     fn begin(&mut self) -> Result<Output, BenchError>;
@@ -500,9 +506,12 @@ impl Side for Sqlite {
         Ok(Output::SqliteRead)
     }
 
+    fn dialect<'a>(&self, sql: &'a str) -> Cow<'a, str> {
+        Cow::Owned(sqlite_sql(sql))
+    }
+
     fn batch(&mut self, sql: &str) -> Result<Output, BenchError> {
-        let sql = sqlite_sql(sql);
-        let changed = self.connection.execute(&sql, [])?;
+        let changed = self.connection.execute(sql, [])?;
         Ok(Output::Changed(changed as u64))
     }
 

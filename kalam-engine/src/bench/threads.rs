@@ -10,6 +10,7 @@
 //! same rows, whatever the interleaving, and the run checks that they do. The answers of
 //! concurrent reads are not compared: they depend on the interleaving.
 
+use std::borrow::Cow;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -171,7 +172,7 @@ fn load(
                             .map(|sql| side.prepare(sql))
                             .collect::<Result<Vec<_>, _>>()?;
                         for _ in 0..options.warmup {
-                            let steps = event(&mut rng, &mut ctx);
+                            let steps = in_dialect(side.as_ref(), event(&mut rng, &mut ctx));
                             run_event(side.as_mut(), &statements, &steps, &mut retried)?;
                         }
                         Ok::<_, BenchError>(statements)
@@ -188,7 +189,7 @@ fn load(
                         if enough {
                             break;
                         }
-                        let steps = event(&mut rng, &mut ctx);
+                        let steps = in_dialect(side.as_ref(), event(&mut rng, &mut ctx));
                         let began = Instant::now();
                         run_event(side.as_mut(), &statements, &steps, &mut retried)?;
                         times.push(began.elapsed());
@@ -231,6 +232,23 @@ fn load(
         retried: done.iter().map(|d| d.retried).sum(),
     };
     Ok((load, done))
+}
+
+/// `steps` with their text in `side`'s dialect, translated before they are timed.
+fn in_dialect(side: &dyn Side, steps: Vec<Step>) -> Vec<Step> {
+    steps
+        .into_iter()
+        .map(|step| match step {
+            Step::Text(sql) => {
+                let translated = match side.dialect(&sql) {
+                    Cow::Owned(text) => Some(text),
+                    Cow::Borrowed(_) => None,
+                };
+                Step::Text(translated.unwrap_or(sql))
+            }
+            step => step,
+        })
+        .collect()
 }
 
 /// Most retries of one event before its error stands.
