@@ -9,13 +9,13 @@ use proptest::prelude::*;
 
 const SETUP: &str = "CREATE NAMESPACE app;
     CREATE USER alice;
-    CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, k INT NOT NULL, name TEXT, price DOUBLE);
+    CREATE SHARED TABLE app.items (id BIGINT PRIMARY KEY, k INT NOT NULL, name TEXT DEFAULT 'unnamed', price DOUBLE);
     CREATE INDEX ON app.items (k);
     CREATE USER TABLE app.notes (topic TEXT, n BIGINT, body TEXT NOT NULL, PRIMARY KEY (topic, n));
     SET GATE audit_log = on";
 
 /// `(sql, fast path expected)`; sent as text, each `$n` is written as its literal.
-const STATEMENTS: [(&str, bool); 10] = [
+const STATEMENTS: [(&str, bool); 11] = [
     (
         "INSERT INTO app.items (id, k, name, price) VALUES ($1, $2, $3, $4)",
         true,
@@ -40,6 +40,11 @@ const STATEMENTS: [(&str, bool); 10] = [
     ("UPDATE app.items SET k = k - 1 WHERE id > $1", false),
     (
         "INSERT INTO app.items VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)",
+        true,
+    ),
+    // Columns out of the table's order, one left out for its DEFAULT.
+    (
+        "INSERT INTO app.items (price, id, k) VALUES ($1, $2, $3), ($4, $5, $6)",
         true,
     ),
 ];
@@ -193,6 +198,12 @@ fn step() -> impl Strategy<Value = (usize, bool, Vec<Value>)> {
                 (id.clone(), k.clone(), text.clone(), price.clone()),
             )
                 .prop_map(|((a, b, c, d), (e, f, g, h))| vec![a, b, c, d, e, f, g, h])
+                .boxed(),
+            10 => (
+                (price.clone(), id.clone(), k.clone()),
+                (price.clone(), id.clone(), k.clone()),
+            )
+                .prop_map(|((a, b, c), (d, e, f))| vec![a, b, c, d, e, f])
                 .boxed(),
             5 => (id.clone(), text.clone(), text.clone())
                 .prop_map(|(a, b, c)| vec![a, b, c])

@@ -29,7 +29,7 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::sql::sqlparser::ast::{
     self, AssignmentTarget, Expr as SqlExpr, FromTable, GroupByExpr, Parens, SetExpr, Statement,
     TableFactor, TableObject, TableWithJoins,
@@ -216,7 +216,7 @@ impl FastPath {
     /// The fast path of a multi-row INSERT whose rows were read as values, if its head
     /// has the shape and each value is plainly of its column's type: the rows move into
     /// it (and are gone from `rows` either way; [`InsertRows::tree`] reads them again).
-    pub(crate) fn of_rows(shared: &Shared, rows: &mut InsertRows) -> Option<Self> {
+    pub(crate) fn of_rows(shared: &Shared, rows: &mut InsertRows) -> Option<TextInsert> {
         let Statement::Insert(insert) = &rows.head else {
             return None;
         };
@@ -229,17 +229,37 @@ impl FastPath {
             columns,
             ..
         } = insert_target(shared, insert)?;
+        let types: Vec<DataType> = columns
+            .iter()
+            .map(|&c| meta.columns[c].ty.arrow())
+            .collect();
+        // Rows that give every column in the table's order are typed in place.
+        let in_order = columns.iter().copied().eq(0..meta.columns.len());
         let rows = std::mem::take(&mut rows.rows)
             .into_iter()
             .map(|row| {
-                let width = row.len();
-                let operands = row.into_iter().zip(&columns).map(|(value, &c)| {
-                    plainly(value, &meta.columns[c].ty.arrow()).map(Operand::Literal)
-                });
-                placed(&meta, &columns, width, operands)
+                if row.len() != columns.len() {
+                    return None;
+                }
+                let typed = row
+                    .into_iter()
+                    .zip(&types)
+                    .map(|(value, ty)| plainly(value, ty));
+                if in_order {
+                    return typed.collect();
+                }
+                let placed = placed(&meta, &columns, columns.len(), typed)?;
+                let defaults = meta.columns.iter().map(|column| column.default.clone());
+                Some(
+                    placed
+                        .into_iter()
+                        .zip(defaults)
+                        .map(|(v, d)| v.unwrap_or(d))
+                        .collect(),
+                )
             })
             .collect::<Option<_>>()?;
-        Some(FastPath::Insert { table, rows })
+        Some(TextInsert { table, rows })
     }
 
     fn shaped(
@@ -342,6 +362,24 @@ impl FastPath {
             }
         };
         Ok(changed(count))
+    }
+}
+
+/// An INSERT text's rows, read as values: each whole, in the table's column order (a
+/// column the INSERT leaves out its DEFAULT), and of its column's type. They run once.
+#[derive(Debug)]
+pub(crate) struct TextInsert {
+    table: TableId,
+    rows: Vec<Vec<Value>>,
+}
+
+impl TextInsert {
+    /// Inserts the rows as `user`.
+    pub(crate) fn run(self, shared: &Shared, user: &QueryUser) -> Result<QueryResult, Error> {
+        let meta = shared.catalog.existing(&self.table)?;
+        Ok(changed(write::insert_values(
+            shared, &meta, user, self.rows,
+        )?))
     }
 }
 
@@ -858,12 +896,12 @@ fn insert_shape(shared: &Shared, insert: &ast::Insert, values: Values) -> Option
 /// A row's operands, given in the order of `columns` (`width` of them), in the table's
 /// column order, `None` for a column the INSERT leaves out; `None` if the row is not as
 /// wide as `columns`, names a column twice, or an operand is not plainly its column's.
-fn placed(
+fn placed<T: Clone>(
     meta: &TableMeta,
     columns: &[usize],
     width: usize,
-    operands: impl Iterator<Item = Option<Operand>>,
-) -> Option<Vec<Option<Operand>>> {
+    operands: impl Iterator<Item = Option<T>>,
+) -> Option<Vec<Option<T>>> {
     if width != columns.len() {
         return None;
     }

@@ -325,8 +325,8 @@ impl Engine {
             Stmt::Commit | Stmt::Rollback => Err(Error::NoTransaction),
             Stmt::Sql(statement) => self.query(user, statement).await,
             Stmt::InsertRows(mut rows) => {
-                if let Some(fast) = fast::FastPath::of_rows(&self.shared, &mut rows) {
-                    return fast.run_text(&self.shared, user);
+                if let Some(insert) = fast::FastPath::of_rows(&self.shared, &mut rows) {
+                    return insert.run(&self.shared, user);
                 }
                 // Another path: the statement as the parser reads it, rows and all.
                 let mut statement = rows.tree()?;

@@ -63,7 +63,7 @@ impl InsertRows {
 /// `sql` as an [`InsertRows`] if it is one INSERT of rows of plain literals that read as
 /// values (a number too large for a DOUBLE does not); `None` to leave it to [`tree`].
 pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
-    let (parsed, rows) = read(sql, 1, Lit::value)?;
+    let (parsed, rows) = read(sql, 1, false, Lit::value)?;
     let Parsed {
         stmt: Stmt::Sql(head),
         text,
@@ -84,7 +84,7 @@ pub(super) fn parse(sql: &str) -> Option<Parsed<'_>> {
 /// `sql` parsed as the parser would, if it is one multi-row INSERT of plain literals;
 /// `None` to leave it to the parser.
 pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
-    let (mut parsed, rows) = read(sql, MIN_TREE_ROWS, |lit| Some(lit.expr()))?;
+    let (mut parsed, rows) = read(sql, MIN_TREE_ROWS, true, |lit| Some(lit.expr()))?;
     if let Stmt::Sql(Statement::Insert(insert)) = &mut parsed.stmt
         && let Some(query) = insert.source.as_deref_mut()
         && let SetExpr::Values(values) = query.body.as_mut()
@@ -96,15 +96,16 @@ pub(super) fn tree(sql: &str) -> Option<Parsed<'_>> {
 
 /// An INSERT of at least `min_rows` rows of plain literals: the statement as the parser
 /// reads its head (with one row of NULL), and its rows, each literal made a `T` by `each`
-/// (`None` leaves the text to the parser).
+/// (`None` leaves the text to the parser), with the tokens' spans if `spans` (else empty).
 fn read<'s, T>(
     sql: &'s str,
     min_rows: usize,
+    spans: bool,
     mut each: impl FnMut(Lit<'s>) -> Option<T>,
 ) -> Option<(Parsed<'s>, Vec<Parens<Vec<T>>>)> {
     let start = sql.len() - sql.trim_start().len();
     let values_end = head_end(sql, start)?;
-    let mut reader = Reader::new(sql, values_end);
+    let mut reader = Reader::new(sql, values_end, spans);
     let (rows, negative) = reader.rows(&mut each)?;
     if rows.len() < min_rows {
         return None;
@@ -220,32 +221,32 @@ fn head_end(sql: &str, start: usize) -> Option<usize> {
     None
 }
 
-/// Reads the rows after `VALUES`, keeping the tokenizer's locations: lines and columns from
-/// 1, columns in characters.
+/// Reads the rows after `VALUES`, with the tokenizer's locations if asked: lines and
+/// columns from 1, columns in characters.
 struct Reader<'a> {
     sql: &'a str,
     at: usize,
+    /// Whether tokens get their locations; rows read as values need none.
+    spans: bool,
+    /// The line and column of byte `located`, counted up to `at` when a location is asked.
     line: u64,
     column: u64,
+    located: usize,
     /// The byte offset just past the last token read.
     last_token_end: usize,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader at byte `at` of `sql`, which the parser's tokens before it reach.
-    fn new(sql: &'a str, at: usize) -> Self {
-        let before = &sql[..at];
-        let line = 1 + before.matches('\n').count() as u64;
-        let column = 1 + before
-            .rsplit_once('\n')
-            .map_or(before, |(_, last)| last)
-            .chars()
-            .count() as u64;
+    /// A reader at byte `at` of `sql`, which the parser's tokens before it reach; locating
+    /// its tokens if `spans`.
+    fn new(sql: &'a str, at: usize, spans: bool) -> Self {
         Reader {
             sql,
             at,
-            line,
-            column,
+            spans,
+            line: 1,
+            column: 1,
+            located: 0,
             last_token_end: at,
         }
     }
@@ -254,7 +255,22 @@ impl<'a> Reader<'a> {
         self.sql.as_bytes().get(self.at).copied()
     }
 
-    fn location(&self) -> Location {
+    /// Where the reader is, if it locates tokens (else an empty location).
+    fn location(&mut self) -> Location {
+        if !self.spans {
+            return Location::empty();
+        }
+        // One pass over the bytes since the last location: mostly a literal's few.
+        for &b in &self.sql.as_bytes()[self.located..self.at] {
+            if b == b'\n' {
+                self.line += 1;
+                self.column = 1;
+            } else if b & 0xC0 != 0x80 {
+                // Not a UTF-8 continuation byte: a character starts here.
+                self.column += 1;
+            }
+        }
+        self.located = self.at;
         Location::new(self.line, self.column)
     }
 
@@ -270,17 +286,6 @@ impl<'a> Reader<'a> {
 
     /// Moves past the next `len` bytes, which end on a character's boundary.
     fn pass(&mut self, len: usize) {
-        // One pass over the bytes: the chunks are a literal each, mostly a few bytes, where
-        // searching them (for the last newline, then whether they are ASCII) cost more.
-        for &b in &self.sql.as_bytes()[self.at..self.at + len] {
-            if b == b'\n' {
-                self.line += 1;
-                self.column = 1;
-            } else if b & 0xC0 != 0x80 {
-                // Not a UTF-8 continuation byte: a character starts here.
-                self.column += 1;
-            }
-        }
         self.at += len;
     }
 
@@ -450,7 +455,7 @@ impl<'a> Reader<'a> {
         ends.then_some(())
     }
 
-    fn lit(&self, kind: Kind<'a>, start: Location) -> Lit<'a> {
+    fn lit(&mut self, kind: Kind<'a>, start: Location) -> Lit<'a> {
         Lit {
             kind,
             negative: false,

@@ -42,20 +42,30 @@ const USER: u8 = 0x01;
 /// The prefix of every key of `table` in `scope`.
 #[must_use]
 pub(crate) fn scope_prefix(table: TableNumber, scope: Scope<'_>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(scope_prefix_len(scope));
+    push_scope_prefix(table, scope, &mut key);
+    key
+}
+
+/// The length of a scope prefix.
+fn scope_prefix_len(scope: Scope<'_>) -> usize {
     let user_len = match scope {
         Scope::Shared => 0,
         Scope::User(user) => str_key_len(user),
     };
-    let mut key = Vec::with_capacity(4 + 1 + user_len);
+    4 + 1 + user_len
+}
+
+/// Appends the scope prefix of `table` to `key`.
+fn push_scope_prefix(table: TableNumber, scope: Scope<'_>, key: &mut Vec<u8>) {
     key.extend_from_slice(&table.0.to_be_bytes());
     match scope {
         Scope::Shared => key.push(SHARED),
         Scope::User(user) => {
             key.push(USER);
-            write_str_key(user, &mut key);
+            write_str_key(user, key);
         }
     }
-    key
 }
 
 /// The prefix of the entries of secondary index `index` of `table` in `scope`, in the
@@ -74,19 +84,17 @@ pub(crate) fn index_prefix(table: TableNumber, index: u32, scope: Scope<'_>) -> 
 /// The prefix of every version of one row: the scope prefix and the primary key.
 #[must_use]
 pub(crate) fn row_prefix(table: TableNumber, scope: Scope<'_>, pk: &[u8]) -> Vec<u8> {
-    let mut key = scope_prefix(table, scope);
-    key.reserve(pk.len() + SEQ_LEN);
+    // Room for a version's suffix too: one allocation a key.
+    let mut key = Vec::with_capacity(scope_prefix_len(scope) + pk.len() + SEQ_LEN);
+    push_scope_prefix(table, scope, &mut key);
     key.extend_from_slice(pk);
     key
 }
 
-/// The key of one version of a row.
-#[must_use]
-pub(crate) fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(row_prefix.len() + SEQ_LEN);
+/// Appends the key of one version of a row to `key`.
+pub(crate) fn push_version_key(row_prefix: &[u8], seq: u64, key: &mut Vec<u8>) {
     key.extend_from_slice(row_prefix);
     key.extend_from_slice(&(!seq).to_be_bytes());
-    key
 }
 
 /// Whether `key` is the key of a version of the row whose prefix is `row_prefix` (and not
@@ -201,6 +209,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    /// The key of one version of a row.
+    fn version_key(row_prefix: &[u8], seq: u64) -> Vec<u8> {
+        let mut key = Vec::new();
+        push_version_key(row_prefix, seq, &mut key);
+        key
+    }
 
     proptest! {
         #[test]

@@ -470,6 +470,8 @@ impl WriteSet {
             .count()
             > 1;
         let mut written: HashSet<&[u8], RandomState> = HashSet::default();
+        // A row's value and version key are built here, then copied into the batch.
+        let (mut value, mut version) = (Vec::new(), Vec::new());
         for op in &self.ops {
             match op {
                 Op::Row {
@@ -477,7 +479,7 @@ impl WriteSet {
                     row,
                     supersedes,
                 } => {
-                    let mut value = Vec::with_capacity(1 + row.as_ref().map_or(0, Vec::len));
+                    value.clear();
                     match row {
                         Some(row) => {
                             value.push(TAG_ROW);
@@ -490,7 +492,7 @@ impl WriteSet {
                         // Read under the table's write lock, the version is the row's
                         // newest: it is overwritten in place, and scans meet one key per
                         // row instead of stepping over a deleted one per update.
-                        batch.put_cf(rows, old, value);
+                        batch.put_cf(rows, old, &value);
                         hidden.rows += 1;
                         continue;
                     }
@@ -515,7 +517,9 @@ impl WriteSet {
                             versions.status()?;
                         }
                     }
-                    batch.put_cf(rows, keyspace::version_key(key, seq), value);
+                    version.clear();
+                    keyspace::push_version_key(key, seq, &mut version);
+                    batch.put_cf(rows, &version, &value);
                 }
                 Op::Index {
                     key,
