@@ -438,6 +438,164 @@ fn skip(ty: ColumnType, input: &mut &[u8]) -> Result<(), DecodeError> {
     }
 }
 
+/// Comparisons of columns with constants, all of which a row must pass, checked on its
+/// stored form before it is decoded: a scan's prefilter. A row is dropped only when a
+/// comparison is false or NULL for it, as Arrow's kernels compare (integers as numbers,
+/// text byte by byte); any row the comparisons hold for is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RowFilter {
+    /// Sorted by column.
+    terms: Vec<Term>,
+}
+
+/// `column op constant`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Term {
+    pub(crate) column: usize,
+    pub(crate) op: Cmp,
+    pub(crate) constant: Constant,
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+impl Cmp {
+    /// The operator with its operands swapped: `a < b` is `b > a`.
+    pub(crate) fn flipped(self) -> Self {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::LtEq => Cmp::GtEq,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::GtEq => Cmp::LtEq,
+            same => same,
+        }
+    }
+
+    fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            Cmp::Eq => ordering == Equal,
+            Cmp::NotEq => ordering != Equal,
+            Cmp::Lt => ordering == Less,
+            Cmp::LtEq => ordering != Greater,
+            Cmp::Gt => ordering == Greater,
+            Cmp::GtEq => ordering != Less,
+        }
+    }
+}
+
+/// The constant side of a [`Term`], of its column's kind.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Constant {
+    /// For an INT or BIGINT column.
+    Int(i64),
+    /// For a TEXT column.
+    Text(String),
+}
+
+/// A column's value as a term reads it.
+enum Cell<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+impl Term {
+    /// Whether the term holds for `cell`; a NULL or a cell of another kind never does.
+    fn holds(&self, cell: &Cell<'_>) -> bool {
+        let ordering = match (cell, &self.constant) {
+            (Cell::Int(v), Constant::Int(c)) => v.cmp(c),
+            (Cell::Text(v), Constant::Text(c)) => (*v).cmp(c.as_str()),
+            _ => return false,
+        };
+        self.op.holds(ordering)
+    }
+}
+
+impl RowFilter {
+    /// The conjunction of `terms`; `None` if there are none.
+    pub(crate) fn new(mut terms: Vec<Term>) -> Option<Self> {
+        terms.sort_by_key(|term| term.column);
+        (!terms.is_empty()).then_some(RowFilter { terms })
+    }
+
+    /// Whether the stored `row` of `layout` passes every term. The row is read up to the
+    /// last column a term compares, those columns read in place.
+    pub(crate) fn keeps(&self, layout: &Layout, row: &[u8]) -> Result<bool, DecodeError> {
+        let mut input = row;
+        let version = layout.version_of(&mut input)?;
+        let mut terms = self.terms.iter().peekable();
+        for (column, slot) in layout.columns.iter().enumerate() {
+            let Some(next) = terms.peek() else {
+                return Ok(true);
+            };
+            let compared = next.column == column;
+            let cell = if !Layout::holds(slot, version) {
+                match &slot.default {
+                    Value::Int32(v) => Cell::Int(i64::from(*v)),
+                    Value::Int64(v) => Cell::Int(*v),
+                    Value::Text(v) => Cell::Text(v),
+                    _ => Cell::Null,
+                }
+            } else if !Layout::present(slot, &mut input)? {
+                Cell::Null
+            } else if !compared {
+                skip(slot.ty, &mut input)?;
+                continue;
+            } else {
+                match slot.ty {
+                    ColumnType::Int32 => Cell::Int(i64::from(i32::decode_row(&mut input)?)),
+                    ColumnType::Int64 => Cell::Int(i64::decode_row(&mut input)?),
+                    ColumnType::Text => Cell::Text(
+                        std::str::from_utf8(read_row_bytes(&mut input)?)
+                            .map_err(|_| DecodeError::InvalidUtf8)?,
+                    ),
+                    // Terms are made for the kinds above only: keep the row.
+                    _ => return Ok(true),
+                }
+            };
+            while let Some(term) = terms.next_if(|term| term.column == column) {
+                if !term.holds(&cell) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The terms, as `EXPLAIN` shows them.
+    pub(crate) fn describe(&self, names: &[String]) -> String {
+        let shown: Vec<String> = self
+            .terms
+            .iter()
+            .map(|term| {
+                let op = match term.op {
+                    Cmp::Eq => "=",
+                    Cmp::NotEq => "<>",
+                    Cmp::Lt => "<",
+                    Cmp::LtEq => "<=",
+                    Cmp::Gt => ">",
+                    Cmp::GtEq => ">=",
+                };
+                let name = names.get(term.column).map_or("?", String::as_str);
+                match &term.constant {
+                    Constant::Int(v) => format!("{name} {op} {v}"),
+                    Constant::Text(v) => format!("{name} {op} '{}'", v.replace('\'', "''")),
+                }
+            })
+            .collect();
+        shown.join(" AND ")
+    }
+}
+
 /// A decoder of a table's stored rows into Arrow columns: the generated one of its Rust
 /// type when the table is typed and its type attached, the shared one otherwise.
 pub(crate) enum Decoder {
@@ -596,6 +754,96 @@ mod tests {
             let mut row = v2.clone();
             row[0] = version;
             assert!(layout.decode(&row).is_err());
+        }
+        // A prefilter reads the added column of a version-1 row as its default, and a
+        // NULL passes no comparison.
+        let term = |column, op, constant| Term {
+            column,
+            op,
+            constant,
+        };
+        let keeps =
+            |terms: Vec<Term>, row: &[u8]| RowFilter::new(terms).unwrap().keeps(&layout, row);
+        let seven = || term(2, Cmp::Eq, Constant::Int(7));
+        assert_eq!(keeps(vec![seven()], &v1), Ok(true));
+        assert_eq!(keeps(vec![seven()], &v2), Ok(false));
+        assert_eq!(
+            keeps(vec![term(2, Cmp::Lt, Constant::Int(0))], &v2),
+            Ok(true)
+        );
+        let text = || term(1, Cmp::NotEq, Constant::Text("x".into()));
+        assert_eq!(keeps(vec![text()], &v2), Ok(false));
+        assert_eq!(
+            keeps(vec![seven(), term(0, Cmp::GtEq, Constant::Int(3))], &v1),
+            Ok(true)
+        );
+        assert_eq!(
+            keeps(vec![seven(), term(0, Cmp::Gt, Constant::Int(3))], &v1),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn a_prefilter_compares_columns_in_place_as_arrow_does() {
+        let types = [
+            ColumnType::Int32,
+            ColumnType::Text,
+            ColumnType::Float64,
+            ColumnType::Int64,
+        ];
+        let layout = Layout::engine(&types);
+        let mut row = Vec::new();
+        let values = [
+            Value::Int32(-5),
+            Value::Text("ab".into()),
+            Value::Float64(0.5),
+            Value::Int64(i64::MAX),
+        ];
+        layout.encode(&values, &mut row).unwrap();
+        let keeps = |column, op, constant| {
+            let filter = RowFilter::new(vec![Term {
+                column,
+                op,
+                constant,
+            }])
+            .unwrap();
+            filter.keeps(&layout, &row).unwrap()
+        };
+        let int = Constant::Int;
+        let text = |t: &str| Constant::Text(t.to_owned());
+        // Each operator, and whether it holds for a cell less than the constant, and for
+        // one greater.
+        for (op, less, greater) in [
+            (Cmp::Eq, false, false),
+            (Cmp::NotEq, true, true),
+            (Cmp::Lt, true, false),
+            (Cmp::LtEq, true, false),
+            (Cmp::Gt, false, true),
+            (Cmp::GtEq, false, true),
+        ] {
+            assert_eq!(keeps(0, op, int(-4)), less, "-5 {op:?} -4");
+            // Text compares byte by byte: "ab" < "b", "ab" > "a".
+            assert_eq!(keeps(1, op, text("b")), less, "'ab' {op:?} 'b'");
+            assert_eq!(keeps(1, op, text("a")), greater, "'ab' {op:?} 'a'");
+            // `MAX flipped(op) MAX - 1` is `MAX - 1 op MAX`.
+            assert_eq!(
+                keeps(3, op.flipped(), int(i64::MAX - 1)),
+                less,
+                "{op:?} flipped"
+            );
+        }
+        // A column read past a DOUBLE it skips; a constant of another kind keeps nothing.
+        assert!(keeps(3, Cmp::Eq, int(i64::MAX)));
+        assert!(!keeps(1, Cmp::Eq, int(1)));
+        // A truncated row is an error, not a verdict.
+        let filter = RowFilter::new(vec![Term {
+            column: 3,
+            op: Cmp::Eq,
+            constant: int(0),
+        }])
+        .unwrap();
+        for cut in 0..row.len() {
+            assert!(filter.keeps(&layout, &row[..cut]).is_err(), "cut at {cut}");
         }
     }
 }

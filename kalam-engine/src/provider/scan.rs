@@ -9,12 +9,13 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
+use datafusion::common::ScalarValue;
 use datafusion::common::cast::as_boolean_array;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{DFSchema, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::expr_rewriter::unnormalize_col;
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
@@ -26,10 +27,11 @@ use crate::access::{
 use crate::catalog::TableMeta;
 use crate::error::{Error, StorageError};
 use crate::ids::UserId;
-use crate::row::Decoder;
+use crate::row::{Cmp, Constant, Decoder, RowFilter, Term};
 use crate::session::{Reads, running_txn, scope_of};
 use crate::shared::Shared;
 use crate::txn::Txn;
+use crate::value::ColumnType;
 
 /// How a scan finds its access path.
 #[derive(Debug)]
@@ -112,6 +114,101 @@ impl Filters {
     }
 }
 
+/// The prefilter of `filters`, each a comparison of a column with a constant or an AND of
+/// those, on INT, BIGINT and TEXT columns; `None` if there are none or one is of another
+/// shape.
+pub(crate) fn prefilter<'e>(
+    meta: &TableMeta,
+    filters: impl IntoIterator<Item = &'e Expr>,
+) -> Option<RowFilter> {
+    let mut terms = Vec::new();
+    for filter in filters {
+        if !push_terms(meta, filter, &mut terms) {
+            return None;
+        }
+    }
+    RowFilter::new(terms)
+}
+
+/// Pushes the terms of `filter` onto `terms`; `false` if it has another shape.
+fn push_terms(meta: &TableMeta, filter: &Expr, terms: &mut Vec<Term>) -> bool {
+    let column = |e: &Expr| match e {
+        Expr::Column(c) => meta.column(&c.name),
+        _ => None,
+    };
+    let constant = |column: usize, e: &Expr| {
+        let Expr::Literal(value, _) = e else {
+            return None;
+        };
+        match (meta.columns[column].ty, value) {
+            (ColumnType::Int32 | ColumnType::Int64, value) => integer(value).map(Constant::Int),
+            (
+                ColumnType::Text,
+                ScalarValue::Utf8(Some(text))
+                | ScalarValue::LargeUtf8(Some(text))
+                | ScalarValue::Utf8View(Some(text)),
+            ) => Some(Constant::Text(text.clone())),
+            _ => None,
+        }
+    };
+    let mut term = |c: usize, op: Cmp, e: &Expr| {
+        constant(c, e).map(|constant| {
+            terms.push(Term {
+                column: c,
+                op,
+                constant,
+            });
+        })
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => push_terms(meta, left, terms) && push_terms(meta, right, terms),
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let op = match op {
+                Operator::Eq => Cmp::Eq,
+                Operator::NotEq => Cmp::NotEq,
+                Operator::Lt => Cmp::Lt,
+                Operator::LtEq => Cmp::LtEq,
+                Operator::Gt => Cmp::Gt,
+                Operator::GtEq => Cmp::GtEq,
+                _ => return false,
+            };
+            match (column(left), column(right)) {
+                (Some(c), None) => term(c, op, right).is_some(),
+                (None, Some(c)) => term(c, op.flipped(), left).is_some(),
+                _ => false,
+            }
+        }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) => column(expr).is_some_and(|c| {
+            term(c, Cmp::GtEq, low).is_some() && term(c, Cmp::LtEq, high).is_some()
+        }),
+        _ => false,
+    }
+}
+
+/// An integer constant as an `i64`; `None` for another type, a NULL or one out of range.
+fn integer(value: &ScalarValue) -> Option<i64> {
+    match *value {
+        ScalarValue::Int8(Some(v)) => Some(i64::from(v)),
+        ScalarValue::Int16(Some(v)) => Some(i64::from(v)),
+        ScalarValue::Int32(Some(v)) => Some(i64::from(v)),
+        ScalarValue::Int64(Some(v)) => Some(v),
+        ScalarValue::UInt8(Some(v)) => Some(i64::from(v)),
+        ScalarValue::UInt16(Some(v)) => Some(i64::from(v)),
+        ScalarValue::UInt32(Some(v)) => Some(i64::from(v)),
+        ScalarValue::UInt64(Some(v)) => i64::try_from(v).ok(),
+        _ => None,
+    }
+}
+
 /// Reads a table through its access path, a chunk of rows per batch.
 #[derive(Debug)]
 pub(crate) struct ScanExec {
@@ -120,6 +217,9 @@ pub(crate) struct ScanExec {
     pub(super) user: UserId,
     path: PathChoice,
     filters: Filters,
+    /// Checked on each stored row the path reads, before it is decoded (see
+    /// [`prefilter`]).
+    prefilter: Option<Arc<RowFilter>>,
     pub(super) projection: Vec<usize>,
     pub(super) schema: SchemaRef,
     limit: Option<usize>,
@@ -131,7 +231,7 @@ impl ScanExec {
         shared: Arc<Shared>,
         meta: Arc<TableMeta>,
         user: UserId,
-        (path, filters): (PathChoice, Filters),
+        (path, filters, prefilter): (PathChoice, Filters, Option<RowFilter>),
         projection: Vec<usize>,
         limit: Option<usize>,
     ) -> Result<Self> {
@@ -143,6 +243,7 @@ impl ScanExec {
             user,
             path,
             filters,
+            prefilter: prefilter.map(Arc::new),
             projection,
             schema,
             limit,
@@ -151,7 +252,7 @@ impl ScanExec {
 
     /// Whether the scan reads every row of its scope: no filters, no limit.
     pub(super) fn is_full(&self) -> bool {
-        self.filters.exprs.is_empty() && self.limit.is_none()
+        self.filters.exprs.is_empty() && self.prefilter.is_none() && self.limit.is_none()
     }
 }
 
@@ -187,6 +288,10 @@ impl DisplayAs for ScanExec {
             .iter()
             .map(|&c| self.meta.columns[c].name.as_str())
             .collect();
+        if let Some(prefilter) = &self.prefilter {
+            let names: Vec<String> = self.meta.columns.iter().map(|c| c.name.clone()).collect();
+            write!(f, ", prefilter=[{}]", prefilter.describe(&names))?;
+        }
         write!(f, ", projection=[{}]", columns.join(", "))?;
         if let Some(limit) = self.limit {
             write!(f, ", limit={limit}")?;
@@ -269,6 +374,7 @@ impl ExecutionPlan for ScanExec {
             txn: running_txn(&context),
             access: plan.into_owned().access,
             checks,
+            prefilter: self.prefilter.clone(),
             read,
             read_schema,
             keys_only,
@@ -297,6 +403,8 @@ struct ScanState {
     access: Access,
     /// The filters the access path does not answer, checked on each row read.
     checks: Vec<Arc<dyn PhysicalExpr>>,
+    /// Checked on each stored row before it is decoded: rows it drops are not.
+    prefilter: Option<Arc<RowFilter>>,
     /// The columns decoded: the projection, then (with checks) the columns they read.
     read: Vec<usize>,
     read_schema: SchemaRef,
@@ -361,13 +469,21 @@ impl ScanState {
                         _ => max.min(256),
                     };
                     let mut decoder = Decoder::new(&self.meta, &self.read, expected);
+                    let layout = &self.meta.layout;
+                    let prefilter = self.prefilter.as_deref();
                     self.cursor = visit_chunk(
                         reads.view(),
                         &self.meta,
                         scope,
                         (&self.access, cursor),
                         max,
-                        |_, row| decoder.push(row).map_err(StorageError::corrupt_row),
+                        |_, row| {
+                            let kept = prefilter.map_or(Ok(true), |p| p.keeps(layout, row));
+                            match kept.map_err(StorageError::corrupt_row)? {
+                                true => decoder.push(row).map_err(StorageError::corrupt_row),
+                                false => Ok(()),
+                            }
+                        },
                     )
                     .map_err(|e| Error::from(e).into_datafusion())?;
                     decoder.finish(Arc::clone(&self.read_schema))?

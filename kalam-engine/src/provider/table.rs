@@ -13,7 +13,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::dml::{Dml, DmlExec};
-use super::scan::{Filters, PathChoice, ScanExec};
+use super::scan::{Filters, PathChoice, ScanExec, prefilter};
 use crate::access::{self, AccessPath, is_usable};
 use crate::catalog::TableMeta;
 use crate::error::Error;
@@ -54,6 +54,9 @@ impl TableProvider for KalamTableProvider {
             .map(|filter| {
                 if is_usable(&self.meta, filter) {
                     TableProviderFilterPushDown::Exact
+                } else if prefilter(&self.meta, [*filter]).is_some() {
+                    // Checked on each stored row before it is decoded, and again above.
+                    TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
@@ -72,7 +75,14 @@ impl TableProvider for KalamTableProvider {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..self.meta.columns.len()).collect());
-        let filters = Filters::new(state, &self.meta, filters, &projection)?;
+        // The filters pushed `Inexact` are the scan's prefilter; the others it answers
+        // (their parameters, if any, are calls by now: see `params::slotted`).
+        let (inexact, exact): (Vec<Expr>, Vec<Expr>) = filters
+            .iter()
+            .cloned()
+            .partition(|f| !is_usable(&self.meta, f) && prefilter(&self.meta, [f]).is_some());
+        let prefilter = prefilter(&self.meta, &inexact);
+        let filters = Filters::new(state, &self.meta, &exact, &projection)?;
         let path = if filters.exprs.iter().any(params::has_param) {
             PathChoice::PerRun
         } else {
@@ -82,7 +92,7 @@ impl TableProvider for KalamTableProvider {
             Arc::clone(&self.shared),
             Arc::clone(&self.meta),
             user.id.clone(),
-            (path, filters),
+            (path, filters, prefilter),
             projection,
             limit,
         )?))
