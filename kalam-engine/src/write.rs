@@ -467,6 +467,8 @@ fn insert_encoded(
         set.replace_row(meta.number, scope, &pk, Some(bytes), supersedes);
         count += 1;
     }
+    // `claims.keys` refused any key twice.
+    set.distinct_rows();
     commit(shared, meta, user, "INSERT", count, set)
 }
 

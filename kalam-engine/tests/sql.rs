@@ -188,6 +188,56 @@ fn index_and_primary_key_paths_agree_with_full_scans() {
     );
 }
 
+/// Multi-row INSERTs of ascending keys, new past the table's last or not, some over a
+/// deleted row: each key checked, the new ones found absent from one seek.
+#[test]
+fn ascending_inserts_check_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::open(dir.path()).unwrap();
+    run(
+        &engine,
+        "CREATE NAMESPACE t; CREATE SHARED TABLE t.k (id BIGINT PRIMARY KEY, v TEXT NOT NULL)",
+    );
+    let insert = |ids: std::ops::RangeInclusive<i64>, v: &str| {
+        let rows: Vec<String> = ids.map(|id| format!("({id}, '{v}')")).collect();
+        engine.sql_blocking(
+            &root(),
+            &format!("INSERT INTO t.k VALUES {}", rows.join(", ")),
+        )
+    };
+    let count = || {
+        table(&run(
+            &engine,
+            "SELECT count(*) AS n, max(id) AS top FROM t.k",
+        ))
+    };
+    assert_eq!(insert(1..=40, "a").unwrap().rows_affected(), Some(40));
+    assert_eq!(insert(41..=80, "b").unwrap().rows_affected(), Some(40));
+    run(&engine, "DELETE FROM t.k WHERE id = 80");
+    // 75 to 79 are there.
+    assert!(matches!(
+        insert(75..=110, "c"),
+        Err(Error::DuplicateKey { .. })
+    ));
+    // 80 was deleted: written again.
+    assert_eq!(insert(80..=119, "d").unwrap().rows_affected(), Some(40));
+    // 100 to 119 are there; 120 on is past the last.
+    assert!(matches!(
+        insert(100..=139, "e"),
+        Err(Error::DuplicateKey { .. })
+    ));
+    assert!(
+        count().iter().any(|line| line.contains("| 119 | 119 |")),
+        "{:?}",
+        count()
+    );
+    let eighty = table(&run(&engine, "SELECT v FROM t.k WHERE id = 80"));
+    assert!(
+        eighty.iter().any(|line| line.contains("| d |")),
+        "{eighty:?}"
+    );
+}
+
 #[test]
 fn updates_and_deletes_leave_no_stale_versions() {
     let (dir, engine) = setup();

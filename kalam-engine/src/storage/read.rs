@@ -276,10 +276,29 @@ impl<'v> View<'v> {
         let scope_len = scratch.len();
         // Many keys: their prefixes built once, and looked up in the cache together.
         let batch = (pks.len() >= CACHED_TOGETHER).then(|| Prefixes::new(&scratch, pks));
-        let mut cached = batch.as_ref().map_or_else(Vec::new, |batch| {
-            cache.lookup_many(since, pks.len(), |i| batch.get(i))
-        });
         self.with_iter(CF_ROWS, None, |iter| {
+            // Ascending keys from one past the scope's last stored row (an INSERT's new
+            // keys) are none of them stored: one seek says so, before any cache lookup.
+            let mut at_first = false;
+            if let Some(batch) = &batch
+                && self.overlay.is_none()
+                && pks.windows(2).all(|w| w[0].as_ref() < w[1].as_ref())
+            {
+                let first = batch.get(0);
+                iter.seek(first);
+                if !iter
+                    .key()
+                    .is_some_and(|key| key.starts_with(&first[..scope_len]))
+                {
+                    self.storage.read_from(Scanned::Rows, 1);
+                    iter.status().map_err(StorageError::from)?;
+                    return Ok(());
+                }
+                at_first = true;
+            }
+            let mut cached = batch.as_ref().map_or_else(Vec::new, |batch| {
+                cache.lookup_many(since, pks.len(), |i| batch.get(i))
+            });
             let mut misses = 0;
             let mut read = 0;
             // The key the iterator was last moved to.
@@ -306,9 +325,11 @@ impl<'v> View<'v> {
                     continue;
                 }
                 read += 1;
-                // Stepping only goes forward: a key before the last one is sought.
-                let stepped =
-                    misses < MISSES && at.is_some_and(|at| at < pk) && step_to(iter, prefix);
+                // Stepping only goes forward: a key before the last one is sought. Sought
+                // at the first key above, the iterator steps from there to any of them.
+                let from_first = std::mem::take(&mut at_first);
+                let stepped = (from_first || (misses < MISSES && at.is_some_and(|at| at < pk)))
+                    && step_to(iter, prefix);
                 if stepped {
                     misses = 0;
                 } else {

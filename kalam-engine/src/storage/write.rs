@@ -206,6 +206,8 @@ pub(crate) enum Supersedes {
 #[derive(Default)]
 pub struct WriteSet {
     ops: Vec<Op>,
+    /// Whether its writer checked that no two of its rows have the same key.
+    distinct_rows: bool,
 }
 
 impl std::fmt::Debug for WriteSet {
@@ -221,6 +223,12 @@ impl WriteSet {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Says that no two rows the set writes have the same key (an INSERT's, which checks
+    /// that itself): the commit then keeps no set of the keys it wrote.
+    pub(crate) fn distinct_rows(&mut self) {
+        self.distinct_rows = true;
     }
 
     /// Writes a new version of row `pk`.
@@ -462,13 +470,15 @@ impl WriteSet {
         let mut hidden = Hidden::default();
         let (rows, index, catalog) = (storage.rows()?, storage.index()?, storage.catalog()?);
         let mut versions = None;
-        // The rows this set has written so far, kept only when it writes more than one.
-        let many = self
-            .ops
-            .iter()
-            .filter(|op| matches!(op, Op::Row { .. }))
-            .count()
-            > 1;
+        // The rows this set has written so far, kept only when it writes more than one
+        // and its writer did not check they are distinct.
+        let many = !self.distinct_rows
+            && self
+                .ops
+                .iter()
+                .filter(|op| matches!(op, Op::Row { .. }))
+                .count()
+                > 1;
         let mut written: HashSet<&[u8], RandomState> = HashSet::default();
         // A row's value and version key are built here, then copied into the batch.
         let (mut value, mut version) = (Vec::new(), Vec::new());
