@@ -571,8 +571,8 @@ impl RowFilter {
         Ok(true)
     }
 
-    /// The terms, as `EXPLAIN` shows them.
-    pub(crate) fn describe(&self, names: &[String]) -> String {
+    /// The terms on the columns of `meta`, as `EXPLAIN` shows them.
+    pub(crate) fn describe(&self, meta: &TableMeta) -> String {
         let shown: Vec<String> = self
             .terms
             .iter()
@@ -585,7 +585,10 @@ impl RowFilter {
                     Cmp::Gt => ">",
                     Cmp::GtEq => ">=",
                 };
-                let name = names.get(term.column).map_or("?", String::as_str);
+                let name = meta
+                    .columns
+                    .get(term.column)
+                    .map_or("?", |c| c.name.as_str());
                 match &term.constant {
                     Constant::Int(v) => format!("{name} {op} {v}"),
                     Constant::Text(v) => format!("{name} {op} '{}'", v.replace('\'', "''")),

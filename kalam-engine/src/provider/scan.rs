@@ -289,8 +289,7 @@ impl DisplayAs for ScanExec {
             .map(|&c| self.meta.columns[c].name.as_str())
             .collect();
         if let Some(prefilter) = &self.prefilter {
-            let names: Vec<String> = self.meta.columns.iter().map(|c| c.name.clone()).collect();
-            write!(f, ", prefilter=[{}]", prefilter.describe(&names))?;
+            write!(f, ", prefilter=[{}]", prefilter.describe(&self.meta))?;
         }
         write!(f, ", projection=[{}]", columns.join(", "))?;
         if let Some(limit) = self.limit {

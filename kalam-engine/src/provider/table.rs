@@ -49,19 +49,7 @@ impl TableProvider for KalamTableProvider {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(filters
-            .iter()
-            .map(|filter| {
-                if is_usable(&self.meta, filter) {
-                    TableProviderFilterPushDown::Exact
-                } else if prefilter(&self.meta, [*filter]).is_some() {
-                    // Checked on each stored row before it is decoded, and again above.
-                    TableProviderFilterPushDown::Inexact
-                } else {
-                    TableProviderFilterPushDown::Unsupported
-                }
-            })
-            .collect())
+        Ok(filters.iter().map(|filter| self.pushdown(filter)).collect())
     }
 
     async fn scan(
@@ -80,7 +68,7 @@ impl TableProvider for KalamTableProvider {
         let (inexact, exact): (Vec<Expr>, Vec<Expr>) = filters
             .iter()
             .cloned()
-            .partition(|f| !is_usable(&self.meta, f) && prefilter(&self.meta, [f]).is_some());
+            .partition(|f| self.pushdown(f) == TableProviderFilterPushDown::Inexact);
         let prefilter = prefilter(&self.meta, &inexact);
         let filters = Filters::new(state, &self.meta, &exact, &projection)?;
         let path = if filters.exprs.iter().any(params::has_param) {
@@ -177,6 +165,19 @@ impl KalamTableProvider {
             shared,
             meta,
             defaults,
+        }
+    }
+
+    /// How `filter` is pushed into a scan: `Exact` when an access path can use it,
+    /// `Inexact` when it is the scan's prefilter (checked on each stored row before it is
+    /// decoded, and again above the scan).
+    fn pushdown(&self, filter: &Expr) -> TableProviderFilterPushDown {
+        if is_usable(&self.meta, filter) {
+            TableProviderFilterPushDown::Exact
+        } else if prefilter(&self.meta, [filter]).is_some() {
+            TableProviderFilterPushDown::Inexact
+        } else {
+            TableProviderFilterPushDown::Unsupported
         }
     }
 
