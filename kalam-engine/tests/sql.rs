@@ -975,6 +975,61 @@ fn lists_with_a_null_are_never_true_for_a_missing_value() {
 }
 
 #[test]
+fn two_lists_on_one_column_are_combined_by_value_not_by_expression() {
+    let (_dir, engine) = setup();
+    let ids = |result: &QueryResult| table(result)[3..].join("\n");
+    // Each query with the `id`s it selects (qty: 1:10, 2:0, 3:7, 4:3, 5:12). The text
+    // forms run twice: the second run is on the kept plan, whose literals are parameters.
+    let cases = [
+        ("qty IN (10, 7) AND qty IN (10, 3)", "| 1  |"),
+        ("(qty = 10 OR qty = 7) AND (qty = 10 OR qty = 0)", "| 1  |"),
+        ("qty IN (10, 7) AND qty NOT IN (10, 3)", "| 3  |"),
+        ("qty NOT IN (10, 7) AND qty IN (10, 3)", "| 4  |"),
+        (
+            "qty NOT IN (10, 7) OR qty NOT IN (10, 3)",
+            "| 2  |\n| 3  |\n| 4  |\n| 5  |",
+        ),
+        (
+            "name IN ('fig', 'kiwi') AND name IN ('fig', 'plum')",
+            "| 3  |",
+        ),
+        // An expression of a column is no literal either: id 3 has qty 7 = id + 4.
+        ("qty IN (id + 4, 100) AND qty IN (7, 0)", "| 3  |"),
+    ];
+    for (filter, expected) in cases {
+        let sql = format!("SELECT id FROM shop.items WHERE {filter} ORDER BY id");
+        for run_number in 1..=2 {
+            let got = ids(&run(&engine, &sql));
+            assert_eq!(
+                got,
+                format!("{expected}\n+----+"),
+                "run {run_number}: {sql}"
+            );
+        }
+    }
+    // Prepared with parameters, and with the lists in a subquery and outside it, which the
+    // optimizer merges into one filter.
+    let prepared = engine
+        .prepare_blocking(
+            &root(),
+            "SELECT id FROM shop.items WHERE qty IN ($1, $2) AND qty IN ($3, $4) ORDER BY id",
+        )
+        .unwrap();
+    let params = [10, 7, 10, 3].map(kalam_engine::Value::Int64);
+    let got = engine.execute_blocking(&prepared, &params).unwrap();
+    assert_eq!(ids(&got), "| 1  |\n+----+");
+    let prepared = engine
+        .prepare_blocking(
+            &root(),
+            "SELECT id FROM (SELECT id, qty FROM shop.items WHERE qty NOT IN ($1, $2)) AS s \
+             WHERE qty IN ($3, $4) ORDER BY id",
+        )
+        .unwrap();
+    let got = engine.execute_blocking(&prepared, &params).unwrap();
+    assert_eq!(ids(&got), "| 4  |\n+----+");
+}
+
+#[test]
 fn correlated_subqueries_anywhere_are_answered_per_row() {
     let (_dir, engine) = setup();
     // A non-equality correlation, in the output.

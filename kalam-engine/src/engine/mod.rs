@@ -481,7 +481,8 @@ impl Engine {
 /// DataFusion's optimizer rules, but those named in `left_out`, and one that breaks plans:
 /// `propagate_empty_relation` turns a UNION of an empty branch and another into a
 /// projection of columns the other branch does not have (`SELECT a AS x .. WHERE false
-/// UNION SELECT DISTINCT b AS y ..`).
+/// UNION SELECT DISTINCT b AS y ..`). The expression simplifier is guarded against the
+/// IN lists it combines wrongly ([`rewrites::GuardedSimplify`]).
 pub(crate) fn optimizer_rules(
     left_out: &[&str],
 ) -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
@@ -490,6 +491,13 @@ pub(crate) fn optimizer_rules(
         .into_iter()
         .filter(|rule| {
             rule.name() != "propagate_empty_relation" && !left_out.contains(&rule.name())
+        })
+        .map(|rule| {
+            if rule.name() == "simplify_expressions" {
+                Arc::new(rewrites::GuardedSimplify::default())
+            } else {
+                rule
+            }
         })
         .collect()
 }

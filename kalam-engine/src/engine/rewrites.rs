@@ -10,6 +10,14 @@
 //!   if the NULL were not there, and `c = 9` passes a WHERE that is never TRUE. A list's
 //!   NULL is taken out of it: `c NOT IN (NULL, 10)` is `c NOT IN (10) AND NULL`, and
 //!   `c IN (NULL, 10)` is `c IN (10) OR NULL`, which say the same in every context.
+//! - `c IN ($1, $2) AND c IN ($3, $4)`: the simplifier intersects two lists on one value
+//!   (and takes one from the other, for NOT IN) by their expressions, as if two that differ
+//!   could not be equal: `$1, $2` and `$3, $4` share none, and the filter becomes FALSE.
+//!   Kept plans have parameters there (prepared statements, and text ones run on their
+//!   form's plan), and columns or casts are no better. [`GuardedSimplify`] writes such a
+//!   list as comparisons before the simplifier sees it: `c = $1 OR c = $2` (`c <> $1 AND
+//!   c <> $2` for NOT IN), which says the same, NULLs included. Lists of literals only
+//!   are compared by value, rightly, and stay lists.
 
 use std::sync::Arc;
 
@@ -17,7 +25,11 @@ use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, ScalarValue, Spans};
 use datafusion::functions_aggregate::expr_fn::max;
 use datafusion::logical_expr::expr::{InList, InSubquery};
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, Subquery, lit, when};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, LogicalPlan, LogicalPlanBuilder, Operator, Subquery, lit, when,
+};
+use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
 use crate::error::Error;
 
@@ -106,4 +118,116 @@ fn not_in_of_a_value(expr: Expr) -> datafusion::common::Result<Transformed<Expr>
         .when(strongest.eq(lit(1i64)), unknown)
         .otherwise(lit(true))?;
     Ok(Transformed::yes(answer))
+}
+
+/// DataFusion's `simplify_expressions`, run on a plan whose IN lists it would combine by
+/// their expressions are written as comparisons first (the module's third form). It
+/// takes the rule's place in the optimizer, under its name.
+#[derive(Debug, Default)]
+pub(crate) struct GuardedSimplify(SimplifyExpressions);
+
+impl OptimizerRule for GuardedSimplify {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        self.0.apply_order()
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        config: &dyn OptimizerConfig,
+    ) -> datafusion::common::Result<Transformed<LogicalPlan>> {
+        let guarded = map_keeping_names(plan, lists_apart)?;
+        let mut simplified = self.0.rewrite(guarded.data, config)?;
+        simplified.transformed |= guarded.transformed;
+        Ok(simplified)
+    }
+}
+
+/// `expr`, an AND or an OR, with each IN list of its chain that holds more than literals
+/// and shares its value with another list of the chain written as comparisons.
+fn lists_apart(expr: Expr) -> datafusion::common::Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr {
+        op: op @ (Operator::And | Operator::Or),
+        ..
+    }) = &expr
+    else {
+        return Ok(Transformed::no(expr));
+    };
+    let op = *op;
+    let mut lists = Vec::new();
+    lists_of_chain(&expr, op, &mut lists);
+    let at_risk: Vec<Expr> = lists
+        .iter()
+        .filter(|list| {
+            !of_literals(list) && lists.iter().filter(|other| other.expr == list.expr).count() > 1
+        })
+        .map(|list| list.expr.as_ref().clone())
+        .collect();
+    if at_risk.is_empty() {
+        return Ok(Transformed::no(expr));
+    }
+    Ok(Transformed::yes(write_apart(expr, op, &at_risk)))
+}
+
+/// The IN lists among the operands of `expr`'s chain of `op`.
+fn lists_of_chain<'a>(expr: &'a Expr, op: Operator, out: &mut Vec<&'a InList>) {
+    match expr {
+        Expr::BinaryExpr(binary) if binary.op == op => {
+            lists_of_chain(&binary.left, op, out);
+            lists_of_chain(&binary.right, op, out);
+        }
+        Expr::InList(list) => out.push(list),
+        _ => {}
+    }
+}
+
+fn of_literals(list: &InList) -> bool {
+    list.list
+        .iter()
+        .all(|item| matches!(item, Expr::Literal(..)))
+}
+
+/// `expr`'s chain of `op` with its lists on a value of `at_risk` that hold more than
+/// literals written as comparisons.
+fn write_apart(expr: Expr, op: Operator, at_risk: &[Expr]) -> Expr {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: inner,
+            right,
+        }) if inner == op => Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(write_apart(*left, op, at_risk)),
+            op,
+            Box::new(write_apart(*right, op, at_risk)),
+        )),
+        Expr::InList(list) if !of_literals(&list) && at_risk.contains(&list.expr) => {
+            let InList {
+                expr: value,
+                list,
+                negated,
+            } = list;
+            let compare = |item: Expr| {
+                let value = value.as_ref().clone();
+                if negated {
+                    value.not_eq(item)
+                } else {
+                    value.eq(item)
+                }
+            };
+            // An empty list holds only literals; `lit` says what one would.
+            list.into_iter()
+                .map(compare)
+                .reduce(|all, next| if negated { all.and(next) } else { all.or(next) })
+                .unwrap_or_else(|| lit(negated))
+        }
+        other => other,
+    }
 }
