@@ -60,7 +60,8 @@
 //!   as one RocksDB get.
 //! - **Lookup joins.** An inner join on a table's one-column primary key, whose other side
 //!   is small, looks that side's keys up in the table instead of hashing a scan of it
-//!   (`EXPLAIN` shows `KalamLookupJoinExec`).
+//!   (`EXPLAIN` shows `KalamLookupJoinExec`). A table joined with itself on its whole
+//!   primary key is read once, each row with itself (`EXPLAIN` shows one scan, no join).
 //!
 //! ```
 //! use kalam_engine::{Engine, UserId, Value};

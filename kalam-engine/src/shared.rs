@@ -47,7 +47,8 @@ pub struct EngineOptions {
     pub plan_once: bool,
     /// Inner joins on a whole table's one-column primary key look the other side's keys up
     /// in the table (a RocksDB seek per key) instead of hashing a scan of every row, when
-    /// the other side has at most 1,024 rows. On by default.
+    /// the other side has at most 1,024 rows; and a table joined with itself on its whole
+    /// primary key is read once, each row with itself. On by default.
     pub lookup_joins: bool,
     /// A session keeps the plans of the queries it is sent as text, by their text with
     /// parameters for the literals compared with columns in WHERE, and runs the next one

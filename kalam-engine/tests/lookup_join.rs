@@ -9,6 +9,7 @@ const SCHEMA: &str = "CREATE NAMESPACE app;
      CREATE SHARED TABLE app.t (id INT PRIMARY KEY, k INT, c TEXT NOT NULL);
      CREATE SHARED TABLE app.big (id BIGINT PRIMARY KEY, v INT NOT NULL);
      CREATE USER TABLE app.notes (id INT PRIMARY KEY, ref INT, body TEXT);
+     CREATE SHARED TABLE app.pair (x INT, y INT, v TEXT, PRIMARY KEY (x, y));
      CREATE INDEX ON app.t (k)";
 
 fn open(lookup_joins: bool) -> (tempfile::TempDir, Engine) {
@@ -28,13 +29,18 @@ fn open(lookup_joins: bool) -> (tempfile::TempDir, Engine) {
         })
         .collect();
     let big: Vec<String> = (1..=3000).map(|i| format!("({i}, {})", i % 7)).collect();
+    let pairs: Vec<String> = (1..=200)
+        .map(|i| format!("({}, {}, 'v{i}')", i % 20, i / 20))
+        .collect();
     engine
         .sql_blocking(
             &root,
             &format!(
-                "INSERT INTO app.t VALUES {}; INSERT INTO app.big VALUES {}",
+                "INSERT INTO app.t VALUES {}; INSERT INTO app.big VALUES {}; \
+                 INSERT INTO app.pair VALUES {}",
                 rows.join(", "),
-                big.join(", ")
+                big.join(", "),
+                pairs.join(", ")
             ),
         )
         .unwrap();
@@ -66,6 +72,26 @@ const JOINS: &[&str] = &[
      WHERE n.id BETWEEN $1 AND $2 ORDER BY n.id",
     "SELECT n.id, m.body FROM app.notes n JOIN app.notes m ON n.ref = m.id \
      WHERE n.id > $1 AND m.id < $2 ORDER BY n.id",
+    // A table with itself on its primary key: read once, each row with itself.
+    "SELECT a.id, b.k, b.c FROM app.t a JOIN app.t b ON a.id = b.id AND a.c = b.c \
+     WHERE a.k BETWEEN $1 AND $2 ORDER BY a.id",
+    "SELECT a.id, b.k FROM app.t a JOIN app.t b ON a.id = b.id AND a.k = b.k \
+     WHERE a.id BETWEEN $1 AND $2 ORDER BY a.id",
+    "SELECT * FROM app.t a JOIN app.t b USING (id) WHERE b.id > $1 AND a.id < $2 ORDER BY id",
+    "SELECT a.id, b.id, b.c FROM app.t a, app.t b WHERE b.id = a.id AND a.k > $1 AND b.k < $2 \
+     ORDER BY a.id",
+    "SELECT a.id, c.c FROM app.t a JOIN app.t b ON a.id = b.id JOIN app.t c ON b.id = c.id \
+     WHERE b.k > $1 AND c.id < $2 AND a.c <> b.c || 'x' ORDER BY a.id",
+    "SELECT a.id, b.k FROM app.t a LEFT JOIN app.t b ON a.id = b.id AND b.k < $2 \
+     WHERE a.id > $1 ORDER BY a.id",
+    "SELECT n.id, m.body FROM app.notes n JOIN app.notes m ON m.id = n.id \
+     WHERE n.ref > $1 AND m.id < $2 ORDER BY n.id",
+    "SELECT a.id FROM (SELECT id FROM app.t WHERE k > $1 LIMIT 7) a JOIN app.t b ON a.id = b.id \
+     WHERE b.k < $2 ORDER BY a.id",
+    "SELECT p.x, p.y, q.v FROM app.pair p JOIN app.pair q ON p.y = q.y AND q.x = p.x \
+     WHERE p.x > $1 % 20 AND q.v < 'v' || $2 ORDER BY p.x, p.y",
+    "SELECT p.x, p.y, q.y FROM app.pair p JOIN app.pair q ON p.x = q.x \
+     WHERE p.y = $1 % 10 AND q.y < $2 % 10 ORDER BY p.x, p.y, q.y",
 ];
 
 #[test]
@@ -125,4 +151,39 @@ fn explain_shows_the_lookup_and_large_sides_still_join() {
         .unwrap()
         .to_string();
     assert!(all.contains("| 3000 "), "{all}");
+
+    // A table with itself on its primary key: one scan, no join.
+    let plan = engine
+        .sql_blocking(
+            &root,
+            "EXPLAIN SELECT a.id, b.id FROM app.t a JOIN app.t b ON a.id = b.id WHERE a.k > 0",
+        )
+        .unwrap()
+        .to_string();
+    assert!(
+        !plan.contains("Join") && plan.matches("KalamScanExec").count() == 1,
+        "{plan}"
+    );
+    let plan = engine
+        .sql_blocking(
+            &root,
+            "EXPLAIN SELECT q.v FROM app.pair p JOIN app.pair q ON p.y = q.y AND p.x = q.x",
+        )
+        .unwrap()
+        .to_string();
+    assert!(!plan.contains("Join"), "{plan}");
+    // On other columns, on one column of a key of two, with a limit on a side, or an outer
+    // join: a join still.
+    for sql in [
+        "SELECT a.id FROM app.t a JOIN app.t b ON a.k = b.k",
+        "SELECT p.v FROM app.pair p JOIN app.pair q ON p.x = q.x",
+        "SELECT a.id FROM (SELECT id FROM app.t LIMIT 5) a JOIN app.t b ON a.id = b.id",
+        "SELECT a.id FROM app.t a LEFT JOIN app.t b ON a.id = b.id",
+    ] {
+        let plan = engine
+            .sql_blocking(&root, &format!("EXPLAIN {sql}"))
+            .unwrap()
+            .to_string();
+        assert!(plan.contains("Join"), "{sql}: {plan}");
+    }
 }

@@ -647,7 +647,10 @@ pub fn ladder(durability: Durability) -> Vec<(&'static str, Config)> {
     config.plan_once = true;
     rungs.push(("+ prepared queries planned physically once", config.clone()));
     config.lookup_joins = true;
-    rungs.push(("+ lookup joins on primary keys", config.clone()));
+    rungs.push((
+        "+ joins on primary keys: lookups, a self-join read once",
+        config.clone(),
+    ));
     config.tables = Tables::Typed;
     rungs.push((
         "+ tables on generated code (declared in Rust)",

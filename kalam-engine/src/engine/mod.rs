@@ -52,7 +52,7 @@ use crate::catalog::{Catalog, Tag};
 use crate::error::Error;
 use crate::gates::{Gates, QueryMetrics, SlowQuery, Subscription};
 use crate::ids::{TableId, UserId};
-use crate::provider::{CATALOG, KalamCatalog, LookupJoinRule, SYSTEM, SystemTable};
+use crate::provider::{CATALOG, KalamCatalog, LookupJoinRule, SYSTEM, SelfJoinRule, SystemTable};
 use crate::result::{QueryResult, changed};
 use crate::session::QueryUser;
 use crate::shared::{EngineOptions, Shared};
@@ -156,7 +156,9 @@ impl Engine {
             .with_default_features()
             .with_optimizer_rules(optimizer_rules(&[]));
         if options.lookup_joins {
-            state = state.with_physical_optimizer_rule(Arc::new(LookupJoinRule));
+            state = state
+                .with_optimizer_rule(Arc::new(SelfJoinRule))
+                .with_physical_optimizer_rule(Arc::new(LookupJoinRule));
         }
         let state = state.build();
         state.catalog_list().register_catalog(

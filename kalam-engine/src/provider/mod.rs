@@ -14,6 +14,7 @@ mod catalog;
 mod dml;
 mod lookup;
 mod scan;
+mod self_join;
 mod system;
 mod table;
 
@@ -26,6 +27,7 @@ use datafusion::physical_plan::{Partitioning, PlanProperties};
 
 pub(crate) use catalog::{CATALOG, KalamCatalog};
 pub(crate) use lookup::LookupJoinRule;
+pub(crate) use self_join::SelfJoinRule;
 pub(crate) use system::{SYSTEM, SystemTable};
 pub(crate) use table::KalamTableProvider;
 

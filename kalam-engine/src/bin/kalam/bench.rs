@@ -80,7 +80,8 @@ struct RunArgs {
     /// Plan prepared queries physically at each run, not once.
     #[arg(long)]
     plan_each_run: bool,
-    /// Join on primary keys by hashing a full scan, not by lookups.
+    /// Join on primary keys by hashing a full scan, not by lookups, and a table with
+    /// itself on its primary key as two scans.
     #[arg(long)]
     no_lookup_joins: bool,
     /// The engine's tables declared in SQL, in Rust (`#[derive(KalamTable)]` structs on
