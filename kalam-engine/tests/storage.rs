@@ -94,6 +94,21 @@ fn each_user_sees_only_their_rows() {
 }
 
 #[test]
+fn waiting_for_background_work_returns_once_none_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path()).unwrap();
+    let t = TableNumber(1);
+    for i in 0u32..2_000 {
+        let mut set = WriteSet::new();
+        set.put_row(t, Scope::Shared, &i.to_be_bytes(), vec![7; 100]);
+        storage.write(&set).unwrap();
+    }
+    let limit = std::time::Duration::from_secs(60);
+    assert!(storage.wait_for_background(limit).unwrap());
+    assert_eq!(rows(&storage, t, Scope::Shared, b"").len(), 2_000);
+}
+
+#[test]
 fn rows_and_sequence_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {

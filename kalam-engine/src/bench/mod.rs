@@ -419,6 +419,10 @@ fn run_test(
         _ => None,
     };
     let mut results: Vec<Vec<Rows>> = vec![Vec::new(); sides];
+    for kalam in kalams.iter_mut() {
+        kalam.settle()?;
+    }
+    sqlite.settle()?;
     progress(0.0);
     let started = Instant::now();
     let mut last_progress = started;

@@ -235,6 +235,9 @@ fn cell(array: &dyn Array, row: usize) -> Result<Cell, BenchError> {
 }
 
 /// An engine under test.
+/// The longest a side waits for its deferred work before a test ([`Side::settle`]).
+const SETTLE_LIMIT: Duration = Duration::from_secs(30);
+
 pub(crate) trait Side {
     /// Prepares `sql` (written for the engine, `$n` parameters); returns its handle.
     fn prepare(&mut self, sql: &str) -> Result<usize, BenchError>;
@@ -253,6 +256,10 @@ pub(crate) trait Side {
     fn commit(&mut self) -> Result<Output, BenchError>;
     /// Ends the transaction, if one is open, writing nothing of it (after a failed event).
     fn rollback(&mut self) -> Result<(), BenchError>;
+    /// Finishes the work the side leaves for later (the engine's flushes and compactions,
+    /// SQLite's WAL checkpoint) before a test's clock starts: one test's deferred work is
+    /// not timed in the next (sysbench, run test by test, prepares anew each time).
+    fn settle(&mut self) -> Result<(), BenchError>;
     /// What a run returned, as comparable rows (not timed).
     fn rows(
         &mut self,
@@ -364,6 +371,15 @@ impl Side for Kalam {
     fn rollback(&mut self) -> Result<(), BenchError> {
         // A transaction held without a handle writes nothing until committed.
         self.open = None;
+        Ok(())
+    }
+
+    fn settle(&mut self) -> Result<(), BenchError> {
+        // Bounded: a test's own writes are not waited out forever.
+        self.engine
+            .storage()
+            .wait_for_background(SETTLE_LIMIT)
+            .map_err(crate::Error::from)?;
         Ok(())
     }
 
@@ -529,6 +545,13 @@ impl Side for Sqlite {
         if !self.connection.is_autocommit() {
             self.connection.execute_batch("ROLLBACK")?;
         }
+        Ok(())
+    }
+
+    fn settle(&mut self) -> Result<(), BenchError> {
+        // The WAL copied into the database and emptied, as a fresh run's would be.
+        self.connection
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
 

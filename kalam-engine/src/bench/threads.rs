@@ -94,6 +94,9 @@ pub(crate) fn run(
                 })
             });
         }
+        if let Some(first) = clients.first_mut() {
+            first.settle()?;
+        }
         let (load, done) = load(spec, options, clients, (ctx, seed), &limit)?;
         limit = Limit::Events(done.iter().map(|d| d.times.len()).collect());
         used.extend(done.into_iter().map(|d| d.ctx));

@@ -32,6 +32,7 @@ mod write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, DB, Options};
 
@@ -229,6 +230,24 @@ impl Storage {
     #[must_use]
     pub fn durability(&self) -> Durability {
         self.durability
+    }
+
+    /// Waits until RocksDB has no flush or compaction queued or running, at most `limit`:
+    /// `false` if the limit came first. Writes may go on meanwhile (and keep it waiting to
+    /// the limit). What a benchmark calls between tests, so that the work one test leaves
+    /// to the background is not timed in the next.
+    ///
+    /// # Errors
+    ///
+    /// A RocksDB error other than the limit passing.
+    pub fn wait_for_background(&self, limit: Duration) -> Result<bool, StorageError> {
+        let mut options = rocksdb::WaitForCompactOptions::default();
+        options.set_timeout(u64::try_from(limit.as_micros()).unwrap_or(u64::MAX).max(1));
+        match self.db.wait_for_compact(&options) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == rocksdb::ErrorKind::TimedOut => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The sequence number of the last committed write set.
