@@ -153,24 +153,18 @@ fn explain_shows_the_lookup_and_large_sides_still_join() {
     assert!(all.contains("| 3000 "), "{all}");
 
     // A table with itself on its primary key: one scan, no join.
-    let plan = engine
-        .sql_blocking(
-            &root,
-            "EXPLAIN SELECT a.id, b.id FROM app.t a JOIN app.t b ON a.id = b.id WHERE a.k > 0",
-        )
-        .unwrap()
-        .to_string();
+    let explain = |sql: &str| {
+        engine
+            .sql_blocking(&root, &format!("EXPLAIN {sql}"))
+            .unwrap()
+            .to_string()
+    };
+    let plan = explain("SELECT a.id, b.id FROM app.t a JOIN app.t b ON a.id = b.id WHERE a.k > 0");
     assert!(
         !plan.contains("Join") && plan.matches("KalamScanExec").count() == 1,
         "{plan}"
     );
-    let plan = engine
-        .sql_blocking(
-            &root,
-            "EXPLAIN SELECT q.v FROM app.pair p JOIN app.pair q ON p.y = q.y AND p.x = q.x",
-        )
-        .unwrap()
-        .to_string();
+    let plan = explain("SELECT q.v FROM app.pair p JOIN app.pair q ON p.y = q.y AND p.x = q.x");
     assert!(!plan.contains("Join"), "{plan}");
     // On other columns, on one column of a key of two, with a limit on a side, or an outer
     // join: a join still.
@@ -180,10 +174,7 @@ fn explain_shows_the_lookup_and_large_sides_still_join() {
         "SELECT a.id FROM (SELECT id FROM app.t LIMIT 5) a JOIN app.t b ON a.id = b.id",
         "SELECT a.id FROM app.t a LEFT JOIN app.t b ON a.id = b.id",
     ] {
-        let plan = engine
-            .sql_blocking(&root, &format!("EXPLAIN {sql}"))
-            .unwrap()
-            .to_string();
+        let plan = explain(sql);
         assert!(plan.contains("Join"), "{sql}: {plan}");
     }
 }

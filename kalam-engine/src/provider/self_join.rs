@@ -62,8 +62,6 @@ impl OptimizerRule for SelfJoinRule {
 
 /// A side of a join that is a scan of an engine table: `[alias] [filter] scan`.
 struct Side<'a> {
-    /// The name the side's columns are qualified with: its alias, or the table's name.
-    name: &'a TableReference,
     alias: Option<&'a TableReference>,
     /// A filter between the alias and the scan, on columns named as the scan names them.
     filter: Option<&'a Expr>,
@@ -89,12 +87,18 @@ fn side(plan: &LogicalPlan) -> Option<Side<'_>> {
     let provider = source_as_provider(&scan.source).ok()?;
     let table = (provider.as_ref() as &dyn Any).downcast_ref::<KalamTableProvider>()?;
     Some(Side {
-        name: alias.unwrap_or(&scan.table_name),
         alias,
         filter,
         scan,
         meta: Arc::clone(&table.meta),
     })
+}
+
+impl Side<'_> {
+    /// The name the side's columns are qualified with: its alias, or the table's name.
+    fn name(&self) -> &TableReference {
+        self.alias.unwrap_or(&self.scan.table_name)
+    }
 }
 
 /// Whether `expr` is the column `name` of the side named `side`.
@@ -122,13 +126,13 @@ fn one_scan(join: &Join) -> Result<Option<LogicalPlan>> {
     let (Some(left), Some(right)) = (side(&join.left), side(&join.right)) else {
         return Ok(None);
     };
-    if left.meta.id != right.meta.id || left.name == right.name || left.meta.pk.is_empty() {
+    if left.meta.id != right.meta.id || left.name() == right.name() || left.meta.pk.is_empty() {
         return Ok(None);
     }
     // Every key column equal to itself; the other equalities stay, as filters.
     let pairs_key_column = |(l, r): &(Expr, Expr), i: usize| {
         let name = left.meta.columns[i].name.as_str();
-        is_column(l, left.name, name) && is_column(r, right.name, name)
+        is_column(l, left.name(), name) && is_column(r, right.name(), name)
     };
     let keyed = |pair: &&(Expr, Expr)| left.meta.pk.iter().any(|&i| pairs_key_column(pair, i));
     if !left
@@ -176,10 +180,14 @@ fn one_scan(join: &Join) -> Result<Option<LogicalPlan>> {
     // What the join said besides the key, now of one row.
     let mut on_joined = Vec::new();
     for pair in join.on.iter().filter(|pair| !keyed(pair)) {
-        on_joined.push(pair.0.clone().eq(renamed(&pair.1, right.name, left.name)?));
+        on_joined.push(
+            pair.0
+                .clone()
+                .eq(renamed(&pair.1, right.name(), left.name())?),
+        );
     }
     if let Some(filter) = &join.filter {
-        on_joined.push(renamed(filter, right.name, left.name)?);
+        on_joined.push(renamed(filter, right.name(), left.name())?);
     }
     if let Some(predicate) = conjunction(on_joined) {
         plan = LogicalPlan::Filter(Filter::try_new(predicate, Arc::new(plan))?);
@@ -195,7 +203,7 @@ fn one_scan(join: &Join) -> Result<Option<LogicalPlan>> {
             if i < width {
                 Expr::Column(Column::new(qualifier.cloned(), field.name()))
             } else {
-                Expr::Column(Column::new(Some(left.name.clone()), field.name()))
+                Expr::Column(Column::new(Some(left.name().clone()), field.name()))
                     .alias_qualified(qualifier.cloned(), field.name())
             }
         })
